@@ -1,0 +1,70 @@
+"""numpy_rnn: Keras-compatible recurrent layers and text preprocessing in pure NumPy.
+
+This package depends on NumPy alone and never imports TensorFlow or Keras.
+"""
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+from . import activations, datasets, initializers  # noqa: E402
+from .layers import LSTM, Embedding, EmbeddingLayer, Layer, TokenIdError  # noqa: E402
+from .layers import GRU, Bidirectional, Dense, Dropout, Masking, SimpleRNN  # noqa: E402
+from .recurrent import RNNBase, rnn_loop  # noqa: E402
+from .text import (  # noqa: E402
+    TextVectorization,
+    Vocabulary,
+    pad_sequences,
+    text_to_word_sequence,
+)
+from .model import Sequential  # noqa: E402
+from .io import (  # noqa: E402
+    BundleError,
+    BundleIntegrityError,
+    BundleVerificationError,
+    BundleVersionError,
+    load,
+    read_bundle,
+    save,
+)
+from .keras_file import (  # noqa: E402
+    KerasFileError,
+    UnsupportedModelError,
+    load_keras_model,
+    read_keras_file,
+)
+
+__all__ = [
+    "__version__",
+    "activations",
+    "initializers",
+    "datasets",
+    "Layer",
+    "Embedding",
+    "EmbeddingLayer",
+    "TokenIdError",
+    "LSTM",
+    "GRU",
+    "SimpleRNN",
+    "Bidirectional",
+    "Dense",
+    "Dropout",
+    "Masking",
+    "RNNBase",
+    "rnn_loop",
+    "Vocabulary",
+    "TextVectorization",
+    "pad_sequences",
+    "text_to_word_sequence",
+    "Sequential",
+    "save",
+    "load",
+    "read_bundle",
+    "BundleError",
+    "BundleIntegrityError",
+    "BundleVersionError",
+    "BundleVerificationError",
+    "load_keras_model",
+    "read_keras_file",
+    "UnsupportedModelError",
+    "KerasFileError",
+]

@@ -1,0 +1,12 @@
+"""One short module per layer."""
+from .base import Layer
+from .embedding import Embedding, EmbeddingLayer, TokenIdError
+from .lstm import LSTM
+from .gru import GRU
+from .simple_rnn import SimpleRNN
+from .bidirectional import Bidirectional
+from .dense import Dense
+from .core import Dropout, Masking
+
+__all__ = ["Layer", "Embedding", "EmbeddingLayer", "TokenIdError", "LSTM",
+           "GRU", "SimpleRNN", "Bidirectional", "Dense", "Dropout", "Masking"]

@@ -1,0 +1,104 @@
+"""Embedding: a lookup table ``(input_dim, output_dim)``, as ``keras.layers.Embedding`` on CPU."""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .. import _validation as v
+from .. import initializers
+from .base import Layer
+
+
+class TokenIdError(IndexError, ValueError):
+    """A token id outside the embedding table (both an IndexError and a ValueError)."""
+
+
+class Embedding(Layer):
+    """Turns integer ids ``(...)`` into vectors ``(..., output_dim)``.
+
+    Keras semantics (spec section 2): float ids are truncated toward zero, negative ids wrap
+    (``-1`` is the last row), ids outside ``[-input_dim, input_dim)`` raise ``TokenIdError``;
+    ``mask_zero=True`` marks id 0 as padding in ``compute_mask`` but still returns row 0.
+    """
+
+    supports_masking = True
+
+    def __init__(self, input_dim: int, output_dim: int, mask_zero: bool = False,
+                 embeddings_initializer: Any = "uniform", input_length: int | None = None,
+                 **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.input_dim = v.positive_int("input_dim", input_dim)
+        self.output_dim = v.positive_int("output_dim", output_dim)
+        self.mask_zero = v.boolean("mask_zero", mask_zero)
+        # Keras 2's `input_length` only fixed the model's input shape; kept for old call sites.
+        self.input_length = v.positive_int("input_length", input_length, allow_none=True)
+        self._init_name = embeddings_initializer
+        init = initializers.get(embeddings_initializer, "embeddings_initializer")
+        self.embeddings = init((self.input_dim, self.output_dim), self.dtype, self._rng)
+        self.built = True
+
+    def weight_names(self) -> list[str]:
+        return ["embeddings"]
+
+    def weight_shapes(self) -> dict[str, tuple]:
+        return {"embeddings": (self.input_dim, self.output_dim)}
+
+    def _ids(self, ids: Any) -> np.ndarray:
+        arr = v.numeric_array("ids", ids)
+        if np.issubdtype(arr.dtype, np.floating):
+            if not np.isfinite(arr).all():
+                raise ValueError("`ids` must be finite token ids. Received: an array holding "
+                                 "NaN or infinity")
+            arr = np.trunc(arr)  # Keras casts to int32: truncation toward zero
+        arr = arr.astype(np.int64)
+        bad = (arr >= self.input_dim) | (arr < -self.input_dim)
+        if bad.any():
+            where = tuple(int(i) for i in np.argwhere(bad)[0])
+            raise TokenIdError(
+                f"`ids` must be token ids in [0, {self.input_dim}) (negative ids down to "
+                f"-{self.input_dim} wrap, as in Keras). Received: id {int(arr[where])} at index "
+                f"{list(where)}; input_dim={self.input_dim}"
+            )
+        return arr
+
+    def __call__(self, ids: Any) -> np.ndarray:
+        """``ids (...)`` -> ``(..., output_dim)`` in the layer dtype."""
+        return self.embeddings[self._ids(ids)]  # negative ids wrap like NumPy/TF gather on CPU
+
+    predict = __call__
+
+    def compute_mask(self, ids: Any, mask: Any = None) -> np.ndarray | None:
+        """``ids != 0`` when ``mask_zero`` (on the raw ids, as Keras), else None."""
+        if not self.mask_zero:
+            return None
+        return v.numeric_array("ids", ids) != 0
+
+    def get_config(self) -> dict:
+        init = (self._init_name if isinstance(self._init_name, str)
+                else initializers.serialize(self._init_name))
+        return {"input_dim": self.input_dim, "output_dim": self.output_dim,
+                "mask_zero": self.mask_zero, "embeddings_initializer": init,
+                "input_length": self.input_length, **self._base_config()}
+
+
+class EmbeddingLayer(Embedding):
+    """The seed's name: ``EmbeddingLayer(vocab_size, hidden_dim)`` == ``Embedding(input_dim, output_dim)``."""
+
+    def __init__(self, vocab_size: int | None = None, hidden_dim: int | None = None,
+                 mask_zero: bool = False, *, input_dim: int | None = None,
+                 output_dim: int | None = None, **kwargs: Any) -> None:
+        if vocab_size is not None and input_dim is not None:
+            raise TypeError("Give either `vocab_size` or `input_dim`, not both.")
+        if hidden_dim is not None and output_dim is not None:
+            raise TypeError("Give either `hidden_dim` or `output_dim`, not both.")
+        super().__init__(vocab_size if input_dim is None else input_dim,
+                         hidden_dim if output_dim is None else output_dim, mask_zero, **kwargs)
+
+    @property
+    def vocab_size(self) -> int:
+        return self.input_dim
+
+    @property
+    def hidden_dim(self) -> int:
+        return self.output_dim

@@ -1,0 +1,137 @@
+"""LSTM: the cell maths (one timestep). The time loop lives in ``numpy_rnn.recurrent``.
+
+Weights in Keras's layout, gate blocks in the order i, f, c, o:
+kernel ``(features, 4*units)``, recurrent_kernel ``(units, 4*units)``, bias ``(4*units,)``.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .. import _validation as v
+from .. import activations, initializers
+from ..recurrent import RNNBase
+
+
+class LSTM(RNNBase):
+    """Long Short-Term Memory layer, equal to ``keras.layers.LSTM`` at inference.
+
+    Args:
+        units: hidden size ``H``.
+        features: input size ``F``; builds the weights now when given, else on the first call.
+        activation / recurrent_activation: Keras names (or callables) for the candidate and
+            cell output (``tanh``) and for the gates (``sigmoid``).
+        unit_forget_bias: the forget block of the initial bias is set to 1 (not added to).
+        return_sequences, return_state, go_backwards, stateful, zero_output_for_mask: as Keras.
+        dtype: ``"float32"`` (default) or ``"float64"``. seed: for the initializers.
+    """
+
+    gates = 4
+
+    def __init__(
+        self,
+        units: int,
+        features: int | None = None,
+        activation: Any = "tanh",
+        recurrent_activation: Any = "sigmoid",
+        use_bias: bool = True,
+        unit_forget_bias: bool = True,
+        return_sequences: bool = False,
+        return_state: bool = False,
+        go_backwards: bool = False,
+        stateful: bool = False,
+        zero_output_for_mask: bool = False,
+        kernel_initializer: Any = "glorot_uniform",
+        recurrent_initializer: Any = "orthogonal",
+        bias_initializer: Any = "zeros",
+        implementation: int = 2,
+        **kwargs: Any,
+    ) -> None:
+        self.recurrent_activation = self._activation("recurrent_activation", recurrent_activation)
+        self.unit_forget_bias = v.boolean("unit_forget_bias", unit_forget_bias)
+        self._init_names = {
+            "kernel_initializer": kernel_initializer,
+            "recurrent_initializer": recurrent_initializer,
+            "bias_initializer": bias_initializer,
+        }
+        self._inits = {k: initializers.get(val, k) for k, val in self._init_names.items()}
+        # implementation 1 / 2 only change how Keras groups its matmuls; results are identical.
+        self.implementation = v.one_of("implementation", implementation, (1, 2))
+        super().__init__(
+            units, features, activation=activation, use_bias=use_bias,
+            return_sequences=return_sequences, return_state=return_state,
+            go_backwards=go_backwards, stateful=stateful,
+            zero_output_for_mask=zero_output_for_mask, **kwargs,
+        )
+
+    @property
+    def state_size(self) -> list[int]:
+        return [self.units, self.units]
+
+    def weight_names(self) -> list[str]:
+        return ["kernel", "recurrent_kernel", "bias"] if self.use_bias else ["kernel", "recurrent_kernel"]
+
+    def weight_shapes(self) -> dict[str, tuple]:
+        h4 = 4 * self.units
+        return {"kernel": (self.features, h4), "recurrent_kernel": (self.units, h4), "bias": (h4,)}
+
+    def _create_weights(self, features: int) -> None:
+        h, dt, rng = self.units, self.dtype, self._rng
+        self.kernel = self._inits["kernel_initializer"]((features, 4 * h), dt, rng)
+        self.recurrent_kernel = self._inits["recurrent_initializer"]((h, 4 * h), dt, rng)
+        if self.use_bias:
+            init = self._inits["bias_initializer"]
+            if self.unit_forget_bias:  # Keras: concat(init(H), ones(H), init(2H))
+                self.bias = np.concatenate(
+                    [init((h,), dt, rng), np.ones((h,), dt), init((2 * h,), dt, rng)]
+                )
+            else:
+                self.bias = init((4 * h,), dt, rng)
+
+    # The loop works on a copy of the weights with the gate blocks reordered i, f, o, c, so that
+    # the three recurrent-activation gates are one contiguous block (one activation call, in
+    # place) and the candidate is the last block. Keras's layout is what users see and set.
+    _FAST_ORDER = (0, 1, 3, 2)
+
+    def _fast_weights(self) -> tuple:
+        def reorder(w: np.ndarray) -> np.ndarray:
+            blocks = np.split(w, 4, axis=-1)
+            return np.concatenate([blocks[j] for j in self._FAST_ORDER], axis=-1)
+        bias = reorder(self.bias) if self.use_bias else None
+        return reorder(self.kernel), reorder(self.recurrent_kernel), bias
+
+    def project_inputs(self, x: np.ndarray) -> np.ndarray:
+        """All timesteps at once: ``x @ kernel`` with gates i, f, o, c -> (B, T, 4H)."""
+        batch, timesteps, features = x.shape
+        kernel, self._recurrent_fast, self._bias_fast = self._fast_weights()
+        xk = x.reshape(-1, features) @ kernel  # (B*T, 4H): one matmul for every timestep
+        return xk.reshape(batch, timesteps, -1)
+
+    def step(self, xk_t: np.ndarray, states: list[np.ndarray]):
+        """One timestep. ``xk_t`` (B, 4H) is the projected input (gates i, f, o, c)."""
+        h_prev, c_prev = states
+        H = self.units
+        z = h_prev @ self._recurrent_fast  # (B, 4H)
+        z += xk_t  # Keras's order: (x @ K + h @ R) + b, so the rounding matches too
+        if self._bias_fast is not None:
+            z += self._bias_fast
+        gates = activations.in_place(self.recurrent_activation, z[:, :3 * H])  # i | f | o
+        g = activations.in_place(self.activation, z[:, 3 * H:])  # candidate (B, H)
+        c = gates[:, H:2 * H] * c_prev  # (B, H) new array: the loop keeps c_prev for masks
+        g *= gates[:, :H]
+        c += g
+        h = activations.in_place(self.activation, c.copy())
+        h *= gates[:, 2 * H:]
+        return h, [h, c]
+
+    def get_config(self) -> dict:
+        cfg = super().get_config()
+        cfg.update(
+            recurrent_activation=activations.serialize(self.recurrent_activation),
+            unit_forget_bias=self.unit_forget_bias,
+            implementation=self.implementation,
+            **{k: (val if isinstance(val, str) else initializers.serialize(self._inits[k]))
+               for k, val in self._init_names.items()},
+        )
+        return cfg
