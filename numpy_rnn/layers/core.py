@@ -1,0 +1,110 @@
+"""Weightless layers: ``Masking`` and ``Dropout``, as ``keras.layers.Masking`` / ``Dropout``."""
+from __future__ import annotations
+
+import numbers
+from typing import Any
+
+import numpy as np
+
+from .. import _validation as v
+from .base import Layer
+
+
+class Masking(Layer):
+    """Marks timesteps whose features ALL equal ``mask_value`` as padding.
+
+    ``__call__(inputs (batch, timesteps, ...))`` returns the inputs with masked steps replaced
+    by 0 (Keras does the same); ``compute_mask(inputs)`` returns the boolean mask
+    ``(batch, timesteps)``: True where any feature differs from ``mask_value``.  Comparisons
+    happen in the layer dtype, after the cast, as in Keras.
+    """
+
+    supports_masking = True
+
+    def __init__(self, mask_value: float = 0.0, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        if isinstance(mask_value, bool) or not isinstance(mask_value, numbers.Real):
+            raise TypeError(
+                f"`mask_value` must be a real number. Received: mask_value={mask_value!r}"
+            )
+        self.mask_value = float(mask_value)
+        self.built = True
+
+    def _keep(self, x: np.ndarray) -> np.ndarray:
+        return np.any(x != np.asarray(self.mask_value, x.dtype), axis=-1)  # (batch, timesteps)
+
+    def _inputs(self, inputs: Any) -> np.ndarray:
+        x = self._cast_input("inputs", inputs)
+        if x.ndim < 2:
+            raise ValueError(
+                f"`inputs` of layer '{self.name}' must have at least 2 dimensions "
+                f"(batch, ..., features). Received: inputs with shape {x.shape}"
+            )
+        return x
+
+    def __call__(self, inputs: Any, mask: Any = None, training: bool = False) -> np.ndarray:
+        """``(batch, timesteps, features)`` -> same shape, masked steps set to 0."""
+        x = self._inputs(inputs)
+        return np.where(self._keep(x)[..., None], x, np.zeros((), x.dtype))
+
+    def compute_mask(self, inputs: Any, mask: Any = None) -> np.ndarray:
+        """``(batch, timesteps)`` booleans: True for a step with any feature != mask_value."""
+        return self._keep(self._inputs(inputs))
+
+    def get_config(self) -> dict:
+        return {"mask_value": self.mask_value, **self._base_config()}
+
+
+class Dropout(Layer):
+    """Dropout: the identity at inference (``training=False``, the default), as in Keras.
+
+    With ``training=True`` and ``rate > 0`` it zeroes each element with probability ``rate``
+    and scales the rest by ``1 / (1 - rate)`` (inverted dropout, as Keras), drawing from the
+    layer's NumPy generator, so the random pattern is not Keras's.
+    """
+
+    supports_masking = True
+
+    def __init__(self, rate: float, noise_shape: Any = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        if isinstance(rate, bool) or not isinstance(rate, numbers.Real) or not 0 <= rate <= 1:
+            raise ValueError(
+                "Invalid value received for argument `rate`. Expected a float value between "
+                f"0 and 1. Received: rate={rate!r}"
+            )
+        self.rate = float(rate)
+        self.noise_shape = self._noise_shape(noise_shape)
+        self.built = True
+
+    @staticmethod
+    def _noise_shape(noise_shape: Any) -> tuple | None:
+        if noise_shape is None:
+            return None
+        if isinstance(noise_shape, str) or not hasattr(noise_shape, "__iter__"):
+            raise ValueError(
+                "Invalid value received for argument `noise_shape`. Expected a tuple or list of "
+                f"integers or None. Received: noise_shape={noise_shape!r}"
+            )
+        shape = tuple(noise_shape)
+        for i, dim in enumerate(shape):
+            if dim is not None:
+                v.positive_int(f"noise_shape[{i}]", dim)
+        return shape
+
+    def __call__(self, inputs: Any, mask: Any = None, training: bool = False) -> np.ndarray:
+        """Returns ``inputs`` (cast to the layer dtype) unless ``training`` is True."""
+        x = self._cast_input("inputs", inputs)
+        if not v.boolean("training", bool(training)) or self.rate == 0:
+            return x
+        if self.rate == 1:
+            return np.zeros_like(x)
+        shape = x.shape if self.noise_shape is None else tuple(
+            x.shape[i] if d is None else d for i, d in enumerate(self.noise_shape))
+        keep = self._rng.random(shape) >= self.rate
+        return np.where(keep, x / np.asarray(1 - self.rate, x.dtype), np.zeros((), x.dtype))
+
+    def compute_mask(self, inputs: Any, mask: Any = None) -> Any:
+        return mask
+
+    def get_config(self) -> dict:
+        return {"rate": self.rate, "noise_shape": self.noise_shape, **self._base_config()}

@@ -1,0 +1,108 @@
+"""Dense: ``activation(inputs @ kernel + bias)`` on the last axis, as ``keras.layers.Dense``."""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .. import _validation as v
+from .. import activations, initializers
+from .base import Layer
+
+
+class Dense(Layer):
+    """Densely connected layer for inputs of rank >= 2: ``(..., features) -> (..., units)``.
+
+    Weights in Keras's layout: kernel ``(features, units)``, bias ``(units,)``.  Built on the
+    first call (or now, when ``features`` is given).  A mask passes through unchanged
+    (``compute_mask``), as Keras's ``supports_masking``.
+
+    Args:
+        units: output size.
+        activation: Keras name (or callable); ``None`` (default) means linear.
+        use_bias: add ``bias``.
+        features: input size; builds the weights now when given.
+        dtype: ``"float32"`` (default) or ``"float64"``. seed: for the initializers.
+    """
+
+    supports_masking = True
+
+    def __init__(
+        self,
+        units: int,
+        activation: Any = None,
+        use_bias: bool = True,
+        kernel_initializer: Any = "glorot_uniform",
+        bias_initializer: Any = "zeros",
+        features: int | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.units = v.positive_int("units", units)
+        self.activation = activations.get(activation, "activation")
+        self.use_bias = v.boolean("use_bias", use_bias)
+        self._init_names = {"kernel_initializer": kernel_initializer,
+                            "bias_initializer": bias_initializer}
+        self._inits = {k: initializers.get(val, k) for k, val in self._init_names.items()}
+        self.features: int | None = None
+        features = v.positive_int("features", features, allow_none=True)
+        if features is not None:
+            self.build(features)
+
+    def weight_names(self) -> list[str]:
+        return ["kernel", "bias"] if self.use_bias else ["kernel"]
+
+    def weight_shapes(self) -> dict[str, tuple]:
+        return {"kernel": (self.features, self.units), "bias": (self.units,)}
+
+    def build(self, input_shape: Any) -> None:
+        """Create the weights for ``features`` = ``input_shape[-1]`` (an int is the features)."""
+        features = input_shape if isinstance(input_shape, (int, np.integer)) else input_shape[-1]
+        self.features = v.positive_int("features", features)
+        self.kernel = self._inits["kernel_initializer"]((self.features, self.units), self.dtype,
+                                                        self._rng)
+        if self.use_bias:
+            self.bias = self._inits["bias_initializer"]((self.units,), self.dtype, self._rng)
+        self.built = True
+
+    def _build_from_weights(self, weights: list[np.ndarray]) -> None:
+        k = weights[0] if weights else None
+        if k is None or k.ndim != 2 or k.shape[1] != self.units:
+            shape = None if k is None else tuple(k.shape)
+            raise ValueError(
+                f"Weight `kernel` of layer '{self.name}' must have shape (features, "
+                f"{self.units}) = (features, units). Received: shape {shape}"
+            )
+        self.build(int(k.shape[0]))
+
+    def __call__(self, inputs: Any, mask: Any = None, training: bool = False) -> np.ndarray:
+        """``(..., features)`` with rank >= 2 -> ``(..., units)`` in the layer dtype.
+
+        ``mask`` is accepted and ignored (Dense passes it on, see ``compute_mask``)."""
+        x = self._cast_input("inputs", inputs)
+        if x.ndim < 2:
+            raise ValueError(
+                f"`inputs` of layer '{self.name}' must have at least 2 dimensions "
+                f"(batch, ..., features). Received: inputs with shape {x.shape}"
+            )
+        if not self.built:
+            self.build(x.shape[-1])
+        elif x.shape[-1] != self.features:
+            raise ValueError(
+                f"Layer '{self.name}' was built for {self.features} features (kernel shape "
+                f"{self.kernel.shape}), but `inputs` has {x.shape[-1]} features (shape {x.shape})."
+            )
+        y = x @ self.kernel  # (..., units)
+        if self.use_bias:
+            y = y + self.bias
+        return self.activation(y)
+
+    def compute_mask(self, inputs: Any, mask: Any = None) -> Any:
+        return mask
+
+    def get_config(self) -> dict:
+        inits = {k: (val if isinstance(val, str) else initializers.serialize(self._inits[k]))
+                 for k, val in self._init_names.items()}
+        return {"units": self.units, "activation": activations.serialize(self.activation),
+                "use_bias": self.use_bias, "features": self.features, **inits,
+                **self._base_config()}

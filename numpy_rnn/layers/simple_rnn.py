@@ -1,0 +1,98 @@
+"""SimpleRNN: the cell maths (one timestep). The time loop lives in ``numpy_rnn.recurrent``.
+
+Weights in Keras's layout: kernel ``(features, units)``, recurrent_kernel ``(units, units)``,
+bias ``(units,)``.  Equation (``keras/src/layers/rnn/simple_rnn.py``)::
+
+    h_new = a((x_t @ kernel + bias) + h @ recurrent_kernel)
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .. import initializers
+from ..recurrent import RNNBase
+
+
+class SimpleRNN(RNNBase):
+    """Fully connected RNN, equal to ``keras.layers.SimpleRNN`` at inference.
+
+    Args:
+        units: hidden size ``H``.
+        features: input size ``F``; builds the weights now when given, else on the first call.
+        activation: Keras name (or callable), ``tanh`` by default; ``None`` means linear.
+        return_sequences, return_state, go_backwards, stateful, zero_output_for_mask: as Keras.
+        dtype: ``"float32"`` (default) or ``"float64"``. seed: for the initializers.
+    """
+
+    gates = 1
+
+    def __init__(
+        self,
+        units: int,
+        features: int | None = None,
+        activation: Any = "tanh",
+        use_bias: bool = True,
+        return_sequences: bool = False,
+        return_state: bool = False,
+        go_backwards: bool = False,
+        stateful: bool = False,
+        zero_output_for_mask: bool = False,
+        kernel_initializer: Any = "glorot_uniform",
+        recurrent_initializer: Any = "orthogonal",
+        bias_initializer: Any = "zeros",
+        **kwargs: Any,
+    ) -> None:
+        self._init_names = {
+            "kernel_initializer": kernel_initializer,
+            "recurrent_initializer": recurrent_initializer,
+            "bias_initializer": bias_initializer,
+        }
+        self._inits = {k: initializers.get(val, k) for k, val in self._init_names.items()}
+        super().__init__(
+            units, features, activation=activation, use_bias=use_bias,
+            return_sequences=return_sequences, return_state=return_state,
+            go_backwards=go_backwards, stateful=stateful,
+            zero_output_for_mask=zero_output_for_mask, **kwargs,
+        )
+
+    @property
+    def state_size(self) -> list[int]:
+        return [self.units]
+
+    def weight_names(self) -> list[str]:
+        names = ["kernel", "recurrent_kernel"]
+        return names + ["bias"] if self.use_bias else names
+
+    def weight_shapes(self) -> dict[str, tuple]:
+        h = self.units
+        return {"kernel": (self.features, h), "recurrent_kernel": (h, h), "bias": (h,)}
+
+    def _create_weights(self, features: int) -> None:
+        h, dt, rng = self.units, self.dtype, self._rng
+        self.kernel = self._inits["kernel_initializer"]((features, h), dt, rng)
+        self.recurrent_kernel = self._inits["recurrent_initializer"]((h, h), dt, rng)
+        if self.use_bias:
+            self.bias = self._inits["bias_initializer"]((h,), dt, rng)
+
+    def project_inputs(self, x: np.ndarray) -> np.ndarray:
+        batch, timesteps, features = x.shape
+        xp = x.reshape(-1, features) @ self.kernel  # (B*T, H)
+        if self.use_bias:
+            xp += self.bias
+        return xp.reshape(batch, timesteps, -1)  # (B, T, H)
+
+    def step(self, xp_t: np.ndarray, states: list[np.ndarray]):
+        (h_prev,) = states
+        h = self.activation(xp_t + h_prev @ self.recurrent_kernel)  # (B, H)
+        return h, [h]
+
+    def get_config(self) -> dict:
+        cfg = super().get_config()
+        cfg.update(
+            **{k: (val if isinstance(val, str) else initializers.serialize(self._inits[k]))
+               for k, val in self._init_names.items()},
+        )
+        return cfg
+
