@@ -1,0 +1,315 @@
+"""``numpy-rnn port | check | predict``: Keras model files -> self-checking NumPy bundles.
+
+* ``numpy-rnn port MODEL.keras -o MODEL.npz [--vocabulary tokenizer.json]``
+* ``numpy-rnn check MODEL.npz``
+* ``numpy-rnn predict MODEL.npz --text "..." [--top K] [--generate N] [--temperature T]
+  [--seed S]``
+
+Exit status: 0 ok, 1 a check failed (parity with Keras, a bundle's integrity or test vectors),
+2 a usage or environment error (missing file, unsupported model, h5py missing, no vocabulary).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import warnings
+from typing import Any
+
+import numpy as np
+
+EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
+
+
+def _err(command: str, message: str) -> None:
+    print(f"numpy-rnn {command}: {message}", file=sys.stderr)
+
+
+def _positive(name: str):
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{name} must be an integer, got {text!r}") from None
+        if value < 1:
+            raise argparse.ArgumentTypeError(f"{name} must be >= 1, got {value}")
+        return value
+    return parse
+
+
+def _non_negative(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be an integer, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
+    return value
+
+
+def _temperature(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number, got {text!r}") from None
+    if not np.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"must be a finite number >= 0, got {text}")
+    return value
+
+
+# -- port -------------------------------------------------------------------------------------
+def cmd_port(args: argparse.Namespace) -> int:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import numpy_rnn
+
+    from .port import keras_available, port, read_vocabulary
+
+    vocabulary = None
+    if args.vocabulary:
+        try:
+            vocabulary = read_vocabulary(args.vocabulary)
+        except OSError as exc:
+            _err("port", f"cannot read --vocabulary {args.vocabulary!r}: {exc}")
+            return EXIT_USAGE
+        except ValueError as exc:
+            _err("port", f"--vocabulary {args.vocabulary!r}: {exc}")
+            return EXIT_USAGE
+    use_keras = not args.no_keras
+    if use_keras and not keras_available():
+        print("numpy-rnn port: TensorFlow/Keras is not installed, so the model cannot be checked "
+              "against Keras; the bundle's test vectors will be numpy-rnn's own outputs, marked "
+              "as NOT verified by Keras (install 'numpy-rnn[keras]' to verify).")
+    try:
+        result = port(args.model, args.output, vocabulary, n_samples=args.samples,
+                      timesteps=args.timesteps, seed=args.seed, use_keras=use_keras)
+    except FileNotFoundError as exc:
+        _err("port", str(exc))
+        return EXIT_USAGE
+    except ImportError as exc:
+        _err("port", str(exc))
+        return EXIT_USAGE
+    except (numpy_rnn.UnsupportedModelError, numpy_rnn.KerasFileError) as exc:
+        _err("port", str(exc))
+        return EXIT_USAGE
+    except ValueError as exc:
+        _err("port", str(exc))
+        return EXIT_USAGE
+    result.model.summary()
+    for note in result.notes:
+        print(f"note: {note}")
+    if result.report is not None:
+        print(result.report)
+    if not result.passed:
+        _err("port", f"the NumPy model does not match Keras; no bundle written to "
+                     f"{args.output!r}")
+        return EXIT_FAIL
+    print(f"wrote {result.bundle_path} ({os.path.getsize(result.bundle_path):,} bytes"
+          f"{', with vocabulary' if vocabulary is not None else ''})")
+    return EXIT_OK
+
+
+# -- check ------------------------------------------------------------------------------------
+def _open_bundle(command: str, path: str, verify: bool):
+    """``(bundle, exit code)``: the bundle, or None and the code to exit with."""
+    import numpy_rnn
+    from numpy_rnn.io import BundleVersionError, read_bundle
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return read_bundle(path, verify=verify), EXIT_OK
+    except FileNotFoundError as exc:
+        _err(command, f"no such bundle: {exc}")
+        return None, EXIT_USAGE
+    except IsADirectoryError as exc:
+        _err(command, f"not a bundle file: {exc}")
+        return None, EXIT_USAGE
+    except BundleVersionError as exc:
+        _err(command, str(exc))
+        return None, EXIT_USAGE
+    except numpy_rnn.BundleError as exc:
+        _err(command, str(exc))
+        return None, EXIT_FAIL
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from numpy_rnn.io import BundleError, verify_model
+
+    bundle, code = _open_bundle("check", args.bundle, verify=False)
+    if bundle is None:
+        return code
+    cfg = bundle.config
+    print(f"bundle: {args.bundle} (format {cfg['format']} v{cfg['format_version']}, integrity "
+          "SHA-256 ok)")
+    prov = bundle.provenance
+    facts = ", ".join(f"{k}={prov[k]}" for k in sorted(prov) if prov[k] is not None)
+    print(f"made by: {facts}")
+    bundle.model.summary()
+    if bundle.vocabulary is not None:
+        print(f"vocabulary: {len(bundle.vocabulary.word_index)} words "
+              f"(ids up to {bundle.vocabulary.size - 1})")
+    if bundle.test_inputs is None:
+        _err("check", "the bundle holds no test vectors; nothing to check")
+        return EXIT_FAIL
+    try:
+        report = verify_model(bundle.model, bundle.test_inputs, bundle.test_outputs,
+                              cfg.get("test") if isinstance(cfg.get("test"), dict) else None)
+    except BundleError as exc:
+        _err("check", f"{args.bundle!r}: {exc}")
+        return EXIT_FAIL
+    print(f"test inputs: {bundle.test_inputs.shape} {bundle.test_inputs.dtype}")
+    print(report)
+    if "not verified by Keras" in str(bundle.verified_by):
+        print("note: these test vectors were computed by numpy-rnn, not by Keras: they show the "
+              "bundle is unchanged, not that the port equals Keras")
+    return EXIT_OK if report.passed else EXIT_FAIL
+
+
+# -- predict ----------------------------------------------------------------------------------
+def _softmax(z: np.ndarray) -> np.ndarray:
+    z = z - z.max()
+    e = np.exp(z)
+    return e / e.sum()
+
+
+def _next_word_model(model: Any) -> str | None:
+    """Why ``model`` is not an Embedding -> ... -> Dense(softmax) next-word model, or None."""
+    import numpy_rnn
+
+    if not model.layers or not isinstance(model.layers[0], numpy_rnn.Embedding):
+        return "its first layer is not an Embedding (it does not read token ids)"
+    last = model.layers[-1]
+    if not isinstance(last, numpy_rnn.Dense):
+        return f"its last layer is a {type(last).__name__}, not a Dense layer over the vocabulary"
+    act = numpy_rnn.activations.serialize(last.activation)
+    if act not in ("softmax", "linear"):
+        return f"its last Dense layer has activation {act!r}, not softmax"
+    return None
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    bundle, code = _open_bundle("predict", args.bundle, verify=not args.no_verify)
+    if bundle is None:
+        return code
+    model, vocab = bundle.model, bundle.vocabulary
+    if vocab is None:
+        _err("predict", f"the bundle {args.bundle!r} has no vocabulary, so text cannot be turned "
+                        "into ids; port the model with --vocabulary tokenizer.json")
+        return EXIT_USAGE
+    why = _next_word_model(model)
+    if why is not None:
+        _err("predict", f"the bundle's model is not a next-word model: {why}")
+        return EXIT_USAGE
+    ids = vocab.texts_to_sequences([args.text])[0]
+    if not ids:
+        _err("predict", f"none of the words of --text {args.text!r} are in the vocabulary "
+                        f"({len(vocab.word_index)} words, e.g. "
+                        f"{list(vocab.word_index)[:8]})")
+        return EXIT_USAGE
+    import numpy_rnn
+
+    window = model.input_shape[0] if model.input_shape else None
+    last = model.layers[-1]
+    logits_out = numpy_rnn.activations.serialize(last.activation) == "linear"
+    n_out = last.units
+    oov = vocab.oov_token
+    valid = np.zeros(n_out, dtype=bool)
+    for i, word in vocab.index_word.items():
+        if 0 < i < n_out and word != oov and (vocab.num_words is None or i < vocab.num_words):
+            valid[i] = True
+    if not valid.any():
+        _err("predict", "no output of the model corresponds to a vocabulary word")
+        return EXIT_USAGE
+    rng = np.random.default_rng(args.seed)
+
+    def next_probs(seq: list[int]) -> np.ndarray:
+        x = np.asarray(seq[-window:] if window else seq, dtype=np.int64)
+        if window and x.size < window:
+            x = np.concatenate([np.zeros(window - x.size, np.int64), x])  # 'pre' padding
+        out = np.asarray(model.predict(x[None].astype(model.input_dtype or "int32")))[0]
+        if out.ndim == 2:  # return_sequences: the last step predicts the next word
+            out = out[-1]
+        p = _softmax(out.astype(np.float64)) if logits_out else out.astype(np.float64)
+        p = np.where(valid, p, 0.0)
+        return p / p.sum() if p.sum() > 0 else p
+
+    known = vocab.sequences_to_texts([ids])[0]
+    note = (f"last {window} of {len(ids)} known words" if window and len(ids) > window
+            else f"{len(ids)} known word(s)" + (f", padded to {window}" if window and
+                                                 len(ids) < window else ""))
+    print(f'text: "{args.text}" -> "{known}" ({note})')
+    p = next_probs(ids)
+    order = np.argsort(-p, kind="stable")[:args.top]
+    print(f"top {len(order)} next words:")
+    width = max(len(vocab.index_word[int(i)]) for i in order)
+    for rank, i in enumerate(order, 1):
+        print(f"  {rank:>2}. {vocab.index_word[int(i)]:<{width}}  {p[i]:.4f}")
+    if args.generate:
+        seq = list(ids)
+        words = []
+        for _ in range(args.generate):
+            probs = next_probs(seq)
+            if args.temperature and args.temperature > 0:
+                logp = np.where(probs > 0, np.log(np.where(probs > 0, probs, 1.0)), -np.inf)
+                q = np.exp((logp - logp.max()) / args.temperature)
+                q /= q.sum()
+                nxt = int(rng.choice(n_out, p=q))
+            else:
+                nxt = int(np.argmax(probs))
+            seq.append(nxt)
+            words.append(vocab.index_word[nxt])
+        how = (f"sampled at temperature {args.temperature}, seed {args.seed}"
+               if args.temperature and args.temperature > 0 else "greedy")
+        print(f"generated ({how}): {known} {' '.join(words)}")
+    return EXIT_OK
+
+
+# -- registration -----------------------------------------------------------------------------
+def add_port_commands(subparsers: Any) -> None:
+    """Add ``port``, ``check`` and ``predict`` to the ``numpy-rnn`` sub-command parser."""
+    p = subparsers.add_parser(
+        "port", help="port a Keras .keras model to a self-checking NumPy bundle (.npz)",
+        description="Read MODEL.keras with numpy_rnn (no TensorFlow needed); when TensorFlow is "
+                    "installed, also run it in Keras on generated inputs and write the bundle "
+                    "only if both agree, storing Keras's outputs as test vectors. Exit 0 ok, "
+                    "1 parity check failed, 2 usage/environment error.")
+    p.add_argument("model", metavar="MODEL.keras", help="a Keras 3 .keras model file")
+    p.add_argument("-o", "--output", required=True, metavar="MODEL.npz",
+                   help="the bundle to write")
+    p.add_argument("--vocabulary", metavar="TOKENIZER.json",
+                   help="Tokenizer.to_json() / Vocabulary.to_json() output to store with the "
+                        "model (needed by `numpy-rnn predict`)")
+    p.add_argument("--samples", type=_positive("--samples"), default=16,
+                   help="number of test inputs (default 16)")
+    p.add_argument("--timesteps", type=_positive("--timesteps"), default=None,
+                   help="timesteps of the test inputs when the model does not fix them "
+                        "(default 12)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the test inputs (default 0)")
+    p.add_argument("--no-keras", action="store_true",
+                   help="do not run Keras even if installed (test vectors not verified)")
+    p.set_defaults(func=cmd_port)
+
+    c = subparsers.add_parser(
+        "check", help="recompute a bundle's test vectors and print the report",
+        description="Check a bundle's integrity (SHA-256), rebuild its model and recompute its "
+                    "stored test vectors. Exit 0 ok, 1 check failed, 2 usage error.")
+    c.add_argument("bundle", metavar="MODEL.npz")
+    c.set_defaults(func=cmd_check)
+
+    q = subparsers.add_parser(
+        "predict", help="next words for a text, with a next-word model bundle",
+        description="For a next-word model (Embedding -> RNN -> Dense softmax) bundled with its "
+                    "vocabulary: the most likely next words, and optionally a continuation.")
+    q.add_argument("bundle", metavar="MODEL.npz")
+    q.add_argument("--text", required=True, help="the text to continue")
+    q.add_argument("--top", type=_positive("--top"), default=5,
+                   help="how many next words to list (default 5)")
+    q.add_argument("--generate", type=_non_negative, default=0, metavar="N",
+                   help="continue the text with N words (greedy, or sampled with "
+                        "--temperature)")
+    q.add_argument("--temperature", type=_temperature, default=0.0,
+                   help="sampling temperature for --generate; 0 (default) is greedy")
+    q.add_argument("--seed", type=int, default=0, help="seed for sampling (default 0)")
+    q.add_argument("--no-verify", action="store_true",
+                   help="skip recomputing the bundle's test vectors on load")
+    q.set_defaults(func=cmd_predict)
