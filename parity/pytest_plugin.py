@@ -1,0 +1,231 @@
+"""pytest plugin (entry point ``pytest11``: ``numpy_rnn_parity``): parity checks in anyone's suite.
+
+Options:
+    --parity-reference keras|tf_keras   the reference library the ``parity_check`` fixture builds
+                                        layers with (default keras = Keras 3)
+    --parity-report PATH                collect every comparison of the run -- through the fixture
+                                        and through any ``parity.compare`` / ``assert_parity`` /
+                                        ``compare_outputs`` call -- into one JSON report
+
+Fixture ``parity_check``: ``.reference``, ``.keras`` (the reference module, imported on first
+use), ``.layers``, ``.compare(np_obj, keras_obj, inputs, **kw)``, ``.assert_parity(...)``
+(``AssertionError`` whose message is the report), ``.from_keras`` / ``.to_keras``, and
+``.lstm_pair(units, features, **options)`` (a reference LSTM with gate-distinct random weights and
+its NumPy twin).  A failing test that made comparisons gets a "parity reports" section.
+
+This module is loaded by pytest for every run in an environment where numpy-rnn is installed, so
+it imports nothing heavy at import time: no TensorFlow, no Keras; ``parity`` itself (NumPy) is
+imported only when the options or the fixture are used.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import importlib.util
+import json
+from typing import Any
+
+import pytest
+
+_REFERENCES = ("keras", "tf_keras")
+_EXTRAS = {"keras": "numpy-rnn[keras]", "tf_keras": "numpy-rnn[legacy]"}
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("parity", "numpy-rnn parity checks")
+    group.addoption("--parity-reference", action="store", default="keras",
+                    choices=_REFERENCES, metavar="keras|tf_keras",
+                    help="reference library for the parity_check fixture (default keras: "
+                         "Keras 3; tf_keras: Keras 2)")
+    group.addoption("--parity-report", action="store", default=None, metavar="PATH",
+                    help="write every parity comparison of the run into one JSON report")
+
+
+class _Collector:
+    """Every comparison of the run, tagged with the test that made it."""
+
+    def __init__(self, path: str | None) -> None:
+        self.path = path
+        self.current: str | None = None
+        self.entries: list[dict] = []
+        self.by_test: dict[str, list] = {}
+
+    def record(self, report: Any, via: str = "parity.compare") -> None:
+        test = self.current or "<outside a test>"
+        self.by_test.setdefault(test, []).append(report)
+        if self.path is not None:
+            self.entries.append({"test": test, "via": via, "case": report.case,
+                                 "passed": bool(report.passed), "report": report.to_dict()})
+
+    def observer(self, report: Any) -> None:  # parity.compare's observer hook
+        self.record(report)
+
+    def write(self, versions: dict) -> dict:
+        from parity.compare import json_safe
+
+        failed = [e for e in self.entries if not e["passed"]]
+        payload = json_safe({
+            "schema": "numpy-rnn-pytest-parity-report/1",
+            "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+            "versions": versions, "n_comparisons": len(self.entries), "n_failed": len(failed),
+            "passed": not failed, "comparisons": self.entries,
+        })
+        with open(self.path, "w", encoding="utf-8") as fh:
+            json.dump(payload, fh, indent=2, allow_nan=False)
+            fh.write("\n")
+        return payload
+
+
+_KEY = pytest.StashKey[_Collector]()  # pytest >= 7
+
+
+def _collector(config: pytest.Config) -> _Collector | None:
+    return config.stash.get(_KEY, None)
+
+
+def _compare_module() -> Any:
+    """``parity.compare`` the module (``parity.compare`` the attribute is the function)."""
+    import importlib
+
+    return importlib.import_module("parity.compare")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    reference = config.getoption("parity_reference", "keras")
+    if reference != "keras" and importlib.util.find_spec(reference) is None:
+        raise pytest.UsageError(f"--parity-reference {reference}: {reference} is not installed; "
+                                f"install it with pip install '{_EXTRAS[reference]}'")
+    path = config.getoption("parity_report", None)
+    if path is not None:
+        import os
+
+        parent = os.path.dirname(os.path.abspath(path))
+        if not os.path.isdir(parent):
+            raise pytest.UsageError(f"--parity-report: expected a file in an existing directory, "
+                                    f"received {path!r} (no directory {parent!r})")
+    collector = _Collector(path)
+    config.stash[_KEY] = collector
+    if path is not None:
+        _compare_module().add_observer(collector.observer)  # imports NumPy, not TensorFlow
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    collector = _collector(config)
+    if collector is None or collector.path is None:
+        return
+    _compare_module().remove_observer(collector.observer)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: Any):
+    collector = _collector(item.config)
+    if collector is not None:
+        collector.current = item.nodeid
+    yield
+    if collector is not None:
+        collector.current = None
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: Any):
+    outcome = yield
+    rep = outcome.get_result()
+    collector = _collector(item.config)
+    if collector is None or not rep.failed:
+        return
+    reports = collector.by_test.get(item.nodeid, [])
+    if reports:
+        text = "\n".join(str(r) for r in reports[-20:])
+        if len(reports) > 20:
+            text = f"({len(reports) - 20} earlier comparison(s) not shown)\n" + text
+        rep.sections.append(("parity reports", text))
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    collector = _collector(session.config)
+    if collector is None or collector.path is None:
+        return
+    from parity.gate import versions
+
+    payload = collector.write(versions())
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        reporter.write_line(f"parity: {payload['n_comparisons']} comparison(s), "
+                            f"{payload['n_failed']} failed, written to {collector.path}")
+
+
+class ParityCheck:
+    """The ``parity_check`` fixture: parity tools bound to the run's reference library."""
+
+    def __init__(self, reference: str, collector: _Collector | None) -> None:
+        self.reference = reference
+        self._collector = collector
+        self._module: Any = None
+
+    @property
+    def keras(self) -> Any:
+        """The reference module (``keras`` or ``tf_keras``), imported on first use."""
+        if self._module is None:
+            import importlib
+
+            try:
+                self._module = importlib.import_module(self.reference)
+            except ImportError as exc:
+                pytest.fail(f"--parity-reference {self.reference}: cannot import it ({exc}); "
+                            f"install it with pip install '{_EXTRAS[self.reference]}'",
+                            pytrace=False)
+        return self._module
+
+    @property
+    def layers(self) -> Any:
+        return self.keras.layers
+
+    def from_keras(self, obj: Any) -> Any:
+        from parity import from_keras
+
+        return from_keras(obj)
+
+    def to_keras(self, np_obj: Any) -> Any:
+        from parity import to_keras
+
+        return to_keras(np_obj)
+
+    def compare(self, np_obj: Any, keras_obj: Any, inputs: Any, **kwargs: Any) -> Any:
+        """``parity.compare``; the report is collected (``--parity-report``)."""
+        from parity import compare
+
+        report = compare(np_obj, keras_obj, inputs, **kwargs)
+        if self._collector is not None and self._collector.path is None:
+            self._collector.record(report, via="parity_check")  # else the observer did
+        return report
+
+    def assert_parity(self, np_obj: Any, keras_obj: Any, inputs: Any, **kwargs: Any) -> Any:
+        """Like ``parity.assert_parity``: ``AssertionError`` whose message is the report."""
+        __tracebackhide__ = True
+        report = self.compare(np_obj, keras_obj, inputs, **kwargs)
+        if not report.passed:
+            raise AssertionError(str(report))
+        return report
+
+    def lstm_pair(self, units: int, features: int, *, seed: int = 0, **options: Any):
+        """A built reference LSTM with gate-distinct random weights and its NumPy twin.
+
+        Returns:
+            ``(keras_layer, numpy_layer)``.
+        """
+        import numpy as np
+
+        from parity.cases import gate_weights
+
+        layer = self.layers.LSTM(units, **options)
+        layer.build((None, None, features))
+        rng = np.random.default_rng(seed)
+        dtype = options.get("dtype", "float32")
+        layer.set_weights(gate_weights([tuple(w.shape) for w in layer.weights], 4, rng, dtype))
+        return layer, self.from_keras(layer)
+
+
+@pytest.fixture
+def parity_check(request: pytest.FixtureRequest) -> ParityCheck:
+    """Parity tools bound to ``--parity-reference``; comparisons go into ``--parity-report``."""
+    return ParityCheck(request.config.getoption("parity_reference", "keras"),
+                       _collector(request.config))
