@@ -16,7 +16,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from . import _validation as v
-from . import activations
+from . import activations, initializers
 from .layers.base import Layer
 
 Step = Callable[[np.ndarray, list], "tuple[np.ndarray, list[np.ndarray]]"]
@@ -90,9 +90,18 @@ class RNNBase(Layer):
         unroll: bool = False,
         dropout: float = 0.0,
         recurrent_dropout: float = 0.0,
+        kernel_initializer: Any = "glorot_uniform",
+        recurrent_initializer: Any = "orthogonal",
+        bias_initializer: Any = "zeros",
         **base: Any,
     ) -> None:
         super().__init__(**base)
+        self._init_names = {
+            "kernel_initializer": kernel_initializer,
+            "recurrent_initializer": recurrent_initializer,
+            "bias_initializer": bias_initializer,
+        }
+        self._inits = {k: initializers.get(val, k) for k, val in self._init_names.items()}
         self.units = v.positive_int("units", units)
         features = v.positive_int("features", features, allow_none=True)
         self.activation = self._activation("activation", activation)
@@ -284,6 +293,8 @@ class RNNBase(Layer):
             "unroll": self.unroll,
             "dropout": self.dropout,
             "recurrent_dropout": self.recurrent_dropout,
+            **{k: (val if isinstance(val, str) else initializers.serialize(self._inits[k]))
+               for k, val in self._init_names.items()},
         }
         return {**cfg, **self._base_config()}
 

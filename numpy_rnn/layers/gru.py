@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from .. import activations, initializers
+from .. import activations
 from .. import _validation as v
 from ..recurrent import RNNBase
 
@@ -61,19 +61,15 @@ class GRU(RNNBase):
     ) -> None:
         self.recurrent_activation = self._activation("recurrent_activation", recurrent_activation)
         self.reset_after = v.boolean("reset_after", reset_after)
-        self._init_names = {
-            "kernel_initializer": kernel_initializer,
-            "recurrent_initializer": recurrent_initializer,
-            "bias_initializer": bias_initializer,
-        }
-        self._inits = {k: initializers.get(val, k) for k, val in self._init_names.items()}
         # implementation 1 / 2 only change how Keras groups its matmuls; results are identical.
         self.implementation = v.one_of("implementation", implementation, (1, 2))
         super().__init__(
             units, features, activation=activation, use_bias=use_bias,
             return_sequences=return_sequences, return_state=return_state,
             go_backwards=go_backwards, stateful=stateful,
-            zero_output_for_mask=zero_output_for_mask, **kwargs,
+            zero_output_for_mask=zero_output_for_mask, kernel_initializer=kernel_initializer,
+            recurrent_initializer=recurrent_initializer, bias_initializer=bias_initializer,
+            **kwargs,
         )
 
     @property
@@ -139,7 +135,5 @@ class GRU(RNNBase):
             recurrent_activation=activations.serialize(self.recurrent_activation),
             reset_after=self.reset_after,
             implementation=self.implementation,
-            **{k: (val if isinstance(val, str) else initializers.serialize(self._inits[k]))
-               for k, val in self._init_names.items()},
         )
         return cfg

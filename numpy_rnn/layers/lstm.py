@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from .. import _validation as v
-from .. import activations, initializers
+from .. import activations
 from ..recurrent import RNNBase
 
 
@@ -50,19 +50,15 @@ class LSTM(RNNBase):
     ) -> None:
         self.recurrent_activation = self._activation("recurrent_activation", recurrent_activation)
         self.unit_forget_bias = v.boolean("unit_forget_bias", unit_forget_bias)
-        self._init_names = {
-            "kernel_initializer": kernel_initializer,
-            "recurrent_initializer": recurrent_initializer,
-            "bias_initializer": bias_initializer,
-        }
-        self._inits = {k: initializers.get(val, k) for k, val in self._init_names.items()}
         # implementation 1 / 2 only change how Keras groups its matmuls; results are identical.
         self.implementation = v.one_of("implementation", implementation, (1, 2))
         super().__init__(
             units, features, activation=activation, use_bias=use_bias,
             return_sequences=return_sequences, return_state=return_state,
             go_backwards=go_backwards, stateful=stateful,
-            zero_output_for_mask=zero_output_for_mask, **kwargs,
+            zero_output_for_mask=zero_output_for_mask, kernel_initializer=kernel_initializer,
+            recurrent_initializer=recurrent_initializer, bias_initializer=bias_initializer,
+            **kwargs,
         )
 
     @property
@@ -131,7 +127,5 @@ class LSTM(RNNBase):
             recurrent_activation=activations.serialize(self.recurrent_activation),
             unit_forget_bias=self.unit_forget_bias,
             implementation=self.implementation,
-            **{k: (val if isinstance(val, str) else initializers.serialize(self._inits[k]))
-               for k, val in self._init_names.items()},
         )
         return cfg

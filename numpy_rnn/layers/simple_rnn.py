@@ -11,7 +11,6 @@ from typing import Any
 
 import numpy as np
 
-from .. import initializers
 from ..recurrent import RNNBase
 
 
@@ -44,17 +43,13 @@ class SimpleRNN(RNNBase):
         bias_initializer: Any = "zeros",
         **kwargs: Any,
     ) -> None:
-        self._init_names = {
-            "kernel_initializer": kernel_initializer,
-            "recurrent_initializer": recurrent_initializer,
-            "bias_initializer": bias_initializer,
-        }
-        self._inits = {k: initializers.get(val, k) for k, val in self._init_names.items()}
         super().__init__(
             units, features, activation=activation, use_bias=use_bias,
             return_sequences=return_sequences, return_state=return_state,
             go_backwards=go_backwards, stateful=stateful,
-            zero_output_for_mask=zero_output_for_mask, **kwargs,
+            zero_output_for_mask=zero_output_for_mask, kernel_initializer=kernel_initializer,
+            recurrent_initializer=recurrent_initializer, bias_initializer=bias_initializer,
+            **kwargs,
         )
 
     @property
@@ -88,11 +83,4 @@ class SimpleRNN(RNNBase):
         h = self.activation(xp_t + h_prev @ self.recurrent_kernel)  # (B, H)
         return h, [h]
 
-    def get_config(self) -> dict:
-        cfg = super().get_config()
-        cfg.update(
-            **{k: (val if isinstance(val, str) else initializers.serialize(self._inits[k]))
-               for k, val in self._init_names.items()},
-        )
-        return cfg
 
