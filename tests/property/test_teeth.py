@@ -18,13 +18,8 @@ from tests.property.test_lstm_property import keras_to_numpy, numpy_to_keras  # 
 
 
 def _gates(layer, xk_t, h_prev):
-    """Pre-activations (i, f, c, o) from the layer's projected input (internal order i, f, o, c,
-    bias in layer._bias_fast; see LSTM.project_inputs)."""
-    z = xk_t + h_prev @ layer._recurrent_fast
-    if layer._bias_fast is not None:
-        z = z + layer._bias_fast
-    zi, zf, zo, zc = np.split(z, 4, axis=1)
-    return zi, zf, zc, zo
+    """Pre-activations (i, f, c, o) in Keras's scale, from the layer's projected input."""
+    return layer._preactivations(xk_t, h_prev)
 
 
 def swap_input_and_forget(self, xk_t, states):
