@@ -135,8 +135,12 @@ def supported_keras_layers() -> list[str]:
     return sorted(KERAS_LAYER_RULES)
 
 
-def _neutral(key: str) -> bool:
+def is_inference_neutral(key: str) -> bool:
+    """True for options that only matter for training, initialization or graph building."""
     return key in INFERENCE_NEUTRAL_OPTIONS or key.endswith(_NEUTRAL_SUFFIXES)
+
+
+_neutral = is_inference_neutral
 
 
 def _short(value: Any, limit: int = 120) -> str:

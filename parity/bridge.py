@@ -13,6 +13,7 @@ import numpy as np
 
 import numpy_rnn
 from numpy_rnn import activations as np_activations
+from numpy_rnn import keras_file
 
 
 class UnsupportedKerasFeature(ValueError):
@@ -31,25 +32,17 @@ def _require_tf():
     return tf
 
 
-# -- options that do not change inference results --------------------------------------------
-#: Config keys that only matter for training, initialization or graph building: the weights are
-#: copied and inference runs without dropout, regularizers or constraints, so they are ignored.
-_INFERENCE_NEUTRAL = {
-    "name", "trainable", "dtype", "seed", "implementation", "unroll", "dropout",
-    "recurrent_dropout", "activity_regularizer", "kernel_regularizer", "recurrent_regularizer",
-    "bias_regularizer", "embeddings_regularizer", "kernel_constraint", "recurrent_constraint",
-    "bias_constraint", "embeddings_constraint", "kernel_initializer", "recurrent_initializer",
-    "bias_initializer", "embeddings_initializer", "batch_input_shape", "batch_shape",
-    "input_length", "sparse", "use_cudnn", "build_config", "input_dim_", "noise_shape",
-}
-
+# -- options: one table, shared with the .keras reader (numpy_rnn.keras_file) ----------------
+#: Options refused inside a model file but fine on a single live layer (its states are copied).
+_SINGLE_LAYER_OK = frozenset({"return_state", "stateful"})
 #: Config keys whose listed value is the only one supported (anything else is refused).
-_ONLY_VALUE = {
-    "time_major": False,
-    "quantization_config": None,
-    "lora_rank": None,
-    "ragged": False,
-}
+_ONLY_VALUE = {key: value for key, (value, _why) in keras_file.ONLY_VALUE_OPTIONS.items()
+               if key not in _SINGLE_LAYER_OK}
+
+
+def _inference_neutral(key: str) -> bool:
+    """Training / initialization / graph-building options, ignored once weights are copied."""
+    return keras_file.is_inference_neutral(key) or key in ("input_dim_", "noise_shape")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -131,7 +124,7 @@ def _np_kwargs(layer: Any, spec: LayerSpec) -> dict:
         elif key in _ONLY_VALUE:
             if value != _ONLY_VALUE[key]:
                 problems.append(f"option {key}={value!r}")
-        elif key not in _INFERENCE_NEUTRAL:
+        elif not _inference_neutral(key):
             problems.append(f"option {key}={value!r} (unknown to numpy_rnn)")
     if problems:
         raise UnsupportedKerasFeature(
