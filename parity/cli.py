@@ -273,14 +273,19 @@ def _write_outputs(args: argparse.Namespace, outcomes, vers: dict, seconds: floa
         print(f"plot: {args.plot} ({n} sequence output(s))")
 
 
-def _non_negative_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a non-negative integer, received {text!r}")
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a non-negative integer, received {value}")
-    return value
+def int_at_least(minimum: int):
+    """An argparse ``type`` for integers >= ``minimum`` (shared by every numpy-rnn subcommand)."""
+    expected = "a non-negative integer" if minimum == 0 else f"an integer >= {minimum}"
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {expected}, received {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"expected {expected}, received {value}")
+        return value
+    return parse
 
 
 def _float(text: str) -> float:
@@ -312,7 +317,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="run only cases whose name matches (glob or substring; comma-separated)")
     p.add_argument("--seed", type=int, default=0,
                    help="seed for weights and inputs, and for the random sweep (default 0)")
-    p.add_argument("--examples", type=_non_negative_int, default=0, metavar="N",
+    p.add_argument("--examples", type=int_at_least(0), default=0, metavar="N",
                    help="add N random LSTM cases drawn from --seed (default 0)")
     p.add_argument("--reference", default="keras", choices=("keras", "tf_keras"),
                    help="compare with Keras 3 (keras, default) or Keras 2 (tf_keras); tf_keras "

@@ -18,33 +18,13 @@ from typing import Any
 
 import numpy as np
 
+from .cli import int_at_least
+
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 
 
 def _err(command: str, message: str) -> None:
     print(f"numpy-rnn {command}: {message}", file=sys.stderr)
-
-
-def _positive(name: str):
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{name} must be an integer, got {text!r}") from None
-        if value < 1:
-            raise argparse.ArgumentTypeError(f"{name} must be >= 1, got {value}")
-        return value
-    return parse
-
-
-def _non_negative(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be an integer, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
-    return value
 
 
 def _temperature(text: str) -> float:
@@ -279,9 +259,9 @@ def add_port_commands(subparsers: Any) -> None:
     p.add_argument("--vocabulary", metavar="TOKENIZER.json",
                    help="Tokenizer.to_json() / Vocabulary.to_json() output to store with the "
                         "model (needed by `numpy-rnn predict`)")
-    p.add_argument("--samples", type=_positive("--samples"), default=16,
+    p.add_argument("--samples", type=int_at_least(1), default=16,
                    help="number of test inputs (default 16)")
-    p.add_argument("--timesteps", type=_positive("--timesteps"), default=None,
+    p.add_argument("--timesteps", type=int_at_least(1), default=None,
                    help="timesteps of the test inputs when the model does not fix them "
                         "(default 12)")
     p.add_argument("--seed", type=int, default=0, help="seed of the test inputs (default 0)")
@@ -302,9 +282,9 @@ def add_port_commands(subparsers: Any) -> None:
                     "vocabulary: the most likely next words, and optionally a continuation.")
     q.add_argument("bundle", metavar="MODEL.npz")
     q.add_argument("--text", required=True, help="the text to continue")
-    q.add_argument("--top", type=_positive("--top"), default=5,
+    q.add_argument("--top", type=int_at_least(1), default=5,
                    help="how many next words to list (default 5)")
-    q.add_argument("--generate", type=_non_negative, default=0, metavar="N",
+    q.add_argument("--generate", type=int_at_least(0), default=0, metavar="N",
                    help="continue the text with N words (greedy, or sampled with "
                         "--temperature)")
     q.add_argument("--temperature", type=_temperature, default=0.0,

@@ -42,6 +42,16 @@ def _require(obj: Any, attributes: tuple[str, ...], expected: str) -> None:
         )
 
 
+def _copy_tables(src: Any, dst: Any) -> Any:
+    """Copy a fitted tokenizer's tables (either class) into ``dst``, as the types Tokenizer uses."""
+    dst.word_counts = collections.OrderedDict(src.word_counts)
+    dst.word_docs = collections.defaultdict(int, src.word_docs)
+    dst.index_docs = collections.defaultdict(int, src.index_docs)
+    dst.word_index = dict(src.word_index)
+    dst.index_word = dict(src.index_word)
+    return dst
+
+
 def vocabulary_from_tokenizer(tok: Any) -> Vocabulary:
     """A :class:`Vocabulary` with the same options and tables as a tf_keras ``Tokenizer``.
 
@@ -61,12 +71,7 @@ def vocabulary_from_tokenizer(tok: Any) -> Vocabulary:
         analyzer=getattr(tok, "analyzer", None),
         document_count=tok.document_count,
     )
-    vocab.word_counts = collections.OrderedDict(tok.word_counts)
-    vocab.word_docs = collections.defaultdict(int, tok.word_docs)
-    vocab.index_docs = collections.defaultdict(int, tok.index_docs)
-    vocab.word_index = dict(tok.word_index)
-    vocab.index_word = dict(tok.index_word)
-    return vocab
+    return _copy_tables(tok, vocab)
 
 
 def vocabulary_to_tokenizer(v: Vocabulary) -> Any:
@@ -87,12 +92,7 @@ def vocabulary_to_tokenizer(v: Vocabulary) -> Any:
         analyzer=v.analyzer,
         document_count=v.document_count,
     )
-    tok.word_counts = collections.OrderedDict(v.word_counts)
-    tok.word_docs = collections.defaultdict(int, v.word_docs)
-    tok.index_docs = collections.defaultdict(int, v.index_docs)
-    tok.word_index = dict(v.word_index)
-    tok.index_word = dict(v.index_word)
-    return tok
+    return _copy_tables(v, tok)
 
 
 def text_vectorization_from_keras(layer: Any) -> TextVectorization:
