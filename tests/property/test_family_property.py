@@ -11,6 +11,7 @@ from hypothesis import given  # noqa: E402
 
 import numpy_rnn  # noqa: E402
 import parity  # noqa: E402
+from parity.referee import assert_refereed_parity  # noqa: E402
 from parity import family_strategies as fs  # noqa: E402
 from parity.strategies import call_kwargs  # noqa: E402
 
@@ -24,13 +25,13 @@ def _keras_rnn(cls_name: str, config: dict, features: int, weights: list):
 
 def rnn_keras_to_numpy(cls_name: str, case) -> None:
     k = _keras_rnn(cls_name, case.config, case.inputs.shape[-1], case.weights)
-    parity.assert_parity(parity.from_keras(k), k, case.inputs, **call_kwargs(case))
+    assert_refereed_parity(parity.from_keras(k), k, case.inputs, **call_kwargs(case))
 
 
 def rnn_numpy_to_keras(cls_name: str, case) -> None:
     n = getattr(numpy_rnn, cls_name)(**case.config)
     n.set_weights(case.weights)
-    parity.assert_parity(n, parity.to_keras(n), case.inputs, **call_kwargs(case))
+    assert_refereed_parity(n, parity.to_keras(n), case.inputs, **call_kwargs(case))
 
 
 def bidirectional_keras_to_numpy(case: fs.BidirectionalCase) -> None:
@@ -39,7 +40,7 @@ def bidirectional_keras_to_numpy(case: fs.BidirectionalCase) -> None:
     k = keras.layers.Bidirectional(inner, merge_mode=cfg["merge_mode"], dtype=cfg["dtype"])
     k.build((None, None, case.inputs.shape[-1]))
     k.set_weights(case.weights)
-    parity.assert_parity(parity.from_keras(k), k, case.inputs, **call_kwargs(case))
+    assert_refereed_parity(parity.from_keras(k), k, case.inputs, **call_kwargs(case))
 
 
 def bidirectional_numpy_to_keras(case: fs.BidirectionalCase) -> None:
@@ -47,7 +48,7 @@ def bidirectional_numpy_to_keras(case: fs.BidirectionalCase) -> None:
     inner = getattr(numpy_rnn, cfg["layer"])(**cfg["layer_config"])
     n = numpy_rnn.Bidirectional(inner, merge_mode=cfg["merge_mode"], dtype=cfg["dtype"])
     n.set_weights(case.weights)
-    parity.assert_parity(n, parity.to_keras(n), case.inputs, **call_kwargs(case))
+    assert_refereed_parity(n, parity.to_keras(n), case.inputs, **call_kwargs(case))
 
 
 @given(case=fs.gru_cases())
@@ -86,10 +87,10 @@ def test_dense_both_directions(case):
     k = keras.layers.Dense(**case.config)
     k.build((None, case.inputs.shape[-1]))
     k.set_weights(case.weights)
-    parity.assert_parity(parity.from_keras(k), k, case.inputs)
+    assert_refereed_parity(parity.from_keras(k), k, case.inputs)
     n = numpy_rnn.Dense(**case.config)
     n.set_weights(case.weights)
-    parity.assert_parity(n, parity.to_keras(n), case.inputs)
+    assert_refereed_parity(n, parity.to_keras(n), case.inputs)
 
 
 # -- the suite has teeth ------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from hypothesis import given  # noqa: E402
 
 import numpy_rnn  # noqa: E402
 import parity  # noqa: E402
+from parity.referee import assert_refereed_parity  # noqa: E402
 from parity import strategies  # noqa: E402
 
 CASES = strategies.lstm_cases(masks=strategies.MASK_KINDS)
@@ -19,13 +20,13 @@ def keras_to_numpy(case: strategies.LSTMCase) -> None:
     k = keras.layers.LSTM(**case.config)
     k.build((None, None, case.inputs.shape[-1]))
     k.set_weights(case.weights)
-    parity.assert_parity(parity.from_keras(k), k, case.inputs, **strategies.call_kwargs(case))
+    assert_refereed_parity(parity.from_keras(k), k, case.inputs, **strategies.call_kwargs(case))
 
 
 def numpy_to_keras(case: strategies.LSTMCase) -> None:
     n = numpy_rnn.LSTM(**case.config)
     n.set_weights(case.weights)
-    parity.assert_parity(n, parity.to_keras(n), case.inputs, **strategies.call_kwargs(case))
+    assert_refereed_parity(n, parity.to_keras(n), case.inputs, **strategies.call_kwargs(case))
 
 
 @given(case=CASES)
@@ -44,4 +45,4 @@ def test_keras_default_initialization(case):
     keras.utils.set_random_seed(int(case.inputs.size))
     k = keras.layers.LSTM(**case.config)
     k.build((None, None, case.inputs.shape[-1]))
-    parity.assert_parity(parity.from_keras(k), k, case.inputs, **strategies.call_kwargs(case))
+    assert_refereed_parity(parity.from_keras(k), k, case.inputs, **strategies.call_kwargs(case))
