@@ -190,25 +190,34 @@ def test_hostile_bundle_is_refused_before_allocating(tmp_path, case):
 
 
 # -- hostile .keras files -----------------------------------------------------------------------
-h5py = pytest.importorskip("h5py")
-
-from tests.unit.test_keras_file_unit import (  # noqa: E402
-    dense, embedding, input_layer, lstm, sequential, write_archive)
+def _helpers():
+    """The hand-built archive helpers of test_keras_file_unit (they need h5py)."""
+    from tests.unit import test_keras_file_unit as k
+    return k
 
 
 def keras_embedding_1e8(tmp_path):
+    k = _helpers()
+    embedding, input_layer, sequential, write_archive = (k.embedding, k.input_layer,
+                                                         k.sequential, k.write_archive)
     config = sequential([input_layer([6]), embedding("embedding", 100_000_000, 4)])
     return write_archive(tmp_path / "emb.keras", config,
                          {"layers/embedding": [np.zeros((10, 4), np.float32)]})
 
 
 def keras_dense_1e8(tmp_path):
+    k = _helpers()
+    dense, input_layer, sequential, write_archive = (k.dense, k.input_layer, k.sequential,
+                                                     k.write_archive)
     config = sequential([input_layer([3], "float32"), dense("dense", 100_000_000)])
     return write_archive(tmp_path / "dense.keras", config, {
         "layers/dense": [np.zeros((3, 5), np.float32), np.zeros(5, np.float32)]})
 
 
 def keras_lstm_20000(tmp_path):
+    k = _helpers()
+    lstm, input_layer, sequential, write_archive = (k.lstm, k.input_layer, k.sequential,
+                                                    k.write_archive)
     config = sequential([input_layer([6, 3], "float32"), lstm("lstm", 20000)])
     return write_archive(tmp_path / "lstm.keras", config, {
         "layers/lstm/cell": [np.zeros((3, 16), np.float32), np.zeros((4, 16), np.float32),
@@ -218,6 +227,9 @@ def keras_lstm_20000(tmp_path):
 def keras_unallocated_dataset(tmp_path):
     """A dataset whose shape agrees with the config (2e7 x 50, 4 GB) but whose chunks were never
     written: the h5 file is a few kB."""
+    import h5py
+    k = _helpers()
+    embedding, input_layer, sequential = k.embedding, k.input_layer, k.sequential
     config = sequential([input_layer([6]), embedding("embedding", 20_000_000, 50)])
     buf = io.BytesIO()
     with h5py.File(buf, "w") as f:
@@ -297,6 +309,7 @@ KERAS = {
 
 @pytest.mark.parametrize("case", sorted(KERAS))
 def test_hostile_keras_file_is_refused_before_allocating(tmp_path, case):
+    pytest.importorskip("h5py")
     make, pattern = KERAS[case]
     path = make(tmp_path)
     result = run_child("keras", path)
