@@ -28,6 +28,8 @@ from typing import Any
 
 import numpy as np
 
+from . import _limits
+from . import _validation as _v
 from . import activations as _activations
 from .layers import Bidirectional
 from .model import LAYER_CLASSES, Sequential, output_shape
@@ -41,9 +43,9 @@ CONFIG_NAME = "config.json"
 METADATA_NAME = "metadata.json"
 WEIGHTS_NAME = "model.weights.h5"
 #: Largest config.json / metadata.json we read (a real one is a few kB per layer).
-MAX_JSON_BYTES = 64 << 20
+MAX_JSON_BYTES = _limits.MAX_JSON_BYTES
 #: Largest weights file we read into memory.
-MAX_WEIGHTS_BYTES = 4 << 30
+MAX_WEIGHTS_BYTES = _limits.MAX_MEMBER_BYTES
 _HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 
 
@@ -217,8 +219,26 @@ class ModelPlan:
     layers: list[LayerPlan]
 
     def build_model(self) -> Sequential:
+        for lp in self.layers:
+            if isinstance(lp.layer, _Deferred):
+                lp.layer = lp.layer.make()
         return Sequential([lp.layer for lp in self.layers], name=self.name,
                           input_shape=self.input_shape, input_dtype=self.input_dtype)
+
+
+@dataclasses.dataclass
+class _Deferred:
+    """A layer whose constructor would allocate its weights (Embedding), kept as its class and
+    checked arguments until the weights file has confirmed the shapes it declares."""
+
+    np_class: str
+    kwargs: dict
+
+    def make(self) -> Any:
+        return LAYER_CLASSES[self.np_class](**self.kwargs)
+
+    def get_config(self) -> dict:
+        return dict(self.kwargs)
 
 
 def _layer_label(cfg: dict) -> str:
@@ -239,8 +259,11 @@ def _is_custom(cfg: dict) -> str | None:
     return None
 
 
-def _convert_layer(cfg: Any, problems: list[str], *, inner_of: str | None = None):
-    """numpy_rnn layer for one serialized Keras layer, or None (problems appended)."""
+def _convert_layer(cfg: Any, problems: list[str], *, inner_of: str | None = None,
+                   defer: bool = False):
+    """numpy_rnn layer for one serialized Keras layer, or None (problems appended).  With
+    ``defer``, a layer whose constructor allocates its weights (Embedding) is checked and
+    returned as a :class:`_Deferred` instead, built only once the weights file agrees."""
     if not isinstance(cfg, dict) or not isinstance(cfg.get("class_name"), str):
         problems.append(f"layer entry {_short(cfg)} is not a serialized Keras layer")
         return None
@@ -309,6 +332,11 @@ def _convert_layer(cfg: Any, problems: list[str], *, inner_of: str | None = None
         problems.append(f"{label}: " + "; ".join(mine))
         return None
     try:
+        if defer and rule.np_class == "Embedding":
+            for key in ("input_dim", "output_dim"):
+                _v.positive_int(key, kwargs.get(key))
+            LAYER_CLASSES[rule.np_class](**{**kwargs, "input_dim": 1, "output_dim": 1})
+            return _Deferred(rule.np_class, kwargs)
         return LAYER_CLASSES[rule.np_class](**kwargs)
     except (ValueError, TypeError) as exc:
         problems.append(f"{label}: numpy_rnn refuses its options: {exc}")
@@ -361,8 +389,20 @@ def _input_spec(cfg: dict, problems: list[str]) -> tuple[tuple | None, str | Non
     if mine:
         problems.append(f"{label}: " + "; ".join(mine))
     if isinstance(shape, (list, tuple)) and len(shape) >= 2:
-        return tuple(None if d is None else int(d) for d in shape[1:]), (dtype if ok else None)
+        dims = _dims(shape[1:])
+        if dims is None:
+            problems.append(f"{label}: input shape {_short(shape)} is not a list of positive "
+                            "integers or None")
+        return dims, (dtype if ok else None)
     return None, (dtype if ok else None)
+
+
+def _dims(values: Any) -> tuple | None:
+    """``values`` as a shape of positive ints / None, or None when it is not one."""
+    if any(d is not None and (isinstance(d, bool) or not isinstance(d, int) or d < 1)
+           for d in values):
+        return None
+    return tuple(values)
 
 
 def plan_model(model_config: Any, where: str = "model") -> ModelPlan:
@@ -370,7 +410,20 @@ def plan_model(model_config: Any, where: str = "model") -> ModelPlan:
 
     Raises:
         UnsupportedModelError: listing every unsupported layer, option and wiring found.
+        KerasFileError: not a serialized Keras model (or one nested too deeply to be one).
     """
+    return _plan(model_config, where, defer=False)
+
+
+def _plan(model_config: Any, where: str, defer: bool) -> ModelPlan:
+    try:
+        return _plan_model(model_config, where, defer)
+    except RecursionError:
+        raise KerasFileError(f"{where}: config.json nests too deeply to be a Keras model "
+                             "config") from None
+
+
+def _plan_model(model_config: Any, where: str, defer: bool) -> ModelPlan:
     problems: list[str] = []
     if not isinstance(model_config, dict) or not isinstance(model_config.get("config"), dict):
         raise KerasFileError(f"{where}: config.json does not hold a serialized Keras model "
@@ -381,9 +434,9 @@ def plan_model(model_config: Any, where: str = "model") -> ModelPlan:
     name = config.get("name") if isinstance(config.get("name"), str) else "model"
     where = f"{where} '{name}'" if where == "model" else f"model '{name}' in {where}"
     if kind == "Sequential" and model_config.get("registered_name") in (None, "Sequential"):
-        plan = _plan_sequential(name, config, problems)
+        plan = _plan_sequential(name, config, problems, defer)
     elif kind in ("Functional", "Model") and "input_layers" in config:
-        plan = _plan_functional(name, config, problems)
+        plan = _plan_functional(name, config, problems, defer)
     else:
         problems.append(f"model class {kind!r} (registered as "
                         f"{model_config.get('registered_name')!r}) is a subclassed or unknown "
@@ -394,7 +447,7 @@ def plan_model(model_config: Any, where: str = "model") -> ModelPlan:
     return plan
 
 
-def _plan_sequential(name: str, config: dict, problems: list[str]) -> ModelPlan:
+def _plan_sequential(name: str, config: dict, problems: list[str], defer: bool) -> ModelPlan:
     items = config.get("layers")
     if not isinstance(items, list):
         raise KerasFileError(f"Sequential model '{name}': config has no 'layers' list")
@@ -406,7 +459,7 @@ def _plan_sequential(name: str, config: dict, problems: list[str]) -> ModelPlan:
                 problems.append(f"{_layer_label(item)} is not the first layer")
             input_shape, input_dtype = _input_spec(item, problems)
             continue
-        layer = _convert_layer(item, problems)
+        layer = _convert_layer(item, problems, defer=defer)
         cls = str(item.get("class_name")) if isinstance(item, dict) else "?"
         plans.append(LayerPlan(_name_of(item), cls, layer))
     if input_shape is None:
@@ -414,7 +467,7 @@ def _plan_sequential(name: str, config: dict, problems: list[str]) -> ModelPlan:
         if bis is None and items and isinstance(items[0], dict):
             bis = (items[0].get("build_config") or {}).get("input_shape")
         if isinstance(bis, (list, tuple)) and len(bis) >= 2:
-            input_shape = tuple(None if d is None else int(d) for d in bis[1:])
+            input_shape = _dims(bis[1:])
     if not plans:
         problems.append("the model has no layers")
     for lp, path in zip(plans, _h5_paths([lp.class_name for lp in plans])):
@@ -464,7 +517,7 @@ def _is_op(cfg: dict) -> bool:
                                         or module.startswith("keras.ops"))
 
 
-def _plan_functional(name: str, config: dict, problems: list[str]) -> ModelPlan:
+def _plan_functional(name: str, config: dict, problems: list[str], defer: bool) -> ModelPlan:
     nodes = config.get("layers")
     if not isinstance(nodes, list):
         raise KerasFileError(f"Functional model '{name}': config has no 'layers' list")
@@ -593,7 +646,7 @@ def _plan_functional(name: str, config: dict, problems: list[str]) -> ModelPlan:
 
     plans = []
     for n in chain:
-        layer = _convert_layer(by_name[n], problems)
+        layer = _convert_layer(by_name[n], problems, defer=defer)
         plans.append(LayerPlan(n, str(by_name[n].get("class_name")), layer))
     # Weights-file paths count every layer of model.layers (InputLayer included, ops excluded).
     model_layers = [n for n in by_name if n not in ops]
@@ -690,27 +743,18 @@ class _Archive:
                                  f"{exc}") from None
         self.names = self.zip.namelist()
 
-    def size(self, name: str) -> int:
-        if self.zip is None:
-            return os.path.getsize(os.path.join(self.path, name))
-        info = self.zip.getinfo(name)
-        if info.file_size > 100 * max(info.compress_size, 1) + (64 << 20):
-            raise KerasFileError(f"{self.path!r}: member {name!r} declares {info.file_size} "
-                                 f"bytes but stores {info.compress_size}; refusing a potential "
-                                 "decompression bomb")
-        return info.file_size
-
     def read(self, name: str, limit: int) -> bytes:
+        """The bytes of member ``name``, never more than ``limit`` nor than it declares (read a
+        chunk at a time: a member that lies about its size is refused after one chunk)."""
         if name not in self.names:
             raise KerasFileError(f"{self.path!r} has no {name!r} (members: {self.names})")
-        if self.size(name) > limit:
-            raise KerasFileError(f"{self.path!r}: member {name!r} is larger than {limit} bytes")
         try:
             if self.zip is None:
-                with open(os.path.join(self.path, name), "rb") as fh:
-                    return fh.read()
-            return self.zip.read(name)
-        except (zipfile.BadZipFile, OSError, EOFError) as exc:
+                return _limits.read_file(os.path.join(self.path, name), limit)
+            return _limits.read_member(self.zip, name, limit)
+        except _limits.LimitError as exc:
+            raise KerasFileError(f"{self.path!r}: {exc}") from None
+        except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
             raise KerasFileError(f"{self.path!r}: cannot read member {name!r} (truncated or "
                                  f"corrupt archive): {exc}") from None
 
@@ -723,6 +767,9 @@ def _json_member(archive: _Archive, name: str) -> Any:
     raw = archive.read(name, MAX_JSON_BYTES)
     try:
         return json.loads(raw.decode("utf-8"))
+    except RecursionError:
+        raise KerasFileError(f"{archive.path!r}: {name} nests too deeply to be a Keras "
+                             "config") from None
     except (UnicodeDecodeError, ValueError) as exc:
         raise KerasFileError(f"{archive.path!r}: {name} is not valid JSON: {exc}") from None
 
@@ -792,14 +839,25 @@ def _h5_datasets(h5py: Any, group: Any, where: str) -> list:
     return out
 
 
-def _weight_groups(layer: Any) -> list[tuple[str, Any]]:
-    """``(group path below the layer's group, numpy layer whose weights it holds)``."""
+def _weight_groups(layer: Any) -> list[tuple[str, str, Any]]:
+    """``(group path below the layer's group, numpy layer class, its owner)`` for each group
+    of weights: a Bidirectional has two (forward then backward), other layers one."""
     if isinstance(layer, Bidirectional):
-        return [("forward_layer/cell/vars", layer.forward_layer),
-                ("backward_layer/cell/vars", layer.backward_layer)]
+        return [("forward_layer/cell/vars", type(layer.forward_layer).__name__,
+                 layer.forward_layer),
+                ("backward_layer/cell/vars", type(layer.backward_layer).__name__,
+                 layer.backward_layer)]
+    if isinstance(layer, _Deferred):
+        return [("vars", layer.np_class, layer)]
     if isinstance(layer, RNNBase):
-        return [("cell/vars", layer)]
-    return [("vars", layer)]
+        return [("cell/vars", type(layer).__name__, layer)]
+    return [("vars", type(layer).__name__, layer)]
+
+
+def _class_and_config(layer: Any) -> tuple[str, dict]:
+    if isinstance(layer, _Deferred):
+        return layer.np_class, layer.get_config()
+    return type(layer).__name__, layer.get_config()
 
 
 def _find_layer_group(h5py: Any, root: Any, lp: LayerPlan, by_name: dict, where: str):
@@ -815,8 +873,19 @@ def _find_layer_group(h5py: Any, root: Any, lp: LayerPlan, by_name: dict, where:
     return group
 
 
-def _load_weights(h5py: Any, h5: Any, plan: ModelPlan, model: Sequential, where: str) -> None:
-    """Check every weight's presence, count and shape against the config, then set them all."""
+def _stored_bytes(ds: Any) -> int | None:
+    try:
+        return int(ds.id.get_storage_size())
+    except Exception:  # noqa: BLE001 - no figure: the declared shapes are still bounded
+        return None
+
+
+def _check_weights(h5py: Any, h5: Any, plan: ModelPlan, where: str) -> list:
+    """Every weight the config declares (pure arithmetic, no layer built), against the shapes
+    of the datasets (metadata only, no data read) and the size limits.
+
+    Returns ``[(layer index, group owner, datasets)]`` for the weights to set; raises one
+    :class:`KerasFileError` listing every mismatch."""
     layer_root = _h5_group(h5py, h5, "layers", where)
     by_name: dict[str, str] = {}
     if layer_root is not None:
@@ -830,58 +899,95 @@ def _load_weights(h5py: Any, h5: Any, plan: ModelPlan, model: Sequential, where:
                 if isinstance(stored, str):
                     by_name[stored] = f"layers/{key}"
     errors: list[str] = []
-    shape = model._model_input_shape()
-    pending: list[tuple[Any, list]] = []
-    for lp, layer in zip(plan.layers, model.layers):
+    pending: list[tuple[int, Any, list]] = []
+    width = plan.input_shape[-1] if plan.input_shape else None
+    total = 0
+    for index, lp in enumerate(plan.layers):
+        label = f"layer '{lp.name}' ({lp.class_name})"
+        cls, cfg = _class_and_config(lp.layer)
+        if index == 0 and cls == "Embedding":
+            width = None
         group = _find_layer_group(h5py, h5, lp, by_name, where)
-        for sub, owner in _weight_groups(layer):
-            names = owner.weight_names()
-            label = f"layer '{lp.name}' ({lp.class_name})"
+        found: list[tuple[str, Any, list | None]] = []
+        for sub, _, owner in _weight_groups(lp.layer):
             vars_group = _h5_group(h5py, group, sub, where) if group is not None else None
-            if vars_group is None:
+            datasets = None
+            if vars_group is not None:
+                try:
+                    datasets = _h5_datasets(h5py, vars_group, f"{lp.h5_path}/{sub}")
+                except KerasFileError as exc:
+                    errors.append(f"{label}: {exc}")
+                    datasets = []
+            found.append((sub, owner, datasets))
+        stored = [tuple(ds.shape) for _, _, dss in found for ds in (dss or [])]
+        try:
+            declared, width = _limits.declared_weights(cls, cfg, width, stored)
+        except _limits.LimitError as exc:
+            errors.append(f"{label}: {exc}" if not str(exc).startswith("layer ") else str(exc))
+            width = None
+            continue
+        total += sum(_limits.element_count(shape) for _, shape in declared)
+        start = 0
+        for sub, owner, datasets in found:
+            count = len(owner.weight_names()) if not isinstance(owner, _Deferred) else 1
+            mine = [(n.split("_", 1)[1] if cls == "Bidirectional" else n, shape)
+                    for n, shape in declared[start:start + count]]
+            start += count
+            names = [n for n, _ in mine]
+            if datasets is None:
                 if names:
                     errors.append(f"{label}: weights file has no group '{lp.h5_path}/{sub}' "
                                   f"for its weights {names}")
-                continue
-            try:
-                datasets = _h5_datasets(h5py, vars_group, f"{lp.h5_path}/{sub}")
-            except KerasFileError as exc:
-                errors.append(f"{label}: {exc}")
                 continue
             if len(datasets) != len(names):
                 errors.append(f"{label}: expected {len(names)} weights {names} at "
                               f"'{lp.h5_path}/{sub}', found {len(datasets)}")
                 continue
-            if not names:
-                continue
-            if not owner.built:
-                features = shape[-1] if shape is not None and shape[-1] is not None else None
-                if features is None and len(datasets[0].shape) == 2:
-                    features = int(datasets[0].shape[0])
-                if features is None:
-                    errors.append(f"{label}: cannot tell its input size")
-                    continue
-                owner.build(features)
-            expected = owner.weight_shapes()
-            ok = True
-            for i, (wname, ds) in enumerate(zip(names, datasets)):
-                if tuple(ds.shape) != tuple(expected[wname]):
-                    errors.append(f"{label}: weight `{wname}` ({lp.h5_path}/{sub}/{i}) has shape "
-                                  f"{tuple(ds.shape)} in the file but the config needs "
-                                  f"{tuple(expected[wname])}")
-                    ok = False
-            if ok:
-                pending.append((owner, datasets))
-        if isinstance(layer, Bidirectional):
-            layer.built = layer.forward_layer.built and layer.backward_layer.built
-        shape = output_shape(layer, shape)
+            problems = _limits.compare_shapes(
+                label, mine, [tuple(ds.shape) for ds in datasets],
+                lambda i, sub=sub: f"{lp.h5_path}/{sub}/{i}")
+            for i, ((wname, shape), ds) in enumerate(zip(mine, datasets)):
+                nbytes = _limits.element_count(shape) * ds.dtype.itemsize
+                kept = _stored_bytes(ds)
+                if not problems and kept is not None and nbytes > \
+                        _limits.MAX_COMPRESSION_RATIO * kept + _limits.COMPRESSION_SLACK_BYTES:
+                    problems.append(f"{label}: weight `{wname}` ({lp.h5_path}/{sub}/{i}) "
+                                    f"declares {nbytes} bytes but the file stores {kept}; "
+                                    "refusing a potential decompression bomb")
+            errors += problems
+            if not problems and names:
+                pending.append((index, owner, datasets))
+    if not errors:
+        try:
+            _limits.check_total(total, where)
+        except _limits.LimitError as exc:
+            errors.append(str(exc))
     if errors:
         hint = ("\n(a model saved before it was built holds no weights: build or train it, "
                 "then save it again)" if any("found 0" in e for e in errors) else "")
         raise KerasFileError(f"{where}: the weights do not match the model config:\n"
                              + "\n".join(f"  - {e}" for e in errors) + hint)
-    for owner, datasets in pending:
-        owner.set_weights([np.asarray(ds[()]) for ds in datasets])
+    return pending
+
+
+def _load_weights(h5py: Any, h5: Any, plan: ModelPlan, where: str) -> Sequential:
+    """Check every declared weight first (:func:`_check_weights`), then build the model and
+    set the weights."""
+    pending = _check_weights(h5py, h5, plan, where)
+    deferred = {id(lp.layer): i for i, lp in enumerate(plan.layers)
+                if isinstance(lp.layer, _Deferred)}
+    model = plan.build_model()
+    for index, owner, datasets in pending:
+        if id(owner) in deferred:
+            owner = model.layers[index]
+        arrays = [np.asarray(ds[()]) for ds in datasets]
+        if not owner.built:
+            owner.build(int(arrays[0].shape[0]))
+        owner.set_weights(arrays)
+    for layer in model.layers:
+        if isinstance(layer, Bidirectional):
+            layer.built = layer.forward_layer.built and layer.backward_layer.built
+    return model
 
 
 @dataclasses.dataclass
@@ -913,7 +1019,7 @@ def read_keras_file(path: str | os.PathLike) -> KerasFile:
                                  f"{CONFIG_NAME} (members: {archive.names})")
         config = _json_member(archive, CONFIG_NAME)
         metadata = _json_member(archive, METADATA_NAME) if METADATA_NAME in archive.names else {}
-        plan = plan_model(config, where)
+        plan = _plan(config, where, defer=True)
         if WEIGHTS_NAME not in archive.names:
             other = [n for n in archive.names if n.startswith("model.weights")]
             why = ("Keras's npz weights hold pickled objects, which numpy_rnn never loads; save "
@@ -925,7 +1031,6 @@ def read_keras_file(path: str | os.PathLike) -> KerasFile:
         raw = archive.read(WEIGHTS_NAME, MAX_WEIGHTS_BYTES)
     finally:
         archive.close()
-    model = plan.build_model()
     try:
         h5 = h5py.File(io.BytesIO(raw), "r")
     except (OSError, ValueError) as exc:
@@ -933,9 +1038,11 @@ def read_keras_file(path: str | os.PathLike) -> KerasFile:
                              f"(truncated or corrupt): {exc}") from None
     with h5:
         try:
-            _load_weights(h5py, h5, plan, model, where)
+            model = _load_weights(h5py, h5, plan, where)
         except (OSError, KeyError) as exc:
             raise KerasFileError(f"{where!r}: cannot read the weights: {exc}") from None
+        except MemoryError:
+            raise KerasFileError(f"{where!r}: not enough memory to load the weights") from None
     metadata = metadata if isinstance(metadata, dict) else {}
     return KerasFile(model=model, path=where, keras_version=metadata.get("keras_version"),
                      config=config, metadata=metadata, kind=plan.kind)

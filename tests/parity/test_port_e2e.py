@@ -212,3 +212,39 @@ def test_port_without_tensorflow_marks_the_bundle_unverified(trained, tmp_path):
     bundle = numpy_rnn.read_bundle(out)
     assert "not verified by Keras" in bundle.verified_by
     assert json.loads(json.dumps(bundle.provenance))["keras_version"] == keras.__version__
+
+
+def test_float64_model_ports_and_loads_in_float64(tmp_path):
+    """A float64 Keras model, ported and loaded without TensorFlow, still computes in float64:
+    its outputs match Keras's float64 outputs far inside float32's reach (a load that dropped
+    to float32 misses by ~1e-8 and fails)."""
+    keras.utils.set_random_seed(1)
+    model = keras.Sequential([
+        keras.Input((7,), dtype="int32"),
+        keras.layers.Embedding(20, 6, mask_zero=True, dtype="float64"),
+        keras.layers.LSTM(8, return_sequences=True, dtype="float64"),
+        keras.layers.GRU(5, dtype="float64"),
+        keras.layers.Dense(4, activation="softmax", dtype="float64"),
+    ], name="m64")
+    model.save(tmp_path / "m64.keras")
+    assert main(["port", str(tmp_path / "m64.keras"), "-o", str(tmp_path / "m64.npz")]) == 0
+    rng = np.random.default_rng(0)
+    inputs = rng.integers(1, 20, size=(16, 7)).astype("int32")
+    inputs[::2, :3] = 0
+    np.save(tmp_path / "inputs.npy", inputs)
+    expected = np.asarray(model(inputs))
+    assert expected.dtype == np.float64
+    code = NO_TF + textwrap.dedent(
+        """
+        import numpy as np, numpy_rnn
+        bundle = numpy_rnn.read_bundle(sys.argv[1])
+        assert bundle.report.passed and bundle.report.atol <= 1e-12, bundle.report
+        assert {str(w.dtype) for w in bundle.model.get_weights()} == {'float64'}
+        np.save(sys.argv[3], bundle.model.predict(np.load(sys.argv[2])))
+        """
+    )
+    proc = _run(code, tmp_path / "m64.npz", tmp_path / "inputs.npy", tmp_path / "out.npy")
+    assert proc.returncode == 0, proc.stderr
+    got = np.load(tmp_path / "out.npy")
+    assert got.dtype == np.float64
+    np.testing.assert_allclose(got, expected, rtol=1e-10, atol=1e-12)

@@ -191,7 +191,7 @@ def test_missing_weight_and_not_a_bundle(tmp_path, bundle_path):
         numpy_rnn.load(other)
     text = tmp_path / "notes.txt"
     text.write_text("hello")
-    with pytest.raises(BundleError, match="not a readable numpy-rnn bundle"):
+    with pytest.raises(BundleError, match=r"not a numpy-rnn bundle.*\(zip\) archive.*is text"):
         numpy_rnn.load(text)
     with pytest.raises(FileNotFoundError):
         numpy_rnn.load(tmp_path / "missing.npz")
@@ -257,3 +257,150 @@ def test_malformed_config_is_a_clear_error_never_a_crash(bundle_path, mutate):
     _rewrite(bundle_path, mutate_config=mutate)  # a valid digest: only the content is wrong
     with pytest.raises(BundleError, match=str(bundle_path.name)):
         numpy_rnn.load(bundle_path)
+
+
+# -- hardening (issue 10) ------------------------------------------------------------------------
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), -1e-3, "1e-5", True, None, [1e-5]])
+@pytest.mark.parametrize("key", ["rtol", "atol"])
+def test_tolerances_that_are_not_finite_non_negative_numbers_are_refused(bundle_path, key,
+                                                                         value):
+    def mutate(config):
+        config["test"][key] = value
+    # outputs far off: a NaN tolerance used to make every comparison False, i.e. "passed"
+    _rewrite(bundle_path, mutate_config=mutate, mutate_arrays=lambda a: a.update(
+        test_outputs=a["test_outputs"] + np.float32(0.5)))
+    with pytest.raises(BundleError, match=rf"tolerance `{key}` must be a finite non-negative "
+                                          rf"number. Received: {key}="):
+        numpy_rnn.load(bundle_path)
+
+
+def test_directories_and_files_that_are_not_bundles_say_what_they_are(tmp_path):
+    with pytest.raises(BundleError, match="is a directory, not a numpy-rnn bundle"):
+        numpy_rnn.load(tmp_path)
+    js = tmp_path / "config.json"
+    js.write_text('{"format": "numpy-rnn-bundle"}')
+    with pytest.raises(BundleError, match="is JSON text") as info:
+        numpy_rnn.load(js)
+    assert "pickle" not in str(info.value)
+    npy = tmp_path / "one.npy"
+    np.save(npy, np.zeros(3))
+    with pytest.raises(BundleError, match="single .npy array"):
+        numpy_rnn.load(npy)
+    empty = tmp_path / "empty.npz"
+    empty.write_bytes(b"")
+    with pytest.raises(BundleError, match="an empty file"):
+        numpy_rnn.load(empty)
+
+
+def test_members_other_than_arrays_or_unusual_compression_are_refused(tmp_path, bundle_path):
+    arrays = _arrays(bundle_path)
+    path = tmp_path / "bz.npz"
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_BZIP2) as zf:
+        for key, arr in arrays.items():
+            with zf.open(f"{key}.npy", "w") as fh:
+                np.lib.format.write_array(fh, arr)
+    with pytest.raises(BundleError, match="compression method 12; only stored and deflate"):
+        numpy_rnn.load(path)
+    with zipfile.ZipFile(path, "w") as zf:
+        for key, arr in arrays.items():
+            with zf.open(f"{key}.npy", "w") as fh:
+                np.lib.format.write_array(fh, arr)
+        zf.writestr("notes.txt", "hello")
+    with pytest.raises(BundleError, match="'notes.txt' is not an array of a numpy-rnn bundle"):
+        numpy_rnn.load(path)
+
+
+def test_compressed_bundles_still_load(tmp_path, bundle_path):
+    path = tmp_path / "c.npz"
+    np.savez_compressed(path, **_arrays(bundle_path))
+    assert numpy_rnn.read_bundle(path).report.passed
+
+
+def test_save_never_writes_through_a_planted_symlink(tmp_path, monkeypatch):
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep me")
+    target = tmp_path / "model.npz"
+    # the temporary names the writer could pick: the old fixed one and any in the directory
+    os.symlink(victim, f"{target}.tmp-{os.getpid()}")
+    numpy_rnn.save(_model(), target)
+    assert victim.read_text() == "keep me"
+    assert not os.path.islink(target) and numpy_rnn.read_bundle(target).report.passed
+    leftovers = [n for n in os.listdir(tmp_path) if n not in ("victim.txt", "model.npz",
+                                                              f"model.npz.tmp-{os.getpid()}")]
+    assert leftovers == []
+    umask = os.umask(0o022)
+    os.umask(umask)
+    assert (os.stat(target).st_mode & 0o777) == 0o666 & ~umask
+
+
+def test_save_that_fails_leaves_nothing_behind(tmp_path, monkeypatch):
+    def broken(*args, **kwargs):
+        raise OSError("disk full")
+    monkeypatch.setattr(np, "savez", broken)
+    with pytest.raises(OSError, match="disk full"):
+        numpy_rnn.save(_model(), tmp_path / "m.npz")
+    assert os.listdir(tmp_path) == []
+
+
+def test_nested_config_is_a_bundle_error(bundle_path):
+    arrays = _arrays(bundle_path)
+    arrays.pop("sha256")
+    arrays["config"] = np.frombuffer(b"[" * 100_000 + b"]" * 100_000, np.uint8)
+    arrays["sha256"] = np.frombuffer(bundle_io._digest(arrays), np.uint8)
+    with open(bundle_path, "wb") as fh:
+        np.savez(fh, **arrays)
+    with pytest.raises(BundleError, match="nests too deeply"):
+        numpy_rnn.load(bundle_path)
+
+
+def test_weight_elements_over_the_limit_are_refused_before_reading(bundle_path, monkeypatch):
+    from numpy_rnn import _limits
+    monkeypatch.setattr(_limits, "MAX_WEIGHT_ELEMENTS", 100)
+    # 12*4 + (4*20 + 5*20 + 20) + (5*12 + 12) = 48 + 200 + 72
+    with pytest.raises(BundleError, match=r"declares 320 weight elements, more than the limit "
+                                          r"of 100"):
+        numpy_rnn.load(bundle_path)
+
+
+# -- float64 end to end --------------------------------------------------------------------------
+def _model64():
+    return Sequential([Embedding(12, 4, mask_zero=True, seed=0, name="emb", dtype="float64"),
+                       LSTM(5, seed=1, name="lstm", dtype="float64", return_sequences=True),
+                       numpy_rnn.GRU(3, seed=3, name="gru", dtype="float64"),
+                       Dense(12, activation="softmax", seed=2, name="out", dtype="float64")],
+                      name="m64", input_shape=(6,), input_dtype="int32")
+
+
+def test_float64_model_saves_loads_and_verifies_in_float64(tmp_path):
+    original = _model64()
+    path = numpy_rnn.save(original, tmp_path / "m64.npz")
+    config = _config(path)
+    assert config["test"]["output_dtype"] == "float64"
+    assert (config["test"]["rtol"], config["test"]["atol"]) == bundle_io.TOLERANCES["float64"]
+    assert {w["dtype"] for w in config["weights"]} == {"float64"}
+    bundle = numpy_rnn.read_bundle(path)
+    model = bundle.model
+    # a load that dropped the dtype (float32 layers or weights) fails every line below
+    assert [layer.dtype for layer in model.layers] == [np.dtype("float64")] * 4
+    assert all(w.dtype == np.float64 for w in model.get_weights())
+    for a, b in zip(model.get_weights(), original.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    x = np.array([[0, 0, 1, 2, 3, 4], [5, 6, 7, 8, 9, 10]])
+    got, want = model.predict(x), original.predict(x)
+    assert got.dtype == np.float64
+    np.testing.assert_array_equal(got, want)  # bitwise: float32 differs by ~1e-8
+    assert bundle.report.passed and bundle.report.atol == 1e-12 and bundle.report.rtol == 1e-10
+
+
+def test_float64_bundle_loaded_at_float32_is_refused(tmp_path):
+    """The planted bug "the bundle loads at lower precision": the same weights run in float32
+    miss the stored float64 outputs by far more than float64's tolerance."""
+    path = numpy_rnn.save(_model64(), tmp_path / "m64.npz")
+
+    def float32_layers(config):
+        for item in config["model"]["layers"]:
+            item["config"]["dtype"] = "float32"
+    _rewrite(path, mutate_config=float32_layers)
+    with pytest.raises(BundleVerificationError, match="no longer reproduces") as info:
+        numpy_rnn.load(path)
+    assert info.value.report.max_abs_err > 1e-10

@@ -388,3 +388,84 @@ def test_builtin_activation_serialized_as_function_object_is_accepted(tmp_path):
     x = RNG.normal(size=(4, 3)).astype("float32")
     np.testing.assert_allclose(numpy_rnn.load_keras_model(path).predict(x),
                                np.maximum(x @ kd + bd, 0), atol=1e-6)
+
+
+# -- hardening (issue 10) ------------------------------------------------------------------------
+def test_members_are_read_with_a_bounded_stream(tmp_path, monkeypatch):
+    """A member is read a chunk at a time: never one call that inflates it whole."""
+    path = next_word_archive(tmp_path / "m.keras")
+    sizes = []
+    real_open = zipfile.ZipFile.open
+
+    def spy_open(self, name, *args, **kwargs):
+        stream = real_open(self, name, *args, **kwargs)
+        real_read = stream.read
+
+        def read(n=-1):
+            sizes.append(n)
+            return real_read(n)
+        stream.read = read
+        return stream
+    monkeypatch.setattr(zipfile.ZipFile, "open", spy_open)
+    monkeypatch.setattr(zipfile.ZipFile, "read", lambda *a, **k: pytest.fail("unbounded read"))
+    from numpy_rnn import _limits
+    monkeypatch.setattr(_limits, "CHUNK_BYTES", 1024)
+    numpy_rnn.load_keras_model(path)
+    assert sizes and all(0 <= n <= 1024 for n in sizes)
+
+
+def test_unusual_compression_and_oversized_members_are_refused(tmp_path, monkeypatch):
+    config = sequential([input_layer([6]), embedding("embedding", 10, 3)])
+    path = tmp_path / "bz.keras"
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_BZIP2) as zf:
+        zf.writestr("config.json", json.dumps(config))
+    with pytest.raises(KerasFileError, match="compression method 12"):
+        numpy_rnn.load_keras_model(path)
+    path = write_archive(tmp_path / "big.keras", config, {"layers/embedding": [EMB]})
+    monkeypatch.setattr(numpy_rnn.keras_file, "MAX_JSON_BYTES", 100)
+    with pytest.raises(KerasFileError, match="'config.json' declares .* bytes, more than the "
+                                             "limit of 100 bytes"):
+        numpy_rnn.load_keras_model(path)
+
+
+def test_nested_config_is_a_keras_file_error(tmp_path):
+    path = tmp_path / "deep.keras"
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("config.json", "[" * 100_000 + "]" * 100_000)
+    with pytest.raises(KerasFileError, match="nests too deeply"):
+        numpy_rnn.load_keras_model(path)
+    with pytest.raises(KerasFileError, match="nests too deeply"):
+        numpy_rnn.keras_file.read_keras_config(path)
+    deep: dict = {"x": 1}
+    for _ in range(5000):
+        deep = {"class_name": "Sequential", "config": {"layers": [deep], "name": "d"}}
+    with pytest.raises((KerasFileError, UnsupportedModelError)):
+        numpy_rnn.keras_file.plan_model(deep)
+
+
+def test_embedding_is_built_only_after_its_weights_are_checked(tmp_path, monkeypatch):
+    built = []
+    real_init = numpy_rnn.Embedding.__init__
+
+    def spy(self, input_dim, output_dim, *args, **kwargs):
+        built.append((input_dim, output_dim))
+        real_init(self, input_dim, output_dim, *args, **kwargs)
+    monkeypatch.setattr(numpy_rnn.Embedding, "__init__", spy)
+    config = sequential([input_layer([6]), embedding("embedding", 1000, 3)])
+    path = write_archive(tmp_path / "e.keras", config, {"layers/embedding": [EMB]})
+    with pytest.raises(KerasFileError, match=r"\(10, 3\) in the file but the config needs "
+                                             r"\(1000, 3\)"):
+        numpy_rnn.load_keras_model(path)
+    assert (1000, 3) not in built
+    good = next_word_archive(tmp_path / "m.keras")
+    numpy_rnn.load_keras_model(good)
+    assert built[-1] == (10, 3)
+
+
+def test_input_shape_that_is_not_a_shape_is_refused(tmp_path):
+    bad = input_layer([6])
+    bad["config"]["batch_shape"] = [None, "six"]
+    config = sequential([bad, embedding("embedding", 10, 3)])
+    path = write_archive(tmp_path / "s.keras", config, {"layers/embedding": [EMB]})
+    with pytest.raises(UnsupportedModelError, match="is not a list of positive integers"):
+        numpy_rnn.load_keras_model(path)
