@@ -578,11 +578,10 @@ class Vocabulary:
             tables[key] = table
         for key in ("word_counts", "word_docs"):
             for word, count in tables[key].items():
-                _check_count(f"config[{key!r}][{_v._show(word)}]", count)
+                _check_count(key, word, count)
         index_docs = {}
         for key, count in tables["index_docs"].items():
-            where = f"config['index_docs'][{_v._show(key)}]"
-            index_docs[_json_int_key(where, key)] = _check_count(where, count)
+            index_docs[_json_int_key("index_docs", key)] = _check_count("index_docs", key, count)
         extra_docs = [word for word in tables["word_docs"] if word not in tables["word_counts"]]
         if extra_docs:
             raise bad(
@@ -638,17 +637,25 @@ def _is_json_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _check_count(where: str, value: Any) -> int:
-    if not _is_json_int(value) or not 0 <= value <= _MAX_JSON_COUNT:
+def _where(field: str, key: Any = None) -> str:
+    return f"config[{field!r}]" if key is None else f"config[{field!r}][{_v._show(key)}]"
+
+
+def _check_count(field: str, key: Any, value: Any) -> int:
+    """``value`` is a count; ``field`` and ``key`` (None: the field itself) name it in the error."""
+    if type(value) is not int or not 0 <= value <= _MAX_JSON_COUNT:
         raise _BadTokenizerJSON(
-            f"{where} must be a count (an integer from 0 to 2**63 - 1), got {_json_type(value)}"
+            f"{_where(field, key)} must be a count (an integer from 0 to 2**63 - 1), "
+            f"got {_json_type(value)}"
         )
     return value
 
 
-def _json_int_key(where: str, key: str) -> int:
+def _json_int_key(field: str, key: str) -> int:
     if not _INT_KEY.fullmatch(key):
-        raise _BadTokenizerJSON(f"{where}: the key must be an integer id written in decimal")
+        raise _BadTokenizerJSON(
+            f"{_where(field, key)}: the key must be an integer id written in decimal"
+        )
     return int(key)
 
 
@@ -666,7 +673,7 @@ def _check_json_args(args: dict) -> None:
     if num_words is not None and (not _is_json_int(num_words) or num_words < 0):
         raise bad(f"config['num_words'] must be null or a non-negative integer, got {_json_type(num_words)}")
     if "document_count" in args:
-        _check_count("config['document_count']", args["document_count"])
+        _check_count("document_count", None, args["document_count"])
     if "filters" in args and not isinstance(args["filters"], (str, list)):
         raise bad(f"config['filters'] must be a string, got {_json_type(args['filters'])}")
     for key in ("lower", "char_level"):
@@ -683,7 +690,7 @@ def _check_word_index(table: dict) -> dict:
     """word -> id, ids distinct integers in [1, 2**31 - 1]."""
     owner: dict = {}
     for word, i in table.items():
-        if not _is_json_int(i) or not 1 <= i <= _MAX_JSON_ID:
+        if type(i) is not int or not 1 <= i <= _MAX_JSON_ID:
             raise _BadTokenizerJSON(
                 f"config['word_index'][{_v._show(word)}] must be an integer id from 1 to "
                 f"2**31 - 1 (0 is reserved for padding), got {_json_type(i)}"
@@ -701,15 +708,16 @@ def _check_index_word(table: dict, word_index: dict) -> dict:
     """id -> word, exactly the inverse of ``word_index`` (as Keras writes both)."""
     index_word: dict = {}
     for key, word in table.items():
-        where = f"config['index_word'][{_v._show(key)}]"
-        i = _json_int_key(where, key)
+        i = _json_int_key("index_word", key)
         if isinstance(word, (dict, list)):
-            raise _BadTokenizerJSON(f"{where} must be a word (a string), got {_json_type(word)}")
-        key_form = _json_key(word)
+            raise _BadTokenizerJSON(
+                f"{_where('index_word', key)} must be a word (a string), got {_json_type(word)}"
+            )
+        key_form = word if type(word) is str else _json_key(word)
         found = word_index.get(key_form)
         if found != i:
             raise _BadTokenizerJSON(
-                f"{where}={_v._show(word)} disagrees with config['word_index'], which gives "
+                f"{_where('index_word', key)}={_v._show(word)} disagrees with config['word_index'], which gives "
                 + (f"{_v._show(key_form)} the id {found}" if found is not None else "it no id")
                 + " (index_word must be the inverse of word_index)"
             )
