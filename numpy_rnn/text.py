@@ -118,7 +118,9 @@ def text_to_word_sequence(
 # ------------------------------------------------------------------------------------------------
 _JSON_COUNT_KEYS = ("word_counts", "word_docs", "index_docs", "index_word", "word_index")
 #: What fitting changes: a failed call restores exactly these.
-_FITTED_STATE = ("document_count", "word_counts", "word_docs", "index_docs", "word_index", "index_word")
+_FITTED_STATE = (
+    "document_count", "word_counts", "word_docs", "index_docs", "word_index", "index_word",
+)
 _JSON_ARG_KEYS = (
     "num_words", "filters", "lower", "split", "char_level", "oov_token", "document_count",
 )
@@ -266,7 +268,9 @@ class Vocabulary:
         self.word_counts, self.word_docs = word_counts, word_docs
         self.word_index, self.index_word, self.index_docs = index, index_word, index_docs
 
-    def _index_tables(self, word_counts: dict, word_docs: dict) -> tuple[dict, dict, collections.defaultdict]:
+    def _index_tables(
+        self, word_counts: dict, word_docs: dict
+    ) -> tuple[dict, dict, collections.defaultdict]:
         """``word_index``, ``index_word`` and the updated ``index_docs`` for these counts."""
         # Stable sort, count descending: ties keep first-seen order.
         ranked = sorted(word_counts.items(), key=lambda item: item[1], reverse=True)
@@ -671,11 +675,13 @@ def _check_json_args(args: dict) -> None:
     bad = _BadTokenizerJSON
     num_words = args.get("num_words")
     if num_words is not None and (not _is_json_int(num_words) or num_words < 0):
-        raise bad(f"config['num_words'] must be null or a non-negative integer, got {_json_type(num_words)}")
+        raise bad(
+            f"config['num_words'] must be null or a non-negative integer, got {_json_type(num_words)}"
+        )
     if "document_count" in args:
         _check_count("document_count", None, args["document_count"])
     if "filters" in args and not isinstance(args["filters"], (str, list)):
-        raise bad(f"config['filters'] must be a string, got {_json_type(args['filters'])}")
+        raise bad(f"config['filters'] must be a string (or a list of characters), got {_json_type(args['filters'])}")
     for key in ("lower", "char_level"):
         if key in args and not isinstance(args[key], bool):
             raise bad(f"config[{key!r}] must be true or false, got {_json_type(args[key])}")
@@ -717,7 +723,8 @@ def _check_index_word(table: dict, word_index: dict) -> dict:
         found = word_index.get(key_form)
         if found != i:
             raise _BadTokenizerJSON(
-                f"{_where('index_word', key)}={_v._show(word)} disagrees with config['word_index'], which gives "
+                f"{_where('index_word', key)}={_v._show(word)} disagrees with "
+                "config['word_index'], which gives "
                 + (f"{_v._show(key_form)} the id {found}" if found is not None else "it no id")
                 + " (index_word must be the inverse of word_index)"
             )
