@@ -681,7 +681,10 @@ def _check_json_args(args: dict) -> None:
     if "document_count" in args:
         _check_count("document_count", None, args["document_count"])
     if "filters" in args and not isinstance(args["filters"], (str, list)):
-        raise bad(f"config['filters'] must be a string (or a list of characters), got {_json_type(args['filters'])}")
+        raise bad(
+            "config['filters'] must be a string (or a list of characters), "
+            f"got {_json_type(args['filters'])}"
+        )
     for key in ("lower", "char_level"):
         if key in args and not isinstance(args[key], bool):
             raise bad(f"config[{key!r}] must be true or false, got {_json_type(args[key])}")
