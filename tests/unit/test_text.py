@@ -6,6 +6,7 @@ Keras 3.15.1 (noted where so); none is copied from this package's own output.
 from __future__ import annotations
 
 import json
+import random
 import re
 
 import numpy as np
@@ -465,6 +466,7 @@ def test_from_json_fitted_vocabulary_must_index_its_oov_token():
         ("num_words", 2.5, "num_words"),
         ("num_words", True, "num_words"),
         ("num_words", "5", "num_words"),
+        ("num_words", 2**40, "num_words"),  # texts_to_matrix would allocate 8 TiB per row
         ("lower", "false", "lower"),  # a truthy string would silently lower-case
         ("lower", 0, "lower"),
         ("char_level", None, "char_level"),
@@ -505,6 +507,47 @@ def test_from_json_needs_text(bad):
     with pytest.raises(TypeError, match="json_string"):
         Vocabulary.from_json(bad)
 
+
+def test_mutated_tokenizer_json_is_refused_or_fully_usable():
+    """Seeded mutations of KERAS_JSON: from_json raises ValueError, or every method works."""
+    rng = random.Random(10)
+    values = [None, True, False, 0, -1, 1, 2, 3, 2**40, 1.5, "x", "", "a", "héllo", [], {}, [1],
+              {"a": 1}, "{}", '{"a": 1}', '{"1": "a"}', '{"a": -1}', "NaN", "[" * 5000]
+    tables = ("word_counts", "word_docs", "index_docs", "index_word", "word_index")
+    accepted = 0
+    for _ in range(3000):
+        payload = json.loads(KERAS_JSON)
+        config = payload["config"]
+        for _ in range(rng.randint(1, 3)):
+            key = rng.choice(list(config))
+            if key in tables and rng.random() < 0.7:
+                try:
+                    table = json.loads(config[key])
+                except (TypeError, ValueError, RecursionError):
+                    table = {}
+                table = table if isinstance(table, dict) else {}
+                entry = rng.choice(list(table)) if table and rng.random() < 0.5 else rng.choice(
+                    ["a", "1", "2", "3", "zz", "0", "-1"])
+                table[entry] = rng.choice(values[:14])
+                config[key] = json.dumps(table)
+            else:
+                config[key] = rng.choice(values)
+        try:
+            v = Vocabulary.from_json(json.dumps(payload))
+        except ValueError:
+            continue
+        accepted += 1
+        try:  # an accepted vocabulary may still refuse a call (e.g. an unindexed oov) with ValueError
+            v.texts_to_sequences(["héllo a new"])
+            v.sequences_to_texts([[1, 2, 3, 9]])
+            assert v.size >= 1
+            for mode in ("binary", "count", "tfidf", "freq"):
+                v.texts_to_matrix(["héllo a"], mode)
+            v.fit_on_texts(["more a"])
+            assert Vocabulary.from_json(v.to_json()).to_json() == v.to_json()
+        except ValueError:
+            pass
+    assert accepted > 100  # the mutations also produce valid JSON (e.g. num_words, oov_token)
 
 # Measured: tf_keras 2.21 Tokenizer JSON that must keep loading (a tokenizer whose oov token is also
 # a corpus word leaves id 1 unused; fit_on_sequences alone stores ids 0 and -3 in index_docs;
