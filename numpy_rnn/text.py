@@ -674,9 +674,10 @@ def _check_json_args(args: dict) -> None:
     """Types of the Tokenizer arguments as Tokenizer.to_json() writes them."""
     bad = _BadTokenizerJSON
     num_words = args.get("num_words")
-    if num_words is not None and (not _is_json_int(num_words) or num_words < 0):
+    if num_words is not None and (not _is_json_int(num_words) or not 0 <= num_words <= _MAX_JSON_ID):
         raise bad(
-            f"config['num_words'] must be null or a non-negative integer, got {_json_type(num_words)}"
+            "config['num_words'] must be null or an integer from 0 to 2**31 - 1, "
+            f"got {_json_type(num_words)}"
         )
     if "document_count" in args:
         _check_count("document_count", None, args["document_count"])
