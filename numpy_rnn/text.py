@@ -117,6 +117,10 @@ def text_to_word_sequence(
 # Vocabulary  (= tf_keras Tokenizer)
 # ------------------------------------------------------------------------------------------------
 _JSON_COUNT_KEYS = ("word_counts", "word_docs", "index_docs", "index_word", "word_index")
+#: What fitting changes: a failed call restores exactly these.
+_FITTED_STATE = (
+    "document_count", "word_counts", "word_docs", "index_docs", "word_index", "index_word",
+)
 _JSON_ARG_KEYS = (
     "num_words", "filters", "lower", "split", "char_level", "oov_token", "document_count",
 )
@@ -237,42 +241,79 @@ class Vocabulary:
     def fit_on_texts(self, texts: Iterable[str | list]) -> None:
         """Add texts to the counts and rebuild the index (cumulative, like Keras).
 
+        A call that raises (a bad text, an analyzer that fails) leaves the Vocabulary unchanged.
+
         Args:
             texts: an iterable of strings, or of lists of tokens (pre-tokenised texts).
         """
         seqs = [self._tokens(text, i, "texts") for i, text in enumerate(texts)]
-        for seq in seqs:
-            self.document_count += 1
-            for word in seq:
-                self.word_counts[word] = self.word_counts.get(word, 0) + 1
-            for word in set(seq):  # same iteration as Keras: a generator analyzer is spent here
-                self.word_docs[word] += 1
-        self._rebuild_index()
+        # Count into copies and commit at the end, so that a failure half-way changes nothing.
+        word_counts = collections.OrderedDict(self.word_counts)
+        word_docs = collections.defaultdict(int, self.word_docs)
+        for position, seq in enumerate(seqs):
+            try:
+                for word in seq:
+                    word_counts[word] = word_counts.get(word, 0) + 1
+                for word in set(seq):  # as Keras: a generator analyzer is spent by now
+                    word_docs[word] += 1
+            except TypeError as exc:
+                if "unhashable" not in str(exc):
+                    raise
+                raise TypeError(
+                    f"`texts` must give hashable tokens (strings). Received: texts[{position}] "
+                    f"gives an unhashable token ({exc})"
+                ) from None
+        index, index_word, index_docs = self._index_tables(word_counts, word_docs)
+        self.document_count += len(seqs)
+        self.word_counts, self.word_docs = word_counts, word_docs
+        self.word_index, self.index_word, self.index_docs = index, index_word, index_docs
 
-    def _rebuild_index(self) -> None:
+    def _index_tables(
+        self, word_counts: dict, word_docs: dict
+    ) -> tuple[dict, dict, collections.defaultdict]:
+        """``word_index``, ``index_word`` and the updated ``index_docs`` for these counts."""
         # Stable sort, count descending: ties keep first-seen order.
-        ranked = sorted(self.word_counts.items(), key=lambda item: item[1], reverse=True)
+        ranked = sorted(word_counts.items(), key=lambda item: item[1], reverse=True)
         words = ([] if self.oov_token is None else [self.oov_token]) + [w for w, _ in ranked]
         index: dict = {}
         for i, word in enumerate(words, start=1):
             index[word] = i  # an oov token also found in the texts: the later index wins
-        self.word_index = index
-        self.index_word = {i: w for w, i in index.items()}
-        for word, n_docs in self.word_docs.items():
-            self.index_docs[index[word]] = n_docs
+        index_docs = collections.defaultdict(int, self.index_docs)
+        for word, n_docs in word_docs.items():
+            index_docs[index[word]] = n_docs
+        return index, {i: w for w, i in index.items()}, index_docs
 
     def fit_on_sequences(self, sequences: Iterable[Iterable[int]]) -> None:
-        """Count, per id, the number of sequences containing it (for ``tfidf``)."""
-        seqs = list(sequences)
+        """Count, per id, the number of sequences containing it (for ``tfidf``).
+
+        Ids must be integers (Python or NumPy; Keras also takes other values, then writes JSON that
+        ``tokenizer_from_json`` cannot read). A call that raises changes nothing.
+        """
+        try:
+            seqs = list(sequences)
+        except TypeError:
+            raise TypeError(
+                "`sequences` must be a list of sequences of integer ids. Received: "
+                f"{_v._show(sequences)} of type {type(sequences).__name__}"
+            ) from None
         keyed = []
         for position, seq in enumerate(seqs):
             try:
-                keyed.append({int(i) if isinstance(i, np.integer) else i for i in seq})
+                ids = list(seq)
             except TypeError:
+                ids = None
+            if ids is None or isinstance(seq, (str, bytes)):
                 raise TypeError(
                     "`sequences` must be a list of sequences of integer ids. Received: "
                     f"sequences[{position}]={_v._show(seq)}"
-                ) from None
+                )
+            for i in ids:
+                if isinstance(i, (bool, np.bool_)) or not isinstance(i, (int, np.integer)):
+                    raise TypeError(
+                        "`sequences` must hold integer ids. Received: "
+                        f"{_v._show(i)} of type {type(i).__name__} in sequences[{position}]"
+                    )
+            keyed.append({int(i) for i in ids})
         self.document_count += len(seqs)
         for ids in keyed:
             for i in ids:
@@ -401,13 +442,24 @@ class Vocabulary:
         """
         seq_length = _v.positive_int("seq_length", seq_length)
         step = _v.positive_int("step", step)
-        texts = [corpus] if isinstance(corpus, str) else list(corpus)
+        if isinstance(corpus, str):
+            texts = [corpus]
+        else:
+            try:
+                texts = list(corpus)
+            except TypeError:
+                raise TypeError(
+                    "`corpus` must be a string or an iterable of strings. Received: "
+                    f"{_v._show(corpus)} of type {type(corpus).__name__}"
+                ) from None
         for position, text in enumerate(texts):
             if not isinstance(text, (str, list)):
                 raise _text_type_error("corpus", position, text, "strings")
-        self.fit_on_texts(texts)
+        # Fit a copy; the Vocabulary itself changes only once every check has passed.
+        trial = self._copy()
+        trial.fit_on_texts(texts)
         stream = np.fromiter(
-            (i for seq in self.texts_to_sequences(texts) for i in seq), dtype=np.int64
+            (i for seq in trial.texts_to_sequences(texts) for i in seq), dtype=np.int64
         )  # (n_ids,)
         if seq_length > stream.size:
             raise ValueError(
@@ -416,7 +468,21 @@ class Vocabulary:
                 f"seq_length={seq_length} for a stream of {stream.size} ids"
             )
         windows = np.lib.stride_tricks.sliding_window_view(stream, seq_length)
-        return np.ascontiguousarray(windows[::step])  # (n_windows, seq_length)
+        out = np.ascontiguousarray(windows[::step])  # (n_windows, seq_length)
+        for name in _FITTED_STATE:
+            setattr(self, name, getattr(trial, name))
+        return out
+
+    def _copy(self) -> Vocabulary:
+        """A copy with its own tables (options shared), for fitting without touching ``self``."""
+        clone = object.__new__(type(self))
+        clone.__dict__.update(self.__dict__)
+        clone.word_counts = collections.OrderedDict(self.word_counts)
+        clone.word_docs = collections.defaultdict(int, self.word_docs)
+        clone.index_docs = collections.defaultdict(int, self.index_docs)
+        clone.word_index = dict(self.word_index)
+        clone.index_word = dict(self.index_word)
+        return clone
 
     # -- serialisation -------------------------------------------------------------------------
     def get_config(self) -> dict:
@@ -447,63 +513,233 @@ class Vocabulary:
     def from_json(cls, json_string: str | bytes) -> Vocabulary:
         """Read ``Tokenizer.to_json()`` output (or :meth:`to_json`'s).
 
+        Everything a tf_keras ``Tokenizer`` writes loads (fitted or not, on texts or on sequences,
+        any options). The tables are checked as Keras writes them: ``word_index`` ids are distinct
+        integers from 1 to 2**31 - 1 (0 is padding), ``index_word`` is exactly its inverse, counts
+        are non-negative integers, ``word_docs`` only counts words of ``word_counts``, and a fitted
+        vocabulary holds its ``oov_token``.
+
         Raises:
-            ValueError: the text is not tokenizer JSON (invalid JSON, ``class_name`` other than
-                ``"Tokenizer"``, missing or unknown keys, tables that are not JSON objects).
+            TypeError: ``json_string`` is not a str / bytes.
+            ValueError: the text is not tokenizer JSON (invalid or too deeply nested JSON,
+                ``class_name`` other than ``"Tokenizer"``, missing or unknown keys, a field of the
+                wrong type, tables that are not JSON objects, a bad id or count); the message
+                names the field, the word and the value.
         """
         if not isinstance(json_string, (str, bytes, bytearray)):
             raise TypeError(
                 "`json_string` must be a string holding Tokenizer JSON. Received: "
                 f"{_v._show(json_string)} of type {type(json_string).__name__}"
             )
-
-        def bad(what: str) -> ValueError:
-            return ValueError(
-                f"`json_string` is not tokenizer JSON (Tokenizer.to_json() output): {what}. "
-                f"Received: {_v._show(json_string)}"
-            )
-
         try:
-            payload = json.loads(json_string)
-        except ValueError as exc:
-            raise bad(f"invalid JSON ({exc})") from None
+            return cls._from_json(json_string)
+        except _BadTokenizerJSON as exc:
+            raise ValueError(
+                f"`json_string` is not tokenizer JSON (Tokenizer.to_json() output): {exc}. "
+                f"Received: {_v._show(json_string)}"
+            ) from None
+
+    @classmethod
+    def _from_json(cls, json_string: str | bytes) -> Vocabulary:
+        bad = _BadTokenizerJSON
+        payload = _json_loads(json_string, "the text")
         if not isinstance(payload, dict):
-            raise bad(f"expected a JSON object, got {type(payload).__name__}")
+            raise bad(f"expected a JSON object, got {_json_type(payload)}")
         if payload.get("class_name") != "Tokenizer":
-            raise bad(f"expected class_name 'Tokenizer', got {payload.get('class_name')!r}")
+            raise bad(f"expected class_name 'Tokenizer', got {_v._show(payload.get('class_name'))}")
         config = payload.get("config")
         if not isinstance(config, dict):
-            raise bad("expected a 'config' object")
+            raise bad(f"expected a 'config' object, got {_json_type(config)}")
         missing = [key for key in _JSON_COUNT_KEYS if key not in config]
         if missing:
             raise bad(f"missing config keys {missing}")
         unknown = sorted(set(config) - set(_JSON_COUNT_KEYS) - set(_JSON_ARG_KEYS))
         if unknown:
-            raise bad(f"unknown config keys {unknown}")
-        tables = {}
-        for key in _JSON_COUNT_KEYS:
-            try:
-                table = json.loads(config[key], object_pairs_hook=collections.OrderedDict)
-            except (TypeError, ValueError):
-                raise bad(f"config[{key!r}] must be a JSON object encoded as a string") from None
-            if not isinstance(table, dict):
-                raise bad(f"config[{key!r}] must be a JSON object encoded as a string")
-            tables[key] = table
-        try:
-            index_docs = {int(k): v for k, v in tables["index_docs"].items()}
-            index_word = {int(k): v for k, v in tables["index_word"].items()}
-        except ValueError:
-            raise bad("index_docs and index_word keys must be integers") from None
+            raise bad(f"unknown config keys {[_v._show(k) for k in unknown]}")
+
         args = {key: config[key] for key in _JSON_ARG_KEYS if key in config}
+        _check_json_args(args)
         if args.get("num_words") == 0:  # Keras treats num_words=0 as "no limit"
             args["num_words"] = None
-        vocab = cls(**args)
+        try:
+            vocab = cls(**args)
+        except (TypeError, ValueError) as exc:
+            raise bad(f"bad config argument: {exc}") from None
+
+        tables = {}
+        for key in _JSON_COUNT_KEYS:
+            if not isinstance(config[key], str):
+                raise bad(
+                    f"config[{key!r}] must be a JSON object encoded as a string, "
+                    f"got {_json_type(config[key])}"
+                )
+            table = _json_loads(config[key], f"config[{key!r}]", collections.OrderedDict)
+            if not isinstance(table, dict):
+                raise bad(
+                    f"config[{key!r}] must be a JSON object encoded as a string, "
+                    f"got {_json_type(table)}"
+                )
+            tables[key] = table
+        for key in ("word_counts", "word_docs"):
+            for word, count in tables[key].items():
+                _check_count(key, word, count)
+        index_docs = {}
+        for key, count in tables["index_docs"].items():
+            index_docs[_json_int_key("index_docs", key)] = _check_count("index_docs", key, count)
+        extra_docs = [word for word in tables["word_docs"] if word not in tables["word_counts"]]
+        if extra_docs:
+            raise bad(
+                f"config['word_docs'] counts documents for {_v._show(extra_docs[0])}, which is not "
+                "in config['word_counts'] (Keras counts documents only for counted words)"
+            )
+        word_index = _check_word_index(tables["word_index"])
+        index_word = _check_index_word(tables["index_word"], word_index)
+        oov_token = args.get("oov_token")
+        if word_index and oov_token is not None and _json_key(oov_token) not in word_index:
+            raise bad(
+                f"config['oov_token']={_v._show(oov_token)} is not in config['word_index'] "
+                "(a fitted Tokenizer always indexes its oov token)"
+            )
+
         vocab.word_counts = collections.OrderedDict(tables["word_counts"])
         vocab.word_docs = collections.defaultdict(int, tables["word_docs"])
         vocab.index_docs = collections.defaultdict(int, index_docs)
-        vocab.word_index = dict(tables["word_index"])
+        vocab.word_index = word_index
         vocab.index_word = index_word
         return vocab
+
+
+# -- tokenizer JSON checks ------------------------------------------------------------------------
+#: Largest word id a tokenizer JSON may give (Keras / TensorFlow ids are int32).
+_MAX_JSON_ID = 2**31 - 1
+#: Largest count (word_counts, word_docs, index_docs, document_count) a tokenizer JSON may hold.
+_MAX_JSON_COUNT = 2**63 - 1
+_INT_KEY = re.compile(r"-?[1-9][0-9]*|0")
+
+
+class _BadTokenizerJSON(Exception):
+    """Internal: why a text is not tokenizer JSON (turned into ValueError by from_json)."""
+
+
+def _json_type(value: Any) -> str:
+    names = {dict: "an object", list: "an array", str: "a string", bool: "a boolean",
+             int: "an integer", float: "a number", type(None): "null"}
+    kind = names.get(type(value), type(value).__name__)
+    return kind if value is None or isinstance(value, (dict, list)) else f"{kind} {_v._show(value)}"
+
+
+def _json_loads(text: str | bytes, what: str, object_pairs_hook: Any = None) -> Any:
+    try:
+        return json.loads(text, object_pairs_hook=object_pairs_hook)
+    except RecursionError:
+        raise _BadTokenizerJSON(f"{what} is nested too deeply to be tokenizer JSON") from None
+    except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError, too many digits
+        raise _BadTokenizerJSON(f"{what} is not valid JSON ({exc})") from None
+
+
+def _is_json_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _where(field: str, key: Any = None) -> str:
+    return f"config[{field!r}]" if key is None else f"config[{field!r}][{_v._show(key)}]"
+
+
+def _check_count(field: str, key: Any, value: Any) -> int:
+    """``value`` is a count; ``field`` and ``key`` (None: the field itself) name it in the error."""
+    if type(value) is not int or not 0 <= value <= _MAX_JSON_COUNT:
+        raise _BadTokenizerJSON(
+            f"{_where(field, key)} must be a count (an integer from 0 to 2**63 - 1), "
+            f"got {_json_type(value)}"
+        )
+    return value
+
+
+def _json_int_key(field: str, key: str) -> int:
+    if not _INT_KEY.fullmatch(key):
+        raise _BadTokenizerJSON(
+            f"{_where(field, key)}: the key must be an integer id written in decimal"
+        )
+    return int(key)
+
+
+def _json_key(word: Any) -> str:
+    """The object key JSON writes for ``word`` (Keras tokens that are not strings become keys)."""
+    if isinstance(word, str):
+        return word
+    return next(iter(json.loads(json.dumps({word: 0}))))
+
+
+def _check_json_args(args: dict) -> None:
+    """Types of the Tokenizer arguments as Tokenizer.to_json() writes them."""
+    bad = _BadTokenizerJSON
+    num_words = args.get("num_words")
+    if num_words is not None and (not _is_json_int(num_words) or not 0 <= num_words <= _MAX_JSON_ID):
+        raise bad(
+            "config['num_words'] must be null or an integer from 0 to 2**31 - 1, "
+            f"got {_json_type(num_words)}"
+        )
+    if "document_count" in args:
+        _check_count("document_count", None, args["document_count"])
+    if "filters" in args and not isinstance(args["filters"], (str, list)):
+        raise bad(
+            "config['filters'] must be a string (or a list of characters), "
+            f"got {_json_type(args['filters'])}"
+        )
+    for key in ("lower", "char_level"):
+        if key in args and not isinstance(args[key], bool):
+            raise bad(f"config[{key!r}] must be true or false, got {_json_type(args[key])}")
+    if "split" in args and not (args["split"] is None or isinstance(args["split"], str)):
+        raise bad(f"config['split'] must be a string or null, got {_json_type(args['split'])}")
+    oov = args.get("oov_token")
+    if isinstance(oov, (dict, list)):
+        raise bad(f"config['oov_token'] must be a string or null, got {_json_type(oov)}")
+
+
+def _check_word_index(table: dict) -> dict:
+    """word -> id, ids distinct integers in [1, 2**31 - 1]."""
+    owner: dict = {}
+    for word, i in table.items():
+        if type(i) is not int or not 1 <= i <= _MAX_JSON_ID:
+            raise _BadTokenizerJSON(
+                f"config['word_index'][{_v._show(word)}] must be an integer id from 1 to "
+                f"2**31 - 1 (0 is reserved for padding), got {_json_type(i)}"
+            )
+        if i in owner:
+            raise _BadTokenizerJSON(
+                f"config['word_index'] gives the id {i} to both {_v._show(owner[i])} and "
+                f"{_v._show(word)}"
+            )
+        owner[i] = word
+    return dict(table)
+
+
+def _check_index_word(table: dict, word_index: dict) -> dict:
+    """id -> word, exactly the inverse of ``word_index`` (as Keras writes both)."""
+    index_word: dict = {}
+    for key, word in table.items():
+        i = _json_int_key("index_word", key)
+        if isinstance(word, (dict, list)):
+            raise _BadTokenizerJSON(
+                f"{_where('index_word', key)} must be a word (a string), got {_json_type(word)}"
+            )
+        key_form = word if type(word) is str else _json_key(word)
+        found = word_index.get(key_form)
+        if found != i:
+            raise _BadTokenizerJSON(
+                f"{_where('index_word', key)}={_v._show(word)} disagrees with "
+                "config['word_index'], which gives "
+                + (f"{_v._show(key_form)} the id {found}" if found is not None else "it no id")
+                + " (index_word must be the inverse of word_index)"
+            )
+        index_word[i] = word
+    if len(index_word) != len(word_index):
+        missing = [w for w, i in word_index.items() if i not in index_word]
+        raise _BadTokenizerJSON(
+            f"config['index_word'] lacks the id {word_index[missing[0]]} of "
+            f"{_v._show(missing[0])} (index_word must be the inverse of word_index)"
+        )
+    return index_word
 
 
 # ------------------------------------------------------------------------------------------------

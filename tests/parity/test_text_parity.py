@@ -239,6 +239,85 @@ def test_tokenizer_bridge_both_ways():
 
 
 # ------------------------------------------------------------------------------------------------
+# Every JSON tf_keras writes loads (issue 10 item 7: the checks refuse hostile JSON only)
+# ------------------------------------------------------------------------------------------------
+def _generator_analyzer(text):
+    return (w for w in text.split())
+
+
+KERAS_WRITERS = {
+    "fit-on-texts": lambda: _fit(Tokenizer(), CORPUS),
+    "oov-token": lambda: _fit(Tokenizer(oov_token="<OOV>"), CORPUS),
+    "oov-token-in-corpus": lambda: _fit(Tokenizer(oov_token="cat"), CORPUS),
+    "num-words": lambda: _fit(Tokenizer(num_words=3, oov_token="<OOV>"), CORPUS),
+    "num-words-0": lambda: Tokenizer(num_words=0),
+    "char-level": lambda: _fit(Tokenizer(char_level=True), CORPUS),
+    "unfitted": lambda: Tokenizer(oov_token="<OOV>"),
+    "fit-on-sequences": lambda: _fit_seqs(Tokenizer(), [[0, -3, 5], [5], []]),
+    "texts-then-sequences-then-texts": lambda: _fit(
+        _fit_seqs(_fit(Tokenizer(), CORPUS), [[1, 40, 0]]), ["a new text"]),
+    "pre-tokenised": lambda: _fit(Tokenizer(), [["The", "Cat"], "the dog"]),
+    "int-tokens": lambda: _fit(Tokenizer(lower=False), [[1, 2, 2]]),
+    "odd-tokens": lambda: _fit(Tokenizer(lower=False), [[True, None, 1.5, "x"]]),
+    "int-oov-token": lambda: _fit(Tokenizer(oov_token=0), ["a b"]),
+    "generator-analyzer": lambda: _fit(Tokenizer(analyzer=_generator_analyzer), ["a b a", "b"]),
+    "list-filters-split": lambda: _fit(Tokenizer(filters=list("ab"), split=","), ["xay,z", "b,q"]),
+    "unicode": lambda: _fit(Tokenizer(), ["héllo wörld", "ÄBC \u00a0x", "日本 語"]),
+}
+
+
+def _fit(tok, texts):
+    tok.fit_on_texts(texts)
+    return tok
+
+
+def _fit_seqs(tok, sequences):
+    tok.fit_on_sequences(sequences)
+    return tok
+
+
+@pytest.mark.parametrize("writer", sorted(KERAS_WRITERS))
+def test_from_json_reads_every_json_tf_keras_writes(writer):
+    tok = KERAS_WRITERS[writer]()
+    text = tok.to_json()
+    mine = Vocabulary.from_json(text)
+    theirs = tf_text.tokenizer_from_json(text)
+    expected = text if writer != "num-words-0" else text.replace('"num_words": 0', '"num_words": null')
+    assert mine.to_json() == expected
+    queries = CORPUS + ["unknown words", "a b x"]
+    expected_ids = theirs.texts_to_sequences(queries)
+    if any(i is None for seq in expected_ids for i in seq):  # Keras emits None for an unindexed oov
+        with pytest.raises(ValueError, match="oov_token"):
+            mine.texts_to_sequences(queries)
+    else:
+        assert mine.texts_to_sequences(queries) == expected_ids
+    assert mine.document_count == theirs.document_count
+    assert dict(mine.index_docs) == dict(theirs.index_docs)
+    assert mine.word_index == theirs.word_index and mine.index_word == theirs.index_word
+
+
+def test_keras_json_with_colliding_token_keys_is_refused():
+    # lower=False with the tokens 1 and "1": Keras writes both under the key "1", so its own JSON
+    # holds word_index {"1": 1, "1": 2}; tokenizer_from_json keeps the second and index_word then
+    # disagrees with word_index. The one Keras output from_json refuses, with the reason.
+    tok = _fit(Tokenizer(lower=False), [[1, "1"]])
+    loaded = tf_text.tokenizer_from_json(tok.to_json())
+    assert loaded.word_index == {"1": 2} and loaded.index_word == {1: 1, 2: "1"}
+    with pytest.raises(ValueError, match=r"index_word.*disagrees with config\['word_index'\]"):
+        Vocabulary.from_json(tok.to_json())
+
+
+def test_failed_tokenize_then_retry_matches_keras():
+    tok = Tokenizer()
+    tok.fit_on_texts(CORPUS)
+    voc = Vocabulary()
+    with pytest.raises(ValueError, match="seq_length"):
+        voc.tokenize(CORPUS, 100)
+    voc.tokenize(CORPUS, 3)
+    assert voc.to_json() == tok.to_json()  # fitted once, as Keras fitted once
+
+
+# ------------------------------------------------------------------------------------------------
 # 3.2 pad_sequences
 # ------------------------------------------------------------------------------------------------
 SEQS = [[1], [2, 3], [4, 5, 6, 7]]

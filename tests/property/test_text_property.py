@@ -130,6 +130,7 @@ def test_fit_on_sequences_and_matrices_match_tokenizer(case, sequences):
         voc.fit_on_texts(case.fits[1])
         _tables_equal(voc, tok)
     assert voc.to_json() == tok.to_json()
+    assert Vocabulary.from_json(tok.to_json()).to_json() == tok.to_json()  # ids 0.. in index_docs
 
 
 @slow_ok
@@ -150,6 +151,48 @@ def test_tokenize_windows_match_tokenizer_stream(corpus, seq_length, step, optio
     assert_arrays_identical(windows, expected, "tokenize windows")
     assert voc.word_index == tok.word_index
     assert windows.max(initial=0) < voc.size
+
+
+BAD_IDS = st.one_of(
+    st.integers(max_value=0), st.integers(min_value=2**31, max_value=2**70), st.booleans(),
+    st.floats(allow_nan=False, allow_infinity=False), st.text(max_size=3), st.none(),
+    st.lists(st.integers(1, 5), max_size=2),
+)
+
+
+@slow_ok
+@given(case=ts.tokenizer_cases(), bad_id=BAD_IDS, data=st.data())
+def test_tokenizer_json_with_one_bad_id_is_refused(case, bad_id, data):
+    tok = Tokenizer(**case.options)
+    for corpus in case.fits:
+        tok.fit_on_texts(corpus)
+    payload = json.loads(tok.to_json())
+    word_index = json.loads(payload["config"]["word_index"])
+    if not word_index:
+        return
+    word = data.draw(st.sampled_from(sorted(word_index)), label="word")
+    word_index[word] = bad_id
+    payload["config"]["word_index"] = json.dumps(word_index)
+    with pytest.raises(ValueError, match=r"tokenizer JSON.*config\['word_index'\]") as info:
+        Vocabulary.from_json(json.dumps(payload))
+    assert repr(word)[:40] in str(info.value)
+
+
+@slow_ok
+@given(prefit=ts.corpora(), corpus=ts.corpora(min_size=1), seq_length=st.integers(1, 40),
+       options=ts.tokenizer_options())
+def test_failed_tokenize_changes_nothing(prefit, corpus, seq_length, options):
+    tok, voc = Tokenizer(**options), Vocabulary(**options)
+    tok.fit_on_texts(prefit)
+    voc.fit_on_texts(prefit)
+    before = voc.to_json()
+    try:
+        voc.tokenize(corpus, seq_length)
+    except ValueError:
+        assert voc.to_json() == before  # the failed call changed nothing
+        voc.fit_on_texts(corpus)  # so a retry counts the corpus once
+    tok.fit_on_texts(corpus)
+    assert voc.to_json() == tok.to_json()
 
 
 # ------------------------------------------------------------------------------------------------

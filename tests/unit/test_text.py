@@ -6,6 +6,8 @@ Keras 3.15.1 (noted where so); none is copied from this package's own output.
 from __future__ import annotations
 
 import json
+import random
+import re
 
 import numpy as np
 import pytest
@@ -329,6 +331,392 @@ def test_from_json_type_error_and_num_words_zero():
     with pytest.raises(TypeError):
         Vocabulary.from_json(3)
     assert Vocabulary.from_json(KERAS_JSON.replace('"num_words": null', '"num_words": 0')).num_words is None
+
+
+# --- hostile / malformed tokenizer JSON (issue 10 items 4 and 7) -------------------------------
+def keras_json(config_changes=None, **table_changes) -> str:
+    """KERAS_JSON with some config fields and/or decoded tables replaced (tables re-encoded)."""
+    payload = json.loads(KERAS_JSON)
+    config = payload["config"]
+    config.update(config_changes or {})
+    for key, table in table_changes.items():
+        config[key] = table if isinstance(table, str) else json.dumps(table)
+    return json.dumps(payload)
+
+
+GOOD_TABLES = {  # KERAS_JSON's tables, decoded
+    "word_index": {"héllo": 1, "wörld": 2, "a": 3},
+    "index_word": {"1": "héllo", "2": "wörld", "3": "a"},
+}
+
+
+def test_keras_json_helper_is_faithful():
+    assert Vocabulary.from_json(keras_json(**GOOD_TABLES)).to_json() == KERAS_JSON
+
+
+DEEP = 100_000
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "[" * DEEP + "]" * DEEP,
+        '{"a": ' * DEEP + "1" + "}" * DEEP,
+        keras_json(word_index="[" * DEEP + "]" * DEEP),
+        keras_json(word_counts='{"a": ' * DEEP + "1" + "}" * DEEP),
+        ("[" * DEEP).encode(),
+    ],
+    ids=["array", "object", "word_index-table", "word_counts-table", "bytes"],
+)
+def test_from_json_deep_nesting_is_value_error(text):
+    with pytest.raises(ValueError, match="tokenizer JSON.*nested too deeply"):
+        Vocabulary.from_json(text)
+
+
+@pytest.mark.parametrize(
+    "bad_id, shown",
+    [(-3, "-3"), (0, "0"), ("x", "'x'"), (1.5, "1.5"), (True, "boolean"), (None, "null"),
+     ([3], "array"), (2**31, str(2**31)), (3.0, "3.0")],
+)
+def test_from_json_refuses_bad_word_index_ids(bad_id, shown):
+    text = keras_json(word_index={"héllo": 1, "wörld": 2, "a": bad_id},
+                      index_word=GOOD_TABLES["index_word"])
+    match = rf"tokenizer JSON.*config\['word_index'\]\['a'\].*{re.escape(shown)}"
+    with pytest.raises(ValueError, match=match):
+        Vocabulary.from_json(text)
+
+
+def test_negative_id_no_longer_wraps_into_another_words_row():
+    # Before: accepted, and `size` (the Embedding rows) ignored the -3, which then wraps to row 1.
+    text = keras_json(word_index={"héllo": 1, "wörld": 2, "a": -3},
+                      index_word={"1": "héllo", "2": "wörld", "-3": "a"})
+    with pytest.raises(ValueError, match=r"word_index.*'a'.*-3"):
+        Vocabulary.from_json(text)
+
+
+def test_from_json_refuses_duplicate_ids():
+    text = keras_json(word_index={"héllo": 1, "wörld": 2, "a": 2},
+                      index_word={"1": "héllo", "2": "wörld"})
+    with pytest.raises(ValueError, match=r"id 2 to both 'wörld' and 'a'"):
+        Vocabulary.from_json(text)
+
+
+@pytest.mark.parametrize(
+    "index_word, match",
+    [
+        ({"1": "héllo", "2": "a", "3": "wörld"}, r"index_word'\]\['2'\]='a' disagrees.*'a' the id 3"),
+        ({"1": "héllo", "2": "wörld"}, r"index_word'\] lacks the id 3 of 'a'"),
+        ({"1": "héllo", "2": "wörld", "3": "a", "4": "zz"}, r"index_word'\]\['4'\]='zz'.*no id"),
+        ({"1": "héllo", "2": "wörld", "3": ["a"]}, r"index_word'\]\['3'\] must be a word"),
+        ({"1": "héllo", "2": "wörld", "03": "a"}, r"index_word'\]\['03'\].*integer id"),
+        ({"1": "héllo", "2": "wörld", " 3": "a"}, r"index_word'\]\[' 3'\].*integer id"),
+    ],
+    ids=["swapped", "missing", "extra", "not-a-word", "leading-zero", "space"],
+)
+def test_from_json_index_word_must_invert_word_index(index_word, match):
+    text = keras_json(word_index=GOOD_TABLES["word_index"], index_word=index_word)
+    with pytest.raises(ValueError, match=match):
+        Vocabulary.from_json(text)
+
+
+@pytest.mark.parametrize("table", ["word_counts", "word_docs"])
+@pytest.mark.parametrize("bad", [-1, 1.5, "2", True, None, [1], 2**63])
+def test_from_json_refuses_bad_word_counts(table, bad):
+    counts = {"héllo": 1, "wörld": 1, "a": bad}
+    with pytest.raises(ValueError, match=rf"config\['{table}'\]\['a'\] must be a count"):
+        Vocabulary.from_json(keras_json(**{table: counts}))
+
+
+@pytest.mark.parametrize("bad", [-1, 1.5, "2", True, None])
+def test_from_json_refuses_bad_index_docs(bad):
+    with pytest.raises(ValueError, match=r"config\['index_docs'\]\['3'\] must be a count"):
+        Vocabulary.from_json(keras_json(index_docs={"2": 1, "1": 1, "3": bad}))
+
+
+@pytest.mark.parametrize("key", ["x", "1.5", "01", " 1", "1_0", "true", ""])
+def test_from_json_refuses_non_integer_index_docs_keys(key):
+    with pytest.raises(ValueError, match=r"config\['index_docs'\].*integer id"):
+        Vocabulary.from_json(keras_json(index_docs={"2": 1, key: 1}))
+
+
+def test_from_json_word_docs_only_for_counted_words():
+    text = keras_json(word_docs={"héllo": 1, "wörld": 1, "a": 1, "ghost": 1})
+    with pytest.raises(ValueError, match=r"word_docs.*'ghost'.*not in config\['word_counts'\]"):
+        Vocabulary.from_json(text)
+
+
+def test_from_json_fitted_vocabulary_must_index_its_oov_token():
+    with pytest.raises(ValueError, match=r"oov_token'\]='<OOV>' is not in config\['word_index'\]"):
+        Vocabulary.from_json(keras_json({"oov_token": "<OOV>"}))
+    # Unfitted with an oov token (what Tokenizer(oov_token=...).to_json() writes): fine.
+    empty = keras_json({"oov_token": "<OOV>", "document_count": 0}, word_counts={}, word_docs={},
+                       index_docs={}, index_word={}, word_index={})
+    assert Vocabulary.from_json(empty).oov_token == "<OOV>"
+
+
+@pytest.mark.parametrize(
+    "field, bad, error_match",
+    [
+        ("document_count", -1, "document_count"),
+        ("document_count", 1.5, "document_count"),
+        ("document_count", "2", "document_count"),
+        ("document_count", True, "document_count"),
+        ("document_count", None, "document_count"),
+        ("num_words", -1, "num_words"),
+        ("num_words", 2.5, "num_words"),
+        ("num_words", True, "num_words"),
+        ("num_words", "5", "num_words"),
+        ("num_words", 2**40, "num_words"),  # texts_to_matrix would allocate 8 TiB per row
+        ("lower", "false", "lower"),  # a truthy string would silently lower-case
+        ("lower", 0, "lower"),
+        ("char_level", None, "char_level"),
+        ("char_level", "true", "char_level"),
+        ("filters", 3, "filters"),
+        ("filters", {"a": 1}, "filters"),
+        ("filters", ["ab"], "filters"),
+        ("split", 3, "split"),
+        ("split", "", "split"),
+        ("oov_token", [1], "oov_token"),
+        ("oov_token", {"a": 1}, "oov_token"),
+    ],
+)
+def test_from_json_refuses_bad_argument_types(field, bad, error_match):
+    with pytest.raises(ValueError, match=rf"tokenizer JSON.*{error_match}"):
+        Vocabulary.from_json(keras_json({field: bad}))
+
+
+@pytest.mark.parametrize("table", ["word_counts", "word_docs", "index_docs", "index_word", "word_index"])
+@pytest.mark.parametrize("bad", [{"a": 1}, ["{}"], 3, None, "[1]", '"{}"', "{"])
+def test_from_json_tables_must_be_json_objects_in_strings(table, bad):
+    payload = json.loads(KERAS_JSON)
+    payload["config"][table] = bad
+    with pytest.raises(ValueError, match=rf"config\['{table}'\]"):
+        Vocabulary.from_json(json.dumps(payload))
+
+
+@pytest.mark.parametrize(
+    "text", ["", "null", "3", '"Tokenizer"', b"\xff\xfe{", '{"class_name": "Tokenizer", "config": []}']
+)
+def test_from_json_other_malformed_text(text):
+    with pytest.raises(ValueError, match="tokenizer JSON"):
+        Vocabulary.from_json(text)
+
+
+@pytest.mark.parametrize("bad", [None, 3, ["{}"], {"class_name": "Tokenizer"}])
+def test_from_json_needs_text(bad):
+    with pytest.raises(TypeError, match="json_string"):
+        Vocabulary.from_json(bad)
+
+
+def test_mutated_tokenizer_json_is_refused_or_fully_usable():
+    """Seeded mutations of KERAS_JSON: from_json raises ValueError, or every method works."""
+    rng = random.Random(10)
+    values = [None, True, False, 0, -1, 1, 2, 3, 2**40, 1.5, "x", "", "a", "héllo", [], {}, [1],
+              {"a": 1}, "{}", '{"a": 1}', '{"1": "a"}', '{"a": -1}', "NaN", "[" * 5000]
+    tables = ("word_counts", "word_docs", "index_docs", "index_word", "word_index")
+    accepted = 0
+    for _ in range(3000):
+        payload = json.loads(KERAS_JSON)
+        config = payload["config"]
+        for _ in range(rng.randint(1, 3)):
+            key = rng.choice(list(config))
+            if key in tables and rng.random() < 0.7:
+                try:
+                    table = json.loads(config[key])
+                except (TypeError, ValueError, RecursionError):
+                    table = {}
+                table = table if isinstance(table, dict) else {}
+                entry = rng.choice(list(table)) if table and rng.random() < 0.5 else rng.choice(
+                    ["a", "1", "2", "3", "zz", "0", "-1"])
+                table[entry] = rng.choice(values[:14])
+                config[key] = json.dumps(table)
+            else:
+                config[key] = rng.choice(values)
+        try:
+            v = Vocabulary.from_json(json.dumps(payload))
+        except ValueError:
+            continue
+        accepted += 1
+        try:  # an accepted vocabulary may still refuse a call (e.g. an unindexed oov) with ValueError
+            v.texts_to_sequences(["héllo a new"])
+            v.sequences_to_texts([[1, 2, 3, 9]])
+            assert v.size >= 1
+            for mode in ("binary", "count", "tfidf", "freq"):
+                v.texts_to_matrix(["héllo a"], mode)
+            v.fit_on_texts(["more a"])
+            assert Vocabulary.from_json(v.to_json()).to_json() == v.to_json()
+        except ValueError:
+            pass
+    assert accepted > 100  # the mutations also produce valid JSON (e.g. num_words, oov_token)
+
+# Measured: tf_keras 2.21 Tokenizer JSON that must keep loading (a tokenizer whose oov token is also
+# a corpus word leaves id 1 unused; fit_on_sequences alone stores ids 0 and -3 in index_docs;
+# lower=False with int tokens; a generator analyzer leaves word_docs empty).
+GENUINE_KERAS_CONFIGS = [
+    {"oov_token": "cat", "document_count": 4,
+     "word_counts": '{"the": 3, "cat": 2, "sat": 2}', "word_docs": '{"sat": 2, "cat": 2, "the": 2}',
+     "index_docs": '{"4": 2, "3": 2, "2": 2}', "index_word": '{"3": "cat", "2": "the", "4": "sat"}',
+     "word_index": '{"cat": 3, "the": 2, "sat": 4}'},
+    {"document_count": 2, "word_counts": "{}", "word_docs": "{}",
+     "index_docs": '{"0": 1, "5": 2, "-3": 1}', "index_word": "{}", "word_index": "{}"},
+    {"lower": False, "document_count": 1, "word_counts": '{"1": 1, "2": 2}',
+     "word_docs": '{"1": 1, "2": 1}', "index_docs": '{"2": 1, "1": 1}',
+     "index_word": '{"1": 2, "2": 1}', "word_index": '{"2": 1, "1": 2}'},
+    {"document_count": 1, "word_counts": '{"a": 2, "b": 1}', "word_docs": "{}", "index_docs": "{}",
+     "index_word": '{"1": "a", "2": "b"}', "word_index": '{"a": 1, "b": 2}'},
+    {"oov_token": 0, "document_count": 1, "word_counts": '{"a": 1}', "word_docs": '{"a": 1}',
+     "index_docs": '{"2": 1}', "index_word": '{"1": 0, "2": "a"}', "word_index": '{"0": 1, "a": 2}'},
+]
+
+
+@pytest.mark.parametrize("changes", GENUINE_KERAS_CONFIGS,
+                         ids=["oov-in-corpus", "sequences-only", "int-tokens", "generator-analyzer",
+                              "int-oov"])
+def test_from_json_keeps_reading_what_keras_writes(changes):
+    text = keras_json(changes)
+    assert Vocabulary.from_json(text).to_json() == text
+
+
+def test_oov_token_in_corpus_keeps_keras_indexing():
+    v = Vocabulary.from_json(keras_json(GENUINE_KERAS_CONFIGS[0]))
+    assert v.texts_to_sequences(["the cat sat zebra"]) == [[2, 3, 4, 3]]  # measured on tf_keras
+    assert v.size == 5
+
+
+# --- a call that raises changes nothing (issue 10 item 8) --------------------------------------
+def state(v: Vocabulary) -> tuple:
+    return (v.to_json(), type(v.word_docs), type(v.index_docs),
+            list(v.word_index.items()), list(v.index_word.items()))
+
+
+def test_failed_tokenize_changes_nothing_and_retry_matches_a_fresh_fit():
+    v = Vocabulary()
+    before = state(v)
+    with pytest.raises(ValueError, match="seq_length"):
+        v.tokenize(CORPUS, 16)  # the stream has 15 ids
+    assert state(v) == before
+    np.testing.assert_array_equal(v.tokenize(CORPUS, 15), Vocabulary().tokenize(CORPUS, 15))
+    assert v.word_counts["the"] == 3  # counted once, not twice
+
+    fitted_v = fitted(oov_token="<OOV>")
+    before = state(fitted_v)
+    with pytest.raises(ValueError, match="seq_length"):
+        fitted_v.tokenize("new words", 3)
+    assert state(fitted_v) == before
+
+
+@pytest.mark.parametrize(
+    "corpus, seq_length, step, error",
+    [
+        (CORPUS, 0, 1, ValueError),
+        (CORPUS, 2, 0, ValueError),
+        (CORPUS, 2.5, 1, ValueError),
+        (["a b", 3], 1, 1, TypeError),
+        (3, 1, 1, TypeError),
+        (None, 1, 1, TypeError),
+    ],
+)
+def test_tokenize_bad_arguments_change_nothing(corpus, seq_length, step, error):
+    v = fitted()
+    before = state(v)
+    with pytest.raises(error, match="seq_length|step|corpus"):
+        v.tokenize(corpus, seq_length, step)
+    assert state(v) == before
+
+
+def test_tokenize_analyzer_failing_on_second_pass_changes_nothing():
+    calls = []
+
+    def analyzer(text):  # works while fitting, fails while converting
+        calls.append(text)
+        if len(calls) > 1:
+            raise ValueError("analyzer broke")
+        return text.split()
+
+    v = Vocabulary(analyzer=analyzer)
+    before = state(v)
+    with pytest.raises(ValueError, match="analyzer broke"):
+        v.tokenize("a b c", 2)
+    assert state(v) == before
+
+
+def test_failed_fit_on_texts_changes_nothing():
+    def lazy(text):  # a generator analyzer that fails half-way through the second text
+        for word in text.split():
+            if word == "boom":
+                raise ValueError("analyzer failed")
+            yield word
+
+    v = Vocabulary(analyzer=lazy)
+    v.fit_on_texts(["a b"])
+    before = state(v)
+    with pytest.raises(ValueError, match="analyzer failed"):
+        v.fit_on_texts(["c d", "e boom f"])
+    assert state(v) == before
+
+    w = Vocabulary(lower=False)
+    w.fit_on_texts([["a", "b"]])
+    before = state(w)
+    with pytest.raises(TypeError, match=r"texts\[1\].*unhashable"):
+        w.fit_on_texts([["c"], ["d", ["nested"]]])
+    assert state(w) == before
+
+
+@pytest.mark.parametrize(
+    "sequences, match",
+    [
+        ([[1, 2], [1.5]], r"integer ids.*1\.5.*sequences\[1\]"),
+        ([[1, 2], [True]], r"integer ids.*True.*sequences\[1\]"),
+        ([[1], ["x"]], r"integer ids.*'x'.*sequences\[1\]"),
+        ([[1], "ab"], r"sequences\[1\]"),
+        ([[1], 3], r"sequences\[1\]"),
+        (3, "sequences"),
+        (None, "sequences"),
+    ],
+)
+def test_fit_on_sequences_refuses_non_integer_ids_and_changes_nothing(sequences, match):
+    v = fitted()
+    before = state(v)
+    with pytest.raises(TypeError, match=match):
+        v.fit_on_sequences(sequences)
+    assert state(v) == before
+
+
+def test_fit_on_sequences_numpy_ids_round_trip_through_json():
+    v = Vocabulary()
+    v.fit_on_sequences([np.array([0, -3, 5], dtype=np.int32), [np.int64(5)]])
+    assert v.index_docs == {0: 1, -3: 1, 5: 2}
+    assert Vocabulary.from_json(v.to_json()).to_json() == v.to_json()
+
+
+def tv_state(layer: TextVectorization) -> tuple:
+    return layer.get_vocabulary(), layer.vocabulary_size(), json.dumps(layer.get_config())
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda tv: tv.adapt(iter([["the new"], ["words", 3]])),  # second batch bad
+        lambda tv: tv.adapt(["ok", 3]),
+        lambda tv: tv.adapt(3),
+        lambda tv: tv.adapt([["a", "b"], ["c"]]),
+        lambda tv: tv.set_vocabulary(["x", "y", "x"]),
+        lambda tv: tv.set_vocabulary(["x", 3]),
+        lambda tv: tv.set_vocabulary(["x", "", "y"]),
+        lambda tv: tv.set_vocabulary([]),
+        lambda tv: tv.set_vocabulary("/nonexistent/vocabulary.txt"),
+        lambda tv: tv.set_vocabulary(["x"], idf_weights=[1.0]),
+    ],
+)
+def test_failed_text_vectorization_calls_change_nothing(call):
+    tv = TextVectorization(max_tokens=20)
+    tv.adapt(CORPUS)
+    before = tv_state(tv)
+    query = tv(["the cat and a zebra"])
+    with pytest.raises((TypeError, ValueError)):
+        call(tv)
+    assert tv_state(tv) == before
+    np.testing.assert_array_equal(tv(["the cat and a zebra"]), query)
 
 
 # --- pad_sequences (spec 3.2) --------------------------------------------------------------
