@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from .cli import int_at_least, usage_error
+from .cli import int_at_least, one_line, usage_error
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 
@@ -177,8 +177,9 @@ def _open_bundle(command: str, path: str, verify: bool):
             return read_bundle(path, verify=verify), EXIT_OK
     except BundleVersionError as exc:
         return None, usage_error(command, str(exc))
-    except numpy_rnn.BundleError as exc:
-        _err(command, str(exc))
+    except numpy_rnn.BundleError as exc:  # a bundle that fails its checks: exit 1
+        verification = type(exc).__name__ == "BundleVerificationError"  # keeps its report
+        _err(command, str(exc) if verification else one_line(str(exc)))
         return None, EXIT_FAIL
     except OSError as exc:
         return None, usage_error(command, f"cannot read {path!r}: {exc.strerror or exc}")
