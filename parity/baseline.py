@@ -23,7 +23,7 @@ import math
 from typing import Any, Sequence
 
 from .compare import _from_json_number, json_safe
-from .gate import Outcome, matches
+from .gate import REFERENCES, Outcome, matches
 
 BASELINE_SCHEMA_ID = "numpy-rnn-parity-baseline/1"
 DEFAULT_GROWTH_FACTOR = 4.0
@@ -63,16 +63,103 @@ def _fail(path: str, what: str) -> BaselineError:
     return BaselineError(f"--baseline {path}: {what}")
 
 
+#: Case statuses a baseline may record (``parity.gate.STATUSES``).
+_ENTRY_STATUSES = ("pass", "FAIL", "ERROR", "skip", "REGRESSED")
+#: The error figures stored per output: each a finite number >= 0 (a case that failed or crashed
+#: may also carry the string "inf" or "nan", as ``json_safe`` writes them).
+_FIGURES = ("max_abs_err", "max_ulp", "atol", "rtol")
+
+
+def _is_number(x: Any) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool)
+
+
+def _check_figure(where: str, field: str, value: Any, status: str) -> str | None:
+    """Why ``value`` is not a usable error figure, or None."""
+    if _is_number(value) and math.isfinite(value) and value >= 0:
+        return None
+    if status != "pass" and value in ("inf", "nan"):
+        return None  # what a FAIL / ERROR row records for an infinite or undefined error
+    return (f"{where}: {field!r} should be a finite number >= 0, received "
+            f"{json.dumps(value) if _is_number(value) else repr(value)}"
+            + (" (a non-finite error would switch the gate off for this case)"
+               if field == "max_abs_err" else ""))
+
+
+def _check_document(data: dict) -> list[str]:
+    """Every problem with a baseline document's fields (empty when it is usable)."""
+    problems = []
+    seed = data.get("seed")
+    if not (isinstance(seed, int) and not isinstance(seed, bool) and seed >= 0):
+        problems.append(f"'seed' should be an integer >= 0, received {seed!r}")
+    examples = data.get("examples", 0)
+    if not (isinstance(examples, int) and not isinstance(examples, bool) and examples >= 0):
+        problems.append(f"'examples' should be an integer >= 0, received {examples!r}")
+    if data.get("reference") not in REFERENCES:
+        problems.append(f"'reference' should be one of {sorted(REFERENCES)}, received "
+                        f"{data.get('reference')!r}")
+    created = data.get("created")
+    if created is not None and not isinstance(created, str):
+        problems.append(f"'created' should be a string, received {created!r:.80}")
+    versions = data.get("versions")
+    if not isinstance(versions, dict) or not all(
+            isinstance(v, str) or v is None for v in versions.values()):
+        problems.append(f"'versions' should be an object of version strings (or null), "
+                        f"received {versions!r:.120}")
+    cases = data.get("cases")
+    if not isinstance(cases, dict):
+        problems.append(f"'cases' should be an object, received {type(cases).__name__}")
+        return problems
+    for name, entry in cases.items():
+        where = f"case {name!r}"
+        if not isinstance(entry, dict):
+            problems.append(f"{where} should be an object, received {entry!r:.80}")
+            continue
+        status = entry.get("status")
+        if status not in _ENTRY_STATUSES:
+            problems.append(f"{where}: 'status' should be one of {list(_ENTRY_STATUSES)}, "
+                            f"received {status!r:.80}")
+            continue
+        outputs = entry.get("outputs")
+        if not isinstance(outputs, dict):
+            problems.append(f"{where} should hold \"outputs\": {{name: {{\"max_abs_err\": "
+                            f"...}}}}, received {outputs!r:.80}")
+            continue
+        for out_name, figures in outputs.items():
+            at = f"{where}, output {out_name!r}"
+            if not isinstance(figures, dict) or "max_abs_err" not in figures:
+                problems.append(f"{at} should be an object with \"max_abs_err\", received "
+                                f"{figures!r:.80}")
+                continue
+            for field in _FIGURES:
+                if field in figures or field == "max_abs_err":
+                    why = _check_figure(at, field, figures[field], status)
+                    if why:
+                        problems.append(why)
+        if len(problems) >= 5:
+            break
+    return problems
+
+
 def load_baseline(path: str) -> dict:
     """Read and check a baseline file.
 
+    Every field the gate reads is checked: ``seed`` an integer >= 0, ``reference`` a known
+    reference, ``versions`` version strings, and per case a known ``status`` and, per output,
+    ``max_abs_err`` (and ``max_ulp``, ``atol``, ``rtol`` where present) a finite number >= 0
+    -- a row that failed or crashed may record ``"inf"`` / ``"nan"``.
+
     Raises:
-        BaselineError: the file cannot be read, is not JSON, or is not a baseline (the message
-            names the path, what was expected and what was found).
+        BaselineError: the file cannot be read, is not UTF-8 JSON (or is nested too deeply to
+            parse), or is not a well-formed baseline (the message names the path, the case, the
+            field, what was expected and what was found).
     """
     try:
         with open(path, encoding="utf-8") as fh:
             text = fh.read()
+    except UnicodeDecodeError as exc:
+        raise _fail(path, f"not a text file (byte {exc.start} is not UTF-8); expected a "
+                          "baseline written by --save-baseline") from None
     except OSError as exc:
         raise _fail(path, f"cannot read the file ({exc.strerror or exc})") from None
     try:
@@ -80,6 +167,9 @@ def load_baseline(path: str) -> dict:
     except json.JSONDecodeError as exc:
         raise _fail(path, f"not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg}); "
                           "expected a baseline written by --save-baseline") from None
+    except RecursionError:
+        raise _fail(path, "JSON nested too deeply to be a baseline; expected a baseline "
+                          "written by --save-baseline") from None
     if not isinstance(data, dict):
         raise _fail(path, f"not a numpy-rnn parity baseline: expected a JSON object, received "
                           f"a JSON {type(data).__name__}")
@@ -89,20 +179,8 @@ def load_baseline(path: str) -> dict:
                           "numpy-rnn parity --save-baseline PATH")
     if schema != BASELINE_SCHEMA_ID:
         raise _fail(path, f"not a numpy-rnn parity baseline: expected \"schema\": "
-                          f"{BASELINE_SCHEMA_ID!r}, received {schema!r}")
-    problems = []
-    for key, kind in (("cases", dict), ("versions", dict), ("seed", int), ("reference", str)):
-        if not isinstance(data.get(key), kind):
-            problems.append(f"{key!r} should be a {kind.__name__}, received "
-                            f"{type(data.get(key)).__name__}")
-    for name, entry in (data.get("cases") or {}).items() if isinstance(data.get("cases"),
-                                                                          dict) else ():
-        outputs = entry.get("outputs") if isinstance(entry, dict) else None
-        if not isinstance(outputs, dict) or not all(
-                isinstance(v, dict) and "max_abs_err" in v for v in outputs.values()):
-            problems.append(f"case {name!r} should hold \"outputs\": {{name: {{\"max_abs_err\": "
-                            f"...}}}}, received {entry!r:.120}")
-            break
+                          f"{BASELINE_SCHEMA_ID!r}, received {schema!r:.80}")
+    problems = _check_document(data)
     if problems:
         raise _fail(path, "malformed baseline: " + "; ".join(problems))
     return data

@@ -1,8 +1,7 @@
 """``numpy-rnn``: the command line.
 
 ``numpy-rnn parity`` runs the parity sweep against the installed tf.keras on the embedded default
-(the shipped corpus through Vocabulary -> Embedding -> LSTM at the seed's sizes, plus a grid of
-layer options), prints one row per case and exits 0 when every case is within tolerance, 1 when
+(the shipped corpus through Vocabulary -> Embedding -> LSTM, plus a grid of layer options), prints one row per case and exits 0 when every case is within tolerance, 1 when
 any is not, 2 on a usage or environment error.
 
 As a CI gate it also draws random LSTM cases on top of the grid (``--examples N --seed S``),
@@ -39,9 +38,19 @@ def _fmt_tol(report) -> str:
     return f"atol={worst.atol:.0e} rtol={worst.rtol:.0e}"
 
 
-def _usage_error(message: str) -> int:
-    print(f"numpy-rnn parity: {message}", file=sys.stderr)
+def one_line(message: str) -> str:
+    """``message`` on one line (a usage error is one line on stderr)."""
+    return " ".join(part.strip() for part in str(message).splitlines() if part.strip())
+
+
+def usage_error(command: str, message: str) -> int:
+    """Print ``numpy-rnn COMMAND: error: MESSAGE`` as one line on stderr; return 2."""
+    print(f"numpy-rnn {command}: error: {one_line(message)}", file=sys.stderr)
     return EXIT_USAGE
+
+
+def _usage_error(message: str) -> int:
+    return usage_error("parity", message)
 
 
 def _check_options(args: argparse.Namespace) -> dict | None:
@@ -95,21 +104,21 @@ def _check_options(args: argparse.Namespace) -> dict | None:
 
 def _check_environment(args: argparse.Namespace) -> None:
     """TensorFlow with Keras, the chosen reference, hypothesis for the random sweep."""
-    from .gate import GateError, check_reference
+    from .gate import GateError, check_reference, import_tensorflow_quietly, install_hint
 
     try:
-        import tensorflow  # noqa: F401
+        import_tensorflow_quietly()
         import keras  # noqa: F401
     except ImportError as exc:
-        raise GateError(f"TensorFlow/Keras is not installed ({exc}).\n"
-                        "Install the reference with: pip install 'numpy-rnn[keras]'") from None
+        raise GateError(f"TensorFlow/Keras is not installed ({exc}); install the reference "
+                        f"with {install_hint('keras')}") from None
     check_reference(args.reference)
     if args.examples:
         try:
             import hypothesis  # noqa: F401
         except ImportError as exc:
             raise GateError(f"--examples {args.examples}: the random sweep needs hypothesis "
-                            f"({exc}); install it with pip install 'numpy-rnn[keras]'") from None
+                            f"({exc}); install it with {install_hint('keras')}") from None
 
 
 class _Progress:
@@ -132,15 +141,14 @@ class _Progress:
 
 
 def cmd_parity(args: argparse.Namespace) -> int:
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     from . import gate
 
+    gate.quiet_tensorflow_logs()  # before anything imports TensorFlow
     if args.schema:
         print(json.dumps(gate.REPORT_SCHEMA, indent=2))
         return EXIT_OK
     try:
         base = _check_options(args)
-        _check_environment(args)
     except gate.GateError as exc:
         return _usage_error(str(exc))
     from .cases import all_cases
@@ -151,10 +159,14 @@ def cmd_parity(args: argparse.Namespace) -> int:
         cases = gate.select(cases, args.only)
         if not cases:
             return _usage_error(f"--only {args.only!r} matches no case; see --list")
-    if args.list:
+    if args.list:  # names only: needs neither TensorFlow nor Keras
         for c in cases:
             print(c.name)
         return EXIT_OK
+    try:
+        _check_environment(args)
+    except gate.GateError as exc:
+        return _usage_error(str(exc))
 
     vers = _versions()
     width = max(len(c.name) for c in cases) + 2
@@ -295,14 +307,36 @@ def _float(text: str) -> float:
         raise argparse.ArgumentTypeError(f"expected a number, received {text!r}") from None
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line usage errors: ``numpy-rnn parity: error: ... (see --help)``."""
+
+    def error(self, message: str):  # type: ignore[override]
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {one_line(message)} (see {self.prog} "
+                              "--help)\n")
+
+
+def version_line() -> str:
+    """``numpy-rnn X (numpy Y, python Z)``: NumPy only, TensorFlow is never imported."""
+    import platform
+
+    import numpy as np
+
+    import numpy_rnn
+
+    return (f"numpy-rnn {numpy_rnn.__version__} (numpy {np.__version__}, "
+            f"python {platform.python_version()})")
+
+
 def build_parser() -> argparse.ArgumentParser:
     from .baseline import DEFAULT_FLOOR_FRACTION, DEFAULT_GROWTH_FACTOR
 
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="numpy-rnn",
         description="Prove numpy_rnn computes what tf.keras computes, and run Keras text models "
                     "with NumPy alone.",
     )
+    parser.add_argument("--version", action="version", version=version_line(),
+                        help="print numpy-rnn's and NumPy's versions and exit")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     p = sub.add_parser("parity", help="run the parity sweep against the installed tf.keras",
                        description="Run the parity sweep on the embedded default; exit 0 when "
@@ -352,12 +386,19 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``numpy-rnn``: exit 0 ok, 1 a check failed, 2 a usage or environment error (one line
+    on stderr, ``numpy-rnn COMMAND: error: ...``)."""
     parser = build_parser()
     args = parser.parse_args(argv)
     if getattr(args, "func", None) is None:
         parser.print_help(sys.stderr)
         return EXIT_USAGE
-    return args.func(args)
+    try:
+        return args.func(args)
+    except (OSError, RecursionError, UnicodeError) as exc:  # the environment or a hostile file
+        detail = ("input nested too deeply" if isinstance(exc, RecursionError)
+                  else f"{type(exc).__name__}: {exc}")
+        return usage_error(args.command, detail)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -6,7 +6,9 @@
   [--seed S]``
 
 Exit status: 0 ok, 1 a check failed (parity with Keras, a bundle's integrity or test vectors),
-2 a usage or environment error (missing file, unsupported model, h5py missing, no vocabulary).
+2 a usage or environment error (missing file, a file that is not a bundle / model / tokenizer
+JSON, an existing directory as output, unsupported model, h5py missing, no vocabulary), printed
+as one line ``numpy-rnn COMMAND: error: ...`` on stderr.
 """
 from __future__ import annotations
 
@@ -18,13 +20,16 @@ from typing import Any
 
 import numpy as np
 
-from .cli import int_at_least
+from .cli import int_at_least, one_line, usage_error
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 
 
 def _err(command: str, message: str) -> None:
     print(f"numpy-rnn {command}: {message}", file=sys.stderr)
+
+
+_NESTED = "JSON nested too deeply to be read"
 
 
 def _temperature(text: str) -> float:
@@ -38,42 +43,64 @@ def _temperature(text: str) -> float:
 
 
 # -- port -------------------------------------------------------------------------------------
+def _check_output(path: str) -> str | None:
+    """Why ``path`` cannot be the bundle to write, or None (checked before anything runs)."""
+    if os.path.isdir(path):
+        return f"-o {path!r}: expected a file path for the bundle, received an existing directory"
+    parent = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(parent):
+        return f"-o {path!r}: expected a file in an existing directory (no directory {parent!r})"
+    return None
+
+
 def cmd_port(args: argparse.Namespace) -> int:
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    from .gate import import_tensorflow_quietly, install_hint, quiet_tensorflow_logs
+
+    quiet_tensorflow_logs()
     import numpy_rnn
 
     from .port import keras_available, port, read_vocabulary
 
+    why = _check_output(args.output)
+    if why is not None:
+        return usage_error("port", why)
+    if not os.path.isfile(args.model):
+        return usage_error("port", f"no such model file: {args.model!r}" if not os.path.exists(
+            args.model) else f"{args.model!r}: expected a .keras model file, received a "
+                             "directory or special file")
     vocabulary = None
     if args.vocabulary:
         try:
             vocabulary = read_vocabulary(args.vocabulary)
+        except UnicodeDecodeError:
+            return usage_error("port", f"--vocabulary {args.vocabulary!r}: expected tokenizer "
+                                       "JSON text, received a binary file")
         except OSError as exc:
-            _err("port", f"cannot read --vocabulary {args.vocabulary!r}: {exc}")
-            return EXIT_USAGE
+            return usage_error("port", f"cannot read --vocabulary {args.vocabulary!r}: "
+                                       f"{exc.strerror or exc}")
+        except RecursionError:
+            return usage_error("port", f"--vocabulary {args.vocabulary!r}: {_NESTED}")
         except ValueError as exc:
-            _err("port", f"--vocabulary {args.vocabulary!r}: {exc}")
-            return EXIT_USAGE
+            return usage_error("port", f"--vocabulary {args.vocabulary!r}: {exc}")
     use_keras = not args.no_keras
+    if use_keras:
+        try:
+            import_tensorflow_quietly()
+        except ImportError:
+            pass  # keras_available() says so just below
     if use_keras and not keras_available():
         print("numpy-rnn port: TensorFlow/Keras is not installed, so the model cannot be checked "
               "against Keras; the bundle's test vectors will be numpy-rnn's own outputs, marked "
-              "as NOT verified by Keras (install 'numpy-rnn[keras]' to verify).")
+              "as NOT verified by Keras (to verify, install it: "
+              f"{install_hint('keras')}).")
     try:
         result = port(args.model, args.output, vocabulary, n_samples=args.samples,
                       timesteps=args.timesteps, seed=args.seed, use_keras=use_keras)
-    except FileNotFoundError as exc:
-        _err("port", str(exc))
-        return EXIT_USAGE
-    except ImportError as exc:
-        _err("port", str(exc))
-        return EXIT_USAGE
-    except (numpy_rnn.UnsupportedModelError, numpy_rnn.KerasFileError) as exc:
-        _err("port", str(exc))
-        return EXIT_USAGE
-    except ValueError as exc:
-        _err("port", str(exc))
-        return EXIT_USAGE
+    except (OSError, ImportError, numpy_rnn.UnsupportedModelError, numpy_rnn.KerasFileError,
+            ValueError) as exc:
+        return usage_error("port", str(exc))
+    except RecursionError:
+        return usage_error("port", f"{args.model!r}: its config is {_NESTED}")
     result.model.summary()
     for note in result.notes:
         print(f"note: {note}")
@@ -89,26 +116,75 @@ def cmd_port(args: argparse.Namespace) -> int:
 
 
 # -- check ------------------------------------------------------------------------------------
+_ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")  # a bundle is an .npz, i.e. a zip archive
+
+
+def _not_a_bundle(path: str) -> str | None:
+    """Why ``path`` is not a bundle file at all (a usage error, exit 2), or None when it is a
+    zip archive holding a config and a digest: a damaged one is a failed check (exit 1)."""
+    import zipfile
+
+    if not os.path.exists(path):
+        return f"no such bundle: {path!r}"
+    if not os.path.isfile(path):
+        return (f"{path!r} is a directory, not a bundle file" if os.path.isdir(path)
+                else f"{path!r} is not a regular file, so not a bundle file")
+    with open(path, "rb") as fh:
+        head = fh.read(512)
+    if head[:4] not in _ZIP_MAGIC:
+        stripped = head.lstrip()
+        found = ("JSON text" if stripped[:1] in (b"{", b"[") else
+                 "an empty file" if not head else
+                 "a single .npy array" if head.startswith(b"\x93NUMPY") else
+                 "a text file" if _is_text(head) else "a binary file that is not a zip archive")
+        return (f"{path!r} is not a numpy-rnn bundle: expected an .npz file written by "
+                f"`numpy-rnn port` or numpy_rnn.save, received {found}")
+    try:
+        with zipfile.ZipFile(path) as zf:
+            names = set(zf.namelist())
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
+        return None  # a zip that cannot be opened: truncated or corrupted -> a failed check
+    if not {"config.npy", "sha256.npy"} <= names:
+        return (f"{path!r} is not a numpy-rnn bundle: an .npz without its 'config' and "
+                f"'sha256' arrays (it holds {sorted(names)[:8]})")
+    return None
+
+
+def _is_text(head: bytes) -> bool:
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return b"\x00" not in head
+
+
 def _open_bundle(command: str, path: str, verify: bool):
-    """``(bundle, exit code)``: the bundle, or None and the code to exit with."""
+    """``(bundle, exit code)``: the bundle, or None and the code to exit with: 2 when ``path``
+    is not a bundle (missing, a directory, another kind of file, a newer format), 1 when it is
+    a bundle that fails its checks (truncated, corrupted, edited, wrong outputs)."""
     import numpy_rnn
     from numpy_rnn.io import BundleVersionError, read_bundle
 
     try:
+        why = _not_a_bundle(path)
+    except OSError as exc:
+        return None, usage_error(command, f"cannot read {path!r}: {exc.strerror or exc}")
+    if why is not None:
+        return None, usage_error(command, why)
+    try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             return read_bundle(path, verify=verify), EXIT_OK
-    except FileNotFoundError as exc:
-        _err(command, f"no such bundle: {exc}")
-        return None, EXIT_USAGE
-    except IsADirectoryError as exc:
-        _err(command, f"not a bundle file: {exc}")
-        return None, EXIT_USAGE
     except BundleVersionError as exc:
-        _err(command, str(exc))
-        return None, EXIT_USAGE
-    except numpy_rnn.BundleError as exc:
-        _err(command, str(exc))
+        return None, usage_error(command, str(exc))
+    except numpy_rnn.BundleError as exc:  # a bundle that fails its checks: exit 1
+        verification = type(exc).__name__ == "BundleVerificationError"  # keeps its report
+        _err(command, str(exc) if verification else one_line(str(exc)))
+        return None, EXIT_FAIL
+    except OSError as exc:
+        return None, usage_error(command, f"cannot read {path!r}: {exc.strerror or exc}")
+    except RecursionError:  # a damaged bundle: its check fails
+        _err(command, f"{path!r}: the bundle config is {_NESTED}")
         return None, EXIT_FAIL
 
 
@@ -193,9 +269,12 @@ def cmd_predict(args: argparse.Namespace) -> int:
     logits_out = numpy_rnn.activations.serialize(last.activation) == "linear"
     n_out = last.units
     oov = vocab.oov_token
+    # The outputs a Keras user reads back with tokenizer.index_word: never id 0 (padding), the OOV
+    # token, an id past num_words, or an id the vocabulary has no word for.
     valid = np.zeros(n_out, dtype=bool)
     for i, word in vocab.index_word.items():
-        if 0 < i < n_out and word != oov and (vocab.num_words is None or i < vocab.num_words):
+        if (isinstance(i, (int, np.integer)) and 0 < i < n_out and word != oov
+                and (vocab.num_words is None or i < vocab.num_words)):
             valid[i] = True
     if not valid.any():
         _err("predict", "no output of the model corresponds to a vocabulary word")
@@ -210,8 +289,10 @@ def cmd_predict(args: argparse.Namespace) -> int:
         if out.ndim == 2:  # return_sequences: the last step predicts the next word
             out = out[-1]
         p = _softmax(out.astype(np.float64)) if logits_out else out.astype(np.float64)
-        p = np.where(valid, p, 0.0)
-        return p / p.sum() if p.sum() > 0 else p
+        p = np.where(valid & np.isfinite(p) & (p > 0), p, 0.0)
+        if not p.sum() > 0:  # every word's probability underflowed: all words equally likely
+            p = valid.astype(np.float64)
+        return p / p.sum()
 
     known = vocab.sequences_to_texts([ids])[0]
     note = (f"last {window} of {len(ids)} known words" if window and len(ids) > window
@@ -219,8 +300,11 @@ def cmd_predict(args: argparse.Namespace) -> int:
                                                  len(ids) < window else ""))
     print(f'text: "{args.text}" -> "{known}" ({note})')
     p = next_probs(ids)
-    order = np.argsort(-p, kind="stable")[:args.top]
-    print(f"top {len(order)} next words:")
+    n_words = int(valid.sum())
+    order = [int(i) for i in np.argsort(-p, kind="stable") if valid[i]][:args.top]
+    print(f"top {len(order)} next words"
+          + (f" (--top {args.top}, but the model can predict only {n_words} words):"
+             if args.top > n_words else ":"))
     width = max(len(vocab.index_word[int(i)]) for i in order)
     for rank, i in enumerate(order, 1):
         print(f"  {rank:>2}. {vocab.index_word[int(i)]:<{width}}  {p[i]:.4f}")

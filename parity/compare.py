@@ -22,6 +22,10 @@ class OutputDiff:
     dtype: str
     max_abs_err: float
     max_rel_err: float
+    #: The largest distance over every element in representable values of the compared dtype
+    #: (both sides rounded to it; see ``ulp_distance``); int outputs: the largest |difference|.
+    #: Near zero a float is dense (float32 has ~1e9 values below 1e-6), so an error well inside
+    #: ``atol`` there is a large count: for "how many rounding steps", read ``ulp_at_worst``.
     max_ulp: float
     worst_index: tuple
     actual_at_worst: float
@@ -41,6 +45,9 @@ class OutputDiff:
     error_slope: float | None = None
     #: Mean absolute error over every element.
     mean_abs_err: float | None = None
+    #: The distance in representable values of the compared dtype at ``worst_index`` (the
+    #: element with the largest absolute error): "max|err| is N float32 steps".
+    ulp_at_worst: float | None = None
 
     @property
     def is_sequence(self) -> bool:
@@ -58,8 +65,12 @@ class OutputDiff:
 
     def line(self) -> str:
         status = "ok  " if self.passed else "FAIL"
-        text = (f"{status} {self.name:<10} max|err|={self.max_abs_err:.3e} "
-                f"max rel={self.max_rel_err:.3e} ulp={self.max_ulp:.0f} "
+        steps = ""
+        if self.ulp_at_worst is not None and self.dtype in ("float32", "float64"):
+            steps = (f" ({self.ulp_at_worst:.0f} ulp)" if math.isfinite(self.ulp_at_worst)
+                     else "")
+        text = (f"{status} {self.name:<10} max|err|={self.max_abs_err:.3e}{steps} "
+                f"max rel={self.max_rel_err:.3e} "
                 f"(atol={self.atol:.0e}, rtol={self.rtol:.0e}) shape={self.shape}")
         if not self.passed:
             text += (f"; worst at {list(self.worst_index)}: numpy={self.actual_at_worst!r} "
@@ -220,11 +231,36 @@ def growth_figures(error_by_timestep: Sequence[float], atol: float) -> tuple[flo
     return growth, slope
 
 
-def _ulp_distance(actual: np.ndarray, expected: np.ndarray, dtype: np.dtype) -> np.ndarray:
-    """Distance in units in the last place of ``dtype`` at the expected value."""
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # inf/NaN are handled
-        spacing = np.spacing(np.abs(expected).astype(dtype)).astype(np.float64)
-        return np.abs(actual - expected) / spacing
+def _ordinal(x: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """``x`` rounded to ``dtype`` (float32 or float64), as int64 ordinals: adjacent representable
+    values differ by 1, ``-0.0`` and ``0.0`` are both 0, order is kept."""
+    itype = np.int32 if dtype.itemsize == 4 else np.int64
+    with np.errstate(over="ignore", invalid="ignore"):
+        bits = x.astype(dtype).view(itype).astype(np.int64)
+    magnitude = bits & np.int64(np.iinfo(itype).max)
+    return np.where(bits < 0, -magnitude, magnitude)
+
+
+def ulp_distance(actual: Any, expected: Any, dtype: Any) -> np.ndarray:
+    """How many representable values of ``dtype`` (float32 or float64) lie between ``actual``
+    and ``expected``, both first rounded to ``dtype``: 0 when they round to the same value, 1
+    for neighbours (``nextafter``).  Counted on the number line, so across zero it is the steps
+    down to zero plus the steps up from it (float32 has about 2.1e9 values in ``(0, 1)``).
+    Infinite when one side is NaN or infinite and the other is not the same.  float64 result.
+    """
+    dtype = np.dtype(dtype)
+    a = np.asarray(actual, dtype=np.float64)
+    e = np.asarray(expected, dtype=np.float64)
+    oa, oe = _ordinal(a, dtype), _ordinal(e, dtype)
+    same_sign = (oa >= 0) == (oe >= 0)
+    with np.errstate(over="ignore"):  # the int64 branch is only used where it cannot overflow
+        near = np.abs(oa - oe).astype(np.float64)
+    far = np.abs(oa.astype(np.float64)) + np.abs(oe.astype(np.float64))
+    steps = np.where(same_sign, near, far)
+    with np.errstate(invalid="ignore"):
+        finite = np.isfinite(a.astype(dtype)) & np.isfinite(e.astype(dtype))
+        equal = (a.astype(dtype) == e.astype(dtype)) | (np.isnan(a) & np.isnan(e))
+    return np.where(equal, 0.0, np.where(finite, steps, np.inf))
 
 
 def diff_arrays(name: str, actual: Any, expected: Any, *, kind: str = "output",
@@ -260,9 +296,8 @@ def diff_arrays(name: str, actual: Any, expected: Any, *, kind: str = "output",
         rel = err / np.maximum(np.abs(e64), np.finfo(np.float64).tiny)
     bad = err > atol + rtol * np.abs(np.where(np.isfinite(e64), e64, 0.0))
     worst = np.unravel_index(int(np.argmax(err)), err.shape)
-    ulp_dtype = np.dtype(key) if key != "int" else np.dtype(np.float64)
-    ulp = _ulp_distance(a64, e64, ulp_dtype) if key != "int" else err
-    ulp = np.where(np.isfinite(ulp), ulp, np.where(err == 0, 0.0, np.inf))
+    # ulp: representable values of the compared dtype between the two sides (ints: |difference|)
+    ulp = err if key == "int" else ulp_distance(a64, e64, np.dtype(key))
     by_t = first_bad = growth = slope = None
     if time_axis is not None and a.ndim >= 2:
         other = tuple(i for i in range(a.ndim) if i != time_axis)
@@ -278,6 +313,7 @@ def diff_arrays(name: str, actual: Any, expected: Any, *, kind: str = "output",
         rtol=rtol, atol=atol, passed=not bool(bad.any()), n_bad=int(bad.sum()),
         first_bad_timestep=first_bad, error_by_timestep=by_t,
         error_growth=growth, error_slope=slope, mean_abs_err=float(err.mean()),
+        ulp_at_worst=float(ulp[worst]),
     )
 
 

@@ -13,8 +13,11 @@ import dataclasses
 import datetime as _dt
 import importlib
 import importlib.metadata
+import os
 import platform
+import re
 import sys
+import tempfile
 import time
 import traceback
 from typing import Any, Callable, Iterable, Sequence
@@ -25,12 +28,17 @@ from .cases import Case, gate_weights
 from .compare import ParityReport, json_safe
 
 #: The libraries ``--reference`` can compare against: name -> the extra that installs it.
-REFERENCES: dict[str, str] = {"keras": "numpy-rnn[keras]", "tf_keras": "numpy-rnn[legacy]"}
+REFERENCES: dict[str, str] = {"keras": "keras", "tf_keras": "legacy"}
 #: Case statuses, as written in the table, the JSON report and the JUnit file.
 STATUSES = ("pass", "FAIL", "ERROR", "skip", "REGRESSED")
 #: Statuses that make the gate exit 1.
 FAILING = ("FAIL", "ERROR", "REGRESSED")
 REPORT_SCHEMA_ID = "numpy-rnn-parity-report/1"
+
+
+def install_hint(extra: str) -> str:
+    """How to install numpy-rnn's ``extra``, from an index and from a source checkout."""
+    return f"pip install 'numpy-rnn[{extra}]' (from a checkout: pip install -e '.[{extra}]')"
 
 
 class GateError(Exception):
@@ -64,6 +72,63 @@ def versions() -> dict[str, str | None]:
     return out
 
 
+# -- TensorFlow's start-up noise ---------------------------------------------------------------
+#: Lines TensorFlow's C++ side writes straight to file descriptor 2 while it is imported and
+#: while it first looks for devices (measured with TensorFlow 2.21 on CPU):
+#: ``TF_CPP_MIN_LOG_LEVEL=2`` drops the oneDNN and CPU-feature notices but not absl's pre-init
+#: lines (``cudart_stub``, ``cuInit``), which ignore it, so those are filtered out here.
+TF_STARTUP_NOISE = re.compile(
+    r"All log messages before absl::InitializeLog|cudart_stub\.cc|cuda_platform\.cc|cuInit|"
+    r"cpu_feature_guard\.cc|oneDNN custom operations are on|TF_ENABLE_ONEDNN_OPTS|"
+    r"To enable the following instructions:|Unable to register cu(DNN|FFT|BLAS) factory|"
+    r"computation_placer\.cc|Could not find cuda drivers")
+
+
+def quiet_tensorflow_logs() -> None:
+    """Set ``TF_CPP_MIN_LOG_LEVEL=2`` (INFO and WARNING off) unless the user set it; it only
+    acts when set before TensorFlow is imported.  It changes no result (it is a log level)."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def import_tensorflow_quietly() -> Any:
+    """``import tensorflow`` (and its first device look-up) without its start-up log lines.
+
+    File descriptor 2 goes to a temporary file for the duration; afterwards every line that is
+    not known start-up noise (``TF_STARTUP_NOISE``) is written to stderr, so a real message is
+    kept.  ImportError propagates as usual.
+    """
+    quiet_tensorflow_logs()
+    if sys.modules.get("tensorflow") is not None:
+        return sys.modules["tensorflow"]
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError, AttributeError):  # no usable fd 2: import plainly
+        import tensorflow
+
+        return tensorflow
+    with tempfile.TemporaryFile() as tmp:
+        os.dup2(tmp.fileno(), 2)
+        try:
+            import tensorflow
+
+            tensorflow.config.list_physical_devices()  # where cuInit reports
+        finally:
+            try:
+                sys.stderr.flush()
+            except (OSError, ValueError):
+                pass
+            os.dup2(saved, 2)
+            os.close(saved)
+            tmp.seek(0)
+            kept = [line for line in tmp.read().decode("utf-8", "replace").splitlines(True)
+                    if not TF_STARTUP_NOISE.search(line)]
+            if kept:
+                sys.stderr.write("".join(kept))
+                sys.stderr.flush()
+    return tensorflow
+
+
 # -- the reference library --------------------------------------------------------------------
 def check_reference(name: str) -> Any:
     """Import and return the reference library ``name`` ("keras" or "tf_keras").
@@ -77,11 +142,11 @@ def check_reference(name: str) -> Any:
         module = importlib.import_module(name)
         if name == "keras" and not str(getattr(module, "__version__", "3")).startswith("3"):
             raise GateError(f"--reference keras: expected Keras 3, received keras "
-                            f"{module.__version__}; install it with pip install "
-                            f"'{REFERENCES[name]}'")
+                            f"{module.__version__}; install it with "
+                            f"{install_hint(REFERENCES[name])}")
     except ImportError as exc:
         raise GateError(f"--reference {name}: {name} is not installed ({exc}); install it with "
-                        f"pip install '{REFERENCES[name]}'") from None
+                        f"{install_hint(REFERENCES[name])}") from None
     return module
 
 
@@ -409,6 +474,7 @@ OUTPUT_SCHEMA: dict = {
         "first_bad_timestep": {"type": ["integer", "null"], "minimum": 0},
         "error_by_timestep": {"type": ["array", "null"], "items": _NUM},
         "error_growth": _NUM_OR_NULL, "error_slope": _NUM_OR_NULL, "mean_abs_err": _NUM_OR_NULL,
+        "ulp_at_worst": _NUM_OR_NULL,
         "note": {"type": "string"},
     },
 }

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from .gate import GateError, Outcome
+from .gate import GateError, Outcome, install_hint
 
 PLOT_EXTRA = "numpy-rnn[plot]"
 
@@ -19,7 +19,7 @@ def require_matplotlib() -> None:
         import matplotlib  # noqa: F401
     except ImportError as exc:
         raise GateError(f"--plot: needs matplotlib, which is not installed ({exc}); install it "
-                        f"with pip install '{PLOT_EXTRA}'") from None
+                        f"with {install_hint('plot')}") from None
 
 
 def sequence_curves(outcomes: Sequence[Outcome]) -> list[dict]:

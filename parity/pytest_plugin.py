@@ -27,7 +27,13 @@ from typing import Any
 import pytest
 
 _REFERENCES = ("keras", "tf_keras")
-_EXTRAS = {"keras": "numpy-rnn[keras]", "tf_keras": "numpy-rnn[legacy]"}
+_EXTRAS = {"keras": "keras", "tf_keras": "legacy"}
+
+
+def _install_hint(reference: str) -> str:
+    extra = _EXTRAS[reference]
+    return f"pip install 'numpy-rnn[{extra}]' (from a checkout: pip install -e '.[{extra}]')"
+
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -90,14 +96,18 @@ def _compare_module() -> Any:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    # TensorFlow's C++ INFO/WARNING start-up lines (oneDNN, CPU features) would break pytest's
+    # progress line; the level only acts if set before TensorFlow is imported, i.e. here, before
+    # collection.  A log level changes no result; a level the user set is kept.
+    import os
+
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     reference = config.getoption("parity_reference", "keras")
     if reference != "keras" and importlib.util.find_spec(reference) is None:
         raise pytest.UsageError(f"--parity-reference {reference}: {reference} is not installed; "
-                                f"install it with pip install '{_EXTRAS[reference]}'")
+                                f"install it with {_install_hint(reference)}")
     path = config.getoption("parity_report", None)
     if path is not None:
-        import os
-
         parent = os.path.dirname(os.path.abspath(path))
         if not os.path.isdir(parent):
             raise pytest.UsageError(f"--parity-report: expected a file in an existing directory, "
@@ -168,10 +178,13 @@ class ParityCheck:
             import importlib
 
             try:
+                from parity.gate import import_tensorflow_quietly
+
+                import_tensorflow_quietly()  # without its start-up log lines, if not yet imported
                 self._module = importlib.import_module(self.reference)
             except ImportError as exc:
                 pytest.fail(f"--parity-reference {self.reference}: cannot import it ({exc}); "
-                            f"install it with pip install '{_EXTRAS[self.reference]}'",
+                            f"install it with {_install_hint(self.reference)}",
                             pytrace=False)
         return self._module
 

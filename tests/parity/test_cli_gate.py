@@ -214,3 +214,54 @@ def test_parity_check_fixture(parity_check, request):
     n.bias[:] += 0.5  # break the twin: the failure message is the report
     with pytest.raises(AssertionError, match="parity FAILED"):
         parity_check.assert_parity(n, k, x)
+
+
+# -- TensorFlow's start-up lines stay off the terminal ---------------------------------------------
+STARTUP_NOISE = ("All log messages before absl::InitializeLog", "cuInit", "cudart_stub",
+                 "oneDNN custom operations", "cpu_feature_guard",
+                 "To enable the following instructions")
+
+
+ROOT = __import__("pathlib").Path(__file__).resolve().parents[2]
+
+
+def _child_env(tmp_path):
+    import os
+
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("TF_CPP_MIN_LOG_LEVEL", "TF_ENABLE_ONEDNN_OPTS")}
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")])
+    return env
+
+
+def test_parity_prints_no_tensorflow_startup_lines(tmp_path):
+    import subprocess
+
+    proc = subprocess.run([sys.executable, "-m", "parity.cli", "parity", "--only",
+                           "dense/2-D activation=None [keras->numpy]"], capture_output=True,
+                          text=True, timeout=300, env=_child_env(tmp_path), cwd=tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "1 passed, 0 failed" in proc.stdout
+    noise = [line for line in proc.stderr.splitlines() if any(n in line for n in STARTUP_NOISE)]
+    assert not noise, proc.stderr
+
+
+def test_the_pytest_plugin_quiets_tensorflow_before_collection(tmp_path):
+    """Run pytest with output uncaptured (-s) on a test module that imports TensorFlow at
+    collection: the plugin has set TF_CPP_MIN_LOG_LEVEL by then, so TensorFlow's INFO lines
+    (oneDNN, CPU features) are not printed into pytest's progress line."""
+    import subprocess
+
+    (tmp_path / "test_tf_import.py").write_text(
+        "import os\nimport tensorflow as tf\nimport parity.pytest_plugin as plugin\n\n"
+        f"def test_level():\n    assert plugin.__file__.startswith({str(ROOT)!r})\n"
+        "    assert os.environ.get('TF_CPP_MIN_LOG_LEVEL') == '2'\n"
+        "    tf.constant(1.0) + 1.0\n")
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-s", "-p", "no:cacheprovider",
+                           "test_tf_import.py"],  # the plugin comes in by its pytest11 entry point
+                          capture_output=True, text=True, timeout=300,
+                          env=_child_env(tmp_path), cwd=tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    info = [line for line in (proc.stdout + proc.stderr).splitlines()
+            if "cpu_feature_guard" in line or "oneDNN custom operations" in line]
+    assert not info, proc.stderr
