@@ -12,12 +12,15 @@ bug, each of which must FAIL:
 * ``error 3e-06 on an exact 0`` (:data:`ATOL_PROBE`): one output element moved by a fixed
   absolute amount where Keras gives exactly 0 (a fully padded row), so only ``atol`` decides;
 * ``relative error 4e-05 on the largest output`` (:data:`RTOL_PROBE`): one element moved by a
-  fixed fraction of its value where ``|value|`` is largest, so ``rtol`` decides.
+  fixed fraction of its value where ``|value|`` is largest, so ``rtol`` decides;
+* on a float64 copy of the model (with its own control): ``float64 computed in float32`` (a
+  twin that runs in float32 and casts its output to float64, as a load that lost precision
+  would) and ``float64 error 3e-12 on an exact 0`` (:data:`ATOL_PROBE_FLOAT64`).
 
-The probes have fixed sizes, 3-4 times the float32 entries of ``parity.tolerances.TABLE``
-(atol 1e-6, rtol 1e-5), and must be flagged as the only bad element: loosening the table (or
-a comparison that stops measuring) turns the row red.  The row passes only when the control
-passes and every planted bug is caught; a planted run that crashes counts as *not* caught.
+The probes have fixed sizes, 3-4 times the entries of ``parity.tolerances.TABLE`` (float32
+atol 1e-6, rtol 1e-5; float64 atol 1e-12), and must be flagged as the only bad element:
+loosening the table (or a comparison that stops measuring) turns the row red.  The row passes
+only when both controls pass and every planted bug is caught; a planted run that crashes counts as *not* caught.
 Bugs are planted in copies (subclasses, wrappers, perturbed copied weights): library code is
 never modified.
 """
@@ -43,6 +46,8 @@ BATCH, TIMESTEPS, VOCAB, EMBED, UNITS = 6, 9, 17, 4, 5
 ATOL_PROBE = 3e-6
 #: Relative error planted on the largest output: must exceed the float32 rtol (+ atol).
 RTOL_PROBE = 4e-5
+#: Absolute error planted on an exact 0 of the float64 model: must exceed the float64 atol.
+ATOL_PROBE_FLOAT64 = 3e-12
 #: Gate blocks of an LSTM kernel (Keras order).
 GATES = {"i": 0, "f": 1, "c": 2, "o": 3}
 
@@ -62,15 +67,15 @@ def _keras():
     return keras
 
 
-def selftest_model(seed: int):
+def selftest_model(seed: int, dtype: str = "float32"):
     """The Keras model and the ids every planted bug is run on."""
     keras = _keras()
     rng = np.random.default_rng(seed)
     model = keras.Sequential([keras.Input((TIMESTEPS,), dtype="int32"),
-                              keras.layers.Embedding(VOCAB, EMBED, mask_zero=True),
-                              keras.layers.LSTM(UNITS, return_sequences=True)],
-                             name="selftest")
-    randomize(model, rng)
+                              keras.layers.Embedding(VOCAB, EMBED, mask_zero=True, dtype=dtype),
+                              keras.layers.LSTM(UNITS, return_sequences=True, dtype=dtype)],
+                             name=f"selftest_{dtype}")
+    randomize(model, rng, dtype)
     ids = rng.integers(1, VOCAB, size=(BATCH, TIMESTEPS)).astype(np.int32)
     ids[1, :3] = 0          # left padding
     ids[2, 1::2] = 0        # holes
@@ -84,6 +89,22 @@ class MaskBlindLSTM(numpy_rnn.LSTM):
 
     def forward(self, *args: Any, mask: Any = None, **kwargs: Any):
         return super().forward(*args, **kwargs)
+
+
+class LowPrecision:
+    """Planted bug: a float64 twin that computes in float32 and casts its output back up (what
+    a bundle or file read that lost precision would give; its output still says float64)."""
+
+    def __init__(self, model: numpy_rnn.Sequential) -> None:
+        layers = []
+        for layer in model.layers:
+            low = type(layer).from_config({**layer.get_config(), "dtype": "float32"})
+            low.set_weights([w.astype(np.float32) for w in layer.get_weights()])
+            layers.append(low)
+        self.model = numpy_rnn.Sequential(layers, name=f"{model.name}_float32")
+
+    def __call__(self, inputs: Any, **kwargs: Any) -> np.ndarray:
+        return np.asarray(self.model(inputs, **kwargs)).astype(np.float64)
 
 
 class Perturbed:
@@ -185,16 +206,43 @@ def planted_bugs(model, ids: np.ndarray) -> list[tuple[str, Callable[[], Any],
     ]
 
 
+def planted_float64_bugs(model, ids: np.ndarray) -> list[tuple[str, Callable[[], Any],
+                                                               Callable[[ParityReport], tuple]]]:
+    """The float64 plants: precision lost behind a float64 output, and a fixed absolute error
+    just above the float64 atol on an exact 0."""
+    expected = np.asarray(model(ids))
+    zero_at = tuple(int(i) for i in np.unravel_index(int(np.argmin(np.abs(expected))),
+                                                     expected.shape))
+    if expected[zero_at] != 0:
+        raise RuntimeError(f"self-test setup: expected an exact 0 in Keras's float64 output, "
+                           f"got {expected[zero_at]!r}")
+    return [
+        ("float64 computed in float32", lambda: LowPrecision(_twin(model)), _wrong_result),
+        (f"float64 error {ATOL_PROBE_FLOAT64:g} on an exact 0",
+         lambda: Perturbed(_twin(model), zero_at, ATOL_PROBE_FLOAT64),
+         _probe_result(zero_at, ATOL_PROBE_FLOAT64)),
+    ]
+
+
+def _control(name: str, model, ids: np.ndarray, label: str) -> list[OutputDiff]:
+    control = _compare.compare(_twin(model), model, ids, case=f"{name}: {label}")
+    if not control.outputs:
+        return [verdict(label, False, "the control comparison measured nothing")]
+    return [dataclasses.replace(o, name=f"{label} {o.name}") for o in control.outputs]
+
+
 def selftest_case(seed: int) -> ParityReport:
     name = "selftest/planted bugs are caught"
     model, ids = selftest_model(seed)
-    control = _compare.compare(_twin(model), model, ids, case=f"{name}: control")
-    outputs = [dataclasses.replace(o, name=f"control {o.name}") for o in control.outputs]
-    if not control.outputs:
-        outputs.append(verdict("control", False, "the control comparison measured nothing"))
-    for bug, make, judge in planted_bugs(model, ids):
+    model64, ids64 = selftest_model(seed + 1, "float64")
+    outputs = _control(name, model, ids, "control") + _control(name, model64, ids64,
+                                                               "control float64")
+    runs = [(bug, make, judge, model, ids) for bug, make, judge in planted_bugs(model, ids)]
+    runs += [(bug, make, judge, model64, ids64)
+             for bug, make, judge in planted_float64_bugs(model64, ids64)]
+    for bug, make, judge, keras_model, x in runs:
         try:
-            report = _compare.compare(make(), model, ids, case=f"{name}: {bug}")
+            report = _compare.compare(make(), keras_model, x, case=f"{name}: {bug}")
             caught, note = judge(report)
         except Exception as exc:  # noqa: BLE001 - a crash is not the checker catching the bug
             caught, note = False, f"the planted run crashed: {type(exc).__name__}: {exc}"
