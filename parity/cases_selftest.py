@@ -20,9 +20,10 @@ bug, each of which must FAIL:
 The probes have fixed sizes, 3-4 times the entries of ``parity.tolerances.TABLE`` (float32
 atol 1e-6, rtol 1e-5; float64 atol 1e-12), and must be flagged as the only bad element:
 loosening the table (or a comparison that stops measuring) turns the row red.  The row passes
-only when both controls pass and every planted bug is caught; a planted run that crashes counts as *not* caught.
-Bugs are planted in copies (subclasses, wrappers, perturbed copied weights): library code is
-never modified.
+only when both controls pass and every planted bug is caught; a planted run that crashes counts
+as *not* caught.  Bugs are planted in copies (subclasses, wrappers, perturbed copied weights):
+library code is never modified.  Keras runs once per model (:class:`KerasOnce`); every
+comparison reuses that output.
 """
 from __future__ import annotations
 
@@ -82,6 +83,20 @@ def selftest_model(seed: int, dtype: str = "float32"):
     ids[3, 6:] = 0          # right padding
     ids[-1] = 0             # a fully padded row: Keras outputs exact zeros there
     return model, ids
+
+
+class KerasOnce:
+    """The Keras model, run once on the self-test ids: every comparison of the row (control and
+    plants) reuses that output, so the row costs one Keras call per model, not one per plant."""
+
+    def __init__(self, model: Any, ids: np.ndarray) -> None:
+        self.ids = np.asarray(ids)
+        self.output = np.asarray(model(self.ids))
+
+    def __call__(self, inputs: Any, **kwargs: Any) -> np.ndarray:
+        if kwargs or not np.array_equal(np.asarray(inputs), self.ids):
+            raise ValueError("KerasOnce only answers the self-test ids, without call arguments")
+        return self.output
 
 
 class MaskBlindLSTM(numpy_rnn.LSTM):
@@ -183,10 +198,10 @@ def _probe_result(index: tuple, delta: float) -> Callable[[ParityReport], tuple[
     return judge
 
 
-def planted_bugs(model, ids: np.ndarray) -> list[tuple[str, Callable[[], Any],
-                                                       Callable[[ParityReport], tuple]]]:
-    """``(name, make the planted twin, judge its report)`` for every planted bug."""
-    expected = np.asarray(model(ids))
+def planted_bugs(model, ids: np.ndarray, expected: np.ndarray) -> list[
+        tuple[str, Callable[[], Any], Callable[[ParityReport], tuple]]]:
+    """``(name, make the planted twin, judge its report)`` for every planted bug; ``expected``
+    is Keras's output on ``ids``."""
     flat = np.abs(expected)
     zero_at = tuple(int(i) for i in np.unravel_index(int(np.argmin(flat)), flat.shape))
     big_at = tuple(int(i) for i in np.unravel_index(int(np.argmax(flat)), flat.shape))
@@ -206,11 +221,10 @@ def planted_bugs(model, ids: np.ndarray) -> list[tuple[str, Callable[[], Any],
     ]
 
 
-def planted_float64_bugs(model, ids: np.ndarray) -> list[tuple[str, Callable[[], Any],
-                                                               Callable[[ParityReport], tuple]]]:
+def planted_float64_bugs(model, ids: np.ndarray, expected: np.ndarray) -> list[
+        tuple[str, Callable[[], Any], Callable[[ParityReport], tuple]]]:
     """The float64 plants: precision lost behind a float64 output, and a fixed absolute error
     just above the float64 atol on an exact 0."""
-    expected = np.asarray(model(ids))
     zero_at = tuple(int(i) for i in np.unravel_index(int(np.argmin(np.abs(expected))),
                                                      expected.shape))
     if expected[zero_at] != 0:
@@ -224,8 +238,8 @@ def planted_float64_bugs(model, ids: np.ndarray) -> list[tuple[str, Callable[[],
     ]
 
 
-def _control(name: str, model, ids: np.ndarray, label: str) -> list[OutputDiff]:
-    control = _compare.compare(_twin(model), model, ids, case=f"{name}: {label}")
+def _control(name: str, model, keras_once: KerasOnce, label: str) -> list[OutputDiff]:
+    control = _compare.compare(_twin(model), keras_once, keras_once.ids, case=f"{name}: {label}")
     if not control.outputs:
         return [verdict(label, False, "the control comparison measured nothing")]
     return [dataclasses.replace(o, name=f"{label} {o.name}") for o in control.outputs]
@@ -235,14 +249,16 @@ def selftest_case(seed: int) -> ParityReport:
     name = "selftest/planted bugs are caught"
     model, ids = selftest_model(seed)
     model64, ids64 = selftest_model(seed + 1, "float64")
-    outputs = _control(name, model, ids, "control") + _control(name, model64, ids64,
+    k32, k64 = KerasOnce(model, ids), KerasOnce(model64, ids64)
+    outputs = _control(name, model, k32, "control") + _control(name, model64, k64,
                                                                "control float64")
-    runs = [(bug, make, judge, model, ids) for bug, make, judge in planted_bugs(model, ids)]
-    runs += [(bug, make, judge, model64, ids64)
-             for bug, make, judge in planted_float64_bugs(model64, ids64)]
-    for bug, make, judge, keras_model, x in runs:
+    runs = [(bug, make, judge, k32) for bug, make, judge in planted_bugs(model, ids, k32.output)]
+    runs += [(bug, make, judge, k64)
+             for bug, make, judge in planted_float64_bugs(model64, ids64, k64.output)]
+    for bug, make, judge, keras_once in runs:
         try:
-            report = _compare.compare(make(), keras_model, x, case=f"{name}: {bug}")
+            report = _compare.compare(make(), keras_once, keras_once.ids,
+                                      case=f"{name}: {bug}")
             caught, note = judge(report)
         except Exception as exc:  # noqa: BLE001 - a crash is not the checker catching the bug
             caught, note = False, f"the planted run crashed: {type(exc).__name__}: {exc}"
