@@ -56,7 +56,7 @@ def register(name: str):
 
 def all_cases(seed: int = 0) -> list[Case]:
     from . import cases_core  # noqa: F401  (registers the core groups)
-    for optional in ("cases_text", "cases_family"):
+    for optional in ("cases_text", "cases_family", "cases_models", "cases_selftest"):
         try:
             __import__(f"{__package__}.{optional}")
         except ModuleNotFoundError as exc:
