@@ -389,3 +389,13 @@ def test_no_internal_wording(rel):
     text = (ROOT / rel).read_text(encoding="utf-8")
     hits = [(text[:m.start()].count("\n") + 1, m.group(0)) for m in INTERNAL.finditer(text)]
     assert not hits, f"{rel}: internal wording at (line, phrase) {hits}"
+
+
+@pytest.mark.parametrize("rel", USER_FACING)
+def test_install_hints_work_from_a_checkout(rel):
+    """Where a text says how to install from the package index, it also says the checkout form."""
+    text = (ROOT / rel).read_text(encoding="utf-8")
+    for m in re.finditer(r"pip install '?numpy-rnn", text):
+        near = text[max(0, m.start() - 300):m.end() + 300]
+        assert re.search(r"pip install (-e )?'?\.", near), \
+            f"{rel} line {text[:m.start()].count(chr(10)) + 1}: an install hint without the checkout form"
