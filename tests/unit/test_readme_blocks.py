@@ -156,9 +156,9 @@ def yaml_run_commands(code: str) -> list[list[str]]:
     return commands
 
 
-def numpy_rnn_commands() -> list[tuple[Block, list[str]]]:
+def numpy_rnn_commands(path: pathlib.Path = README) -> list[tuple[Block, list[str]]]:
     found = []
-    for b in readme_blocks():
+    for b in readme_blocks(path):
         if b.lang == "bash":
             cmds = shell_commands(b.code)
         elif b.lang == "yaml":
@@ -265,6 +265,15 @@ def test_every_numpy_rnn_command_and_flag_exists():
             parse_numpy_rnn(argv)
         except AssertionError as exc:
             raise AssertionError(f"{b.where}: {exc}") from None
+
+
+@pytest.mark.parametrize("doc", sorted(p.name for p in (ROOT / "docs").glob("*.md")))
+def test_every_numpy_rnn_command_in_the_docs_exists(doc):
+    for b, argv in numpy_rnn_commands(ROOT / "docs" / doc):
+        try:
+            parse_numpy_rnn(argv)
+        except AssertionError as exc:
+            raise AssertionError(f"docs/{doc} line {b.line}: {exc}") from None
 
 
 def test_parse_numpy_rnn_catches_unknown_and_abbreviated_flags():
