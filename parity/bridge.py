@@ -27,6 +27,7 @@ def _require_tf():
     except ImportError as exc:  # pragma: no cover - exercised without TF
         raise ImportError(
             "parity needs TensorFlow with Keras 3: pip install 'numpy-rnn[keras]' "
+            "(from a checkout of numpy-rnn: pip install -e '.[keras]') "
             f"(import failed: {exc})"
         ) from None
     return tf
