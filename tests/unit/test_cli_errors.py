@@ -214,6 +214,7 @@ def test_vocabulary_with_bad_ids_is_a_usage_error(tmp_path, capsys, monkeypatch)
     else:
         pytest.skip("this numpy_rnn does not yet refuse word_index id -3 (issue 10, item 7)")
     monkeypatch.setattr(port_module, "port", lambda *a, **k: pytest.fail("port ran"))
+    (tmp_path / "m.keras").write_bytes(b"PK\x05\x06" + bytes(18))  # exists; never read
     code, _, err = run(["port", tmp_path / "m.keras", "-o", tmp_path / "o.npz", "--vocabulary",
                         path], capsys)
     assert_usage_error(code, err, "port")
