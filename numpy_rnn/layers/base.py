@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import itertools
+import threading
 from typing import Any
 
 import numpy as np
@@ -9,6 +10,7 @@ import numpy as np
 from .. import _validation as v
 
 _counter = itertools.count()
+_MATERIALISE_LOCK = threading.Lock()
 
 
 def _features_of(input_shape: Any) -> int:
@@ -78,10 +80,15 @@ class Layer:
         raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
 
     def _materialise(self) -> None:
-        """Create the initial weights that were not set yet (all drawn, in the same order)."""
-        fresh = self._initial_weights(getattr(self, "features", None))
-        for name, value in fresh.items():
-            self.__dict__.setdefault(name, value)
+        """Create the initial weights that were not set yet (all drawn, in the same order, so a
+        seed gives the same weights however they are first reached; one thread at a time)."""
+        with _MATERIALISE_LOCK:
+            missing = [n for n in self.weight_names() if n not in self.__dict__]
+            if not missing:
+                return
+            fresh = self._initial_weights(getattr(self, "features", None))
+            for name in missing:
+                self.__dict__[name] = fresh[name]
 
     def _drop_weights(self) -> None:
         """Forget the weights (a new build draws them afresh on first use)."""

@@ -371,3 +371,29 @@ def test_build_with_a_bad_shape_is_a_value_error_and_changes_nothing(rnn):
             with pytest.raises(ValueError, match="features|input_shape"):
                 layer.build(bad)
             assert not layer.built
+
+
+def test_threads_reading_fresh_weights_all_get_the_seeds_weights():
+    """The lazy first draw happens once even when threads race to it."""
+    import threading
+
+    layers = [LSTM(2, features=3, seed=7) for _ in range(40)]
+    barrier = threading.Barrier(4)
+    seen = []
+
+    def read():
+        barrier.wait()
+        for layer in layers:
+            seen.append((id(layer), layer.kernel.sum(), layer.recurrent_kernel.sum(),
+                         layer.bias.sum()))
+
+    threads = [threading.Thread(target=read) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert all(_digest(layer) == SEEDED["LSTM"][1] for layer in layers)
+    by_layer = {}
+    for key, *sums in seen:
+        by_layer.setdefault(key, set()).add(tuple(sums))
+    assert all(len(v) == 1 for v in by_layer.values())
