@@ -159,10 +159,17 @@ class Sequential:
         return _first_input_shape(self.layers[0]) if self.layers else None
 
     def build(self, input_shape: Sequence[int | None] | None = None) -> None:
-        """Build every layer from ``input_shape`` (no batch axis; default: ``self.input_shape``)."""
+        """Build every layer from ``input_shape`` (no batch axis; default: ``self.input_shape``).
+
+        All or nothing: every layer's input size is worked out and checked first, so a call
+        that raises leaves the model (``input_shape``, every layer) as it was; the weights are
+        drawn on first use."""
+        model_shape = self.input_shape
         if input_shape is not None:
-            self.input_shape = self._check_input_shape(input_shape)
-        shape = self._model_input_shape()
+            model_shape = self._check_input_shape(input_shape)
+        shape = ((None,) + model_shape if model_shape is not None
+                 else _first_input_shape(self.layers[0]) if self.layers else None)
+        plan = []
         for layer in self.layers:
             if not layer.built:
                 if shape is None or shape[-1] is None or not hasattr(layer, "build"):
@@ -170,8 +177,12 @@ class Sequential:
                         f"Cannot build layer '{layer.name}': its input shape is unknown. Give "
                         "Sequential(input_shape=...) or call the model on an input first."
                     )
-                layer.build(shape)
+                v.positive_int(f"input size of layer '{layer.name}'", shape[-1])
+                plan.append((layer, shape))
             shape = output_shape(layer, shape)
+        self.input_shape = model_shape
+        for layer, layer_shape in plan:
+            layer.build(layer_shape)
 
     # -- running ------------------------------------------------------------------------------
     @staticmethod
@@ -190,32 +201,80 @@ class Sequential:
         compute = getattr(layer, "compute_mask", None)
         return y, (compute(x, mask) if compute is not None else None)
 
-    def __call__(self, inputs: Any, mask: Any = None, training: bool = False) -> np.ndarray:
-        """Run every layer on ``inputs`` ``(batch, ...)``; ``mask`` is an optional input mask."""
-        if not self.layers:
-            raise ValueError(f"Model '{self.name}' has no layers; add() some first.")
-        x = inputs
-        m = None if mask is None else v.numeric_array("mask", mask).astype(bool)
+    def _cast_model_input(self, inputs: Any) -> np.ndarray:
+        """The input as the model's ``input_dtype`` when one is set (Keras converts the input
+        to its ``keras.Input`` dtype first: float ids given to an int32 model are truncated
+        before the Embedding computes its mask)."""
+        arr = v.numeric_array("inputs", inputs)
+        if self.input_dtype is None:
+            return arr
+        dt = np.dtype(self.input_dtype)
+        if dt.kind in "iu" and arr.dtype.kind == "f":
+            if not np.isfinite(arr).all():
+                raise ValueError(f"`inputs` of model '{self.name}' (input dtype {dt.name}) must "
+                                 "be finite. Received: an array holding NaN or infinity")
+            arr = np.trunc(arr)
+            info = np.iinfo(dt)
+            if arr.size and (arr.min() < info.min or arr.max() > info.max):
+                raise ValueError(f"`inputs` of model '{self.name}' must fit its input dtype "
+                                 f"{dt.name}. Received: values in [{arr.min()}, {arr.max()}]")
+        return arr.astype(dt, copy=False)
+
+    def _snapshot(self) -> list:
+        return [layer._snapshot() for layer in self.layers]
+
+    def _restore(self, snapshot: list) -> None:
+        for layer, snap in zip(self.layers, snapshot):
+            layer._restore(snap)
+
+    def _run(self, x: np.ndarray, m: np.ndarray | None, training: bool) -> np.ndarray:
         for layer in self.layers:
             x, m = self._apply(layer, x, m, training)
             if isinstance(x, list):  # pragma: no cover - guarded by add()
                 raise ValueError(f"Layer '{layer.name}' returned several outputs.")
         return x
 
+    def __call__(self, inputs: Any, mask: Any = None, training: bool = False) -> np.ndarray:
+        """Run every layer on ``inputs`` ``(batch, ...)``; ``mask`` is an optional input mask.
+
+        All or nothing: a call that raises leaves every layer (built flag, weights, stored
+        states) as it was."""
+        if not self.layers:
+            raise ValueError(f"Model '{self.name}' has no layers; add() some first.")
+        x = self._cast_model_input(inputs)
+        m = None if mask is None else v.numeric_array("mask", mask).astype(bool)
+        snapshot = self._snapshot()
+        try:
+            return self._run(x, m, training)
+        except BaseException:
+            self._restore(snapshot)
+            raise
+
     def predict(self, x: Any, batch_size: int = 32, verbose: Any = None) -> np.ndarray:
         """Run the model on ``x`` ``(n, ...)`` in batches of ``batch_size``; concatenated result.
 
         Each row is computed independently (a stateful layer carries its state from batch to
         batch, as Keras's ``predict`` does).  ``verbose`` is accepted for Keras compatibility.
+        All or nothing: if a batch raises, every layer is put back as it was before the call.
+        ``x`` with 0 rows gives what ``model(x)`` gives (Keras's own ``predict`` fails on 0 rows).
         """
         batch_size = v.positive_int("batch_size", batch_size)
+        if not self.layers:
+            raise ValueError(f"Model '{self.name}' has no layers; add() some first.")
         arr = v.numeric_array("x", x)
         if arr.ndim < 1:
             raise ValueError(f"`x` must have a batch axis. Received: x with shape {arr.shape}")
+        arr = self._cast_model_input(arr)
         n = arr.shape[0]
-        if n <= batch_size:
-            return self(arr)
-        parts = [self(arr[i:i + batch_size]) for i in range(0, n, batch_size)]
+        snapshot = self._snapshot()
+        try:
+            if n <= batch_size:
+                return self._run(arr, None, False)
+            parts = [self._run(arr[i:i + batch_size], None, False)
+                     for i in range(0, n, batch_size)]
+        except BaseException:
+            self._restore(snapshot)
+            raise
         return np.concatenate(parts, axis=0)
 
     # -- weights ------------------------------------------------------------------------------
@@ -242,24 +301,18 @@ class Sequential:
                 f"Model '{self.name}' expects {sum(counts)} weights {self.weight_names()}, but "
                 f"received {len(weights)} weight(s)."
             )
-        saved = [(layer, layer.built, layer.get_weights() if layer.built else None)
-                 for layer in self.layers]
-        start = 0
-        try:
-            for layer, count in zip(self.layers, counts):
-                if count:
-                    layer.set_weights(list(weights[start:start + count]))
-                start += count
-        except Exception:
-            for layer, was_built, old in saved:  # roll back: never a half-set model
-                if was_built and old:
-                    layer.set_weights(old)
-                elif not was_built:
-                    layer.built = False
-            raise
+        # Every layer's weights are checked (and cast) before any layer changes; installing
+        # them cannot fail. A layer built from its weights never draws initial weights.
+        prepared, start = [], 0
+        for layer, count in zip(self.layers, counts):
+            if count:
+                prepared.append((layer, layer._prepare_weights(list(weights[start:start + count]))))
+            start += count
+        for layer, ready in prepared:
+            layer._commit_weights(ready)
 
     def count_params(self) -> int:
-        return int(sum(w.size for w in self.weights))
+        return int(sum(layer.count_params for layer in self.layers))
 
     # -- description --------------------------------------------------------------------------
     def summary(self, print_fn: Callable[[str], Any] | None = print) -> str:

@@ -17,7 +17,7 @@ import numpy as np
 
 from . import _validation as v
 from . import activations, initializers
-from .layers.base import Layer
+from .layers.base import Layer, _features_of
 
 Step = Callable[[np.ndarray, list], "tuple[np.ndarray, list[np.ndarray]]"]
 
@@ -74,6 +74,9 @@ class RNNBase(Layer):
     """
 
     supports_masking = True
+    #: Whether an empty batch ``(0, T, F)`` gives empty outputs (Keras's GRU and SimpleRNN) or
+    #: raises (Keras 3's LSTM).
+    _empty_batch_ok = True
 
     def __init__(
         self,
@@ -143,13 +146,16 @@ class RNNBase(Layer):
 
     # -- cell protocol (subclasses) ---------------------------------------------------------
     def build(self, input_shape: Any) -> None:
-        """Create the weights for ``features`` = ``input_shape[-1]`` (an int is the features)."""
-        features = input_shape if isinstance(input_shape, (int, np.integer)) else input_shape[-1]
-        self.features = v.positive_int("features", features)
-        self._create_weights(self.features)
-        self.built = True
+        """Build for ``features`` = ``input_shape[-1]`` (an int is the features).
 
-    def _create_weights(self, features: int) -> None:
+        The weights are drawn from the layer's generator on first use (a call, a read of
+        ``kernel`` etc., ``get_weights``), so a layer built only to receive ``set_weights``
+        never allocates initial weights.  A call that raises changes nothing."""
+        self.features = _features_of(input_shape)
+        self.built = True
+        self._drop_weights()
+
+    def _initial_weights(self, features: int | None) -> dict[str, np.ndarray]:
         raise NotImplementedError
 
     def project_inputs(self, x: np.ndarray) -> np.ndarray:
@@ -200,20 +206,35 @@ class RNNBase(Layer):
             raise ValueError(
                 f"`inputs` must have at least one timestep. Received: inputs with shape {x.shape}"
             )
-        if not self.built:
-            self.build(features)
-        elif features != self.features:
+        if batch == 0 and not self._empty_batch_ok:
+            raise ValueError(
+                f"`inputs` of layer '{self.name}' has an empty batch (0 rows): "
+                f"keras.layers.{type(self).__name__} raises on an empty batch, and so does this "
+                f"layer. Received: inputs with shape {x.shape}"
+            )
+        if self.built and features != self.features:
             raise ValueError(
                 f"Layer '{self.name}' was built for {self.features} features (kernel shape "
-                f"{self.kernel.shape}), but `inputs` has {features} features (shape {x.shape})."
+                f"{self.weight_shapes()['kernel']}), but `inputs` has {features} features "
+                f"(shape {x.shape})."
             )
+        # Everything is checked before the layer changes (built, weights, states).
         mask_arr = self._check_mask(mask, batch, timesteps)
         states = self._initial_states(initial_state, batch)
-        last, seq, final = rnn_loop(
-            self.step, self.project_inputs(x), states, output_size=self.units, mask=mask_arr,
-            go_backwards=self.go_backwards, zero_output_for_mask=self.zero_output_for_mask,
-            return_sequences=return_sequences,
-        )
+        snapshot = None if self.built else self._snapshot()
+        try:
+            if not self.built:
+                self.build(features)
+            last, seq, final = rnn_loop(
+                self.step, self.project_inputs(x), states, output_size=self.units,
+                mask=mask_arr, go_backwards=self.go_backwards,
+                zero_output_for_mask=self.zero_output_for_mask,
+                return_sequences=return_sequences,
+            )
+        except BaseException:
+            if snapshot is not None:  # a call that raises leaves the layer unbuilt
+                self._restore(snapshot)
+            raise
         if self.stateful:
             self.states = [s.copy() for s in final]
         output = seq if return_sequences else last
@@ -273,8 +294,20 @@ class RNNBase(Layer):
             if self.states is not None:
                 self.states = [np.zeros_like(s) for s in self.states]
             return
-        batch = np.asarray(states[0]).shape[0] if len(states) else 0
-        self.states = self._initial_states(list(states), batch)
+        self.states = self._checked_states(states)
+
+    def _checked_states(self, states: Any) -> list[np.ndarray]:
+        """``states`` for ``reset_state`` checked and cast, changing nothing."""
+        if isinstance(states, np.ndarray) or not isinstance(states, (list, tuple)):
+            states = [states]
+        first = v.numeric_array("states[0]", states[0]) if len(states) else None
+        if first is not None and first.ndim != 2:
+            raise ValueError(
+                f"`states` for layer '{self.name}' must be arrays of shape (batch, units). "
+                f"Received: states[0] with shape {first.shape}"
+            )
+        batch = first.shape[0] if first is not None else 0
+        return self._initial_states(list(states), batch)
 
     reset_states = reset_state
 
@@ -298,16 +331,14 @@ class RNNBase(Layer):
         }
         return {**cfg, **self._base_config()}
 
-    def _check_kernel_shape(self, weights: list[np.ndarray], gates: int) -> int:
-        """Infer ``features`` from a kernel ``(features, gates*units)`` to build before set_weights."""
+    def _features_from_weights(self, weights: list[np.ndarray]) -> int:
+        """Infer ``features`` from a kernel ``(features, gates*units)``, changing nothing."""
         k = weights[0] if weights else None
-        if k is None or k.ndim != 2 or k.shape[1] != gates * self.units:
+        gates = self.gates
+        if k is None or k.ndim != 2 or k.shape[1] != gates * self.units or k.shape[0] < 1:
             shape = None if k is None else tuple(k.shape)
             raise ValueError(
                 f"Weight `kernel` of layer '{self.name}' must have shape (features, "
                 f"{gates * self.units}) = (features, {gates}*units). Received: shape {shape}"
             )
         return int(k.shape[0])
-
-    def _build_from_weights(self, weights: list[np.ndarray]) -> None:
-        self.build(self._check_kernel_shape(weights, self.gates))

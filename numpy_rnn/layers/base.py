@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import itertools
+import threading
 from typing import Any
 
 import numpy as np
@@ -9,6 +10,21 @@ import numpy as np
 from .. import _validation as v
 
 _counter = itertools.count()
+_MATERIALISE_LOCK = threading.Lock()
+
+
+def _features_of(input_shape: Any) -> int:
+    """``input_shape[-1]`` (or the int itself) as a positive int; ValueError otherwise."""
+    if isinstance(input_shape, (int, np.integer)) and not isinstance(input_shape, bool):
+        return v.positive_int("features", input_shape)
+    try:
+        features = tuple(input_shape)[-1]
+    except (TypeError, IndexError):
+        raise ValueError(
+            "`input_shape` must be a shape tuple ending in the number of features, or that "
+            f"number. Received: input_shape={input_shape!r}"
+        ) from None
+    return v.positive_int("features", features)
 
 
 class Layer:
@@ -34,13 +50,50 @@ class Layer:
         self._rng = np.random.default_rng(self.seed)
 
     # -- weights -------------------------------------------------------------------------
+    #: Attribute names any layer may use for its weights; ``__getattr__`` materialises them.
+    _WEIGHT_ATTRS = frozenset({"kernel", "recurrent_kernel", "bias", "embeddings"})
+
     def weight_names(self) -> list[str]:
         """Names of this layer's weights in Keras's order (empty for weightless layers)."""
         return []
 
     def weight_shapes(self) -> dict[str, tuple]:
         """Expected shape of each weight; only meaningful once built."""
+        return self._shapes_for(getattr(self, "features", None))
+
+    def _shapes_for(self, features: int | None) -> dict[str, tuple]:
+        """The weight shapes for an input size ``features`` (layers with weights override)."""
         return {}
+
+    def _initial_weights(self, features: int | None) -> dict[str, np.ndarray]:
+        """Fresh initial weights drawn from the layer's generator (layers with weights override)."""
+        return {}
+
+    def __getattr__(self, name: str) -> Any:
+        # Only reached when ``name`` is not an instance attribute: a built layer whose weights
+        # were never set is given its initial weights on the first read, so that a layer built
+        # only to receive weights (set_weights, bundles, .keras files) never allocates them.
+        if name in Layer._WEIGHT_ATTRS and self.__dict__.get("built") and \
+                name in self.weight_names():
+            self._materialise()
+            return self.__dict__[name]
+        raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
+
+    def _materialise(self) -> None:
+        """Create the initial weights that were not set yet (all drawn, in the same order, so a
+        seed gives the same weights however they are first reached; one thread at a time)."""
+        with _MATERIALISE_LOCK:
+            missing = [n for n in self.weight_names() if n not in self.__dict__]
+            if not missing:
+                return
+            fresh = self._initial_weights(getattr(self, "features", None))
+            for name in missing:
+                self.__dict__[name] = fresh[name]
+
+    def _drop_weights(self) -> None:
+        """Forget the weights (a new build draws them afresh on first use)."""
+        for name in Layer._WEIGHT_ATTRS:
+            self.__dict__.pop(name, None)
 
     @property
     def weights(self) -> list[np.ndarray]:
@@ -50,41 +103,77 @@ class Layer:
         """Copies of the weights, in Keras's order (``keras_layer.get_weights()`` order)."""
         return [w.copy() for w in self.weights]
 
-    def _build_from_weights(self, weights: list[np.ndarray]) -> None:
-        """Build an unbuilt layer from the shapes of ``weights`` (layers override if possible)."""
+    def _features_from_weights(self, weights: list[np.ndarray]) -> int | None:
+        """The input size an unbuilt layer would get from ``weights`` (layers override if
+        possible); raises ValueError, changing nothing."""
         raise ValueError(
             f"Layer '{self.name}' is not built yet, so it cannot take weights. Call it on an "
             f"input (or call build) first. Received: {len(weights)} weight(s)"
         )
 
-    def set_weights(self, weights: list) -> None:
-        """Set the weights from a list of arrays in Keras's order, checking count and shapes."""
+    def _build_from_weights(self, weights: list[np.ndarray]) -> None:
+        """Build an unbuilt layer from the shapes of ``weights`` (no weights are allocated)."""
+        self.build(self._features_from_weights(list(weights)))
+
+    def _prepare_weights(self, weights: Any) -> Any:
+        """Check ``weights`` completely (type, count, every shape) and cast them, changing
+        nothing; ``_commit_weights`` of the result then installs them and cannot fail."""
         if not isinstance(weights, (list, tuple)):
             raise TypeError(
                 f"`weights` must be a list of arrays. Received: {type(weights).__name__}"
             )
         arrays = [v.numeric_array(f"weights[{i}]", w) for i, w in enumerate(weights)]
-        if not self.built:
-            self._build_from_weights(arrays)
         names = self.weight_names()
         if len(arrays) != len(names):
             raise ValueError(
                 f"Layer '{self.name}' expected {len(names)} weights {names}, "
                 f"but received {len(arrays)} weight(s)."
             )
-        shapes = self.weight_shapes()
+        features = getattr(self, "features", None)
+        if not self.built:
+            features = self._features_from_weights(arrays)
+        shapes = self._shapes_for(features)
         for name, arr in zip(names, arrays):
             if tuple(arr.shape) != tuple(shapes[name]):
                 raise ValueError(
                     f"Weight `{name}` of layer '{self.name}' must have shape {tuple(shapes[name])}. "
                     f"Received: shape {tuple(arr.shape)}"
                 )
-        for name, arr in zip(names, arrays):
-            setattr(self, name, np.array(arr, dtype=self.dtype))
+        cast = {name: np.array(arr, dtype=self.dtype) for name, arr in zip(names, arrays)}
+        return features, cast
+
+    def _commit_weights(self, prepared: Any) -> None:
+        features, cast = prepared
+        if not self.built:
+            self.features = features
+            self.built = True
+        self.__dict__.update(cast)
+
+    def set_weights(self, weights: list) -> None:
+        """Set the weights from a list of arrays in Keras's order, checking count and shapes.
+
+        All or nothing: a call that raises leaves the layer exactly as it was. An unbuilt layer
+        is built from the weights' shapes without drawing initial weights first."""
+        self._commit_weights(self._prepare_weights(weights))
 
     @property
     def count_params(self) -> int:
-        return int(sum(w.size for w in self.weights))
+        if not self.built:
+            return 0
+        shapes = self.weight_shapes()
+        return int(sum(int(np.prod(shapes[n], dtype=np.int64)) for n in self.weight_names()))
+
+    # -- all-or-nothing calls ------------------------------------------------------------------
+    def _snapshot(self) -> tuple:
+        """Everything a call may change (attributes are replaced, never mutated in place,
+        except the generator, whose state is saved)."""
+        return dict(self.__dict__), self._rng.bit_generator.state
+
+    def _restore(self, snapshot: tuple) -> None:
+        attrs, rng_state = snapshot
+        self.__dict__.clear()
+        self.__dict__.update(attrs)
+        self._rng.bit_generator.state = rng_state
 
     # -- config ----------------------------------------------------------------------------
     def _base_config(self) -> dict:

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from .base import Layer
+from .base import Layer, _features_of
 
 MERGE_MODES = ("concat", "sum", "mul", "ave", None)
 
@@ -120,6 +120,7 @@ class Bidirectional(Layer):
     # -- building and weights ------------------------------------------------------------------
     def build(self, input_shape: Any) -> None:
         """Build both inner layers for ``input_shape`` (``(batch, timesteps, features)`` or F)."""
+        _features_of(input_shape)  # checked before either inner layer changes
         for inner in (self.forward_layer, self.backward_layer):
             if not inner.built:
                 inner.build(input_shape)
@@ -154,16 +155,42 @@ class Bidirectional(Layer):
             )
         return list(weights[:n_fw]), list(weights[n_fw:])
 
-    def set_weights(self, weights: list) -> None:
-        """Forward layer's weights first, then the backward layer's (Keras order)."""
+    def _prepare_weights(self, weights: Any) -> Any:
+        """Check both halves completely before either inner layer changes."""
         if not isinstance(weights, (list, tuple)):
             raise TypeError(
                 f"`weights` must be a list of arrays. Received: {type(weights).__name__}"
             )
         fw, bw = self._split(weights)
-        self.forward_layer.set_weights(fw)
-        self.backward_layer.set_weights(bw)
+        return (self.forward_layer._prepare_weights(fw),
+                self.backward_layer._prepare_weights(bw))
+
+    def _commit_weights(self, prepared: Any) -> None:
+        fw, bw = prepared
+        self.forward_layer._commit_weights(fw)
+        self.backward_layer._commit_weights(bw)
         self.built = True
+
+    def set_weights(self, weights: list) -> None:
+        """Forward layer's weights first, then the backward layer's (Keras order); all or
+        nothing: a call that raises leaves both inner layers as they were."""
+        self._commit_weights(self._prepare_weights(weights))
+
+    @property
+    def count_params(self) -> int:
+        if not self.built:
+            return 0
+        return self.forward_layer.count_params + self.backward_layer.count_params
+
+    def _snapshot(self) -> tuple:
+        return (super()._snapshot(), self.forward_layer._snapshot(),
+                self.backward_layer._snapshot())
+
+    def _restore(self, snapshot: tuple) -> None:
+        own, fw, bw = snapshot
+        super()._restore(own)
+        self.forward_layer._restore(fw)
+        self.backward_layer._restore(bw)
 
     # -- calling -------------------------------------------------------------------------------
     def __call__(self, inputs: Any, mask: Any = None, initial_state: Any = None,
@@ -205,8 +232,16 @@ class Bidirectional(Layer):
                              for i, s in enumerate(initial_state)]
             half = len(initial_state) // 2  # Keras splits half / half
             fw_state, bw_state = list(initial_state[:half]), list(initial_state[half:])
-        y = self.forward_layer(inputs, mask=mask, initial_state=fw_state, training=training)
-        y_rev = self.backward_layer(inputs, mask=mask, initial_state=bw_state, training=training)
+        # All or nothing: if the backward layer raises, the forward layer is put back as it
+        # was (built flag, weights, stored states).
+        snapshot = self._snapshot()
+        try:
+            y = self.forward_layer(inputs, mask=mask, initial_state=fw_state, training=training)
+            y_rev = self.backward_layer(inputs, mask=mask, initial_state=bw_state,
+                                        training=training)
+        except BaseException:
+            self._restore(snapshot)
+            raise
         self.built = True
         states: list[np.ndarray] = []
         if self.return_state:
@@ -255,9 +290,19 @@ class Bidirectional(Layer):
             self.forward_layer.reset_state()
             self.backward_layer.reset_state()
             return
+        if isinstance(states, np.ndarray) or not isinstance(states, (list, tuple)):
+            states = [states]
         n_fw = len(self.forward_layer.state_size)
-        self.forward_layer.reset_state(list(states)[:n_fw])
-        self.backward_layer.reset_state(list(states)[n_fw:])
+        n_bw = len(self.backward_layer.state_size)
+        if len(states) != n_fw + n_bw:
+            raise ValueError(
+                f"`states` for layer '{self.name}' must be a list of {n_fw + n_bw} arrays: "
+                f"{n_fw} for the forward layer, then {n_bw} for the backward layer. "
+                f"Received: {len(states)} array(s)"
+            )
+        fw = self.forward_layer._checked_states(list(states)[:n_fw])
+        bw = self.backward_layer._checked_states(list(states)[n_fw:])
+        self.forward_layer.states, self.backward_layer.states = fw, bw
 
     reset_states = reset_state
 

@@ -7,7 +7,7 @@ import numpy as np
 
 from .. import _validation as v
 from .. import activations, initializers
-from .base import Layer
+from .base import Layer, _features_of
 
 
 class Dense(Layer):
@@ -52,28 +52,32 @@ class Dense(Layer):
     def weight_names(self) -> list[str]:
         return ["kernel", "bias"] if self.use_bias else ["kernel"]
 
-    def weight_shapes(self) -> dict[str, tuple]:
-        return {"kernel": (self.features, self.units), "bias": (self.units,)}
+    def _shapes_for(self, features: int | None) -> dict[str, tuple]:
+        return {"kernel": (features, self.units), "bias": (self.units,)}
 
     def build(self, input_shape: Any) -> None:
-        """Create the weights for ``features`` = ``input_shape[-1]`` (an int is the features)."""
-        features = input_shape if isinstance(input_shape, (int, np.integer)) else input_shape[-1]
-        self.features = v.positive_int("features", features)
-        self.kernel = self._inits["kernel_initializer"]((self.features, self.units), self.dtype,
-                                                        self._rng)
-        if self.use_bias:
-            self.bias = self._inits["bias_initializer"]((self.units,), self.dtype, self._rng)
+        """Build for ``features`` = ``input_shape[-1]`` (an int is the features); the weights
+        are drawn on first use, so a layer built to receive ``set_weights`` allocates none."""
+        self.features = _features_of(input_shape)
         self.built = True
+        self._drop_weights()
 
-    def _build_from_weights(self, weights: list[np.ndarray]) -> None:
+    def _initial_weights(self, features: int | None) -> dict[str, np.ndarray]:
+        out = {"kernel": self._inits["kernel_initializer"]((features, self.units), self.dtype,
+                                                           self._rng)}
+        if self.use_bias:
+            out["bias"] = self._inits["bias_initializer"]((self.units,), self.dtype, self._rng)
+        return out
+
+    def _features_from_weights(self, weights: list[np.ndarray]) -> int:
         k = weights[0] if weights else None
-        if k is None or k.ndim != 2 or k.shape[1] != self.units:
+        if k is None or k.ndim != 2 or k.shape[1] != self.units or k.shape[0] < 1:
             shape = None if k is None else tuple(k.shape)
             raise ValueError(
                 f"Weight `kernel` of layer '{self.name}' must have shape (features, "
                 f"{self.units}) = (features, units). Received: shape {shape}"
             )
-        self.build(int(k.shape[0]))
+        return int(k.shape[0])
 
     def __call__(self, inputs: Any, mask: Any = None, training: bool = False) -> np.ndarray:
         """``(..., features)`` with rank >= 2 -> ``(..., units)`` in the layer dtype.
@@ -86,12 +90,22 @@ class Dense(Layer):
                 f"(batch, ..., features). Received: inputs with shape {x.shape}"
             )
         if not self.built:
-            self.build(x.shape[-1])
-        elif x.shape[-1] != self.features:
+            snapshot = self._snapshot()
+            try:
+                self.build(x.shape[-1])
+                return self._apply(x)
+            except BaseException:  # a call that raises leaves the layer unbuilt
+                self._restore(snapshot)
+                raise
+        if x.shape[-1] != self.features:
             raise ValueError(
                 f"Layer '{self.name}' was built for {self.features} features (kernel shape "
-                f"{self.kernel.shape}), but `inputs` has {x.shape[-1]} features (shape {x.shape})."
+                f"{self.weight_shapes()['kernel']}), but `inputs` has {x.shape[-1]} features "
+                f"(shape {x.shape})."
             )
+        return self._apply(x)
+
+    def _apply(self, x: np.ndarray) -> np.ndarray:
         y = x @ self.kernel  # (..., units)
         if self.use_bias:
             y = y + self.bias

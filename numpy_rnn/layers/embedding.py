@@ -34,15 +34,19 @@ class Embedding(Layer):
         # Keras 2's `input_length` only fixed the model's input shape; kept for old call sites.
         self.input_length = v.positive_int("input_length", input_length, allow_none=True)
         self._init_name = embeddings_initializer
-        init = initializers.get(embeddings_initializer, "embeddings_initializer")
-        self.embeddings = init((self.input_dim, self.output_dim), self.dtype, self._rng)
+        self._init = initializers.get(embeddings_initializer, "embeddings_initializer")
+        # The table is drawn on first use (a call, reading ``embeddings``, get_weights), so
+        # ``from_config`` followed by ``set_weights`` never allocates a random table.
         self.built = True
 
     def weight_names(self) -> list[str]:
         return ["embeddings"]
 
-    def weight_shapes(self) -> dict[str, tuple]:
+    def _shapes_for(self, features: int | None) -> dict[str, tuple]:
         return {"embeddings": (self.input_dim, self.output_dim)}
+
+    def _initial_weights(self, features: int | None) -> dict[str, np.ndarray]:
+        return {"embeddings": self._init((self.input_dim, self.output_dim), self.dtype, self._rng)}
 
     def _ids(self, ids: Any) -> np.ndarray:
         arr = v.numeric_array("ids", ids)

@@ -80,17 +80,20 @@ class GRU(RNNBase):
         names = ["kernel", "recurrent_kernel"]
         return names + ["bias"] if self.use_bias else names
 
-    def weight_shapes(self) -> dict[str, tuple]:
+    def _shapes_for(self, features: int | None) -> dict[str, tuple]:
         h3 = 3 * self.units
         bias = (2, h3) if self.reset_after else (h3,)
-        return {"kernel": (self.features, h3), "recurrent_kernel": (self.units, h3), "bias": bias}
+        return {"kernel": (features, h3), "recurrent_kernel": (self.units, h3), "bias": bias}
 
-    def _create_weights(self, features: int) -> None:
+    def _initial_weights(self, features: int | None) -> dict[str, np.ndarray]:
         h3, dt, rng = 3 * self.units, self.dtype, self._rng
-        self.kernel = self._inits["kernel_initializer"]((features, h3), dt, rng)
-        self.recurrent_kernel = self._inits["recurrent_initializer"]((self.units, h3), dt, rng)
+        out = {"kernel": self._inits["kernel_initializer"]((features, h3), dt, rng),
+               "recurrent_kernel": self._inits["recurrent_initializer"]((self.units, h3), dt,
+                                                                        rng)}
         if self.use_bias:
-            self.bias = self._inits["bias_initializer"](self.weight_shapes()["bias"], dt, rng)
+            out["bias"] = self._inits["bias_initializer"](self._shapes_for(features)["bias"], dt,
+                                                          rng)
+        return out
 
     def _biases(self) -> tuple[np.ndarray | None, np.ndarray | None]:
         """``(input_bias (3H,), recurrent_bias (3H,) or None)``."""
@@ -106,7 +109,7 @@ class GRU(RNNBase):
         input_bias, _ = self._biases()
         if input_bias is not None:
             xp += input_bias
-        return xp.reshape(batch, timesteps, -1)  # (B, T, 3H)
+        return xp.reshape(batch, timesteps, xp.shape[-1])  # (B, T, 3H)
 
     def step(self, xp_t: np.ndarray, states: list[np.ndarray]):
         (h_prev,) = states

@@ -28,6 +28,7 @@ class LSTM(RNNBase):
     """
 
     gates = 4
+    _empty_batch_ok = False  # Keras 3's LSTM raises on a (0, T, F) batch
 
     def __init__(
         self,
@@ -68,22 +69,23 @@ class LSTM(RNNBase):
     def weight_names(self) -> list[str]:
         return ["kernel", "recurrent_kernel", "bias"] if self.use_bias else ["kernel", "recurrent_kernel"]
 
-    def weight_shapes(self) -> dict[str, tuple]:
+    def _shapes_for(self, features: int | None) -> dict[str, tuple]:
         h4 = 4 * self.units
-        return {"kernel": (self.features, h4), "recurrent_kernel": (self.units, h4), "bias": (h4,)}
+        return {"kernel": (features, h4), "recurrent_kernel": (self.units, h4), "bias": (h4,)}
 
-    def _create_weights(self, features: int) -> None:
+    def _initial_weights(self, features: int | None) -> dict[str, np.ndarray]:
         h, dt, rng = self.units, self.dtype, self._rng
-        self.kernel = self._inits["kernel_initializer"]((features, 4 * h), dt, rng)
-        self.recurrent_kernel = self._inits["recurrent_initializer"]((h, 4 * h), dt, rng)
+        out = {"kernel": self._inits["kernel_initializer"]((features, 4 * h), dt, rng),
+               "recurrent_kernel": self._inits["recurrent_initializer"]((h, 4 * h), dt, rng)}
         if self.use_bias:
             init = self._inits["bias_initializer"]
             if self.unit_forget_bias:  # Keras: concat(init(H), ones(H), init(2H))
-                self.bias = np.concatenate(
+                out["bias"] = np.concatenate(
                     [init((h,), dt, rng), np.ones((h,), dt), init((2 * h,), dt, rng)]
                 )
             else:
-                self.bias = init((4 * h,), dt, rng)
+                out["bias"] = init((4 * h,), dt, rng)
+        return out
 
     # The loop works on a copy of the weights with the gate blocks reordered i, f, o, c, so that
     # the three recurrent-activation gates are one contiguous block (one activation call, in
@@ -120,7 +122,7 @@ class LSTM(RNNBase):
         batch, timesteps, features = x.shape
         kernel, self._recurrent_fast, self._bias_fast = self._fast_weights()
         xk = x.reshape(-1, features) @ kernel  # (B*T, 4H): one matmul for every timestep
-        return xk.reshape(batch, timesteps, -1)
+        return xk.reshape(batch, timesteps, xk.shape[-1])
 
     def _preactivations(self, xk_t: np.ndarray, h_prev: np.ndarray) -> tuple:
         """``(z_i, z_f, z_c, z_o)`` in Keras's scale, for tests that plant bugs in the maths."""

@@ -60,23 +60,24 @@ class SimpleRNN(RNNBase):
         names = ["kernel", "recurrent_kernel"]
         return names + ["bias"] if self.use_bias else names
 
-    def weight_shapes(self) -> dict[str, tuple]:
+    def _shapes_for(self, features: int | None) -> dict[str, tuple]:
         h = self.units
-        return {"kernel": (self.features, h), "recurrent_kernel": (h, h), "bias": (h,)}
+        return {"kernel": (features, h), "recurrent_kernel": (h, h), "bias": (h,)}
 
-    def _create_weights(self, features: int) -> None:
+    def _initial_weights(self, features: int | None) -> dict[str, np.ndarray]:
         h, dt, rng = self.units, self.dtype, self._rng
-        self.kernel = self._inits["kernel_initializer"]((features, h), dt, rng)
-        self.recurrent_kernel = self._inits["recurrent_initializer"]((h, h), dt, rng)
+        out = {"kernel": self._inits["kernel_initializer"]((features, h), dt, rng),
+               "recurrent_kernel": self._inits["recurrent_initializer"]((h, h), dt, rng)}
         if self.use_bias:
-            self.bias = self._inits["bias_initializer"]((h,), dt, rng)
+            out["bias"] = self._inits["bias_initializer"]((h,), dt, rng)
+        return out
 
     def project_inputs(self, x: np.ndarray) -> np.ndarray:
         batch, timesteps, features = x.shape
         xp = x.reshape(-1, features) @ self.kernel  # (B*T, H)
         if self.use_bias:
             xp += self.bias
-        return xp.reshape(batch, timesteps, -1)  # (B, T, H)
+        return xp.reshape(batch, timesteps, xp.shape[-1])  # (B, T, H)
 
     def step(self, xp_t: np.ndarray, states: list[np.ndarray]):
         (h_prev,) = states

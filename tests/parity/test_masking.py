@@ -12,6 +12,7 @@ import pytest
 tf = pytest.importorskip("tensorflow")
 import keras  # noqa: E402
 
+import numpy_rnn  # noqa: E402
 import parity  # noqa: E402
 from parity.cases import gate_weights  # noqa: E402
 from parity.compare import output_names  # noqa: E402
@@ -193,3 +194,45 @@ def test_mask_shape_mismatch_is_a_value_error(cls):
     x, mask = _embedded(IDS)
     with pytest.raises(ValueError, match=r"mask.*\(4, 5\).*\(4, 4\)"):
         n(x, mask=mask[:, :4])
+
+
+# -- empty batch (issue 10, item 11) ---------------------------------------------------------------
+EMPTY_OPTIONS = [{}, {"return_sequences": True}, {"return_state": True},
+                 {"return_sequences": True, "return_state": True}, {"go_backwards": True}]
+
+
+def _shapes(out):
+    return [tuple(o.shape) for o in _as_list(out)]
+
+
+@pytest.mark.parametrize("options, wrap", [(o, False) for o in EMPTY_OPTIONS] + [
+    (o, True) for o in EMPTY_OPTIONS if not o.get("go_backwards")])
+def test_empty_batch_shapes_match_keras(cls, options, wrap):
+    """(0, T, F): Keras's GRU and SimpleRNN return empty outputs, its LSTM raises; numpy_rnn
+    gives the same shapes, or a ValueError naming `inputs` where Keras raises."""
+    x = np.zeros((0, 5, DIM), np.float32)
+    mask = np.zeros((0, 5), bool)
+    k, n = _pair(cls, **options)
+    if wrap:
+        k, n = keras.layers.Bidirectional(k), numpy_rnn.Bidirectional(n)
+    for call in ({}, {"mask": mask}):
+        try:
+            expected = _shapes(k(tf.constant(x), **{key: tf.constant(v) for key, v in call.items()}))
+        except Exception as exc:  # noqa: BLE001 - Keras 3's LSTM fails inside TensorFlow
+            assert cls == "LSTM", f"Keras raised for {cls}: {exc!r}"
+            with pytest.raises(ValueError, match=r"`inputs`.*empty batch"):
+                n(x, **call)
+            continue
+        assert _shapes(n(x, **call)) == expected
+
+
+def test_empty_batch_through_a_sequential_matches_keras():
+    k = keras.Sequential([keras.Input((5,), dtype="int32"),
+                          keras.layers.Embedding(VOCAB, DIM, mask_zero=True),
+                          keras.layers.GRU(UNITS, return_sequences=True),
+                          keras.layers.SimpleRNN(UNITS), keras.layers.Dense(1)])
+    n = parity.from_keras(k)
+    ids = np.zeros((0, 5), np.int32)
+    want = tuple(k(ids).shape)
+    assert want == (0, 1)
+    assert n(ids).shape == want and n.predict(ids).shape == want

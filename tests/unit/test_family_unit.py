@@ -337,3 +337,29 @@ def test_weightless_configs():
 def test_exports():
     for name in ("GRU", "SimpleRNN", "Bidirectional", "Dense", "Dropout", "Masking"):
         assert name in numpy_rnn.__all__ and getattr(numpy_rnn, name)
+
+
+# -- empty batch (issue 10, item 11): Keras 3 gives (0, ...) for GRU and SimpleRNN, raises for LSTM
+@pytest.mark.parametrize("cls", [GRU, SimpleRNN])
+def test_empty_batch_gives_empty_outputs_of_keras_shapes(cls):
+    x = np.zeros((0, 5, 3), np.float32)
+    assert cls(4)(x).shape == (0, 4)
+    assert cls(4, go_backwards=True)(x, mask=np.zeros((0, 5))).shape == (0, 4)
+    assert cls(4, return_sequences=True)(x).shape == (0, 5, 4)
+    assert [a.shape for a in cls(4, return_sequences=True, return_state=True)(x)] == [
+        (0, 5, 4), (0, 4)]
+    assert Bidirectional(cls(4))(x).shape == (0, 8)
+    assert Bidirectional(cls(4, return_sequences=True), merge_mode="sum")(x).shape == (0, 5, 4)
+    assert [a.shape for a in Bidirectional(cls(4, return_state=True))(x)] == [
+        (0, 8), (0, 4), (0, 4)]
+    stateful = cls(4, stateful=True)
+    stateful(x)
+    assert [s.shape for s in stateful.states] == [(0, 4)]
+
+
+def test_empty_batch_on_lstm_is_a_value_error_naming_inputs_and_changes_nothing():
+    x = np.zeros((0, 5, 3), np.float32)
+    for layer in (LSTM(4), LSTM(4, return_sequences=True), Bidirectional(LSTM(4))):
+        with pytest.raises(ValueError, match=r"`inputs`.*empty batch.*\(0, 5, 3\)"):
+            layer(x)
+        assert not layer.built

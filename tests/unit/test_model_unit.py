@@ -168,3 +168,20 @@ def test_build_from_input_shape_and_to_numpy_only():
     with pytest.raises(ValueError, match="input shape is unknown"):
         Sequential([Masking(), LSTM(2)]).build()
     assert isinstance(numpy_rnn.Sequential, type)
+
+
+def test_empty_batch_through_a_sequential_call_and_predict():
+    """0 rows: the shapes Keras gives (GRU / SimpleRNN / Dense / Embedding), never a reshape
+    error; an LSTM raises a ValueError naming `inputs`, as keras.layers.LSTM raises."""
+    model = Sequential([Embedding(10, 3, mask_zero=True), GRU(4, return_sequences=True),
+                        SimpleRNN(2), Dense(1)])
+    for ids in (np.zeros((0, 5), np.int32), np.zeros((0, 5))):
+        assert model(ids).shape == (0, 1)
+        assert model.predict(ids).shape == (0, 1)
+        assert model.predict(ids, batch_size=1).shape == (0, 1)
+    assert Sequential([Dense(3)]).predict(np.zeros((0, 4))).shape == (0, 3)
+    lstm_model = Sequential([Embedding(10, 3, mask_zero=True), LSTM(4)])
+    for run in (lstm_model, lstm_model.predict):
+        with pytest.raises(ValueError, match=r"`inputs`.*empty batch"):
+            run(np.zeros((0, 5), np.int32))
+    assert not lstm_model.layers[1].built
