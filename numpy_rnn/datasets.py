@@ -1,7 +1,7 @@
 """The small public-domain English corpus shipped with the package.
 
 It holds Lincoln's Gettysburg Address and four of Aesop's fables (public domain); about 940
-words, enough for the seed's windows of 26 ids and a small next-word model.
+words, enough for the original example's windows of 26 ids and a small next-word model.
 """
 from __future__ import annotations
 

@@ -794,6 +794,7 @@ def _import_h5py():
     except ImportError as exc:
         raise ImportError(
             "Reading the weights of a .keras file needs h5py: pip install 'numpy-rnn[h5]' "
+            "(from a checkout: pip install -e '.[h5]') "
             f"(import failed: {exc})"
         ) from None
     return h5py

@@ -1,5 +1,5 @@
-"""Core parity cases: the seed's pipeline (corpus -> Vocabulary -> Embedding -> LSTM) at the seed's
-sizes, and a grid of LSTM options at the seed's LSTM shapes (batch 500, 12 steps, 20 features,
+"""Core parity cases: the original numpy-RNN example's pipeline (corpus -> Vocabulary -> Embedding -> LSTM) at its
+sizes, and a grid of LSTM options at its LSTM shapes (batch 500, 12 steps, 20 features,
 100 units)."""
 from __future__ import annotations
 
@@ -10,11 +10,12 @@ import numpy_rnn
 from .bridge import from_keras, to_keras
 from .cases import Case, gate_weights, register
 from .compare import ParityReport, compare, diff_arrays
+from .referee import refereed_parity
 
 SEED_HIDDEN_DIM = 50
 SEED_UNITS = 100
 SEED_WINDOW = 26
-LSTM_SHAPE = (500, 12, 20, 100)  # batch, timesteps, features, units (the seed README)
+LSTM_SHAPE = (500, 12, 20, 100)  # batch, timesteps, features, units (the original example's README)
 
 
 def _keras():
@@ -37,7 +38,7 @@ def _tokenize_case(seed: int) -> ParityReport:
         from tf_keras.preprocessing.text import Tokenizer
     except ImportError:
         report = ParityReport("pipeline/tokenize", [])
-        report.skipped = "tf_keras is not installed (pip install tf-keras)"  # type: ignore[attr-defined]
+        report.skipped = "tf_keras is not installed (pip install 'numpy-rnn[legacy]'; from a checkout: pip install -e '.[legacy]')"  # type: ignore[attr-defined]
         return report
     tok = Tokenizer()
     tok.fit_on_texts(corpus)
@@ -104,7 +105,7 @@ def _mask(kind: str, batch: int, timesteps: int, rng: np.random.Generator) -> np
 
 
 def lstm_grid_case(option: str, seed: int, direction: str = "keras->numpy") -> ParityReport:
-    """One option of the grid at the seed's LSTM shapes, with gate-distinct random weights."""
+    """One option of the grid at the original example's LSTM shapes, with gate-distinct random weights."""
     keras = _keras()
     kwargs, extras = LSTM_GRID[option]
     batch, timesteps, features, units = LSTM_SHAPE
@@ -126,7 +127,10 @@ def lstm_grid_case(option: str, seed: int, direction: str = "keras->numpy") -> P
         np_layer = numpy_rnn.LSTM(units, features, **kwargs, seed=seed)
         np_layer.set_weights(gate_weights([w.shape for w in np_layer.get_weights()], 4, rng, dtype))
         k = to_keras(np_layer)
-    return compare(np_layer, k, x, case=f"lstm/{option} [{direction}]", **call)
+    # A linear gate ("softsign/linear") lets the state grow and amplifies float32 rounding on
+    # both sides (measured: 2.8e-6 against an allowance of 2.25e-6 on an AMD EPYC with FMA, within
+    # tolerance elsewhere); the float64 Keras referee then decides (parity/referee.py).
+    return refereed_parity(np_layer, k, x, case=f"lstm/{option} [{direction}]", **call)
 
 
 @register("core")

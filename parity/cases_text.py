@@ -40,7 +40,7 @@ def tokenizer_case(option: str, texts: list[str], name: str) -> ParityReport:
     try:
         from tf_keras.preprocessing.text import Tokenizer, tokenizer_from_json
     except ImportError:
-        return _skipped(name, "tf_keras is not installed (pip install 'numpy-rnn[legacy]')")
+        return _skipped(name, "tf_keras is not installed (pip install 'numpy-rnn[legacy]'; from a checkout: pip install -e '.[legacy]')")
     from .text_bridge import compare_text
 
     kwargs = TOKENIZER_OPTIONS[option]

@@ -19,7 +19,7 @@ try:
     from hypothesis import strategies as st
 except ImportError as exc:  # pragma: no cover
     raise ImportError("parity.family_strategies needs hypothesis: "
-                      "pip install 'numpy-rnn[keras]'") from exc
+                      "pip install 'numpy-rnn[keras]' (from a checkout: pip install -e '.[keras]')") from exc
 
 from .cases import gate_weights
 

@@ -264,7 +264,7 @@ def random_cases(seed: int, n: int, reference: str = "keras") -> list[GateCase]:
 
 # -- the option grid on tf_keras ----------------------------------------------------------------
 def _reference_grid_case(option: str, seed: int, reference: str, name: str) -> ParityReport:
-    """``parity.cases_core``'s LSTM option at the seed's shapes, built with ``reference``."""
+    """``parity.cases_core``'s LSTM option at the original example's shapes, built with ``reference``."""
     from .bridge import from_keras
     from .cases_core import LSTM_GRID, LSTM_SHAPE
     from .compare import compare
@@ -292,7 +292,7 @@ def _reference_grid_case(option: str, seed: int, reference: str, name: str) -> P
 
 
 def _reference_embedding_case(seed: int, reference: str, name: str) -> ParityReport:
-    """The seed's Embedding (corpus windows, 50 dims) built with ``reference``."""
+    """The original example's Embedding (corpus windows, 50 dims) built with ``reference``."""
     import numpy_rnn
 
     from .bridge import from_keras

@@ -79,7 +79,8 @@ def _cast(value: Any) -> Any:
     return arr.astype(np.float64) if arr.dtype.kind == "f" else arr
 
 
-def refereed_parity(np_obj: Any, keras_obj: Any, inputs: Any, **call_kwargs: Any) -> ParityReport:
+def refereed_parity(np_obj: Any, keras_obj: Any, inputs: Any, *, case: str | None = None,
+                    **call_kwargs: Any) -> ParityReport:
     """``compare``; where a float32 comparison fails, the float64 referee decides (module doc).
 
     Raises ``OutOfFloat32Range`` when a failing output's exact values exceed ``MAX_MAGNITUDE``
@@ -87,7 +88,7 @@ def refereed_parity(np_obj: Any, keras_obj: Any, inputs: Any, **call_kwargs: Any
     report whose rows say, per output, whether NumPy stayed within tolerance of the float64
     answer plus Keras's own error, with the figures in the row's note.
     """
-    report = compare(np_obj, keras_obj, inputs, **call_kwargs)
+    report = compare(np_obj, keras_obj, inputs, case=case, **call_kwargs)
     if report.passed or all(d.dtype != "float32" for d in report.outputs):
         return report
     import tensorflow as tf

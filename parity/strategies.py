@@ -16,7 +16,8 @@ import numpy as np
 try:
     from hypothesis import strategies as st
 except ImportError as exc:  # pragma: no cover
-    raise ImportError("parity.strategies needs hypothesis: pip install 'numpy-rnn[keras]'") from exc
+    raise ImportError("parity.strategies needs hypothesis: pip install 'numpy-rnn[keras]' "
+                      "(from a checkout: pip install -e '.[keras]')") from exc
 
 from .cases import gate_weights
 
