@@ -9,7 +9,7 @@ __version__ = "0.1.0"
 from . import activations, datasets, initializers  # noqa: E402
 from .layers import LSTM, Embedding, EmbeddingLayer, Layer, TokenIdError  # noqa: E402
 from .layers import GRU, Bidirectional, Dense, Dropout, Masking, SimpleRNN  # noqa: E402
-from .recurrent import RNNBase, rnn_loop  # noqa: E402
+from .layers.recurrent import RNNBase, rnn_loop  # noqa: E402
 from .text import (  # noqa: E402
     TextVectorization,
     Vocabulary,

@@ -38,7 +38,7 @@ from . import __version__
 from . import _limits
 from .layers import Bidirectional, Dense, Embedding, Masking
 from .model import Sequential
-from .recurrent import RNNBase
+from .layers.recurrent import RNNBase
 from .text import Vocabulary
 
 __all__ = ["save", "load", "read_bundle", "Bundle", "BundleError", "BundleIntegrityError",

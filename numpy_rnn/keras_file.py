@@ -33,7 +33,7 @@ from . import _validation as _v
 from . import activations as _activations
 from .layers import Bidirectional
 from .model import LAYER_CLASSES, Sequential, output_shape
-from .recurrent import RNNBase
+from .layers.recurrent import RNNBase
 
 __all__ = ["UnsupportedModelError", "KerasFileError", "KerasFile", "KerasLayerRule",
            "KERAS_LAYER_RULES", "load_keras_model", "read_keras_file", "read_keras_config",

@@ -23,7 +23,7 @@ import numpy as np
 from . import _validation as v
 from .layers import (GRU, LSTM, Bidirectional, Dense, Dropout, Embedding, EmbeddingLayer, Layer,
                      Masking, SimpleRNN)
-from .recurrent import RNNBase
+from .layers.recurrent import RNNBase
 
 _counter = itertools.count()
 

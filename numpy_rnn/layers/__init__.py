@@ -7,6 +7,7 @@ from .simple_rnn import SimpleRNN
 from .bidirectional import Bidirectional
 from .dense import Dense
 from .core import Dropout, Masking
+from .recurrent import RNNBase, rnn_loop
 
 __all__ = ["Layer", "Embedding", "EmbeddingLayer", "TokenIdError", "LSTM",
-           "GRU", "SimpleRNN", "Bidirectional", "Dense", "Dropout", "Masking"]
+           "GRU", "SimpleRNN", "Bidirectional", "Dense", "Dropout", "Masking", "RNNBase", "rnn_loop"]

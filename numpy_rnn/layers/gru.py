@@ -1,4 +1,4 @@
-"""GRU: the cell maths (one timestep). The time loop lives in ``numpy_rnn.recurrent``.
+"""GRU: the cell maths (one timestep). The time loop lives in ``numpy_rnn.layers.recurrent``.
 
 Weights in Keras's layout, gate blocks in the order z (update), r (reset), h (candidate):
 kernel ``(features, 3*units)``, recurrent_kernel ``(units, 3*units)``, bias ``(2, 3*units)``
@@ -21,7 +21,7 @@ import numpy as np
 
 from .. import activations
 from .. import _validation as v
-from ..recurrent import RNNBase
+from .recurrent import RNNBase
 
 
 class GRU(RNNBase):

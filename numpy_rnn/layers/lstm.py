@@ -1,4 +1,4 @@
-"""LSTM: the cell maths (one timestep). The time loop lives in ``numpy_rnn.recurrent``.
+"""LSTM: the cell maths (one timestep). The time loop lives in ``numpy_rnn.layers.recurrent``.
 
 Weights in Keras's layout, gate blocks in the order i, f, c, o:
 kernel ``(features, 4*units)``, recurrent_kernel ``(units, 4*units)``, bias ``(4*units,)``.
@@ -11,7 +11,7 @@ import numpy as np
 
 from .. import _validation as v
 from .. import activations
-from ..recurrent import RNNBase
+from .recurrent import RNNBase
 
 
 class LSTM(RNNBase):

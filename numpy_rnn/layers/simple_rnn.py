@@ -1,4 +1,4 @@
-"""SimpleRNN: the cell maths (one timestep). The time loop lives in ``numpy_rnn.recurrent``.
+"""SimpleRNN: the cell maths (one timestep). The time loop lives in ``numpy_rnn.layers.recurrent``.
 
 Weights in Keras's layout: kernel ``(features, units)``, recurrent_kernel ``(units, units)``,
 bias ``(units,)``.  Equation (``keras/src/layers/rnn/simple_rnn.py``)::
@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from ..recurrent import RNNBase
+from .recurrent import RNNBase
 
 
 class SimpleRNN(RNNBase):

@@ -1,0 +1,344 @@
+"""The one time loop every recurrent layer shares, and the recurrent layer base class.
+
+A recurrent layer supplies the cell maths in two pieces:
+
+* ``project_inputs(x)``: the input projection of every timestep at once, ``(batch, T, G)``;
+* ``step(xp_t, states)``: one timestep from the projected input and the previous states,
+  returning ``(output_t, new_states)``.
+
+``rnn_loop`` runs them with Keras's semantics for masks, ``go_backwards`` and
+``zero_output_for_mask`` (spec section 1.4/1.5), written once here for LSTM, GRU and SimpleRNN.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from .. import _validation as v
+from .. import activations, initializers
+from .base import Layer, _features_of
+
+Step = Callable[[np.ndarray, list], "tuple[np.ndarray, list[np.ndarray]]"]
+
+
+def rnn_loop(
+    step: Step,
+    projected: np.ndarray,
+    states: list[np.ndarray],
+    *,
+    output_size: int,
+    mask: np.ndarray | None = None,
+    go_backwards: bool = False,
+    zero_output_for_mask: bool = False,
+    return_sequences: bool = True,
+) -> tuple[np.ndarray, np.ndarray | None, list[np.ndarray]]:
+    """Run ``step`` over time.
+
+    Args:
+        step: one timestep, ``(xp_t (batch, G), states) -> (out (batch, units), new_states)``.
+        projected: projected inputs ``(batch, timesteps, G)``.
+        states: initial states, each ``(batch, state_size)``.
+        output_size: width of the per-step output.
+        mask: optional boolean ``(batch, timesteps)``; a masked step leaves the states unchanged
+            and outputs the previous output (zeros before the first valid step), or zeros with
+            ``zero_output_for_mask``.
+        go_backwards: process timesteps in reverse; outputs stay in processing order.
+
+    Returns:
+        ``(last_output (batch, units), outputs (batch, timesteps, units) or None, final_states)``;
+        ``last_output`` is the output of the last processed step (Keras's ``outputs[:, -1]``).
+    """
+    batch, timesteps = projected.shape[:2]
+    dtype = projected.dtype
+    outputs = np.empty((batch, timesteps, output_size), dtype) if return_sequences else None
+    prev_out = np.zeros((batch, output_size), dtype)
+    order = range(timesteps - 1, -1, -1) if go_backwards else range(timesteps)
+    for k, t in enumerate(order):
+        out, new_states = step(projected[:, t], states)
+        if mask is not None:
+            m = mask[:, t, None]  # (batch, 1)
+            new_states = [np.where(m, new, old) for new, old in zip(new_states, states)]
+            out = np.where(m, out, 0 if zero_output_for_mask else prev_out).astype(dtype, copy=False)
+        states = new_states
+        if outputs is not None:
+            outputs[:, k] = out
+        prev_out = out
+    return prev_out, outputs, states
+
+
+class RNNBase(Layer):
+    """Options and call protocol shared by LSTM, GRU and SimpleRNN.
+
+    ``__call__(inputs, mask=None, initial_state=None)`` is the same as ``forward``.
+    """
+
+    supports_masking = True
+    #: Whether an empty batch ``(0, T, F)`` gives empty outputs (Keras's GRU and SimpleRNN) or
+    #: raises (Keras 3's LSTM).
+    _empty_batch_ok = True
+
+    def __init__(
+        self,
+        units: int,
+        features: int | None = None,
+        *,
+        activation: Any = "tanh",
+        use_bias: bool = True,
+        return_sequences: bool = False,
+        return_state: bool = False,
+        go_backwards: bool = False,
+        stateful: bool = False,
+        zero_output_for_mask: bool = False,
+        unroll: bool = False,
+        dropout: float = 0.0,
+        recurrent_dropout: float = 0.0,
+        kernel_initializer: Any = "glorot_uniform",
+        recurrent_initializer: Any = "orthogonal",
+        bias_initializer: Any = "zeros",
+        **base: Any,
+    ) -> None:
+        super().__init__(**base)
+        self._init_names = {
+            "kernel_initializer": kernel_initializer,
+            "recurrent_initializer": recurrent_initializer,
+            "bias_initializer": bias_initializer,
+        }
+        self._inits = {k: initializers.get(val, k) for k, val in self._init_names.items()}
+        self.units = v.positive_int("units", units)
+        features = v.positive_int("features", features, allow_none=True)
+        self.activation = self._activation("activation", activation)
+        self.use_bias = v.boolean("use_bias", use_bias)
+        self.return_sequences = v.boolean("return_sequences", return_sequences)
+        self.return_state = v.boolean("return_state", return_state)
+        self.go_backwards = v.boolean("go_backwards", go_backwards)
+        self.stateful = v.boolean("stateful", stateful)
+        self.zero_output_for_mask = v.boolean("zero_output_for_mask", zero_output_for_mask)
+        # unroll only changes how Keras builds its graph; results are identical (spec 1.4).
+        self.unroll = v.boolean("unroll", unroll)
+        self.dropout = self._rate("dropout", dropout)
+        self.recurrent_dropout = self._rate("recurrent_dropout", recurrent_dropout)
+        self.features: int | None = None
+        self.states: list[np.ndarray] | None = None
+        if features is not None:
+            self.build(features)
+
+    # -- helpers -------------------------------------------------------------------------
+    @staticmethod
+    def _activation(name: str, value: Any):
+        fn = activations.get(value, name)
+        if isinstance(value, str) and value in activations.SHAPE_CHANGING:
+            raise ValueError(
+                f"`{name}`={value!r} changes the shape of its input and cannot be used in a "
+                f"recurrent cell. Expected an element-wise activation such as 'tanh'."
+            )
+        return fn
+
+    @staticmethod
+    def _rate(name: str, value: Any) -> float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
+            raise ValueError(f"`{name}` must be a float in [0, 1]. Received: {name}={value!r}")
+        return float(value)
+
+    @property
+    def state_size(self) -> list[int]:
+        raise NotImplementedError
+
+    # -- cell protocol (subclasses) ---------------------------------------------------------
+    def build(self, input_shape: Any) -> None:
+        """Build for ``features`` = ``input_shape[-1]`` (an int is the features).
+
+        The weights are drawn from the layer's generator on first use (a call, a read of
+        ``kernel`` etc., ``get_weights``), so a layer built only to receive ``set_weights``
+        never allocates initial weights.  A call that raises changes nothing."""
+        self.features = _features_of(input_shape)
+        self.built = True
+        self._drop_weights()
+
+    def _initial_weights(self, features: int | None) -> dict[str, np.ndarray]:
+        raise NotImplementedError
+
+    def project_inputs(self, x: np.ndarray) -> np.ndarray:
+        """``(batch, timesteps, features)`` -> ``(batch, timesteps, G)``."""
+        raise NotImplementedError
+
+    def step(self, xp_t: np.ndarray, states: list[np.ndarray]):
+        raise NotImplementedError
+
+    # -- calling ----------------------------------------------------------------------------
+    def __call__(self, inputs: Any, mask: Any = None, initial_state: Any = None,
+                 training: bool = False, **kwargs: Any):
+        return self.forward(inputs, initial_state=initial_state, mask=mask, training=training,
+                            **kwargs)
+
+    def forward(
+        self,
+        inputs: Any,
+        return_sequences: bool | None = None,
+        initial_state: Any = None,
+        mask: Any = None,
+        training: bool = False,
+    ):
+        """Run the layer.
+
+        Args:
+            inputs: ``(batch, timesteps, features)``; cast to the layer dtype.
+            return_sequences: overrides the layer's setting for this call when not None.
+            initial_state: list of arrays, one per state, each ``(batch, units)``.
+            mask: optional ``(batch, timesteps)`` booleans (non-zero means valid).
+            training: only inference is supported; dropout has no effect, as in Keras.
+
+        Returns:
+            ``(batch, timesteps, units)`` with return_sequences, else ``(batch, units)``;
+            with ``return_state``, the list ``[output, *final_states]``.
+        """
+        return_sequences = (self.return_sequences if return_sequences is None
+                            else v.boolean("return_sequences", return_sequences))
+        if training and (self.dropout > 0 or self.recurrent_dropout > 0):
+            raise NotImplementedError(
+                "numpy_rnn runs recurrent layers in inference mode only: `training=True` with "
+                f"dropout={self.dropout}, recurrent_dropout={self.recurrent_dropout} is not supported."
+            )
+        x = self._cast_input("inputs", inputs)
+        v.rank("inputs", x, 3, "(batch, timesteps, features)")
+        batch, timesteps, features = x.shape
+        if timesteps < 1:
+            raise ValueError(
+                f"`inputs` must have at least one timestep. Received: inputs with shape {x.shape}"
+            )
+        if batch == 0 and not self._empty_batch_ok:
+            raise ValueError(
+                f"`inputs` of layer '{self.name}' has an empty batch (0 rows): "
+                f"keras.layers.{type(self).__name__} raises on an empty batch, and so does this "
+                f"layer. Received: inputs with shape {x.shape}"
+            )
+        if self.built and features != self.features:
+            raise ValueError(
+                f"Layer '{self.name}' was built for {self.features} features (kernel shape "
+                f"{self.weight_shapes()['kernel']}), but `inputs` has {features} features "
+                f"(shape {x.shape})."
+            )
+        # Everything is checked before the layer changes (built, weights, states).
+        mask_arr = self._check_mask(mask, batch, timesteps)
+        states = self._initial_states(initial_state, batch)
+        snapshot = None if self.built else self._snapshot()
+        try:
+            if not self.built:
+                self.build(features)
+            last, seq, final = rnn_loop(
+                self.step, self.project_inputs(x), states, output_size=self.units,
+                mask=mask_arr, go_backwards=self.go_backwards,
+                zero_output_for_mask=self.zero_output_for_mask,
+                return_sequences=return_sequences,
+            )
+        except BaseException:
+            if snapshot is not None:  # a call that raises leaves the layer unbuilt
+                self._restore(snapshot)
+            raise
+        if self.stateful:
+            self.states = [s.copy() for s in final]
+        output = seq if return_sequences else last
+        if self.return_state:
+            return [output, *final]
+        return output
+
+    def _check_mask(self, mask: Any, batch: int, timesteps: int) -> np.ndarray | None:
+        if mask is None:
+            return None
+        m = v.numeric_array("mask", mask)
+        if m.shape != (batch, timesteps):
+            raise ValueError(
+                f"`mask` must have shape (batch, timesteps) = {(batch, timesteps)} to match "
+                f"`inputs`. Received: mask with shape {m.shape}"
+            )
+        m = m.astype(bool)
+        return None if m.all() else m
+
+    def _initial_states(self, initial_state: Any, batch: int) -> list[np.ndarray]:
+        sizes = self.state_size
+        if initial_state is None:
+            if self.stateful and self.states is not None:
+                if self.states[0].shape[0] != batch:
+                    raise ValueError(
+                        f"Stateful layer '{self.name}' holds states for batch size "
+                        f"{self.states[0].shape[0]}, but `inputs` has batch size {batch}. "
+                        "Call reset_state() first or keep the batch size fixed."
+                    )
+                return [s.copy() for s in self.states]
+            return [np.zeros((batch, n), self.dtype) for n in sizes]
+        if isinstance(initial_state, np.ndarray) or not isinstance(initial_state, (list, tuple)):
+            initial_state = [initial_state]
+        if len(initial_state) != len(sizes):
+            names = "[h, c]" if len(sizes) == 2 else "[h]"
+            raise ValueError(
+                f"`initial_state` for layer '{self.name}' must be a list of {len(sizes)} "
+                f"array(s) {names}, each (batch, units). Received: {len(initial_state)} array(s)"
+            )
+        out = []
+        for i, (s, n) in enumerate(zip(initial_state, sizes)):
+            arr = v.numeric_array(f"initial_state[{i}]", s, self.dtype)
+            if arr.shape != (batch, n):
+                raise ValueError(
+                    f"`initial_state[{i}]` must have shape (batch, units) = {(batch, n)}. "
+                    f"Received: shape {arr.shape}"
+                )
+            out.append(arr)
+        return out
+
+    def reset_state(self, states: Sequence[Any] | None = None) -> None:
+        """Zero the stored states of a stateful layer (or set them to ``states``)."""
+        if not self.stateful:
+            raise ValueError(f"reset_state() needs a stateful layer; layer '{self.name}' has "
+                             "stateful=False.")
+        if states is None:
+            if self.states is not None:
+                self.states = [np.zeros_like(s) for s in self.states]
+            return
+        self.states = self._checked_states(states)
+
+    def _checked_states(self, states: Any) -> list[np.ndarray]:
+        """``states`` for ``reset_state`` checked and cast, changing nothing."""
+        if isinstance(states, np.ndarray) or not isinstance(states, (list, tuple)):
+            states = [states]
+        first = v.numeric_array("states[0]", states[0]) if len(states) else None
+        if first is not None and first.ndim != 2:
+            raise ValueError(
+                f"`states` for layer '{self.name}' must be arrays of shape (batch, units). "
+                f"Received: states[0] with shape {first.shape}"
+            )
+        batch = first.shape[0] if first is not None else 0
+        return self._initial_states(list(states), batch)
+
+    reset_states = reset_state
+
+    # -- config -----------------------------------------------------------------------------
+    def get_config(self) -> dict:
+        cfg = {
+            "units": self.units,
+            "features": self.features,
+            "activation": activations.serialize(self.activation),
+            "use_bias": self.use_bias,
+            "return_sequences": self.return_sequences,
+            "return_state": self.return_state,
+            "go_backwards": self.go_backwards,
+            "stateful": self.stateful,
+            "zero_output_for_mask": self.zero_output_for_mask,
+            "unroll": self.unroll,
+            "dropout": self.dropout,
+            "recurrent_dropout": self.recurrent_dropout,
+            **{k: (val if isinstance(val, str) else initializers.serialize(self._inits[k]))
+               for k, val in self._init_names.items()},
+        }
+        return {**cfg, **self._base_config()}
+
+    def _features_from_weights(self, weights: list[np.ndarray]) -> int:
+        """Infer ``features`` from a kernel ``(features, gates*units)``, changing nothing."""
+        k = weights[0] if weights else None
+        gates = self.gates
+        if k is None or k.ndim != 2 or k.shape[1] != gates * self.units or k.shape[0] < 1:
+            shape = None if k is None else tuple(k.shape)
+            raise ValueError(
+                f"Weight `kernel` of layer '{self.name}' must have shape (features, "
+                f"{gates * self.units}) = (features, {gates}*units). Received: shape {shape}"
+            )
+        return int(k.shape[0])
