@@ -12,7 +12,7 @@ import pytest
 import numpy_rnn
 from numpy_rnn import (LSTM, BundleError, BundleIntegrityError, BundleVerificationError,
                        BundleVersionError, Dense, Embedding, Sequential, Vocabulary)
-from numpy_rnn import io as bundle_io
+from numpy_rnn.formats import bundle_format, bundle_verify, bundle_write
 
 
 def _model():
@@ -59,7 +59,7 @@ def _rewrite(path, mutate_config=None, mutate_arrays=None, keep_digest=False):
         with open(path, "wb") as fh:
             np.savez(fh, **arrays)
     else:
-        bundle_io._write_bundle(path, config, arrays)
+        bundle_write.write_bundle(path, config, arrays)
 
 
 def test_round_trip_keeps_weights_vocabulary_and_outputs(bundle_path):
@@ -346,7 +346,7 @@ def test_nested_config_is_a_bundle_error(bundle_path):
     arrays = _arrays(bundle_path)
     arrays.pop("sha256")
     arrays["config"] = np.frombuffer(b"[" * 100_000 + b"]" * 100_000, np.uint8)
-    arrays["sha256"] = np.frombuffer(bundle_io._digest(arrays), np.uint8)
+    arrays["sha256"] = np.frombuffer(bundle_format.bundle_digest(arrays), np.uint8)
     with open(bundle_path, "wb") as fh:
         np.savez(fh, **arrays)
     with pytest.raises(BundleError, match="nests too deeply"):
@@ -376,7 +376,7 @@ def test_float64_model_saves_loads_and_verifies_in_float64(tmp_path):
     path = numpy_rnn.save(original, tmp_path / "m64.npz")
     config = _config(path)
     assert config["test"]["output_dtype"] == "float64"
-    assert (config["test"]["rtol"], config["test"]["atol"]) == bundle_io.TOLERANCES["float64"]
+    assert (config["test"]["rtol"], config["test"]["atol"]) == bundle_verify.TOLERANCES["float64"]
     assert {w["dtype"] for w in config["weights"]} == {"float64"}
     bundle = numpy_rnn.read_bundle(path)
     model = bundle.model

@@ -27,7 +27,7 @@ sys.path.insert(0, ROOT)
 
 import numpy_rnn  # noqa: E402
 from numpy_rnn import LSTM, Dense, Embedding, Sequential  # noqa: E402
-from numpy_rnn import io as bundle_io  # noqa: E402
+from numpy_rnn.formats import bundle_format, bundle_write  # noqa: E402
 
 LIMIT_BYTES = 3 << 30
 #: Peak resident memory a refused hostile load may reach (imports of numpy + h5py ~ 60 MB).
@@ -89,7 +89,7 @@ def _rewrite_bundle(tmp_path, name, mutate):
     config, arrays = _bundle_parts(tmp_path)
     mutate(config)
     path = tmp_path / name
-    bundle_io._write_bundle(path, config, arrays)  # a valid digest: only the claim is hostile
+    bundle_write.write_bundle(path, config, arrays)  # a valid digest: only the claim is hostile
     return path
 
 
@@ -138,7 +138,7 @@ def bundle_member_claims_3gb(tmp_path):
     """test_outputs' .npy header and zip entry claim 3e9 bytes; the file holds a few kB."""
     config, arrays = _bundle_parts(tmp_path)
     path = tmp_path / "claim.npz"
-    bundle_io._write_bundle(path, config, arrays)
+    bundle_write.write_bundle(path, config, arrays)
     n = 3_000_000_000
     with zipfile.ZipFile(path) as zf:
         members = {i.filename: zf.read(i) for i in zf.infolist()}
@@ -157,7 +157,7 @@ def bundle_deep_config(tmp_path):
     path = tmp_path / "deep.npz"
     deep = ("[" * 200_000 + "]" * 200_000).encode()
     arrays = {"config": np.frombuffer(deep, np.uint8)}
-    arrays["sha256"] = np.frombuffer(bundle_io._digest(arrays), np.uint8)
+    arrays["sha256"] = np.frombuffer(bundle_format.bundle_digest(arrays), np.uint8)
     with open(path, "wb") as fh:
         np.savez(fh, **arrays)
     return path

@@ -422,7 +422,8 @@ def test_unusual_compression_and_oversized_members_are_refused(tmp_path, monkeyp
     with pytest.raises(KerasFileError, match="compression method 12"):
         numpy_rnn.load_keras_model(path)
     path = write_archive(tmp_path / "big.keras", config, {"layers/embedding": [EMB]})
-    monkeypatch.setattr(numpy_rnn.keras_file, "MAX_JSON_BYTES", 100)
+    from numpy_rnn import _limits
+    monkeypatch.setattr(_limits, "MAX_JSON_BYTES", 100)
     with pytest.raises(KerasFileError, match="'config.json' declares .* bytes, more than the "
                                              "limit of 100 bytes"):
         numpy_rnn.load_keras_model(path)

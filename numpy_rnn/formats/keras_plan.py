@@ -1,0 +1,319 @@
+"""Plan a whole Keras model config: ``Sequential``, or a ``Functional`` model that is a single
+chain of supported layers (Keras's automatic mask plumbing allowed).  Nothing is built until
+the weights are checked (layers are deferred).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from .errors import KerasFileError, UnsupportedModelError
+from .keras_layers import LayerPlan, MASK_OPS, ModelPlan, RNN_CLASSES, dims_of, convert_layer, h5_paths, input_spec, layer_label, short
+
+def plan_model(model_config: Any, where: str = "model") -> ModelPlan:
+    """Turn a serialized Keras model (``config.json`` content) into numpy_rnn layers.
+
+    Raises:
+        UnsupportedModelError: listing every unsupported layer, option and wiring found.
+        KerasFileError: not a serialized Keras model (or one nested too deeply to be one).
+    """
+    return plan_config(model_config, where, defer=False)
+
+
+def plan_config(model_config: Any, where: str, defer: bool) -> ModelPlan:
+    try:
+        return _plan_model(model_config, where, defer)
+    except RecursionError:
+        raise KerasFileError(f"{where}: config.json nests too deeply to be a Keras model "
+                             "config") from None
+
+
+def _plan_model(model_config: Any, where: str, defer: bool) -> ModelPlan:
+    problems: list[str] = []
+    if not isinstance(model_config, dict) or not isinstance(model_config.get("config"), dict):
+        raise KerasFileError(f"{where}: config.json does not hold a serialized Keras model "
+                             f"(expected {{'class_name', 'config'}}). Received: "
+                             f"{short(model_config)}")
+    kind = model_config.get("class_name")
+    config = model_config["config"]
+    name = config.get("name") if isinstance(config.get("name"), str) else "model"
+    where = f"{where} '{name}'" if where == "model" else f"model '{name}' in {where}"
+    if kind == "Sequential" and model_config.get("registered_name") in (None, "Sequential"):
+        plan = _plan_sequential(name, config, problems, defer)
+    elif kind in ("Functional", "Model") and "input_layers" in config:
+        plan = _plan_functional(name, config, problems, defer)
+    else:
+        problems.append(f"model class {kind!r} (registered as "
+                        f"{model_config.get('registered_name')!r}) is a subclassed or unknown "
+                        "model; only Sequential and Functional models can be read")
+        plan = None
+    if problems:
+        raise UnsupportedModelError(problems, where)
+    return plan
+
+
+def _plan_sequential(name: str, config: dict, problems: list[str], defer: bool) -> ModelPlan:
+    items = config.get("layers")
+    if not isinstance(items, list):
+        raise KerasFileError(f"Sequential model '{name}': config has no 'layers' list")
+    input_shape = input_dtype = None
+    plans: list[LayerPlan] = []
+    for i, item in enumerate(items):
+        if isinstance(item, dict) and item.get("class_name") == "InputLayer":
+            if i != 0:
+                problems.append(f"{layer_label(item)} is not the first layer")
+            input_shape, input_dtype = input_spec(item, problems)
+            continue
+        layer = convert_layer(item, problems, defer=defer)
+        cls = str(item.get("class_name")) if isinstance(item, dict) else "?"
+        plans.append(LayerPlan(_name_of(item), cls, layer))
+    if input_shape is None:
+        bis = config.get("build_input_shape")
+        if bis is None and items and isinstance(items[0], dict):
+            bis = (items[0].get("build_config") or {}).get("input_shape")
+        if isinstance(bis, (list, tuple)) and len(bis) >= 2:
+            input_shape = dims_of(bis[1:])
+    if not plans:
+        problems.append("the model has no layers")
+    for lp, path in zip(plans, h5_paths([lp.class_name for lp in plans])):
+        lp.h5_path = path
+    return ModelPlan(name, "Sequential", input_shape, input_dtype, plans)
+
+
+def _name_of(cfg: Any) -> str:
+    if not isinstance(cfg, dict):
+        return "?"
+    inner = cfg.get("config") if isinstance(cfg.get("config"), dict) else {}
+    return str(cfg.get("name") or inner.get("name") or "?")
+
+
+# -- Functional: a single chain, with Keras's automatic mask plumbing allowed ----------------------
+def _tensor_refs(value: Any) -> list[tuple]:
+    """Every ``__keras_tensor__`` reference in ``value``: ``(layer name, node, index)``."""
+    out: list[tuple] = []
+    if isinstance(value, dict):
+        if value.get("class_name") == "__keras_tensor__":
+            hist = (value.get("config") or {}).get("keras_history")
+            if isinstance(hist, (list, tuple)) and len(hist) == 3:
+                out.append(tuple(hist))
+            return out
+        for item in value.values():
+            out.extend(_tensor_refs(item))
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            out.extend(_tensor_refs(item))
+    return out
+
+
+def _io_refs(value: Any) -> list[tuple]:
+    """``input_layers`` / ``output_layers``: ``[name, 0, 0]`` or a list / dict of them."""
+    if isinstance(value, dict):
+        return [r for item in value.values() for r in _io_refs(item)]
+    if isinstance(value, (list, tuple)) and len(value) == 3 and isinstance(value[0], str):
+        return [tuple(value)]
+    if isinstance(value, (list, tuple)):
+        return [r for item in value for r in _io_refs(item)]
+    return []
+
+
+def _is_op(cfg: dict) -> bool:
+    module = cfg.get("module") or ""
+    return isinstance(module, str) and (module.startswith("keras.src.ops")
+                                        or module.startswith("keras.ops"))
+
+
+def _plan_functional(name: str, config: dict, problems: list[str], defer: bool) -> ModelPlan:
+    nodes = config.get("layers")
+    if not isinstance(nodes, list):
+        raise KerasFileError(f"Functional model '{name}': config has no 'layers' list")
+    by_name: dict[str, dict] = {}
+    for node in nodes:
+        node_name = _name_of(node)
+        if node_name in by_name:
+            problems.append(f"two layers are named '{node_name}'")
+        by_name[node_name] = node if isinstance(node, dict) else {}
+    inputs = _io_refs(config.get("input_layers"))
+    outputs = _io_refs(config.get("output_layers"))
+    if len(inputs) != 1:
+        problems.append(f"the model has {len(inputs)} inputs {[r[0] for r in inputs]}; "
+                        "numpy_rnn runs models with one input")
+    if len(outputs) != 1:
+        problems.append(f"the model has {len(outputs)} outputs {[r[0] for r in outputs]}; "
+                        "numpy_rnn runs models with one output")
+
+    # Each node's single call: (tensor args, kwargs).
+    calls: dict[str, tuple[list, dict]] = {}
+    legacy = False
+    for node_name, node in by_name.items():
+        inbound = node.get("inbound_nodes") or []
+        if node.get("class_name") == "InputLayer":
+            continue
+        if not isinstance(inbound, list) or not inbound:
+            problems.append(f"{layer_label(node)} is never called")
+            continue
+        if len(inbound) > 1:
+            problems.append(f"{layer_label(node)} is called {len(inbound)} times (a shared "
+                            "layer); numpy_rnn runs a single chain")
+        call = inbound[0]
+        if not isinstance(call, dict) or "args" not in call:
+            legacy = True
+            continue
+        calls[node_name] = (list(call.get("args") or []), dict(call.get("kwargs") or {}))
+    if legacy:
+        problems.append("the config uses the legacy (Keras 2) graph format; load the model in "
+                        "Keras 3 and save it again as .keras")
+
+    # Classify: input, layers, ops.  Children of each tensor (through positional args).
+    children: dict[str, list[str]] = {n: [] for n in by_name}
+    for node_name, (args, _kw) in calls.items():
+        refs = _tensor_refs(args)
+        for ref in refs:
+            if ref[0] in children:
+                children[ref[0]].append(node_name)
+    ops = {n for n, node in by_name.items() if _is_op(node)}
+    layers = {n for n, node in by_name.items()
+              if n not in ops and node.get("class_name") != "InputLayer"}
+    input_nodes = [n for n, node in by_name.items() if node.get("class_name") == "InputLayer"]
+
+    # Walk the chain from the input.
+    input_shape = input_dtype = None
+    chain: list[str] = []
+    start = inputs[0][0] if len(inputs) == 1 else (input_nodes[0] if input_nodes else None)
+    if start in by_name:
+        input_shape, input_dtype = input_spec(by_name[start], problems)
+        current = start
+        seen = {start}
+        while True:
+            layer_children = [c for c in children.get(current, []) if c in layers]
+            if len(layer_children) > 1:
+                problems.append(f"the output of '{current}' feeds {len(layer_children)} layers "
+                                f"{layer_children}: branches are not supported (a single chain "
+                                "only)")
+            if not layer_children:
+                break
+            nxt = layer_children[0]
+            if nxt in seen:
+                break
+            seen.add(nxt)
+            chain.append(nxt)
+            current = nxt
+        if outputs and len(outputs) == 1 and chain and outputs[0][0] != chain[-1]:
+            problems.append(f"the model output '{outputs[0][0]}' is not the end of the chain "
+                            f"'{chain[-1]}'")
+    for extra in sorted(set(input_nodes) - {start}):
+        if len(inputs) == 1:
+            problems.append(f"{layer_label(by_name[extra])} is an extra input")
+    off_chain = [n for n in by_name if n in layers and n not in chain]
+    for n in off_chain:
+        problems.append(f"{layer_label(by_name[n])} is not on the single chain from the input "
+                        "to the output (branches and merges are not supported)")
+
+    # Per-layer call checks: one tensor argument from the previous chain element, no kwargs
+    # but training=False and Keras's automatic mask.
+    previous = start
+    for n in chain:
+        args, kwargs = calls.get(n, ([], {}))
+        refs = _tensor_refs(args)
+        if len(refs) != 1 or len(args) != 1:
+            problems.append(f"{layer_label(by_name[n])} takes {len(refs)} tensor inputs; "
+                            "numpy_rnn layers take exactly one")
+        elif refs[0][0] != previous or tuple(refs[0][1:]) != (0, 0):
+            problems.append(f"{layer_label(by_name[n])} is called on {refs[0]}, not on the "
+                            f"output of '{previous}'")
+        for key, value in kwargs.items():
+            if key == "training" and value in (False, None):
+                continue
+            if key == "mask":
+                continue
+            problems.append(f"{layer_label(by_name[n])} is called with {key}={short(value)}; "
+                            "numpy_rnn layers are called on one input only")
+        previous = n
+
+    # Ops: only Keras's automatic mask computations (NotEqual / Any) are allowed.
+    mask_users: dict[str, list[str]] = {n: [] for n in by_name}
+    for node_name, (args, kwargs) in calls.items():
+        for ref in _tensor_refs(kwargs.get("mask")):
+            if ref[0] in mask_users:
+                mask_users[ref[0]].append(node_name)
+    for n in sorted(ops):
+        cls = by_name[n].get("class_name")
+        if cls not in MASK_OPS:
+            problems.append(f"operation '{n}' ({cls}) is not a layer; numpy_rnn runs a single "
+                            "chain of layers")
+            continue
+        users = mask_users[n] + [c for c in children.get(n, []) if c in ops]
+        arg_users = [c for c in children.get(n, []) if c not in ops]
+        if arg_users or not users:
+            problems.append(f"operation '{n}' ({cls}) is used as a layer input "
+                            f"({arg_users or 'unused'}); only Keras's automatic masks are "
+                            "supported")
+    _check_masks(chain, by_name, calls, start, problems)
+
+    plans = []
+    for n in chain:
+        layer = convert_layer(by_name[n], problems, defer=defer)
+        plans.append(LayerPlan(n, str(by_name[n].get("class_name")), layer))
+    # Weights-file paths count every layer of model.layers (InputLayer included, ops excluded).
+    model_layers = [n for n in by_name if n not in ops]
+    paths = dict(zip(model_layers, h5_paths([str(by_name[n].get("class_name"))
+                                              for n in model_layers])))
+    for lp in plans:
+        lp.h5_path = paths.get(lp.name, "")
+    return ModelPlan(name, "Functional", input_shape, input_dtype, plans)
+
+
+def _check_masks(chain: list[str], by_name: dict, calls: dict, start: str | None,
+                 problems: list[str]) -> None:
+    """Each recurrent layer's ``mask`` kwarg must be exactly Keras's automatic mask."""
+    source: tuple | None = None  # (kind, input tensor name, mask value, source layer)
+    previous = start
+    for n in chain:
+        node = by_name[n]
+        cls = node.get("class_name")
+        cfg = node.get("config") if isinstance(node.get("config"), dict) else {}
+        kwargs = calls.get(n, ([], {}))[1]
+        mask_refs = _tensor_refs(kwargs.get("mask"))
+        takes_mask = cls in RNN_CLASSES or cls == "Bidirectional"
+        if source is not None and takes_mask:
+            if len(mask_refs) != 1 or not _mask_matches(mask_refs[0], source, by_name, calls):
+                problems.append(f"{layer_label(node)} does not receive the automatic mask of "
+                                f"'{source[3]}' (it gets {short(kwargs.get('mask'))}); only "
+                                "Keras's automatic masks are supported")
+        elif mask_refs:
+            problems.append(f"{layer_label(node)} is called with an explicit mask "
+                            f"{[r[0] for r in mask_refs]}; only Keras's automatic masks are "
+                            "supported")
+        if cls == "Embedding":
+            source = ("embedding", previous, 0, n) if cfg.get("mask_zero") else None
+        elif cls == "Masking":
+            source = ("masking", previous, cfg.get("mask_value", 0.0), n)
+        elif cls in RNN_CLASSES:
+            source = source if cfg.get("return_sequences") else None
+        elif cls == "Bidirectional":
+            inner = (cfg.get("layer") or {}).get("config") or {}
+            source = source if inner.get("return_sequences") else None
+        elif cls not in ("Dense", "Dropout"):
+            source = None
+        previous = n
+
+
+def _mask_matches(ref: tuple, source: tuple, by_name: dict, calls: dict) -> bool:
+    kind, tensor_name, value, _ = source
+
+    def not_equal_ok(node_name: str) -> bool:
+        if by_name.get(node_name, {}).get("class_name") != "NotEqual":
+            return False
+        args, kwargs = calls.get(node_name, ([], {}))
+        refs = _tensor_refs(args)
+        return (len(args) == 2 and len(refs) == 1 and refs[0][0] == tensor_name
+                and not isinstance(args[1], (dict, list)) and args[1] == value and not kwargs)
+
+    if kind == "embedding":
+        return not_equal_ok(ref[0])
+    node = by_name.get(ref[0], {})
+    if node.get("class_name") != "Any":
+        return False
+    cfg = node.get("config") or {}
+    if cfg.get("axis", -1) != -1 or cfg.get("keepdims", False):
+        return False
+    refs = _tensor_refs(calls.get(ref[0], ([], {}))[0])
+    return len(refs) == 1 and not_equal_ok(refs[0][0])

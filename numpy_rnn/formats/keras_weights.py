@@ -1,0 +1,217 @@
+"""The weights of a ``.keras`` file (``model.weights.h5``): every declared shape checked against
+the HDF5 datasets' metadata before any array is read or any layer built.  h5py is imported
+here only.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from .. import _limits
+from ..layers import Bidirectional
+from ..layers.recurrent import RNNBase
+from ..model import Sequential
+from .errors import KerasFileError
+from .keras_layers import Deferred, LayerPlan, ModelPlan
+
+def import_h5py():
+    try:
+        import h5py
+    except ImportError as exc:
+        raise ImportError(
+            "Reading the weights of a .keras file needs h5py: pip install 'numpy-rnn[h5]' "
+            "(from a checkout: pip install -e '.[h5]') "
+            f"(import failed: {exc})"
+        ) from None
+    return h5py
+
+
+def _h5_group(h5py: Any, root: Any, path: str, where: str):
+    """The group at ``path``, following hard links only (no external or soft links)."""
+    node = root
+    for part in [p for p in path.split("/") if p]:
+        link = node.get(part, getlink=True)
+        if link is None:
+            return None
+        if not isinstance(link, h5py.HardLink):
+            raise KerasFileError(f"{where}: '{path}' goes through a {type(link).__name__}; "
+                                 "links are refused (they can point outside the file)")
+        node = node[part]
+        if not isinstance(node, h5py.Group):
+            raise KerasFileError(f"{where}: '{path}' is not a group")
+    return node
+
+
+def _h5_datasets(h5py: Any, group: Any, where: str) -> list:
+    """The datasets ``0, 1, ...`` of a ``vars`` group, in order, checked to be plain numbers."""
+    keys = list(group.keys())
+    expected = [str(i) for i in range(len(keys))]
+    if sorted(keys, key=lambda k: (len(k), k)) != expected:
+        raise KerasFileError(f"{where}: expected variables named {expected}, found {keys}")
+    out = []
+    for key in expected:
+        link = group.get(key, getlink=True)
+        if not isinstance(link, h5py.HardLink):
+            raise KerasFileError(f"{where}/{key} is a {type(link).__name__}; links are refused")
+        ds = group[key]
+        if not isinstance(ds, h5py.Dataset):
+            raise KerasFileError(f"{where}/{key} is not a dataset")
+        if ds.is_virtual or ds.external:
+            raise KerasFileError(f"{where}/{key} stores its data outside the file; refused")
+        if ds.dtype.kind != "f" or ds.dtype.itemsize not in (4, 8) or "dtype" in ds.attrs:
+            raise KerasFileError(f"{where}/{key} has dtype {ds.dtype} "
+                                 f"{dict(ds.attrs) or ''}; numpy_rnn reads float32/float64 "
+                                 "weights".rstrip())
+        out.append(ds)
+    return out
+
+
+def _weight_groups(layer: Any) -> list[tuple[str, str, Any]]:
+    """``(group path below the layer's group, numpy layer class, its owner)`` for each group
+    of weights: a Bidirectional has two (forward then backward), other layers one."""
+    if isinstance(layer, Bidirectional):
+        return [("forward_layer/cell/vars", type(layer.forward_layer).__name__,
+                 layer.forward_layer),
+                ("backward_layer/cell/vars", type(layer.backward_layer).__name__,
+                 layer.backward_layer)]
+    if isinstance(layer, Deferred):
+        return [("vars", layer.np_class, layer)]
+    if isinstance(layer, RNNBase):
+        return [("cell/vars", type(layer).__name__, layer)]
+    return [("vars", type(layer).__name__, layer)]
+
+
+def _class_and_config(layer: Any) -> tuple[str, dict]:
+    if isinstance(layer, Deferred):
+        return layer.np_class, layer.get_config()
+    return type(layer).__name__, layer.get_config()
+
+
+def _find_layer_group(h5py: Any, root: Any, lp: LayerPlan, by_name: dict, where: str):
+    group = _h5_group(h5py, root, lp.h5_path, where) if lp.h5_path else None
+    vars_group = _h5_group(h5py, group, "vars", where) if group is not None else None
+    stored = vars_group.attrs.get("name") if vars_group is not None else None
+    if isinstance(stored, bytes):
+        stored = stored.decode()
+    if group is not None and stored in (None, lp.name):
+        return group
+    if lp.name in by_name:
+        return _h5_group(h5py, root, by_name[lp.name], where)
+    return group
+
+
+def _stored_bytes(ds: Any) -> int | None:
+    try:
+        return int(ds.id.get_storage_size())
+    except Exception:  # noqa: BLE001 - no figure: the declared shapes are still bounded
+        return None
+
+
+def _check_weights(h5py: Any, h5: Any, plan: ModelPlan, where: str) -> list:
+    """Every weight the config declares (pure arithmetic, no layer built), against the shapes
+    of the datasets (metadata only, no data read) and the size limits.
+
+    Returns ``[(layer index, group owner, datasets)]`` for the weights to set; raises one
+    :class:`KerasFileError` listing every mismatch."""
+    layer_root = _h5_group(h5py, h5, "layers", where)
+    by_name: dict[str, str] = {}
+    if layer_root is not None:
+        for key in layer_root.keys():
+            link = layer_root.get(key, getlink=True)
+            if isinstance(link, h5py.HardLink) and isinstance(layer_root[key], h5py.Group) \
+                    and "vars" in layer_root[key]:
+                stored = layer_root[key]["vars"].attrs.get("name")
+                if isinstance(stored, bytes):
+                    stored = stored.decode()
+                if isinstance(stored, str):
+                    by_name[stored] = f"layers/{key}"
+    errors: list[str] = []
+    pending: list[tuple[int, Any, list]] = []
+    width = plan.input_shape[-1] if plan.input_shape else None
+    total = 0
+    for index, lp in enumerate(plan.layers):
+        label = f"layer '{lp.name}' ({lp.class_name})"
+        cls, cfg = _class_and_config(lp.layer)
+        if index == 0 and cls == "Embedding":
+            width = None
+        group = _find_layer_group(h5py, h5, lp, by_name, where)
+        found: list[tuple[str, Any, list | None]] = []
+        for sub, _, owner in _weight_groups(lp.layer):
+            vars_group = _h5_group(h5py, group, sub, where) if group is not None else None
+            datasets = None
+            if vars_group is not None:
+                try:
+                    datasets = _h5_datasets(h5py, vars_group, f"{lp.h5_path}/{sub}")
+                except KerasFileError as exc:
+                    errors.append(f"{label}: {exc}")
+                    datasets = []
+            found.append((sub, owner, datasets))
+        stored = [tuple(ds.shape) for _, _, dss in found for ds in (dss or [])]
+        try:
+            declared, width = _limits.declared_weights(cls, cfg, width, stored)
+        except _limits.LimitError as exc:
+            errors.append(f"{label}: {exc}" if not str(exc).startswith("layer ") else str(exc))
+            width = None
+            continue
+        total += sum(_limits.element_count(shape) for _, shape in declared)
+        start = 0
+        for sub, owner, datasets in found:
+            count = len(owner.weight_names()) if not isinstance(owner, Deferred) else 1
+            mine = [(n.split("_", 1)[1] if cls == "Bidirectional" else n, shape)
+                    for n, shape in declared[start:start + count]]
+            start += count
+            names = [n for n, _ in mine]
+            if datasets is None:
+                if names:
+                    errors.append(f"{label}: weights file has no group '{lp.h5_path}/{sub}' "
+                                  f"for its weights {names}")
+                continue
+            if len(datasets) != len(names):
+                errors.append(f"{label}: expected {len(names)} weights {names} at "
+                              f"'{lp.h5_path}/{sub}', found {len(datasets)}")
+                continue
+            problems = _limits.compare_shapes(
+                label, mine, [tuple(ds.shape) for ds in datasets],
+                lambda i, sub=sub: f"{lp.h5_path}/{sub}/{i}")
+            for i, ((wname, shape), ds) in enumerate(zip(mine, datasets)):
+                nbytes = _limits.element_count(shape) * ds.dtype.itemsize
+                kept = _stored_bytes(ds)
+                if not problems and kept is not None and nbytes > \
+                        _limits.MAX_COMPRESSION_RATIO * kept + _limits.COMPRESSION_SLACK_BYTES:
+                    problems.append(f"{label}: weight `{wname}` ({lp.h5_path}/{sub}/{i}) "
+                                    f"declares {nbytes} bytes but the file stores {kept}; "
+                                    "refusing a potential decompression bomb")
+            errors += problems
+            if not problems and names:
+                pending.append((index, owner, datasets))
+    if not errors:
+        try:
+            _limits.check_total(total, where)
+        except _limits.LimitError as exc:
+            errors.append(str(exc))
+    if errors:
+        hint = ("\n(a model saved before it was built holds no weights: build or train it, "
+                "then save it again)" if any("found 0" in e for e in errors) else "")
+        raise KerasFileError(f"{where}: the weights do not match the model config:\n"
+                             + "\n".join(f"  - {e}" for e in errors) + hint)
+    return pending
+
+
+def load_weights(h5py: Any, h5: Any, plan: ModelPlan, where: str) -> Sequential:
+    """Check every declared weight first (:func:`_check_weights`), then build the model and
+    set the weights."""
+    pending = _check_weights(h5py, h5, plan, where)
+    deferred = {id(lp.layer): i for i, lp in enumerate(plan.layers)
+                if isinstance(lp.layer, Deferred)}
+    model = plan.build_model()
+    for index, owner, datasets in pending:
+        if id(owner) in deferred:
+            owner = model.layers[index]
+        arrays = [np.asarray(ds[()]) for ds in datasets]
+        if not owner.built:
+            owner.build(int(arrays[0].shape[0]))
+        owner.set_weights(arrays)
+    for layer in model.layers:
+        if isinstance(layer, Bidirectional):
+            layer.built = layer.forward_layer.built and layer.backward_layer.built
+    return model
