@@ -117,30 +117,35 @@ class LSTM(RNNBase):
             return z
         return activations.in_place(self.recurrent_activation, z)
 
+    def fast_weights(self, refresh: bool = False) -> tuple:
+        """``(kernel, recurrent_kernel, bias)`` reordered i, f, o, c (and pre-scaled, see above),
+        cached per set of weight arrays: setting or rebinding any weight recomputes them, and
+        ``refresh=True`` (every :meth:`project_inputs`, so every call) recomputes them after
+        in-place edits of the arrays (an optimizer's update)."""
+        arrays = tuple(self.weights)
+        cached = self.__dict__.get("_fast_cache")
+        if refresh or cached is None or len(cached[0]) != len(arrays) or \
+                any(a is not b for a, b in zip(cached[0], arrays)):
+            cached = self._fast_cache = (arrays, self._fast_weights())
+        return cached[1]
+
     def project_inputs(self, x: np.ndarray) -> np.ndarray:
         """All timesteps at once: ``x @ kernel`` with gates i, f, o, c -> (B, T, 4H)."""
         batch, timesteps, features = x.shape
-        kernel, self._recurrent_fast, self._bias_fast = self._fast_weights()
+        kernel = self.fast_weights(refresh=True)[0]
         xk = x.reshape(-1, features) @ kernel  # (B*T, 4H): one matmul for every timestep
         return xk.reshape(batch, timesteps, xk.shape[-1])
 
-    def _preactivations(self, xk_t: np.ndarray, h_prev: np.ndarray) -> tuple:
-        """``(z_i, z_f, z_c, z_o)`` in Keras's scale, for tests that plant bugs in the maths."""
-        z = xk_t + h_prev @ self._recurrent_fast
-        if self._bias_fast is not None:
-            z = z + self._bias_fast
-        zi, zf, zo, zc = np.split(z, 4, axis=1)
-        s = self._gate_scale
-        return zi / s, zf / s, zc, zo / s
-
     def step(self, xk_t: np.ndarray, states: list[np.ndarray]):
-        """One timestep. ``xk_t`` (B, 4H) is the projected input (gates i, f, o, c)."""
+        """One timestep. ``xk_t`` (B, 4H) is the projected input (gates i, f, o, c), from
+        :meth:`project_inputs`; works on its own (the reordered weights are cached)."""
         h_prev, c_prev = states
         H = self.units
-        z = h_prev @ self._recurrent_fast  # (B, 4H)
+        _, recurrent, bias = self.fast_weights()
+        z = h_prev @ recurrent  # (B, 4H)
         z += xk_t  # Keras's order: (x @ K + h @ R) + b, so the rounding matches too
-        if self._bias_fast is not None:
-            z += self._bias_fast
+        if bias is not None:
+            z += bias
         gates = self._gates_in_place(z[:, :3 * H])  # i | f | o
         g = activations.in_place(self.activation, z[:, 3 * H:])  # candidate (B, H)
         c = gates[:, H:2 * H] * c_prev  # (B, H) new array: the loop keeps c_prev for masks

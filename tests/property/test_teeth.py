@@ -17,9 +17,18 @@ from parity import strategies  # noqa: E402
 from tests.property.test_lstm_property import keras_to_numpy, numpy_to_keras  # noqa: E402
 
 
+def keras_order_projection(self, x):
+    """``x @ kernel`` in Keras's gate order and scale: patched in with every mutant step, so the
+    mutants are written from the public weights alone (no internal layout)."""
+    return x @ self.kernel  # (B, T, 4H), gates i, f, c, o
+
+
 def _gates(layer, xk_t, h_prev):
-    """Pre-activations (i, f, c, o) in Keras's scale, from the layer's projected input."""
-    return layer._preactivations(xk_t, h_prev)
+    """Pre-activations (i, f, c, o) from the Keras-order projected input."""
+    z = xk_t + h_prev @ layer.recurrent_kernel
+    if layer.use_bias:
+        z = z + layer.bias
+    return np.split(z, 4, axis=1)
 
 
 def swap_input_and_forget(self, xk_t, states):
@@ -99,6 +108,7 @@ def _numpy_to_keras(case):
 def test_property_suite_catches(mutant, prop, monkeypatch):
     where, fn = MUTANTS[mutant]
     if where == "step":
+        monkeypatch.setattr(LSTM, "project_inputs", keras_order_projection)
         monkeypatch.setattr(LSTM, "step", fn)
     else:
         monkeypatch.setattr(recurrent, "rnn_loop", fn)
@@ -116,5 +126,6 @@ def test_mutant_helpers_are_faithful_when_unbroken(monkeypatch):
         h = ra(zo) * a(c)
         return h, [h, c]
 
+    monkeypatch.setattr(LSTM, "project_inputs", keras_order_projection)
     monkeypatch.setattr(LSTM, "step", faithful)
     _keras_to_numpy()

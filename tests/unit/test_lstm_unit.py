@@ -215,3 +215,35 @@ def test_stateful_other_batch_size():
 def test_exports():
     from numpy_rnn.layers.lstm import LSTM as L2
     assert L2 is numpy_rnn.LSTM
+
+
+def test_step_works_on_its_own_and_sees_new_weights():
+    """``step`` needs no earlier forward call on its layer, and set_weights refreshes it."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(4, 1, 2)).astype(np.float32)
+    h0 = rng.normal(size=(4, 3)).astype(np.float32)
+    c0 = np.zeros((4, 3), np.float32)
+    caller = numpy_rnn.LSTM(3, features=2, seed=1)
+    fresh = numpy_rnn.LSTM(3, features=2, seed=1)  # same weights, never called
+    h, _ = fresh.step(caller.project_inputs(x)[:, 0], [h0, c0])
+    np.testing.assert_array_equal(h, caller(x, initial_state=[h0, c0]))
+    ws = caller.get_weights()
+    ws[1] = ws[1] * 2.0
+    caller.set_weights(ws)
+    fresh.set_weights(ws)
+    h2, _ = fresh.step(caller.project_inputs(x)[:, 0], [h0, c0])
+    np.testing.assert_array_equal(h2, caller(x, initial_state=[h0, c0]))
+    assert not np.array_equal(h, h2)
+
+
+def test_in_place_weight_edits_are_seen_by_the_next_call():
+    layer = numpy_rnn.LSTM(3, features=2, seed=1)
+    x = np.ones((2, 2, 2), np.float32)
+    before = layer(x)
+    layer.recurrent_kernel[:] *= 3.0  # as an optimizer updates in place
+    layer.bias[:] += 0.25
+    after = layer(x)
+    expected = numpy_rnn.LSTM(3, features=2, seed=1)
+    expected.set_weights([layer.kernel, layer.recurrent_kernel, layer.bias])
+    np.testing.assert_array_equal(after, expected(x))
+    assert not np.array_equal(before, after)
