@@ -21,7 +21,7 @@ import numpy as np
 
 from .. import activations
 from .. import _validation as v
-from .recurrent import RNNBase, activation_backward, add_into, needs_input
+from .recurrent import RNNBase, activation_backward, add_into, column_sum, needs_input
 
 
 class GRU(RNNBase):
@@ -181,7 +181,7 @@ class GRU(RNNBase):
             dh_prev += d_inner @ R.T
             add_into(acc, "recurrent_kernel", h_prev.T @ d_inner)  # (H, 3H)
             if self.use_bias:
-                add_into(acc, "recurrent_bias", d_inner.sum(axis=0))  # (3H,)
+                add_into(acc, "recurrent_bias", column_sum(d_inner))  # (3H,)
         else:
             d_inner = d_xp[:, :2 * H]  # (B, 2H)
             dh_prev += d_inner @ R[:, :2 * H].T
@@ -205,7 +205,7 @@ class GRU(RNNBase):
                 d_rec[:, 2 * H:] = acc["recurrent_h"]
         grads = [x.reshape(-1, features).T @ d_xp, d_rec]  # (F, 3H), (H, 3H)
         if self.use_bias:
-            d_in = d_xp.sum(axis=0)  # (3H,)
+            d_in = column_sum(d_xp)  # (3H,)
             if self.reset_after:
                 d_bias = np.zeros_like(self.bias)  # (2, 3H)
                 d_bias[0] = d_in

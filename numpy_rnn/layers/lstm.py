@@ -11,7 +11,7 @@ import numpy as np
 
 from .. import _validation as v
 from .. import activations
-from .recurrent import RNNBase, activation_backward, add_into, needs_input
+from .recurrent import RNNBase, activation_backward, add_into, column_sum, needs_input
 
 
 class LSTM(RNNBase):
@@ -215,7 +215,7 @@ class LSTM(RNNBase):
         grads = [x.reshape(-1, features).T @ dz,  # (F, 4H)
                  acc.get("recurrent_kernel", np.zeros_like(self.recurrent_kernel))]
         if self.use_bias:
-            grads.append(dz.sum(axis=0))  # (4H,)
+            grads.append(column_sum(dz))  # (4H,)
         return dx, grads
 
     def get_config(self) -> dict:

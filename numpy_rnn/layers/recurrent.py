@@ -154,6 +154,15 @@ def _sum_or_none(*parts: np.ndarray | None) -> np.ndarray | None:
     return out
 
 
+def column_sum(a: np.ndarray) -> np.ndarray:
+    """``a.sum(axis=0)`` for ``(rows, n)``; float32 accumulates in float64 (a bias gradient sums
+    batch * timesteps terms: summed row after row in float32 it drifted to 2e-6 of its size at
+    (500, 12, 20, 100), against 5e-7 for TensorFlow)."""
+    if a.dtype == np.float32:
+        return a.sum(axis=0, dtype=np.float64).astype(np.float32)
+    return a.sum(axis=0)
+
+
 def add_into(acc: dict, key: str, value: np.ndarray) -> None:
     """``acc[key] += value`` (the first value is stored as is)."""
     if key in acc:

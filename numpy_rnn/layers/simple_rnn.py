@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from .recurrent import RNNBase, activation_backward, add_into, needs_input
+from .recurrent import RNNBase, activation_backward, add_into, column_sum, needs_input
 
 
 class SimpleRNN(RNNBase):
@@ -110,7 +110,7 @@ class SimpleRNN(RNNBase):
         grads = [x.reshape(-1, features).T @ d_pre,  # (F, H)
                  acc.get("recurrent_kernel", np.zeros_like(self.recurrent_kernel))]
         if self.use_bias:
-            grads.append(d_pre.sum(axis=0))  # (H,)
+            grads.append(column_sum(d_pre))  # (H,)
         return dx, grads
 
 
