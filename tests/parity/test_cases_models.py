@@ -12,7 +12,6 @@ import pytest
 tf = pytest.importorskip("tensorflow")
 
 import numpy_rnn  # noqa: E402
-import numpy_rnn  # noqa: E402
 from parity import cases, cases_models, cases_selftest, tolerances  # noqa: E402
 
 #: the module, not the ``parity.compare`` function the package exports under the same name
