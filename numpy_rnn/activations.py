@@ -241,6 +241,7 @@ def names() -> list[str]:
 # operations in the same order, same choice at kinks), so float64 agrees to ~1e-16 and float32
 # to an ulp or so. Each entry is ``(x, y, g) -> dL/dx`` in g's dtype; ``x`` may be None only for
 # the activations in ``_FROM_OUTPUT`` (TF's gradient of those is a function of the output).
+# Every array here has grad_y's shape (..., F), except glu's x: (..., 2F).
 # ---------------------------------------------------------------------------------------------
 
 Backward = Callable[[Optional[np.ndarray], np.ndarray, np.ndarray], np.ndarray]
@@ -250,32 +251,29 @@ def _mask(cond: np.ndarray, dtype: np.dtype) -> np.ndarray:
     return cond.astype(dtype)
 
 
-def _tf_sigmoid(x: np.ndarray) -> np.ndarray:
-    return sigmoid(x)
-
-
 def _tf_hard_sigmoid(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Keras-on-TF ``relu6(x + 3) / 6`` and Relu6Grad's mask ``0 < x + 3 < 6`` (open at both)."""
     s = x + x.dtype.type(3)  # rounded in x's dtype, as TF does
     return np.clip(s, 0, 6) / x.dtype.type(6), _mask((s > 0) & (s < 6), x.dtype)
 
 
-def _d_hard_silu(x, y, g):
+def _d_hard_silu(x: Optional[np.ndarray], y: np.ndarray, g: np.ndarray) -> np.ndarray:
     # Keras: x * hard_sigmoid(x). Mul grad: g * hs; the hs branch: (x * g) / 6 through Relu6Grad.
     hs, inside = _tf_hard_sigmoid(x)
     return g * hs + (x * g) / x.dtype.type(6) * inside
 
 
-def _d_elu(x, y, g):
+def _d_elu(x: Optional[np.ndarray], y: np.ndarray, g: np.ndarray) -> np.ndarray:
     # EluGrad: (a < 0) ? (a + 1) * g : g, with TF's forward a = exp(x) - 1 (not expm1).
     a = np.exp(x) - 1 if x is not None else y
     return np.where(a < 0, (a + 1) * g, g)
 
 
-_SELU_SCALE, _SELU_SCALE_ALPHA = 1.0507009873554804934193349852946, 1.7580993408473768599402175208123
+_SELU_SCALE = 1.0507009873554804934193349852946  # TF's SeluGrad constants, cast to the dtype
+_SELU_SCALE_ALPHA = 1.7580993408473768599402175208123
 
 
-def _d_selu(x, y, g):
+def _d_selu(x: Optional[np.ndarray], y: np.ndarray, g: np.ndarray) -> np.ndarray:
     # SeluGrad: (a < 0) ? g * (a + scale*alpha) : g * scale, TF's a = scale*alpha * (exp(x) - 1).
     dt = g.dtype.type
     sa = dt(_SELU_SCALE_ALPHA)
@@ -283,18 +281,18 @@ def _d_selu(x, y, g):
     return np.where(a < 0, g * (a + sa), g * dt(_SELU_SCALE))
 
 
-def _d_celu(x, y, g):
+def _d_celu(x: Optional[np.ndarray], y: np.ndarray, g: np.ndarray) -> np.ndarray:
     # Keras: maximum(x, 0) + expm1(minimum(x, 0)). Maximum's gradient goes to x where x >= 0 and
     # Minimum's where x <= 0, so at exactly 0 TF adds both: celu'(0) = 1 + exp(0) = 2.
     m = np.minimum(x, 0)
     return g * _mask(x >= 0, g.dtype) + g * np.exp(m) * _mask(x <= 0, g.dtype)
 
 
-def _d_softplus(x, y, g):
+def _d_softplus(x: Optional[np.ndarray], y: np.ndarray, g: np.ndarray) -> np.ndarray:
     return g / (np.exp(-x) + 1)  # SoftplusGrad
 
 
-def _d_gelu(x, y, g):
+def _d_gelu(x: Optional[np.ndarray], y: np.ndarray, g: np.ndarray) -> np.ndarray:
     """TF's exact gelu is ``0.5 * x * erfc(-x * c)``; its gradient term by term.
 
     TF builds c with ``cast(0.7071067811865476, dtype)`` from a float32 constant, so even in
@@ -312,7 +310,7 @@ def _d_gelu(x, y, g):
 _erfc = np.frompyfunc(math.erfc, 1, 1)
 
 
-def _d_squareplus(x, y, g):
+def _d_squareplus(x: Optional[np.ndarray], y: np.ndarray, g: np.ndarray) -> np.ndarray:
     # (x + sqrt(x^2 + 4)) / 2: RealDiv, Add, SqrtGrad (0.5 * dy / s), SquareGrad (dy * (x * 2)).
     dt = x.dtype.type
     h = g / dt(2)
@@ -320,33 +318,33 @@ def _d_squareplus(x, y, g):
     return h + (dt(0.5) * h) / s * (x * dt(2))
 
 
-def _d_mish(x, y, g):
+def _d_mish(x: Optional[np.ndarray], y: np.ndarray, g: np.ndarray) -> np.ndarray:
     # x * tanh(softplus(x)): g * t + SoftplusGrad(TanhGrad(x * g)).
     t = np.tanh(softplus(x))
     return g * t + (x * g) * (1 - t * t) / (np.exp(-x) + 1)
 
 
-def _d_silu(x, y, g):
+def _d_silu(x: Optional[np.ndarray], y: np.ndarray, g: np.ndarray) -> np.ndarray:
     # tf.nn.silu's custom gradient: g * (s * (1 + x * (1 - s))), s = sigmoid(x).
-    s = _tf_sigmoid(x)
+    s = sigmoid(x)
     return g * (s * (1 + x * (1 - s)))
 
 
-def _d_softmax(x, y, g):
+def _d_softmax(x: Optional[np.ndarray], y: np.ndarray, g: np.ndarray) -> np.ndarray:
     return (g - np.sum(g * y, axis=-1, keepdims=True)) * y  # SoftmaxGrad
 
 
-def _d_log_softmax(x, y, g):
+def _d_log_softmax(x: Optional[np.ndarray], y: np.ndarray, g: np.ndarray) -> np.ndarray:
     return g - np.sum(g, axis=-1, keepdims=True) * np.exp(y)  # LogSoftmaxGrad
 
 
-def _d_glu(x, y, g):
+def _d_glu(x: Optional[np.ndarray], y: np.ndarray, g: np.ndarray) -> np.ndarray:
     a, b = np.split(x, 2, axis=-1)
-    s = _tf_sigmoid(b)
+    s = sigmoid(b)
     return np.concatenate([g * s, (a * g) * s * (1 - s)], axis=-1)  # SigmoidGrad on b
 
 
-def _d_sparsemax(x, y, g):
+def _d_sparsemax(x: Optional[np.ndarray], y: np.ndarray, g: np.ndarray) -> np.ndarray:
     # Exact VJP of sparsemax: on the support S (y > 0), g - mean_S(g); 0 off it.
     on = _mask(y > 0, g.dtype)
     k = np.sum(on, axis=-1, keepdims=True)
@@ -430,4 +428,5 @@ def backward(fn: Activation, x: Optional[np.ndarray], y: Optional[np.ndarray],
     if x is not None:
         x = np.asarray(x, dt)
     y = np.asarray(y, dt)
-    return np.asarray(rule(x, y, grad_y), dt)
+    with np.errstate(over="ignore"):  # exp(-x) -> inf gives a 0 gradient, as in TF
+        return np.asarray(rule(x, y, grad_y), dt)
