@@ -251,10 +251,15 @@ def _mask(cond: np.ndarray, dtype: np.dtype) -> np.ndarray:
     return cond.astype(dtype)
 
 
+def _hard_sigmoid_inside(s: np.ndarray) -> np.ndarray:
+    """Relu6Grad's mask ``0 < s < 6`` (open at both edges) for ``s = x + 3``, as 0/1 floats."""
+    return _mask((s > 0) & (s < 6), s.dtype)
+
+
 def _tf_hard_sigmoid(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Keras-on-TF ``relu6(x + 3) / 6`` and Relu6Grad's mask ``0 < x + 3 < 6`` (open at both)."""
+    """Keras-on-TF ``relu6(x + 3) / 6`` and its Relu6Grad mask."""
     s = x + x.dtype.type(3)  # rounded in x's dtype, as TF does
-    return np.clip(s, 0, 6) / x.dtype.type(6), _mask((s > 0) & (s < 6), x.dtype)
+    return np.clip(s, 0, 6) / x.dtype.type(6), _hard_sigmoid_inside(s)
 
 
 def _d_hard_silu(x: Optional[np.ndarray], y: np.ndarray, g: np.ndarray) -> np.ndarray:
@@ -358,7 +363,7 @@ _BACKWARD: dict[Activation, Backward] = {
     exponential: lambda x, y, g: g * y,  # ExpGrad
     relu: lambda x, y, g: g * _mask(y > 0, g.dtype),  # ReluGrad on the output: relu'(0) = 0
     relu6: lambda x, y, g: g * _mask((y > 0) & (y < 6), g.dtype),  # Relu6Grad: 0 at 0 and 6
-    hard_sigmoid: lambda x, y, g: g / g.dtype.type(6) * _tf_hard_sigmoid(x)[1],
+    hard_sigmoid: lambda x, y, g: g / g.dtype.type(6) * _hard_sigmoid_inside(x + x.dtype.type(3)),
     hard_silu: _d_hard_silu,
     # LeakyReluGrad: x > 0 ? g : g * float32(0.2) (the slope is a float32 attribute); 0.2 at 0.
     leaky_relu: lambda x, y, g: np.where(y > 0, g, g * g.dtype.type(np.float32(0.2))),
