@@ -423,11 +423,14 @@ def backward(fn: Activation, x: Optional[np.ndarray], y: Optional[np.ndarray],
     if x is None and needs_input(fn):
         raise ValueError(f"backward of activation {serialize(fn)!r} needs its input `x`; "
                          "received x=None")
+    if x is None and y is None:
+        raise ValueError(f"backward of activation {serialize(fn)!r} needs `x` or `y`; "
+                         "received neither")
     grad_y = np.asarray(grad_y)
     if y is None:
         y = fn(x)
-    if x is not None and fn is not glu and np.shape(x) != grad_y.shape:
-        raise ValueError(f"`grad_y` must have the shape of the activation's input {np.shape(x)}. "
+    if np.shape(y) != grad_y.shape:
+        raise ValueError(f"`grad_y` must have the shape of the activation's output {np.shape(y)}. "
                          f"Received: grad_y.shape={grad_y.shape}")
     dt = grad_y.dtype
     if x is not None:

@@ -146,6 +146,10 @@ def test_custom_activation_is_not_differentiated():
 def test_grad_y_of_the_wrong_shape_is_refused():
     with pytest.raises(ValueError, match="grad_y"):
         A.backward(A.tanh, np.zeros((2, 3)), None, np.ones((3, 2)))
+    with pytest.raises(ValueError, match="grad_y"):
+        A.backward(A.glu, np.zeros((2, 4)), None, np.ones((2, 4)))  # glu halves the last axis
+    with pytest.raises(ValueError, match="needs `x` or `y`"):
+        A.backward(A.tanh, None, None, np.ones(3))
 
 
 def test_linear_returns_a_fresh_array():
