@@ -141,7 +141,7 @@ class LSTM(RNNBase):
         :meth:`project_inputs`; works on its own (the reordered weights are cached).
         ``cache`` (training): filled with the activated gates ``"a"`` (B, 4H, fast order),
         ``"act_c"`` = activation(c) and, for activations differentiated from their input, the
-        pre-activations ``"z"`` (fast order, pre-scaled) and the cell state ``"c"``."""
+        pre-activations ``"z_gates"`` (i | f | o), ``"z_g"`` and the cell state ``"c"``."""
         h_prev, c_prev = states
         H = self.units
         _, recurrent, bias = self.fast_weights()
@@ -149,9 +149,11 @@ class LSTM(RNNBase):
         z += xk_t  # Keras's order: (x @ K + h @ R) + b, so the rounding matches too
         if bias is not None:
             z += bias
-        if cache is not None and (needs_input(self.recurrent_activation)
-                                  or needs_input(self.activation)):
-            cache["z"] = z.copy()  # (B, 4H) pre-activations
+        if cache is not None:  # pre-activations, only for activations that need them
+            if needs_input(self.recurrent_activation):
+                cache["z_gates"] = z[:, :3 * H] / self._gate_scale  # (B, 3H) exact (2**k)
+            if needs_input(self.activation):
+                cache["z_g"] = z[:, 3 * H:].copy()  # (B, H)
         gates = self._gates_in_place(z[:, :3 * H])  # i | f | o
         g = activations.in_place(self.activation, z[:, 3 * H:])  # candidate (B, H)
         c = gates[:, H:2 * H] * c_prev  # (B, H) new array: the loop keeps c_prev for masks
@@ -185,26 +187,17 @@ class LSTM(RNNBase):
         np.multiply(dc, c_prev, out=d_gates[:, H:2 * H])
         np.multiply(dh, act_c, out=d_gates[:, 2 * H:])
         dz = np.empty((dh.shape[0], 4 * H), dh.dtype)  # (B, 4H) Keras order i | f | c | o
-        d_gates = activation_backward(self.recurrent_activation, self._gate_inputs(cache),
+        d_gates = activation_backward(self.recurrent_activation, cache.get("z_gates"),
                                       a[:, :3 * H], d_gates)
         dz[:, :2 * H] = d_gates[:, :2 * H]
         dz[:, 3 * H:] = d_gates[:, 2 * H:]
-        z = cache.get("z")
-        dz[:, 2 * H:3 * H] = activation_backward(
-            self.activation, None if z is None else z[:, 3 * H:], a[:, 3 * H:],
-            dc * a[:, :H])
+        dz[:, 2 * H:3 * H] = activation_backward(self.activation, cache.get("z_g"), a[:, 3 * H:],
+                                                 dc * a[:, :H])
         dc_prev = dc * a[:, H:2 * H]  # (B, H)
         recurrent = self.recurrent_kernel  # (H, 4H) Keras layout
         dh_prev = dz @ recurrent.T  # (B, H)
         add_into(acc, "recurrent_kernel", h_prev.T @ dz)  # (H, 4H)
         return dz, [dh_prev, dc_prev]
-
-    def _gate_inputs(self, cache: dict) -> np.ndarray | None:
-        """The gates' pre-activations (B, 3H) i | f | o, unscaled, when recorded."""
-        z = cache.get("z")
-        if z is None:
-            return None
-        return z[:, :3 * self.units] / self._gate_scale  # exact: the scale is a power of 2
 
     def _input_gradients(self, x: np.ndarray, d_projected: np.ndarray,
                          acc: dict) -> tuple[np.ndarray, list[np.ndarray]]:

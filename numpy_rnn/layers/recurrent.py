@@ -171,31 +171,10 @@ def add_into(acc: dict, key: str, value: np.ndarray) -> None:
         acc[key] = value
 
 
-def activation_backward(fn: Callable, x: np.ndarray | None, y: np.ndarray,
-                        grad_y: np.ndarray) -> np.ndarray:
-    """``grad_y * fn'(x)`` through ``numpy_rnn.activations.backward`` (``x`` the input, ``y``
-    the output; ``x`` may be None for activations whose derivative is a function of ``y``, see
-    :func:`needs_input`)."""
-    backward = getattr(activations, "backward", None)
-    if backward is not None:
-        return backward(fn, x, y, grad_y)
-    # TEMPORARY until activations.backward lands on main.
-    if fn is activations.tanh:
-        return grad_y * (1 - y * y)
-    if fn is activations.sigmoid:
-        return grad_y * y * (1 - y)
-    if fn is activations.linear:
-        return grad_y
-    raise NotImplementedError(fn)
-
-
-def needs_input(fn: Callable) -> bool:
-    """Whether the backward of ``fn`` needs its input (so training records pre-activations);
-    tanh, sigmoid and linear are differentiated from their output alone."""
-    return fn not in _OUTPUT_ONLY
-
-
-_OUTPUT_ONLY = frozenset({activations.tanh, activations.sigmoid, activations.linear})
+#: ``activation_backward(fn, x, y, grad_y)``: ``grad_y * fn'(x)`` (``x`` may be None when
+#: ``needs_input(fn)`` is False: training then records no pre-activations for ``fn``).
+activation_backward = activations.backward
+needs_input = activations.needs_input
 
 
 class Tape(NamedTuple):
