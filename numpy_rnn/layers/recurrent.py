@@ -174,7 +174,19 @@ def add_into(acc: dict, key: str, value: np.ndarray) -> None:
 #: ``activation_backward(fn, x, y, grad_y)``: ``grad_y * fn'(x)`` (``x`` may be None when
 #: ``needs_input(fn)`` is False: training then records no pre-activations for ``fn``).
 activation_backward = activations.backward
-needs_input = activations.needs_input
+
+
+def needs_input(fn: Callable) -> bool:
+    """Whether training records the input of ``fn`` for its backward.
+
+    ``activations.needs_input``, plus selu: its backward from the output, ``g * (y + scale *
+    alpha)`` for ``y < 0``, needs ``y + scale * alpha`` to be exactly 0 where selu saturates, as
+    TensorFlow's output ``scale_alpha * (exp(x) - 1)`` makes it; ``activations.selu`` computes
+    ``scale * (alpha * expm1(x))``, 1 ulp away, and the 2e-16 left over grew through an LSTM
+    recurrence to gradients 1e3..1e57 times too large (measured: selu / log_sigmoid, 9 steps).
+    From ``x``, the backward recomputes TensorFlow's output and matches it exactly.
+    """
+    return activations.needs_input(fn) or fn is activations.selu
 
 
 class Tape(NamedTuple):
