@@ -1,0 +1,222 @@
+"""Sequential training against Keras 3: train_on_batch step by step, fit epoch losses, evaluate.
+
+Both models start from the same weights (``parity.from_keras``), are compiled alike (same
+optimizer hyper-parameters, same loss in the same dtype) and see the same batches in the same
+order (``shuffle=False``: Keras's shuffle order cannot be reproduced with NumPy).
+
+* float64 (``keras.config.set_floatx("float64")`` while the Keras side is built and trained):
+  5 steps in a row; each step's loss and every weight's change since the start must agree to
+  ``RTOL64`` of its scale.
+* float32: one step at a time from the same weights (Adam and RMSprop turn rounding noise in a
+  near-zero gradient into a visible step, so float32 trajectories drift apart; keras-training.md
+  section 3): the loss and each weight's change to ``RTOL32`` of its scale.
+* fit: per-epoch ``loss`` and ``val_loss`` (float64, several epochs, a partial last batch);
+  evaluate likewise.
+"""
+from __future__ import annotations
+
+import contextlib
+
+import numpy as np
+import pytest
+
+tf = pytest.importorskip("tensorflow")
+import keras  # noqa: E402
+
+import parity  # noqa: E402
+
+losses = pytest.importorskip("numpy_rnn.losses")
+optimizers = pytest.importorskip("numpy_rnn.optimizers")
+
+pytestmark = pytest.mark.keras
+
+RTOL64 = 1e-9
+RTOL32 = 1e-5
+LOSS_RTOL32 = 1e-6
+
+
+@contextlib.contextmanager
+def floatx(dtype: str):
+    old = keras.config.floatx()
+    keras.config.set_floatx(dtype)
+    try:
+        yield
+    finally:
+        keras.config.set_floatx(old)
+
+
+# -- models: (keras builder, data maker, loss name) ---------------------------------------------
+def dense_model(dtype):
+    return keras.Sequential([keras.Input((6,), dtype=dtype),
+                             keras.layers.Dense(8, activation="tanh", dtype=dtype),
+                             keras.layers.Dense(3, dtype=dtype)])
+
+
+def dense_data(n, dtype, seed=0):
+    rng = np.random.default_rng(seed)
+    return rng.normal(size=(n, 6)).astype(dtype), rng.normal(size=(n, 3)).astype(dtype)
+
+
+def embedding_dense_model(dtype, mask_zero=True):
+    return keras.Sequential([keras.Input((5,), dtype="int32"),
+                             keras.layers.Embedding(12, 4, mask_zero=mask_zero, dtype=dtype),
+                             keras.layers.Dense(6, activation="softmax", dtype=dtype)])
+
+
+def token_data(n, dtype, seed=0, vocab=12, steps=5, classes=6):
+    """Token ids with zero padding on the left (a masked prefix of 0..3 steps) and per-step
+    class targets."""
+    rng = np.random.default_rng(seed)
+    x = rng.integers(1, vocab, size=(n, steps)).astype("int32")
+    for i, pad in enumerate(rng.integers(0, 4, size=n)):
+        x[i, :pad] = 0
+    return x, rng.integers(0, classes, size=(n, steps)).astype("int32")
+
+
+def next_word_model(dtype):
+    """README's "Train in Keras, predict with NumPy only" model."""
+    return keras.Sequential([keras.Input((6,), dtype="int32"),
+                             keras.layers.Embedding(15, 8, mask_zero=True, dtype=dtype),
+                             keras.layers.LSTM(10, dtype=dtype),
+                             keras.layers.Dense(15, activation="softmax", dtype=dtype)])
+
+
+def next_word_data(n, dtype, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.integers(1, 15, size=(n, 6)).astype("int32")
+    for i, pad in enumerate(rng.integers(0, 5, size=n)):
+        x[i, :pad] = 0
+    return x, rng.integers(1, 15, size=n).astype("int32")
+
+
+def sequence_model(dtype):
+    """A masked sequence output: the loss must ignore the padded steps."""
+    return keras.Sequential([keras.Input((5,), dtype="int32"),
+                             keras.layers.Embedding(12, 4, mask_zero=True, dtype=dtype),
+                             keras.layers.GRU(7, return_sequences=True, dtype=dtype),
+                             keras.layers.Dense(6, activation="softmax", dtype=dtype)])
+
+
+MODELS = {
+    "dense": (dense_model, dense_data, "MeanSquaredError"),
+    "embedding_dense": (embedding_dense_model, token_data, "SparseCategoricalCrossentropy"),
+    "next_word_lstm": (next_word_model, next_word_data, "SparseCategoricalCrossentropy"),
+    "masked_sequence_gru": (sequence_model, token_data, "SparseCategoricalCrossentropy"),
+}
+
+OPTIMIZERS = {
+    "sgd": ("SGD", {"learning_rate": 0.1}),
+    "sgd_nesterov": ("SGD", {"learning_rate": 0.05, "momentum": 0.9, "nesterov": True}),
+    "rmsprop": ("RMSprop", {"learning_rate": 0.01}),
+    "adam": ("Adam", {"learning_rate": 0.01}),
+}
+
+
+def pair(model_key, opt_key, dtype):
+    """A Keras model built and compiled under floatx=dtype, and its NumPy twin compiled alike."""
+    build, make_data, loss_name = MODELS[model_key]
+    opt_name, opt_kwargs = OPTIMIZERS[opt_key]
+    keras.utils.set_random_seed(3)
+    km = build(dtype)
+    km.compile(optimizer=getattr(keras.optimizers, opt_name)(**opt_kwargs),
+               loss=getattr(keras.losses, loss_name)(dtype=dtype))
+    nm = parity.from_keras(km)
+    nm.compile(optimizer=getattr(optimizers, opt_name)(**opt_kwargs),
+               loss=getattr(losses, loss_name)(dtype=dtype))
+    return km, nm, make_data
+
+
+def rel(actual, expected) -> float:
+    """max |actual - expected| over the scale of ``expected`` (its max |.|; 1 if it is 0)."""
+    a, e = np.asarray(actual, np.float64), np.asarray(expected, np.float64)
+    scale = float(np.max(np.abs(e))) if e.size else 0.0
+    return float(np.max(np.abs(a - e))) / (scale or 1.0) if e.size else 0.0
+
+
+def step_errors(km, nm, x, y) -> tuple[float, float]:
+    """One train_on_batch on both; (loss error, worst weight-change error), both relative."""
+    start = [w.copy() for w in nm.get_weights()]
+    k_loss = float(km.train_on_batch(x, y))
+    n_loss = nm.train_on_batch(x, y)
+    worst = max(rel(nw - s, np.asarray(kw, np.float64) - s)
+                for nw, kw, s in zip(nm.get_weights(), km.get_weights(), start))
+    return rel(n_loss, k_loss), worst
+
+
+def trajectory_errors(km, nm, x, y, batch_size, steps):
+    """``steps`` train_on_batch calls in a row; per step (loss error, weight-change error), each
+    weight's change measured from the very start."""
+    start = [w.astype(np.float64) for w in nm.get_weights()]
+    out = []
+    for k in range(steps):
+        xb, yb = x[k * batch_size:(k + 1) * batch_size], y[k * batch_size:(k + 1) * batch_size]
+        k_loss, n_loss = float(km.train_on_batch(xb, yb)), nm.train_on_batch(xb, yb)
+        worst = max(rel(nw - s, np.asarray(kw, np.float64) - s)
+                    for nw, kw, s in zip(nm.get_weights(), km.get_weights(), start))
+        out.append((rel(n_loss, k_loss), worst))
+    return out
+
+
+CASES = [(m, o) for m in MODELS for o in OPTIMIZERS
+         if m == "dense" or o in ("rmsprop", "adam")]
+
+
+@pytest.mark.parametrize("model_key,opt_key", CASES)
+def test_five_steps_float64(model_key, opt_key):
+    with floatx("float64"):
+        km, nm, make_data = pair(model_key, opt_key, "float64")
+        x, y = make_data(20, "float64")
+        errors = trajectory_errors(km, nm, x, y, batch_size=4, steps=5)
+    loss_err = max(e[0] for e in errors)
+    weight_err = max(e[1] for e in errors)
+    print(f"\n{model_key}/{opt_key} float64: loss {loss_err:.2e}, weights {weight_err:.2e}")
+    assert loss_err <= RTOL64 and weight_err <= RTOL64, errors
+
+
+@pytest.mark.parametrize("model_key,opt_key", CASES)
+def test_steps_float32_one_at_a_time(model_key, opt_key):
+    km, nm, make_data = pair(model_key, opt_key, "float32")
+    x, y = make_data(20, "float32")
+    errors = []
+    for k in range(5):
+        nm.set_weights(km.get_weights())  # each step from the same weights
+        xb, yb = x[4 * k:4 * k + 4], y[4 * k:4 * k + 4]
+        errors.append(step_errors(km, nm, xb, yb))
+    loss_err = max(e[0] for e in errors)
+    weight_err = max(e[1] for e in errors)
+    print(f"\n{model_key}/{opt_key} float32: loss {loss_err:.2e}, weights {weight_err:.2e}")
+    assert loss_err <= LOSS_RTOL32 and weight_err <= RTOL32, errors
+
+
+@pytest.mark.parametrize("model_key", list(MODELS))
+def test_fit_epoch_losses_and_evaluate_float64(model_key):
+    with floatx("float64"):
+        km, nm, make_data = pair(model_key, "adam", "float64")
+        x, y = make_data(22, "float64")  # batches of 8: 8 + 8 + 6
+        xv, yv = make_data(9, "float64", seed=5)
+        k_hist = km.fit(x, y, batch_size=8, epochs=3, shuffle=False, verbose=0,
+                        validation_data=(xv, yv)).history
+        n_hist = nm.fit(x, y, batch_size=8, epochs=3, shuffle=False, verbose=0,
+                        validation_data=(xv, yv)).history
+        k_eval = float(km.evaluate(x, y, batch_size=5, verbose=0))
+        n_eval = nm.evaluate(x, y, batch_size=5, verbose=0)
+    errs = {key: rel(n_hist[key], k_hist[key]) for key in ("loss", "val_loss")}
+    errs["evaluate"] = rel(n_eval, k_eval)
+    errs["weights"] = max(rel(a, b) for a, b in zip(nm.get_weights(), km.get_weights()))
+    print(f"\n{model_key} fit float64: {errs}")
+    assert all(e <= RTOL64 for e in errs.values()), (errs, k_hist, n_hist)
+
+
+@pytest.mark.parametrize("model_key", ["dense", "next_word_lstm"])
+def test_fit_epoch_losses_float32(model_key):
+    """float32 fit with SGD (no division by a running root, so no amplified noise): the epoch
+    losses and Keras's size-weighted running mean agree to float32 rounding."""
+    km, nm, make_data = pair(model_key, "sgd", "float32")
+    x, y = make_data(22, "float32")
+    k_hist = km.fit(x, y, batch_size=8, epochs=2, shuffle=False, verbose=0).history
+    n_hist = nm.fit(x, y, batch_size=8, epochs=2, shuffle=False, verbose=0).history
+    k_eval = float(km.evaluate(x, y, batch_size=5, verbose=0))
+    n_eval = nm.evaluate(x, y, batch_size=5, verbose=0)
+    errs = {"loss": rel(n_hist["loss"], k_hist["loss"]), "evaluate": rel(n_eval, k_eval)}
+    print(f"\n{model_key} fit float32: {errs}")
+    assert all(e <= LOSS_RTOL32 for e in errs.values()), (errs, k_hist, n_hist)
