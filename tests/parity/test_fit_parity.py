@@ -9,7 +9,8 @@ order (``shuffle=False``: Keras's shuffle order cannot be reproduced with NumPy)
   ``RTOL64`` of its scale.
 * float32: one step at a time from the same weights (Adam and RMSprop turn rounding noise in a
   near-zero gradient into a visible step, so float32 trajectories drift apart; keras-training.md
-  section 3): the loss and each weight's change to ``RTOL32`` of its scale.
+  section 3): the loss to ``LOSS_RTOL32``; each new weight within ``RTOL32`` of the largest
+  change of its array plus one float32 ulp of the weight (``change_error32``).
 * fit: per-epoch ``loss`` and ``val_loss`` (float64, several epochs, a partial last batch);
   evaluate likewise.
 """
@@ -30,8 +31,8 @@ optimizers = pytest.importorskip("numpy_rnn.optimizers")
 
 pytestmark = pytest.mark.keras
 
-RTOL64 = 1e-9
-RTOL32 = 1e-5
+RTOL64 = 1e-12
+RTOL32 = 1e-6
 LOSS_RTOL32 = 1e-6
 
 
@@ -118,10 +119,17 @@ def pair(model_key, opt_key, dtype):
     opt_name, opt_kwargs = OPTIMIZERS[opt_key]
     keras.utils.set_random_seed(3)
     km = build(dtype)
-    km.compile(optimizer=getattr(keras.optimizers, opt_name)(**opt_kwargs),
-               loss=getattr(keras.losses, loss_name)(dtype=dtype))
+    k_opt = getattr(keras.optimizers, opt_name)(**opt_kwargs)
+    km.compile(optimizer=k_opt, loss=getattr(keras.losses, loss_name)(dtype=dtype))
     nm = parity.from_keras(km)
-    nm.compile(optimizer=getattr(optimizers, opt_name)(**opt_kwargs),
+    # Keras holds the learning rate in a variable of the floatx at construction: float32 (a
+    # Python float rounded) normally, float64 (exact) under floatx float64. numpy_rnn.optimizers
+    # rounds a Python float through float32 and keeps a schedule's NumPy float64 exact.
+    lr = k_opt.learning_rate.numpy()
+    np_kwargs = dict(opt_kwargs)
+    if lr.dtype == np.float64:
+        np_kwargs["learning_rate"] = lambda step: lr
+    nm.compile(optimizer=getattr(optimizers, opt_name)(**np_kwargs),
                loss=getattr(losses, loss_name)(dtype=dtype))
     return km, nm, make_data
 
@@ -133,12 +141,24 @@ def rel(actual, expected) -> float:
     return float(np.max(np.abs(a - e))) / (scale or 1.0) if e.size else 0.0
 
 
+def change_error32(new, keras_new, start) -> float:
+    """How far a float32 weight after a step is from Keras's, over the scale of the step: the
+    worst ``(|new - keras_new| - ulp(keras_new)) / max |keras_new - start|`` (at least 0).
+    One unit in the last place of the weight is let through: a change of 1e-4 on a weight of
+    0.2 lands on a float32 grid of 1.5e-8, so one rounding of the result already costs 1e-4 of
+    the change however exact the gradient is."""
+    a, b, s = (np.asarray(t, np.float64) for t in (new, keras_new, start))
+    scale = float(np.max(np.abs(b - s))) or 1.0
+    excess = np.abs(a - b) - np.spacing(np.abs(np.asarray(keras_new, np.float32))).astype(float)
+    return max(float(np.max(excess)), 0.0) / scale
+
+
 def step_errors(km, nm, x, y) -> tuple[float, float]:
-    """One train_on_batch on both; (loss error, worst weight-change error), both relative."""
+    """One float32 train_on_batch on both; (loss error relative, worst change_error32)."""
     start = [w.copy() for w in nm.get_weights()]
     k_loss = float(km.train_on_batch(x, y))
     n_loss = nm.train_on_batch(x, y)
-    worst = max(rel(nw - s, np.asarray(kw, np.float64) - s)
+    worst = max(change_error32(nw, kw, s)
                 for nw, kw, s in zip(nm.get_weights(), km.get_weights(), start))
     return rel(n_loss, k_loss), worst
 
@@ -157,20 +177,38 @@ def trajectory_errors(km, nm, x, y, batch_size, steps):
     return out
 
 
-CASES = [(m, o) for m in MODELS for o in OPTIMIZERS
-         if m == "dense" or o in ("rmsprop", "adam")]
+SPARSE_SQUARE = pytest.mark.xfail(strict=True, reason=(
+    "Keras (TF backend) gives Adam/RMSprop the Embedding gradient as tf.IndexedSlices, one "
+    "slice per token occurrence, and ops.square squares each slice before the duplicates are "
+    "summed: v gets sum_i g_i**2 for a row read several times in a batch, not (sum_i g_i)**2. "
+    "numpy_rnn passes the dense (summed) table gradient; reproducing this needs an "
+    "IndexedSlices-style gradient in Embedding.backward and numpy_rnn.optimizers (measured: the "
+    "emulation agrees with Keras to 4e-16)"))
 
 
-@pytest.mark.parametrize("model_key,opt_key", CASES)
-def test_five_steps_float64(model_key, opt_key):
+def _case(model_key: str, opt_key: str):
+    needs_slices = model_key != "dense" and opt_key in ("rmsprop", "adam")
+    return pytest.param(model_key, opt_key, marks=[SPARSE_SQUARE] if needs_slices else [],
+                        id=f"{model_key}-{opt_key}")
+
+
+CASES = [_case(m, o) for m in MODELS for o in OPTIMIZERS]
+
+
+def five_steps_float64(model_key: str, opt_key: str) -> tuple[float, float]:
+    """(worst loss error, worst weight-change error) over 5 float64 steps in a row."""
     with floatx("float64"):
         km, nm, make_data = pair(model_key, opt_key, "float64")
         x, y = make_data(20, "float64")
         errors = trajectory_errors(km, nm, x, y, batch_size=4, steps=5)
-    loss_err = max(e[0] for e in errors)
-    weight_err = max(e[1] for e in errors)
+    return max(e[0] for e in errors), max(e[1] for e in errors)
+
+
+@pytest.mark.parametrize("model_key,opt_key", CASES)
+def test_five_steps_float64(model_key, opt_key):
+    loss_err, weight_err = five_steps_float64(model_key, opt_key)
     print(f"\n{model_key}/{opt_key} float64: loss {loss_err:.2e}, weights {weight_err:.2e}")
-    assert loss_err <= RTOL64 and weight_err <= RTOL64, errors
+    assert loss_err <= RTOL64 and weight_err <= RTOL64, (loss_err, weight_err)
 
 
 @pytest.mark.parametrize("model_key,opt_key", CASES)
@@ -188,10 +226,11 @@ def test_steps_float32_one_at_a_time(model_key, opt_key):
     assert loss_err <= LOSS_RTOL32 and weight_err <= RTOL32, errors
 
 
-@pytest.mark.parametrize("model_key", list(MODELS))
-def test_fit_epoch_losses_and_evaluate_float64(model_key):
+def fit_float64(model_key: str) -> dict[str, float]:
+    """Relative errors of fit's per-epoch loss / val_loss, evaluate and the final weights."""
     with floatx("float64"):
-        km, nm, make_data = pair(model_key, "adam", "float64")
+        km, nm, make_data = pair(model_key, "adam" if model_key == "dense" else "sgd_nesterov",
+                                 "float64")
         x, y = make_data(22, "float64")  # batches of 8: 8 + 8 + 6
         xv, yv = make_data(9, "float64", seed=5)
         k_hist = km.fit(x, y, batch_size=8, epochs=3, shuffle=False, verbose=0,
@@ -203,8 +242,14 @@ def test_fit_epoch_losses_and_evaluate_float64(model_key):
     errs = {key: rel(n_hist[key], k_hist[key]) for key in ("loss", "val_loss")}
     errs["evaluate"] = rel(n_eval, k_eval)
     errs["weights"] = max(rel(a, b) for a, b in zip(nm.get_weights(), km.get_weights()))
+    return errs
+
+
+@pytest.mark.parametrize("model_key", list(MODELS))
+def test_fit_epoch_losses_and_evaluate_float64(model_key):
+    errs = fit_float64(model_key)
     print(f"\n{model_key} fit float64: {errs}")
-    assert all(e <= RTOL64 for e in errs.values()), (errs, k_hist, n_hist)
+    assert all(e <= RTOL64 for e in errs.values()), errs
 
 
 @pytest.mark.parametrize("model_key", ["dense", "next_word_lstm"])
@@ -220,3 +265,55 @@ def test_fit_epoch_losses_float32(model_key):
     errs = {"loss": rel(n_hist["loss"], k_hist["loss"]), "evaluate": rel(n_eval, k_eval)}
     print(f"\n{model_key} fit float32: {errs}")
     assert all(e <= LOSS_RTOL32 for e in errs.values()), (errs, k_hist, n_hist)
+
+
+# -- teeth: bugs planted in the loop must fail these comparisons -------------------------------
+def _drop_output_mask(monkeypatch):
+    from numpy_rnn import Sequential
+    orig = Sequential._forward
+    monkeypatch.setattr(Sequential, "_forward", lambda self, x, training: (
+        orig(self, x, training)[0], None))
+
+
+def _unweighted_mean(monkeypatch):
+    from numpy_rnn import training
+    orig = training.LossTracker.update
+    monkeypatch.setattr(training.LossTracker, "update", lambda self, v, w: orig(self, v, 1))
+
+
+def _loss_after_update(monkeypatch):
+    from numpy_rnn import training
+    orig = training.train_step
+
+    def step(model, x, y, sample_weight=None):
+        orig(model, x, y, sample_weight)
+        return training.eval_step(model, x, y)
+    monkeypatch.setattr(training, "train_step", step)
+
+
+def _embedding_frozen(monkeypatch):
+    from numpy_rnn import training
+    orig = training._trainable
+    monkeypatch.setattr(training, "_trainable", lambda model: orig(model)[1:])
+
+
+TEETH = {
+    "output mask not applied by the loss": (_drop_output_mask,
+                                            lambda: five_steps_float64("masked_sequence_gru", "sgd")),
+    "mask dropped after Embedding->Dense": (_drop_output_mask,
+                                            lambda: fit_float64("embedding_dense")),
+    "epoch loss not weighted by batch size": (_unweighted_mean, lambda: fit_float64("dense")),
+    "loss reported after the update": (_loss_after_update,
+                                       lambda: five_steps_float64("dense", "sgd")),
+    "lowest layer left out of the update": (_embedding_frozen,
+                                            lambda: five_steps_float64("next_word_lstm", "sgd")),
+}
+
+
+@pytest.mark.parametrize("name", sorted(TEETH))
+def test_teeth(name, monkeypatch):
+    plant, measure = TEETH[name]
+    plant(monkeypatch)
+    result = measure()
+    values = result.values() if isinstance(result, dict) else result
+    assert max(values) > RTOL64 * 1000, (name, result)
