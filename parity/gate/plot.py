@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from .gate import GateError, Outcome, install_hint
+from .outcome import GateError, Outcome, install_hint
 
 PLOT_EXTRA = "numpy-rnn[plot]"
 

@@ -1,5 +1,4 @@
-"""Hypothesis strategies for parity tests: the project's own property tests use these, and users
-can import them for theirs.
+"""Hypothesis strategies for LSTM parity examples (re-exported by ``parity.strategies``).
 
 Composite strategies return named tuples (``LSTMCase(config, inputs, weights, mask,
 initial_state)``).  Weights are drawn so the four gate blocks differ in scale and biases are
@@ -9,17 +8,14 @@ and the shape/options).
 """
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from hypothesis import strategies as st
 
-import numpy as np
+from ..cases.masks import MASK_KINDS, make_mask
+from ..cases.random import LSTMCase, Shape, call_kwargs, make_lstm_case
 
-try:
-    from hypothesis import strategies as st
-except ImportError as exc:  # pragma: no cover
-    raise ImportError("parity.strategies needs hypothesis: pip install 'numpy-rnn[keras]' "
-                      "(from a checkout: pip install -e '.[keras]')") from exc
-
-from .cases import gate_weights
+__all__ = ["ACTIVATIONS", "RECURRENT_ACTIVATIONS", "DTYPES", "MASK_KINDS", "Shape", "LSTMCase",
+           "shapes", "make_mask", "mask_kinds", "lstm_configs", "make_lstm_case", "lstm_cases",
+           "call_kwargs"]
 
 #: Activations tried in the ``activation`` slot / the ``recurrent_activation`` slot.
 ACTIVATIONS = ("tanh", "sigmoid", "hard_sigmoid", "relu", "linear", None, "softsign", "elu",
@@ -27,24 +23,6 @@ ACTIVATIONS = ("tanh", "sigmoid", "hard_sigmoid", "relu", "linear", None, "softs
 RECURRENT_ACTIVATIONS = ("sigmoid", "hard_sigmoid", "tanh", "softsign", "linear", "relu",
                          "hard_silu", "sparse_sigmoid", "log_sigmoid")
 DTYPES = ("float32", "float64")
-MASK_KINDS = ("none", "all_valid", "left", "right", "holes", "some_fully_masked", "random")
-
-
-class Shape(NamedTuple):
-    batch: int
-    timesteps: int
-    features: int
-    units: int
-
-
-class LSTMCase(NamedTuple):
-    """Everything one LSTM parity example needs."""
-
-    config: dict
-    inputs: np.ndarray
-    weights: list
-    mask: np.ndarray | None
-    initial_state: list | None
 
 
 def shapes(max_batch: int = 6, max_timesteps: int = 9, max_features: int = 7,
@@ -52,32 +30,6 @@ def shapes(max_batch: int = 6, max_timesteps: int = 9, max_features: int = 7,
     """Batch, timesteps (1 included), features and units."""
     return st.builds(Shape, st.integers(1, max_batch), st.integers(1, max_timesteps),
                      st.integers(1, max_features), st.integers(1, max_units))
-
-
-def make_mask(kind: str, batch: int, timesteps: int, rng: np.random.Generator) -> np.ndarray | None:
-    """A boolean (batch, timesteps) mask of the given pattern (None for "none")."""
-    steps = np.arange(timesteps)
-    if kind == "none":
-        return None
-    if kind == "all_valid":
-        return np.ones((batch, timesteps), bool)
-    lengths = rng.integers(0, timesteps + 1, size=batch)
-    if kind == "left":
-        return steps[None, :] >= (timesteps - lengths)[:, None]
-    if kind == "right":
-        return steps[None, :] < lengths[:, None]
-    if kind == "holes":
-        m = rng.random((batch, timesteps)) < 0.6
-        m[:, 0] |= rng.random(batch) < 0.5
-        return m
-    if kind == "some_fully_masked":
-        m = rng.random((batch, timesteps)) < 0.7
-        m[rng.random(batch) < 0.5] = False
-        m[0] = False
-        return m
-    if kind == "random":
-        return rng.random((batch, timesteps)) < rng.uniform(0.1, 0.9)
-    raise ValueError(f"unknown mask kind {kind!r}; expected one of {MASK_KINDS}")
 
 
 def mask_kinds(kinds: tuple = MASK_KINDS) -> st.SearchStrategy[str]:
@@ -100,22 +52,6 @@ def lstm_configs(draw, dtypes: tuple = DTYPES, activations: tuple = ACTIVATIONS,
     }
 
 
-def make_lstm_case(seed: int, shape: Shape, config: dict, *, mask_kind: str = "none",
-                   initial_state: bool = False, input_scale: float = 1.0) -> LSTMCase:
-    """Build one LSTM case deterministically from ``seed`` (used by the strategy and by tests)."""
-    rng = np.random.default_rng(seed)
-    dtype = config.get("dtype", "float32")
-    cfg = {**config, "units": shape.units}
-    h4 = 4 * shape.units
-    wshapes = [(shape.features, h4), (shape.units, h4)] + ([(h4,)] if cfg.get("use_bias", True) else [])
-    weights = gate_weights(wshapes, 4, rng, dtype)
-    x = (rng.normal(size=(shape.batch, shape.timesteps, shape.features)) * input_scale).astype(dtype)
-    mask = make_mask(mask_kind, shape.batch, shape.timesteps, rng)
-    init = ([(rng.normal(size=(shape.batch, shape.units)) * 0.5).astype(dtype) for _ in range(2)]
-            if initial_state else None)
-    return LSTMCase(cfg, x, weights, mask, init)
-
-
 @st.composite
 def lstm_cases(draw, *, dtypes: tuple = DTYPES, masks: tuple = ("none",),
                max_batch: int = 6, max_timesteps: int = 9, max_features: int = 7,
@@ -129,26 +65,3 @@ def lstm_cases(draw, *, dtypes: tuple = DTYPES, masks: tuple = ("none",),
         initial_state=draw(st.booleans()),
         input_scale=draw(st.sampled_from([0.1, 1.0, 3.0])),
     )
-
-
-def call_kwargs(case: Any) -> dict:
-    """The ``mask=`` / ``initial_state=`` keyword arguments of a case, for compare()."""
-    kw = {}
-    if getattr(case, "mask", None) is not None:
-        kw["mask"] = case.mask
-    if getattr(case, "initial_state", None) is not None:
-        kw["initial_state"] = case.initial_state
-    return kw
-
-
-# Strategies of the other parts of the project, re-exported under one public module.
-try:  # noqa: SIM105
-    from .text_strategies import *  # noqa: F401,F403,E402
-except ModuleNotFoundError as _exc:  # pragma: no cover - while a part is not there yet
-    if _exc.name != f"{__package__}.text_strategies":
-        raise
-try:  # noqa: SIM105
-    from .family_strategies import *  # noqa: F401,F403,E402
-except ModuleNotFoundError as _exc:  # pragma: no cover
-    if _exc.name != f"{__package__}.family_strategies":
-        raise
