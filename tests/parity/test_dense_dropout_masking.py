@@ -9,7 +9,7 @@ import keras  # noqa: E402
 
 import numpy_rnn  # noqa: E402
 import parity  # noqa: E402
-from parity.cases import gate_weights  # noqa: E402
+from parity.cases.weights import gate_weights  # noqa: E402
 
 
 def _x(shape, seed=1, dtype="float32"):

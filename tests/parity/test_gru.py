@@ -9,7 +9,7 @@ import keras  # noqa: E402
 
 import numpy_rnn  # noqa: E402
 import parity  # noqa: E402
-from parity.cases import gate_weights  # noqa: E402
+from parity.cases.weights import gate_weights  # noqa: E402
 
 
 def _keras_gru(units, features, seed=0, dtype="float32", batch=None, **kw):
