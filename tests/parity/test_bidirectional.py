@@ -11,15 +11,12 @@ import keras  # noqa: E402
 import numpy_rnn  # noqa: E402
 import parity  # noqa: E402
 from parity.cases.weights import gate_weights  # noqa: E402
+from tests.helpers import random_inputs as _x  # noqa: E402
 
 GATES = {"LSTM": 4, "GRU": 3, "SimpleRNN": 1}
 N_STATES = {"LSTM": 2, "GRU": 1, "SimpleRNN": 1}
 MASK = np.array([[1, 1, 1, 1, 1, 1], [1, 1, 1, 1, 0, 0], [0, 0, 1, 1, 1, 1],
                  [1, 0, 1, 0, 0, 1], [0, 0, 0, 0, 0, 0]], bool)
-
-
-def _x(shape, seed=1, dtype="float32"):
-    return np.random.default_rng(seed).normal(size=shape).astype(dtype)
 
 
 def _keras_bi(cls, units=4, features=3, merge_mode="concat", seed=0, batch=None,

@@ -21,7 +21,7 @@ from parity import cli, gate  # noqa: E402
 from parity.cases import random as cases_random, reference as cases_reference  # noqa: E402
 from parity.gate.baseline import load_baseline  # noqa: E402
 
-from tests.unit.test_gate_unit import check_junit_structure  # noqa: E402
+from tests.helpers import check_junit_structure  # noqa: E402
 
 LAST = "lstm/default [keras->numpy]"          # last output only: (batch, units)
 SEQ = "lstm/return_sequences [keras->numpy]"  # a sequence: per-timestep figures

@@ -25,6 +25,7 @@ from parity.gate import baseline as bl
 from parity.gate.junit import junit_xml
 from parity.report import (ParityReport, add_observer, compare_outputs, diff_arrays,
                            growth_figures, json_safe, remove_observer)
+from tests.helpers import check_junit_structure
 
 
 # -- fakes ---------------------------------------------------------------------------------------
@@ -200,43 +201,6 @@ def test_validate_without_jsonschema_names_the_extra(monkeypatch):
 
 
 # -- JUnit -------------------------------------------------------------------------------------------
-def check_junit_structure(root: ET.Element) -> dict[str, ET.Element]:
-    """The structure Jenkins / GitLab read; returns the testcases by name."""
-    def counts(el):
-        return {k: int(el.get(k)) for k in ("tests", "failures", "errors", "skipped")}
-
-    assert root.tag == "testsuites"
-    for key in ("tests", "failures", "errors", "skipped", "time"):
-        assert root.get(key) is not None, key
-    float(root.get("time"))
-    suites = root.findall("testsuite")
-    assert suites and all(s.get("name") for s in suites)
-    total = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
-    cases = {}
-    for suite in suites:
-        for key in ("tests", "failures", "errors", "skipped", "time", "timestamp"):
-            assert suite.get(key) is not None, (suite.get("name"), key)
-        mine = suite.findall("testcase")
-        got = {"tests": len(mine), "failures": 0, "errors": 0, "skipped": 0}
-        for tc in mine:
-            assert tc.get("name") and tc.get("classname") == suite.get("name")
-            float(tc.get("time"))
-            kinds = [c.tag for c in tc if c.tag in ("failure", "error", "skipped")]
-            assert len(kinds) <= 1, kinds
-            for tag, key in (("failure", "failures"), ("error", "errors"),
-                             ("skipped", "skipped")):
-                got[key] += tag in kinds
-            for c in tc:
-                if c.tag in ("failure", "error"):
-                    assert c.get("message") and c.get("type") and c.text
-            cases[tc.get("name")] = tc
-        assert counts(suite) == got, suite.get("name")
-        for k in total:
-            total[k] += got[k]
-    assert counts(root) == total
-    return cases
-
-
 def test_junit_structure_and_content():
     outcomes = outcomes_mixed()
     xml = junit_xml(outcomes, properties={"seed": 3, "version.numpy": np.__version__})
