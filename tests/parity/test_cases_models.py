@@ -4,7 +4,6 @@ as the comparison loses its teeth (tolerance table loosened, compare always pass
 from __future__ import annotations
 
 import dataclasses
-import importlib
 
 import numpy as np
 import pytest
@@ -12,11 +11,10 @@ import pytest
 tf = pytest.importorskip("tensorflow")
 
 import numpy_rnn  # noqa: E402
-from parity import cases, cases_models, cases_selftest, tolerances  # noqa: E402
+from parity import cases, report as report_module, tolerances  # noqa: E402
+from parity.cases import models as cases_models, selftest as cases_selftest  # noqa: E402
 
-#: the module, not the ``parity.compare`` function the package exports under the same name
-compare_module = importlib.import_module("parity.compare")
-_real_diff_arrays = compare_module.diff_arrays
+_real_diff_arrays = report_module.diff_arrays
 
 SELFTEST = "selftest/planted bugs are caught"
 
@@ -117,7 +115,7 @@ def test_selftest_fails_when_float64_is_held_to_float32_limits(monkeypatch):
 def test_selftest_fails_when_compare_always_passes(monkeypatch):
     def lenient(*args, **kwargs):
         return dataclasses.replace(_real_diff_arrays(*args, **kwargs), passed=True, n_bad=0)
-    monkeypatch.setattr(compare_module, "diff_arrays", lenient)
+    monkeypatch.setattr(report_module, "diff_arrays", lenient)
     report = _run(SELFTEST)
     assert not report.passed
     failed = _failed(report)
@@ -127,7 +125,7 @@ def test_selftest_fails_when_compare_always_passes(monkeypatch):
 def test_selftest_fails_when_compare_always_fails(monkeypatch):
     def strict(*args, **kwargs):
         return dataclasses.replace(_real_diff_arrays(*args, **kwargs), passed=False)
-    monkeypatch.setattr(compare_module, "diff_arrays", strict)
+    monkeypatch.setattr(report_module, "diff_arrays", strict)
     report = _run(SELFTEST)
     assert not report.passed
     assert "control sequence" in _failed(report)

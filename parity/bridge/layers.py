@@ -1,7 +1,9 @@
-"""Keras <-> NumPy: the table of which Keras layer becomes which NumPy layer, and the weight copies.
+"""Keras layers <-> numpy_rnn layers, weights copied.
 
-TensorFlow / Keras are imported inside functions only, so that ``import parity`` stays cheap.
-Every copy checks shapes first and names the weight and both shapes when they differ.
+Which Keras layer becomes which numpy_rnn layer, and which options carry over, is the table the
+``.keras`` reader uses too (``numpy_rnn.formats.keras_layers``).  TensorFlow / Keras are imported
+inside functions only, so that ``import parity`` stays cheap.  Every copy checks shapes first and
+names the weight and both shapes when they differ.
 """
 from __future__ import annotations
 
@@ -13,37 +15,13 @@ import numpy as np
 
 import numpy_rnn
 from numpy_rnn import activations as np_activations
-from numpy_rnn import keras_file
+from numpy_rnn.formats import keras_layers
+
+from ._tf import require_tf
 
 
 class UnsupportedKerasFeature(ValueError):
     """A Keras layer, or an option of one, that numpy_rnn cannot reproduce exactly."""
-
-
-def _require_tf():
-    try:
-        import tensorflow as tf  # noqa: F401
-        import keras  # noqa: F401
-    except ImportError as exc:  # pragma: no cover - exercised without TF
-        raise ImportError(
-            "parity needs TensorFlow with Keras 3: pip install 'numpy-rnn[keras]' "
-            "(from a checkout of numpy-rnn: pip install -e '.[keras]') "
-            f"(import failed: {exc})"
-        ) from None
-    return tf
-
-
-# -- options: one table, shared with the .keras reader (numpy_rnn.keras_file) ----------------
-#: Options refused inside a model file but fine on a single live layer (its states are copied).
-_SINGLE_LAYER_OK = frozenset({"return_state", "stateful"})
-#: Config keys whose listed value is the only one supported (anything else is refused).
-_ONLY_VALUE = {key: value for key, (value, _why) in keras_file.ONLY_VALUE_OPTIONS.items()
-               if key not in _SINGLE_LAYER_OK}
-
-
-def _inference_neutral(key: str) -> bool:
-    """Training / initialization / graph-building options, ignored once weights are copied."""
-    return keras_file.is_inference_neutral(key) or key in ("input_dim_", "noise_shape")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -58,25 +36,14 @@ class LayerSpec:
 
 
 def _spec_table() -> dict[str, LayerSpec]:
-    rnn = ("units", "use_bias", "return_sequences", "return_state", "go_backwards", "stateful",
-           "zero_output_for_mask", "dropout", "recurrent_dropout", "unroll")
-    return {
-        "LSTM": LayerSpec(numpy_rnn.LSTM, rnn + ("unit_forget_bias",),
-                          ("activation", "recurrent_activation")),
-        "Embedding": LayerSpec(numpy_rnn.Embedding, ("input_dim", "output_dim", "mask_zero")),
-        "GRU": LayerSpec(numpy_rnn.GRU, rnn + ("reset_after",),
-                         ("activation", "recurrent_activation")),
-        "SimpleRNN": LayerSpec(numpy_rnn.SimpleRNN, rnn, ("activation",)),
-        # Bidirectional's inner layers go through their own rows (see _bidirectional_from_keras).
-        "Bidirectional": LayerSpec(numpy_rnn.Bidirectional, ("merge_mode",)),
-        "Dense": LayerSpec(numpy_rnn.Dense, ("units", "use_bias"), ("activation",)),
-        "Masking": LayerSpec(numpy_rnn.Masking, ("mask_value",)),
-        "Dropout": LayerSpec(numpy_rnn.Dropout, ("rate", "noise_shape")),
-    }
+    """``numpy_rnn.formats.keras_layers.KERAS_LAYER_RULES`` with the classes resolved."""
+    return {name: LayerSpec(getattr(numpy_rnn, rule.np_class), rule.options, rule.activations)
+            for name, rule in keras_layers.KERAS_LAYER_RULES.items()}
 
 
 def supported_layers() -> list[str]:
-    return sorted(_spec_table())
+    """The Keras layer class names ``from_keras`` / ``to_keras`` convert, sorted."""
+    return keras_layers.supported_keras_layers()
 
 
 def _keras_dtype(layer: Any) -> str:
@@ -122,10 +89,10 @@ def _np_kwargs(layer: Any, spec: LayerSpec) -> dict:
                 kwargs[key] = _activation_name(layer, key, value)
             except UnsupportedKerasFeature as exc:
                 problems.append(str(exc))
-        elif key in _ONLY_VALUE:
-            if value != _ONLY_VALUE[key]:
+        elif keras_layers.only_value(key, in_model=False) is not None:
+            if value != keras_layers.only_value(key, in_model=False)[0]:
                 problems.append(f"option {key}={value!r}")
-        elif not _inference_neutral(key):
+        elif not keras_layers.is_inference_neutral(key):
             problems.append(f"option {key}={value!r} (unknown to numpy_rnn)")
     if problems:
         raise UnsupportedKerasFeature(
@@ -154,7 +121,8 @@ def copy_weights(src: list, dst_names: list[str], dst_shapes: dict, where: str) 
     return out
 
 
-def _layer_from_keras(layer: Any):
+def layer_from_keras(layer: Any):
+    """A numpy_rnn twin of one built Keras layer (weights and stored states copied)."""
     cls = type(layer).__name__
     spec = _spec_table().get(cls)
     if spec is None:
@@ -190,8 +158,8 @@ def _bidirectional_from_keras(layer: Any):
     if not layer.built or not layer.forward_layer.built or not layer.backward_layer.built:
         raise ValueError(f"Keras layer '{layer.name}' is not built, so it has no weights to "
                          "copy: call it on an input (or build it) first.")
-    forward = _layer_from_keras(layer.forward_layer)
-    backward = _layer_from_keras(layer.backward_layer)
+    forward = layer_from_keras(layer.forward_layer)
+    backward = layer_from_keras(layer.backward_layer)
     np_layer = numpy_rnn.Bidirectional(forward, merge_mode=layer.merge_mode,
                                        backward_layer=backward, name=layer.name,
                                        dtype=_keras_dtype(layer))
@@ -202,24 +170,6 @@ def _bidirectional_from_keras(layer: Any):
     np_layer.forward_layer.states = None if forward.states is None else [
         s.copy() for s in forward.states]
     return np_layer
-
-
-def _is_tokenizer(obj: Any) -> bool:
-    return type(obj).__name__ == "Tokenizer" and hasattr(obj, "word_index")
-
-
-def from_keras(obj: Any):
-    """A NumPy twin of a Keras layer / model / Tokenizer / TextVectorization, weights copied."""
-    if _is_tokenizer(obj):
-        from .text_bridge import vocabulary_from_tokenizer
-        return vocabulary_from_tokenizer(obj)
-    if type(obj).__name__ == "TextVectorization":
-        from .text_bridge import text_vectorization_from_keras
-        return text_vectorization_from_keras(obj)
-    if type(obj).__name__ in ("Sequential", "Functional", "Model"):
-        from .model_bridge import model_from_keras  # type: ignore[import-not-found]
-        return model_from_keras(obj)
-    return _layer_from_keras(obj)
 
 
 def _keras_kwargs(np_layer: Any, keras_cls: Any, spec: LayerSpec) -> dict:
@@ -243,20 +193,11 @@ def _keras_kwargs(np_layer: Any, keras_cls: Any, spec: LayerSpec) -> dict:
     return kwargs
 
 
-def to_keras(np_obj: Any):
-    """A Keras (Keras 3) twin of a NumPy layer or model, weights copied."""
-    _require_tf()
+def layer_to_keras(np_obj: Any):
+    """A Keras (Keras 3) twin of one numpy_rnn layer, weights (and stored states) copied."""
+    require_tf()
     import keras
 
-    if isinstance(np_obj, numpy_rnn.Vocabulary):
-        from .text_bridge import vocabulary_to_tokenizer
-        return vocabulary_to_tokenizer(np_obj)
-    if isinstance(np_obj, numpy_rnn.TextVectorization):
-        from .text_bridge import text_vectorization_to_keras
-        return text_vectorization_to_keras(np_obj)
-    if type(np_obj).__name__ == "Sequential":
-        from .model_bridge import model_to_keras  # type: ignore[import-not-found]
-        return model_to_keras(np_obj)
     cls = type(np_obj).__name__
     if cls == "EmbeddingLayer":
         cls = "Embedding"
@@ -330,40 +271,3 @@ def _bidirectional_to_keras(np_obj: Any):
             for var, value in zip(k_inner.states, np_inner.states):
                 var.assign(value)
     return layer
-
-
-# -- running both sides ----------------------------------------------------------------------
-def _to_tensor(x: Any):
-    import tensorflow as tf
-
-    if x is None:
-        return None
-    if isinstance(x, (list, tuple)):
-        return [_to_tensor(i) for i in x]
-    return tf.convert_to_tensor(np.asarray(x))
-
-
-def _numpy(x: Any):
-    if isinstance(x, (list, tuple)):
-        return [_numpy(i) for i in x]
-    return np.asarray(x)
-
-
-def run_pair(np_obj: Any, keras_obj: Any, inputs: Any, *, case: str, rtol=None, atol=None,
-             **call_kwargs: Any):
-    """Run both objects on ``inputs`` and build a ParityReport (used by ``compare``)."""
-    from .compare import ParityReport, compare_outputs, diff_arrays, output_names
-
-    if isinstance(np_obj, numpy_rnn.Vocabulary) or _is_tokenizer(keras_obj):
-        from .text_bridge import compare_text
-        return compare_text(np_obj, keras_obj, inputs, case=case)
-    if isinstance(np_obj, numpy_rnn.TextVectorization):
-        a = np.asarray(np_obj(inputs))
-        e = np.asarray(keras_obj(inputs))
-        return ParityReport(case, [diff_arrays("ids", a, e, rtol=0, atol=0)])
-    _require_tf()
-    np_out = np_obj(inputs, **call_kwargs)
-    k_kwargs = {k: _to_tensor(v) for k, v in call_kwargs.items()}
-    keras_out = _numpy(keras_obj(_to_tensor(inputs), **k_kwargs))
-    n = len(np_out) if isinstance(np_out, (list, tuple)) else 1
-    return compare_outputs(case, np_out, keras_out, output_names(np_obj, n), rtol=rtol, atol=atol)

@@ -23,7 +23,7 @@ import socket
 import xml.etree.ElementTree as ET
 from typing import Sequence
 
-from .gate import Outcome
+from .outcome import Outcome
 
 _INVALID_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 

@@ -2,9 +2,9 @@
 
 ``model_from_keras`` accepts a Keras ``Sequential`` model or a ``Functional`` model that is a
 single chain of supported layers.  The model's config is checked by the same table the file
-reader uses (``numpy_rnn.keras_file.plan_model``), so a live model and its ``.keras`` file are
+reader uses (``numpy_rnn.keras_file.plan_model``, on ``numpy_rnn.formats.keras_layers``), so a live model and its ``.keras`` file are
 accepted or refused alike, with every problem listed; each layer's weights are then copied by
-``parity.bridge``'s per-layer conversion.  ``model_to_keras`` is the reverse, always giving a
+``parity.bridge.layers``.  ``model_to_keras`` is the reverse, always giving a
 ``keras.Sequential`` with an ``Input``.
 """
 from __future__ import annotations
@@ -16,7 +16,8 @@ import numpy as np
 import numpy_rnn
 from numpy_rnn.keras_file import UnsupportedModelError, plan_model
 
-from .bridge import UnsupportedKerasFeature, _layer_from_keras, _require_tf
+from ._tf import require_tf
+from .layers import UnsupportedKerasFeature, layer_from_keras, layer_to_keras
 
 
 class UnsupportedKerasModel(UnsupportedKerasFeature, UnsupportedModelError):
@@ -43,7 +44,7 @@ def model_from_keras(model: Any) -> numpy_rnn.Sequential:
         UnsupportedKerasModel: every unsupported layer, option and branch, in one error.
         ValueError: the model is not built (it has no weights yet).
     """
-    _require_tf()
+    require_tf()
     import keras
 
     where = f"Keras model '{model.name}'"
@@ -62,7 +63,7 @@ def model_from_keras(model: Any) -> numpy_rnn.Sequential:
     layers = []
     for lp in plan.layers:
         try:
-            layers.append(_layer_from_keras(model.get_layer(lp.name)))
+            layers.append(layer_from_keras(model.get_layer(lp.name)))
         except UnsupportedKerasFeature as exc:
             problems.append(str(exc))
     if problems:
@@ -93,17 +94,15 @@ def _default_input(np_model: numpy_rnn.Sequential) -> tuple[tuple, str]:
 
 def model_to_keras(np_model: numpy_rnn.Sequential):
     """A ``keras.Sequential`` (with a ``keras.Input``) equal to ``np_model``, weights copied."""
-    _require_tf()
+    require_tf()
     import keras
-
-    from .bridge import to_keras
 
     if not np_model.layers:
         raise ValueError(f"to_keras: model '{np_model.name}' has no layers.")
     if not np_model.built:
         np_model.build()
     shape, dtype = _default_input(np_model)
-    layers = [to_keras(layer) for layer in np_model.layers]
+    layers = [layer_to_keras(layer) for layer in np_model.layers]
     k_model = keras.Sequential([keras.Input(shape, dtype=dtype), *layers], name=np_model.name)
     # Building the Sequential must not re-initialise the copied weights: check it did not.
     for np_w, k_w in zip(np_model.get_weights(), k_model.get_weights()):

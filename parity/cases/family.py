@@ -8,12 +8,13 @@ from typing import Callable
 
 import numpy as np
 
-from .bridge import from_keras, to_keras
-from .cases import Case, gate_weights, register
-from .compare import ParityReport, compare, compare_outputs, output_names
+from ..bridge import compare, from_keras, output_specs, to_keras
+from ..report import ParityReport, compare_outputs
+from .case import Case, register
+from .masks import make_mask
+from .weights import GATES, randomize
 
 BATCH, TIMESTEPS, FEATURES, UNITS = 4, 7, 5, 6
-GATES = {"LSTM": 4, "GRU": 3, "SimpleRNN": 1}
 MASKS = ("none", "left", "right", "holes", "all_masked_row")
 
 
@@ -24,33 +25,12 @@ def _keras():
 
 
 def family_mask(kind: str, batch: int = BATCH, timesteps: int = TIMESTEPS) -> np.ndarray | None:
-    """The group's fixed mask patterns (row 0 is always fully valid so outputs are non-trivial)."""
-    if kind == "none":
-        return None
-    steps = np.arange(timesteps)
-    lengths = np.linspace(timesteps, 1, batch).round().astype(int)
-    if kind == "left":
-        return steps[None, :] >= (timesteps - lengths)[:, None]
-    if kind == "right":
-        return steps[None, :] < lengths[:, None]
-    if kind == "holes":
-        m = np.ones((batch, timesteps), bool)
-        m[1:, 1::2] = False
-        return m
-    if kind == "all_masked_row":
-        m = np.ones((batch, timesteps), bool)
-        m[1, :] = False
-        m[2, 3:] = False
-        return m
-    raise ValueError(f"unknown mask kind {kind!r}; expected one of {MASKS}")
+    """The group's fixed mask patterns (``parity.cases.masks``, without an rng)."""
+    return make_mask(kind, batch, timesteps)
 
 
 def _inputs(rng: np.random.Generator, dtype: str = "float32") -> np.ndarray:
     return rng.normal(size=(BATCH, TIMESTEPS, FEATURES)).astype(dtype)
-
-
-def _randomize(layer, gates: int, rng: np.random.Generator, dtype: str = "float32") -> None:
-    layer.set_weights(gate_weights([tuple(w.shape) for w in layer.weights], gates, rng, dtype))
 
 
 def rnn_case(cls: str, options: dict, mask: str, seed: int,
@@ -62,7 +42,7 @@ def rnn_case(cls: str, options: dict, mask: str, seed: int,
     x = _inputs(rng, dtype)
     k = getattr(keras.layers, cls)(UNITS, **options)
     k.build((None, None, FEATURES))
-    _randomize(k, GATES[cls], rng, dtype)
+    randomize(k, GATES[cls], rng, dtype)
     n = from_keras(k)
     if direction == "numpy->keras":
         k = to_keras(n)
@@ -82,7 +62,7 @@ def bidirectional_case(cls: str, merge_mode: str | None, mask: str, seed: int,
                                        return_state=True)
     k = keras.layers.Bidirectional(inner, merge_mode=merge_mode)
     k.build((None, None, FEATURES))
-    _randomize(k, GATES[cls], rng)
+    randomize(k, GATES[cls], rng)
     call = {} if mask == "none" else {"mask": family_mask(mask)}
     seq = "sequences" if return_sequences else "last"
     return compare(from_keras(k), k, x, case=f"bidirectional/{cls.lower()} "
@@ -100,7 +80,7 @@ def stateful_case(cls: str, seed: int, bidirectional: bool = False) -> ParityRep
                                        return_state=not bidirectional)
     k = keras.layers.Bidirectional(layer) if bidirectional else layer
     k.build((BATCH, None, FEATURES))
-    _randomize(k, GATES[cls], rng)
+    randomize(k, GATES[cls], rng)
     n = from_keras(k)
     diffs = []
     bounds = [(0, 2), (2, 5), (5, TIMESTEPS), "reset", (0, 3)]
@@ -115,8 +95,9 @@ def stateful_case(cls: str, seed: int, bidirectional: bool = False) -> ParityRep
         expected = [np.asarray(e) for e in expected] if isinstance(expected, (list, tuple)) \
             else np.asarray(expected)
         count = len(got) if isinstance(got, list) else 1
-        names = [f"t{a}:{b} {nm}" for nm in output_names(n, count)]
-        diffs += compare_outputs("", got, expected, names).outputs
+        specs = output_specs(n, count)
+        diffs += compare_outputs("", got, expected, [f"t{a}:{b} {nm}" for nm, _ in specs],
+                                 [kind for _, kind in specs]).outputs
     kind = "bidirectional/" if bidirectional else ""
     return ParityReport(f"{kind}{cls.lower()}/stateful 3 calls + reset_state", diffs)
 
@@ -128,7 +109,7 @@ def dense_case(shape: tuple, activation: str | None, seed: int,
     x = rng.normal(size=shape).astype("float32")
     k = keras.layers.Dense(UNITS, activation=activation)
     k.build((None, shape[-1]))
-    _randomize(k, 1, rng)
+    randomize(k, 1, rng)
     n = from_keras(k)
     if direction == "numpy->keras":
         k = to_keras(n)
@@ -145,7 +126,7 @@ def masking_case(seed: int) -> ParityReport:
     k_masking = keras.layers.Masking(0.5)
     k_gru = keras.layers.GRU(UNITS, return_sequences=True)
     k_gru.build((None, None, FEATURES))
-    _randomize(k_gru, 3, rng)
+    randomize(k_gru, 3, rng)
     model = keras.Sequential([keras.Input((TIMESTEPS, FEATURES)), k_masking, k_gru])
     n_masking, n_gru = from_keras(k_masking), from_keras(k_gru)
     got = [n_masking(x), n_masking.compute_mask(x).astype("float32"),

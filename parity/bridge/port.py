@@ -17,6 +17,9 @@ import numpy as np
 import numpy_rnn
 from numpy_rnn.io import make_test_inputs
 
+from ..report import ParityReport, compare_outputs
+from ._tf import require_tf
+
 
 @dataclasses.dataclass
 class PortResult:
@@ -25,7 +28,7 @@ class PortResult:
     model: numpy_rnn.Sequential
     bundle_path: str | None
     keras_checked: bool
-    report: Any = None  # parity.ParityReport when Keras was run
+    report: ParityReport | None = None  # when Keras was run
     keras_version: str | None = None
     notes: list = dataclasses.field(default_factory=list)
 
@@ -35,9 +38,9 @@ class PortResult:
 
 
 def keras_available() -> bool:
+    """Whether TensorFlow with Keras 3 can be imported."""
     try:
-        import keras  # noqa: F401
-        import tensorflow  # noqa: F401
+        require_tf()
     except ImportError:
         return False
     return True
@@ -82,8 +85,6 @@ def port(model_path: str | os.PathLike, out_path: str | os.PathLike, vocabulary:
     if use_keras and keras_available():
         import keras
         import tensorflow as tf
-
-        from .compare import compare_outputs
 
         try:
             k_model = keras.saving.load_model(os.fspath(model_path), compile=False,

@@ -1,21 +1,32 @@
-"""ParityReport: run a NumPy object and its Keras twin on the same inputs and measure every output."""
+"""ParityReport and OutputDiff: what a comparison measured.  A leaf: imports nothing of parity.
+
+:func:`compare_outputs` builds a report from outputs already computed, given their names and
+tolerance kinds (``"output"`` or ``"state"``, see ``numpy_rnn.testing.TABLE``); the side that ran
+them (``parity.bridge``, which knows the layer) says which output is which.  Observers
+(:func:`add_observer`) see every report made (the pytest plugin's ``--parity-report``).
+"""
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import dataclasses
 import json
 import math
 import warnings
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 
 from numpy_rnn.testing import ArrayDiff as OutputDiff
-from numpy_rnn.testing import GROWTH_FLOOR_FRACTION, growth_figures, ulp_distance  # noqa: F401
-from numpy_rnn.testing import _from_json_number  # noqa: F401  (baseline reads reports)
+from numpy_rnn.testing import GROWTH_FLOOR_FRACTION, growth_figures, ulp_distance
 from numpy_rnn.testing import diff as diff_arrays
 
-from . import tolerances  # noqa: F401
+__all__ = ["ParityReport", "OutputDiff", "diff_arrays", "compare_outputs", "json_safe",
+           "json_number", "add_observer", "remove_observer", "notify", "reporting_once",
+           "growth_figures", "ulp_distance", "GROWTH_FLOOR_FRACTION", "OUTPUT_KINDS"]
+
+#: Tolerance kinds of ``numpy_rnn.testing.TABLE``: "state" is an LSTM cell state c.
+OUTPUT_KINDS = ("output", "state")
 
 
 @dataclasses.dataclass
@@ -124,6 +135,16 @@ def json_safe(obj: Any) -> Any:
     return obj
 
 
+def json_number(value: Any) -> Any:
+    """The inverse of :func:`json_safe` for figures: ``"inf"`` / ``"-inf"`` / ``"nan"`` (also
+    inside lists) back to floats; anything else unchanged."""
+    if isinstance(value, str) and value in ("inf", "-inf", "nan"):
+        return float(value)
+    if isinstance(value, list):
+        return [json_number(v) for v in value]
+    return value
+
+
 # -- observers: who wants to see every comparison (the pytest plugin's --parity-report) ---------
 Observer = Callable[[ParityReport], None]
 _observers: list[Observer] = []
@@ -143,7 +164,8 @@ def remove_observer(fn: Observer) -> None:
         _observers.remove(fn)
 
 
-def _notify(report: ParityReport) -> None:
+def notify(report: ParityReport) -> None:
+    """Give ``report`` to every observer (an observer that raises is reported as a warning)."""
     for fn in list(_observers):
         try:
             fn(report)
@@ -152,28 +174,32 @@ def _notify(report: ParityReport) -> None:
                           RuntimeWarning, stacklevel=3)
 
 
+@contextlib.contextmanager
+def reporting_once() -> Iterator[None]:
+    """Inside, :func:`compare_outputs` does not notify: the caller (``parity.compare``) notifies
+    once with its own report."""
+    token = _compare_depth.set(_compare_depth.get() + 1)
+    try:
+        yield
+    finally:
+        _compare_depth.reset(token)
+
+
 def _as_list(out: Any) -> list:
     if isinstance(out, (list, tuple)):
         return list(out)
     return [out]
 
 
-def output_names(np_obj: Any, n: int) -> list[str]:
-    """Names for a layer's outputs: sequence/output, then its states (h, c, h_fw ...)."""
-    names = getattr(np_obj, "output_names", None)
-    if callable(names):
-        got = list(names())
-        if len(got) == n:
-            return got
-    if n == 1:
-        return ["output"]
-    state = {2: ["h"], 3: ["h", "c"]}.get(n, [f"state{i}" for i in range(n - 1)])
-    return ["output"] + state
-
-
 def compare_outputs(case: str, np_out: Any, keras_out: Any, names: Sequence[str] | None = None,
-                    *, rtol: float | None = None, atol: float | None = None) -> ParityReport:
-    """Build a report from already-computed outputs (lists are matched element by element)."""
+                    kinds: Sequence[str] | None = None, *, rtol: float | None = None,
+                    atol: float | None = None) -> ParityReport:
+    """Build a report from already-computed outputs (lists are matched element by element).
+
+    ``names`` default to ``output0``, ``output1`` ...; ``kinds`` (one per output, each one of
+    :data:`OUTPUT_KINDS`) to ``"output"`` for every output.  A 3-D output named ``output`` or
+    ``sequence`` gets per-timestep figures (and is labelled ``sequence``).
+    """
     a_list, e_list = _as_list(np_out), _as_list(keras_out)
     if len(a_list) != len(e_list):
         diff = OutputDiff("outputs", (len(e_list),), "-", float("inf"), float("inf"), float("inf"),
@@ -181,47 +207,21 @@ def compare_outputs(case: str, np_out: Any, keras_out: Any, names: Sequence[str]
                           note=f"numpy returned {len(a_list)} output(s), keras {len(e_list)}")
         return ParityReport(case, [diff])
     names = list(names) if names is not None else [f"output{i}" for i in range(len(a_list))]
+    kinds = list(kinds) if kinds is not None else ["output"] * len(a_list)
+    for what, got in (("names", names), ("kinds", kinds)):
+        if len(got) != len(a_list):
+            raise ValueError(f"compare_outputs: expected {len(a_list)} {what} (one per output), "
+                             f"received {len(got)}: {got}")
+    bad = [k for k in kinds if k not in OUTPUT_KINDS]
+    if bad:
+        raise ValueError(f"compare_outputs: `kinds` must be among {OUTPUT_KINDS}, received {bad}")
     diffs = []
-    for name, a, e in zip(names, a_list, e_list):
+    for name, kind, a, e in zip(names, kinds, a_list, e_list):
         a, e = np.asarray(a), np.asarray(e)
-        kind = "state" if name.startswith("c") else "output"
         time_axis = 1 if (name in ("sequence", "output") and e.ndim == 3) else None
         label = "sequence" if time_axis is not None and name == "output" else name
         diffs.append(diff_arrays(label, a, e, kind=kind, rtol=rtol, atol=atol, time_axis=time_axis))
     report = ParityReport(case, diffs)
     if _observers and _compare_depth.get() == 0:  # inside compare(), compare() reports it
-        _notify(report)
-    return report
-
-
-def compare(np_obj: Any, keras_obj: Any, inputs: Any, *, case: str | None = None,
-            rtol: float | None = None, atol: float | None = None,
-            **call_kwargs: Any) -> ParityReport:
-    """Run ``np_obj`` and ``keras_obj`` on the same inputs and measure every output.
-
-    ``call_kwargs`` (``mask=``, ``initial_state=`` ...) are passed to both calls.  For a text
-    object (Vocabulary / Tokenizer, TextVectorization) ``inputs`` is a list of strings and the
-    token ids are compared exactly.
-    """
-    from . import bridge  # keeps `import parity.compare` free of TensorFlow
-
-    case = case or f"{type(np_obj).__name__} vs {type(keras_obj).__name__}"
-    token = _compare_depth.set(_compare_depth.get() + 1)
-    try:
-        report = bridge.run_pair(np_obj, keras_obj, inputs, case=case, rtol=rtol, atol=atol,
-                                 **call_kwargs)
-    finally:
-        _compare_depth.reset(token)
-    if _observers:
-        _notify(report)
-    return report
-
-
-def assert_parity(np_obj: Any, keras_obj: Any, inputs: Any, *, rtol: float | None = None,
-                  atol: float | None = None, **call_kwargs: Any) -> ParityReport:
-    """Raise ``AssertionError`` (message: the report) unless every output is within tolerance."""
-    __tracebackhide__ = True
-    report = compare(np_obj, keras_obj, inputs, rtol=rtol, atol=atol, **call_kwargs)
-    if not report.passed:
-        raise AssertionError(str(report))
+        notify(report)
     return report

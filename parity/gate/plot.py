@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from .gate import GateError, Outcome, install_hint
+import numpy as np
+
+from .outcome import GateError, Outcome, install_hint
 
 PLOT_EXTRA = "numpy-rnn[plot]"
 
@@ -44,7 +46,6 @@ def plot_error_by_timestep(outcomes: Sequence[Outcome], path: str, *, title: str
     """Write the PNG to ``path``; returns the number of curves drawn (0: a note says why)."""
     require_matplotlib()
     import matplotlib
-    import numpy as np
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 

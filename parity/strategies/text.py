@@ -17,6 +17,8 @@ from typing import Any, NamedTuple
 
 from hypothesis import strategies as st
 
+from numpy_rnn.text import DEFAULT_FILTERS
+
 __all__ = [
     "LETTERS", "PUNCTUATION", "SEPARATORS", "WORD_ALPHABET",
     "TokenizerCase", "VectorizerCase", "PadCase",
@@ -113,8 +115,6 @@ def corpora(draw: Any, min_size: int = 0, max_size: int = 6, pool: list[str] | N
 
 def filters() -> st.SearchStrategy[str]:
     """Tokenizer ``filters``: the default, none, or a random subset of punctuation/whitespace."""
-    from numpy_rnn.text import DEFAULT_FILTERS
-
     return st.one_of(
         st.just(DEFAULT_FILTERS),
         st.just(""),

@@ -16,13 +16,20 @@ import argparse
 import os
 import sys
 import warnings
+import zipfile
 from typing import Any
 
 import numpy as np
 
-from .cli import int_at_least, one_line, usage_error
+import numpy_rnn
+from numpy_rnn import generate as nextword
+from numpy_rnn.io import verify_model
 
-EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
+from ..bridge import import_tensorflow_quietly, install_hint, quiet_tensorflow_logs
+from ..bridge import port as port_module
+from .common import EXIT_FAIL, EXIT_OK, EXIT_USAGE, int_at_least, one_line, usage_error
+
+__all__ = ["add_port_commands", "cmd_port", "cmd_check", "cmd_predict"]
 
 
 def _err(command: str, message: str) -> None:
@@ -54,13 +61,7 @@ def _check_output(path: str) -> str | None:
 
 
 def cmd_port(args: argparse.Namespace) -> int:
-    from .gate import import_tensorflow_quietly, install_hint, quiet_tensorflow_logs
-
     quiet_tensorflow_logs()
-    import numpy_rnn
-
-    from .port import keras_available, port, read_vocabulary
-
     why = _check_output(args.output)
     if why is not None:
         return usage_error("port", why)
@@ -71,7 +72,7 @@ def cmd_port(args: argparse.Namespace) -> int:
     vocabulary = None
     if args.vocabulary:
         try:
-            vocabulary = read_vocabulary(args.vocabulary)
+            vocabulary = port_module.read_vocabulary(args.vocabulary)
         except UnicodeDecodeError:
             return usage_error("port", f"--vocabulary {args.vocabulary!r}: expected tokenizer "
                                        "JSON text, received a binary file")
@@ -88,13 +89,13 @@ def cmd_port(args: argparse.Namespace) -> int:
             import_tensorflow_quietly()
         except ImportError:
             pass  # keras_available() says so just below
-    if use_keras and not keras_available():
+    if use_keras and not port_module.keras_available():
         print("numpy-rnn port: TensorFlow/Keras is not installed, so the model cannot be checked "
               "against Keras; the bundle's test vectors will be numpy-rnn's own outputs, marked "
               "as NOT verified by Keras (to verify, install it: "
               f"{install_hint('keras')}).")
     try:
-        result = port(args.model, args.output, vocabulary, n_samples=args.samples,
+        result = port_module.port(args.model, args.output, vocabulary, n_samples=args.samples,
                       timesteps=args.timesteps, seed=args.seed, use_keras=use_keras)
     except (OSError, ImportError, numpy_rnn.UnsupportedModelError, numpy_rnn.KerasFileError,
             ValueError) as exc:
@@ -122,8 +123,6 @@ _ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")  # a bundle is an .npz, i.e. a zip a
 def _not_a_bundle(path: str) -> str | None:
     """Why ``path`` is not a bundle file at all (a usage error, exit 2), or None when it is a
     zip archive holding a config and a digest: a damaged one is a failed check (exit 1)."""
-    import zipfile
-
     if not os.path.exists(path):
         return f"no such bundle: {path!r}"
     if not os.path.isfile(path):
@@ -162,9 +161,6 @@ def _open_bundle(command: str, path: str, verify: bool):
     """``(bundle, exit code)``: the bundle, or None and the code to exit with: 2 when ``path``
     is not a bundle (missing, a directory, another kind of file, a newer format), 1 when it is
     a bundle that fails its checks (truncated, corrupted, edited, wrong outputs)."""
-    import numpy_rnn
-    from numpy_rnn.io import BundleVersionError, read_bundle
-
     try:
         why = _not_a_bundle(path)
     except OSError as exc:
@@ -174,8 +170,8 @@ def _open_bundle(command: str, path: str, verify: bool):
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            return read_bundle(path, verify=verify), EXIT_OK
-    except BundleVersionError as exc:
+            return numpy_rnn.read_bundle(path, verify=verify), EXIT_OK
+    except numpy_rnn.BundleVersionError as exc:
         return None, usage_error(command, str(exc))
     except numpy_rnn.BundleError as exc:  # a bundle that fails its checks: exit 1
         verification = type(exc).__name__ == "BundleVerificationError"  # keeps its report
@@ -189,8 +185,6 @@ def _open_bundle(command: str, path: str, verify: bool):
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from numpy_rnn.io import BundleError, verify_model
-
     bundle, code = _open_bundle("check", args.bundle, verify=False)
     if bundle is None:
         return code
@@ -210,7 +204,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     try:
         report = verify_model(bundle.model, bundle.test_inputs, bundle.test_outputs,
                               cfg.get("test") if isinstance(cfg.get("test"), dict) else None)
-    except BundleError as exc:
+    except numpy_rnn.BundleError as exc:
         _err("check", f"{args.bundle!r}: {exc}")
         return EXIT_FAIL
     print(f"test inputs: {bundle.test_inputs.shape} {bundle.test_inputs.dtype}")
@@ -222,27 +216,6 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 # -- predict ----------------------------------------------------------------------------------
-def _softmax(z: np.ndarray) -> np.ndarray:
-    z = z - z.max()
-    e = np.exp(z)
-    return e / e.sum()
-
-
-def _next_word_model(model: Any) -> str | None:
-    """Why ``model`` is not an Embedding -> ... -> Dense(softmax) next-word model, or None."""
-    import numpy_rnn
-
-    if not model.layers or not isinstance(model.layers[0], numpy_rnn.Embedding):
-        return "its first layer is not an Embedding (it does not read token ids)"
-    last = model.layers[-1]
-    if not isinstance(last, numpy_rnn.Dense):
-        return f"its last layer is a {type(last).__name__}, not a Dense layer over the vocabulary"
-    act = numpy_rnn.activations.serialize(last.activation)
-    if act not in ("softmax", "linear"):
-        return f"its last Dense layer has activation {act!r}, not softmax"
-    return None
-
-
 def cmd_predict(args: argparse.Namespace) -> int:
     bundle, code = _open_bundle("predict", args.bundle, verify=not args.no_verify)
     if bundle is None:
@@ -252,76 +225,36 @@ def cmd_predict(args: argparse.Namespace) -> int:
         _err("predict", f"the bundle {args.bundle!r} has no vocabulary, so text cannot be turned "
                         "into ids; port the model with --vocabulary tokenizer.json")
         return EXIT_USAGE
-    why = _next_word_model(model)
+    why = nextword.next_word_problem(model)
     if why is not None:
         _err("predict", f"the bundle's model is not a next-word model: {why}")
         return EXIT_USAGE
-    ids = vocab.texts_to_sequences([args.text])[0]
+    ids = nextword.text_ids(vocab, args.text)
     if not ids:
         _err("predict", f"none of the words of --text {args.text!r} are in the vocabulary "
                         f"({len(vocab.word_index)} words, e.g. "
                         f"{list(vocab.word_index)[:8]})")
         return EXIT_USAGE
-    import numpy_rnn
-
-    window = model.input_shape[0] if model.input_shape else None
-    last = model.layers[-1]
-    logits_out = numpy_rnn.activations.serialize(last.activation) == "linear"
-    n_out = last.units
-    oov = vocab.oov_token
-    # The outputs a Keras user reads back with tokenizer.index_word: never id 0 (padding), the OOV
-    # token, an id past num_words, or an id the vocabulary has no word for.
-    valid = np.zeros(n_out, dtype=bool)
-    for i, word in vocab.index_word.items():
-        if (isinstance(i, (int, np.integer)) and 0 < i < n_out and word != oov
-                and (vocab.num_words is None or i < vocab.num_words)):
-            valid[i] = True
-    if not valid.any():
+    n_words = int(nextword.predictable_words(model, vocab).sum())
+    if not n_words:
         _err("predict", "no output of the model corresponds to a vocabulary word")
         return EXIT_USAGE
-    rng = np.random.default_rng(args.seed)
-
-    def next_probs(seq: list[int]) -> np.ndarray:
-        x = np.asarray(seq[-window:] if window else seq, dtype=np.int64)
-        if window and x.size < window:
-            x = np.concatenate([np.zeros(window - x.size, np.int64), x])  # 'pre' padding
-        out = np.asarray(model.predict(x[None].astype(model.input_dtype or "int32")))[0]
-        if out.ndim == 2:  # return_sequences: the last step predicts the next word
-            out = out[-1]
-        p = _softmax(out.astype(np.float64)) if logits_out else out.astype(np.float64)
-        p = np.where(valid & np.isfinite(p) & (p > 0), p, 0.0)
-        if not p.sum() > 0:  # every word's probability underflowed: all words equally likely
-            p = valid.astype(np.float64)
-        return p / p.sum()
-
+    window = model.input_shape[0] if model.input_shape else None
     known = vocab.sequences_to_texts([ids])[0]
     note = (f"last {window} of {len(ids)} known words" if window and len(ids) > window
             else f"{len(ids)} known word(s)" + (f", padded to {window}" if window and
                                                  len(ids) < window else ""))
     print(f'text: "{args.text}" -> "{known}" ({note})')
-    p = next_probs(ids)
-    n_words = int(valid.sum())
-    order = [int(i) for i in np.argsort(-p, kind="stable") if valid[i]][:args.top]
-    print(f"top {len(order)} next words"
+    top = nextword.top_k_next(model, vocab, args.text, args.top)
+    print(f"top {len(top)} next words"
           + (f" (--top {args.top}, but the model can predict only {n_words} words):"
              if args.top > n_words else ":"))
-    width = max(len(vocab.index_word[int(i)]) for i in order)
-    for rank, i in enumerate(order, 1):
-        print(f"  {rank:>2}. {vocab.index_word[int(i)]:<{width}}  {p[i]:.4f}")
+    width = max(len(word) for word, _ in top)
+    for rank, (word, p) in enumerate(top, 1):
+        print(f"  {rank:>2}. {word:<{width}}  {p:.4f}")
     if args.generate:
-        seq = list(ids)
-        words = []
-        for _ in range(args.generate):
-            probs = next_probs(seq)
-            if args.temperature and args.temperature > 0:
-                logp = np.where(probs > 0, np.log(np.where(probs > 0, probs, 1.0)), -np.inf)
-                q = np.exp((logp - logp.max()) / args.temperature)
-                q /= q.sum()
-                nxt = int(rng.choice(n_out, p=q))
-            else:
-                nxt = int(np.argmax(probs))
-            seq.append(nxt)
-            words.append(vocab.index_word[nxt])
+        words = nextword.generate(model, vocab, args.text, args.generate, args.temperature,
+                                  args.seed)
         how = (f"sampled at temperature {args.temperature}, seed {args.seed}"
                if args.temperature and args.temperature > 0 else "greedy")
         print(f"generated ({how}): {known} {' '.join(words)}")

@@ -28,19 +28,16 @@ comparison reuses that output.
 from __future__ import annotations
 
 import dataclasses
-import importlib
 from typing import Any, Callable
 
 import numpy as np
 
 import numpy_rnn
 
-from .bridge import from_keras
-from .cases import Case, register
-from .cases_models import randomize
-from .compare import OutputDiff, ParityReport
-
-_compare = importlib.import_module(".compare", __package__)
+from ..bridge import compare, from_keras
+from ..report import OutputDiff, ParityReport
+from .case import Case, register
+from .weights import randomize_model
 
 BATCH, TIMESTEPS, VOCAB, EMBED, UNITS = 6, 9, 17, 4, 5
 #: Absolute error planted on an output whose exact value is 0: must exceed the float32 atol.
@@ -76,7 +73,7 @@ def selftest_model(seed: int, dtype: str = "float32"):
                               keras.layers.Embedding(VOCAB, EMBED, mask_zero=True, dtype=dtype),
                               keras.layers.LSTM(UNITS, return_sequences=True, dtype=dtype)],
                              name=f"selftest_{dtype}")
-    randomize(model, rng, dtype)
+    randomize_model(model, rng, dtype)
     ids = rng.integers(1, VOCAB, size=(BATCH, TIMESTEPS)).astype(np.int32)
     ids[1, :3] = 0          # left padding
     ids[2, 1::2] = 0        # holes
@@ -239,7 +236,7 @@ def planted_float64_bugs(model, ids: np.ndarray, expected: np.ndarray) -> list[
 
 
 def _control(name: str, model, keras_once: KerasOnce, label: str) -> list[OutputDiff]:
-    control = _compare.compare(_twin(model), keras_once, keras_once.ids, case=f"{name}: {label}")
+    control = compare(_twin(model), keras_once, keras_once.ids, case=f"{name}: {label}")
     if not control.outputs:
         return [verdict(label, False, "the control comparison measured nothing")]
     return [dataclasses.replace(o, name=f"{label} {o.name}") for o in control.outputs]
@@ -257,7 +254,7 @@ def selftest_case(seed: int) -> ParityReport:
              for bug, make, judge in planted_float64_bugs(model64, ids64, k64.output)]
     for bug, make, judge, keras_once in runs:
         try:
-            report = _compare.compare(make(), keras_once, keras_once.ids,
+            report = compare(make(), keras_once, keras_once.ids,
                                       case=f"{name}: {bug}")
             caught, note = judge(report)
         except Exception as exc:  # noqa: BLE001 - a crash is not the checker catching the bug

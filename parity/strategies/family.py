@@ -2,10 +2,10 @@
 
 Composite strategies return named tuples (``GRUCase(config, inputs, weights, mask,
 initial_state)`` ...), built deterministically by ``make_*_case`` from a drawn seed, so examples are
-cheap and reproducible.  Weights come from ``parity.cases.gate_weights``: every gate block gets its
+cheap and reproducible.  Weights come from ``parity.cases.weights.gate_weights``: every gate block gets its
 own scale and biases are non-zero, so a gate-order or bias-placement bug cannot hide.
 
-Masks use the project's patterns (``parity.strategies.MASK_KINDS``: none, all_valid, left,
+Masks use the project's patterns (``parity.cases.masks.MASK_KINDS``: none, all_valid, left,
 right, holes, some_fully_masked, random); ``mask_arrays`` draws one.  ``parity.strategies``
 re-exports every name in ``__all__``.
 """
@@ -15,13 +15,11 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-try:
-    from hypothesis import strategies as st
-except ImportError as exc:  # pragma: no cover
-    raise ImportError("parity.family_strategies needs hypothesis: "
-                      "pip install 'numpy-rnn[keras]' (from a checkout: pip install -e '.[keras]')") from exc
+from hypothesis import strategies as st
 
-from .cases import gate_weights
+from ..cases.masks import MASK_KINDS, make_mask
+from ..cases.random import Shape
+from ..cases.weights import GATES, gate_weights
 
 __all__ = [
     "GRUCase", "SimpleRNNCase", "BidirectionalCase", "DenseCase", "FAMILY_MASK_KINDS",
@@ -31,22 +29,14 @@ __all__ = [
 ]
 
 #: Every mask pattern; the same names as ``parity.strategies.MASK_KINDS``.
-FAMILY_MASK_KINDS = ("none", "all_valid", "left", "right", "holes", "some_fully_masked", "random")
+FAMILY_MASK_KINDS = MASK_KINDS
 MERGE_MODES = ("concat", "sum", "mul", "ave", None)
 #: Element-wise activations whose float32 rounding stays within the tolerance table over a few
 #: steps (unbounded ones are included: the relative term of the tolerance covers them).
 _ACTIVATIONS = ("tanh", "sigmoid", "hard_sigmoid", "relu", "linear", None, "softsign", "elu")
 _RECURRENT_ACTIVATIONS = ("sigmoid", "hard_sigmoid", "tanh", "softsign", "linear")
 _DTYPES = ("float32", "float64")
-_GATES = {"LSTM": 4, "GRU": 3, "SimpleRNN": 1}
 _N_STATES = {"LSTM": 2, "GRU": 1, "SimpleRNN": 1}
-
-
-def _core():
-    # Imported when used: parity.strategies re-exports this module at its end.
-    from . import strategies
-
-    return strategies
 
 
 class GRUCase(NamedTuple):
@@ -90,7 +80,7 @@ class DenseCase(NamedTuple):
 def mask_arrays(batch: int, timesteps: int,
                 kinds: tuple = FAMILY_MASK_KINDS) -> st.SearchStrategy[np.ndarray | None]:
     """A ``(batch, timesteps)`` boolean mask of a drawn pattern (None for "none")."""
-    return st.builds(lambda kind, seed: _core().make_mask(kind, batch, timesteps,
+    return st.builds(lambda kind, seed: make_mask(kind, batch, timesteps,
                                                         np.random.default_rng(seed)),
                      st.sampled_from(kinds), st.integers(0, 2**32 - 1))
 
@@ -98,7 +88,7 @@ def mask_arrays(batch: int, timesteps: int,
 def recurrent_weight_shapes(layer: str, features: int, units: int, *, use_bias: bool = True,
                             reset_after: bool = True) -> list[tuple]:
     """Keras's weight shapes ``[kernel, recurrent_kernel, (bias)]`` of an LSTM/GRU/SimpleRNN."""
-    g = _GATES[layer] * units
+    g = GATES[layer] * units
     out = [(features, g), (units, g)]
     if use_bias:
         out.append((2, g) if layer == "GRU" and reset_after else (g,))
@@ -145,9 +135,9 @@ def _recurrent_case(cls, layer: str, seed: int, shape: Any, config: dict, mask_k
     wshapes = recurrent_weight_shapes(layer, shape.features, shape.units,
                                       use_bias=cfg.get("use_bias", True),
                                       reset_after=cfg.get("reset_after", True))
-    weights = gate_weights(wshapes, _GATES[layer], rng, dtype)
+    weights = gate_weights(wshapes, GATES[layer], rng, dtype)
     x = _arrays(rng, (shape.batch, shape.timesteps, shape.features), dtype, input_scale)
-    mask = _core().make_mask(mask_kind, shape.batch, shape.timesteps, rng)
+    mask = make_mask(mask_kind, shape.batch, shape.timesteps, rng)
     init = ([_arrays(rng, (shape.batch, shape.units), dtype, 0.5)
              for _ in range(_N_STATES[layer])] if initial_state else None)
     return cls(cfg, x, weights, mask, init)
@@ -178,10 +168,10 @@ def make_bidirectional_case(seed: int, shape: Any, layer: str, layer_config: dic
     wshapes = recurrent_weight_shapes(layer, shape.features, shape.units,
                                       use_bias=inner.get("use_bias", True),
                                       reset_after=inner.get("reset_after", True))
-    weights = (gate_weights(wshapes, _GATES[layer], rng, dtype)
-               + gate_weights(wshapes, _GATES[layer], rng, dtype))
+    weights = (gate_weights(wshapes, GATES[layer], rng, dtype)
+               + gate_weights(wshapes, GATES[layer], rng, dtype))
     x = _arrays(rng, (shape.batch, shape.timesteps, shape.features), dtype, input_scale)
-    mask = _core().make_mask(mask_kind, shape.batch, shape.timesteps, rng)
+    mask = make_mask(mask_kind, shape.batch, shape.timesteps, rng)
     init = ([_arrays(rng, (shape.batch, shape.units), dtype, 0.5)
              for _ in range(2 * _N_STATES[layer])] if initial_state else None)
     cfg = {"layer": layer, "layer_config": inner, "merge_mode": merge_mode, "dtype": dtype}
@@ -203,7 +193,7 @@ def _case_args(draw, masks, max_batch, max_timesteps, max_features, max_units):
     # At least 2 of batch, timesteps and units: with one of either, real bugs hide (h0 = 0 hides
     # the recurrent path; one unit makes (r*h) @ R == r * (h @ R); the "some_fully_masked"
     # pattern masks row 0 entirely).  The example-based tests cover the size-1 edges.
-    shape = _core().Shape(draw(st.integers(2, max_batch)), draw(st.integers(2, max_timesteps)),
+    shape = Shape(draw(st.integers(2, max_batch)), draw(st.integers(2, max_timesteps)),
                           draw(st.integers(1, max_features)), draw(st.integers(2, max_units)))
     return shape, dict(
         mask_kind=draw(st.sampled_from(masks)),

@@ -16,7 +16,6 @@ Only public APIs are used (``numpy_rnn.save/load/load_keras_model``, ``parity.fr
 """
 from __future__ import annotations
 
-import importlib
 import os
 import tempfile
 
@@ -24,14 +23,13 @@ import numpy as np
 
 import numpy_rnn
 
-from . import tolerances
-from .bridge import from_keras
-from .cases import Case, gate_weights, register
-from .compare import OutputDiff, ParityReport
+from numpy_rnn.testing import lookup
 
-#: The comparison module itself (not the ``parity.compare`` function the package exports), looked
-#: up at call time so that every row measures with the code the other rows use.
-_compare = importlib.import_module(".compare", __package__)
+from ..bridge import compare, from_keras
+from ..report import OutputDiff, ParityReport, compare_outputs, diff_arrays
+from .case import Case, register
+from .masks import make_mask
+from .weights import randomize_model
 
 #: batch, timesteps, vocabulary rows, embedding size, recurrent units, Dense units
 BATCH, TIMESTEPS, VOCAB, EMBED, UNITS, DENSE = 7, 8, 23, 5, 6, 3
@@ -47,22 +45,9 @@ def _keras():
 
 def check(name: str, ok: bool, note: str) -> OutputDiff:
     """A yes/no fact as a report row: max|err| 0 when ``ok``, else 1 (exact tolerance)."""
-    d = _compare.diff_arrays(name, np.array(0 if ok else 1), np.array(0), rtol=0, atol=0)
+    d = diff_arrays(name, np.array(0 if ok else 1), np.array(0), rtol=0, atol=0)
     d.note = note
     return d
-
-
-def _gates(layer) -> int:
-    inner = getattr(layer, "forward_layer", None) or getattr(layer, "layer", None) or layer
-    return {"LSTM": 4, "GRU": 3, "SimpleRNN": 1}.get(type(inner).__name__, 1)
-
-
-def randomize(model, rng: np.random.Generator, dtype: str = "float32") -> None:
-    """Gate-distinct random weights in every layer of a Keras model (biases non-zero)."""
-    for layer in model.layers:
-        if layer.weights:
-            shapes = [tuple(w.shape) for w in layer.weights]
-            layer.set_weights(gate_weights(shapes, _gates(layer), rng, dtype))
 
 
 def stacked_keras(top: str, rng: np.random.Generator, dtype: str = "float32",
@@ -84,7 +69,7 @@ def stacked_keras(top: str, rng: np.random.Generator, dtype: str = "float32",
     else:
         raise ValueError(f"`top` must be one of {TOPS}. Received: top={top!r}")
     model = keras.Sequential(layers, name=name or f"stacked_{top}_{dtype}")
-    randomize(model, rng, dtype)
+    randomize_model(model, rng, dtype)
     return model
 
 
@@ -92,18 +77,10 @@ def padded_ids(kind: str, rng: np.random.Generator) -> np.ndarray:
     """Token ids ``(BATCH, TIMESTEPS)`` in [1, VOCAB) with 0 as padding: ``left`` / ``right``
     padding of decreasing lengths (row 0 full), or ``holes`` (0 at every other step); the last
     row is all padding in every kind."""
-    ids = rng.integers(1, VOCAB, size=(BATCH, TIMESTEPS)).astype(np.int32)
-    steps = np.arange(TIMESTEPS)
-    lengths = np.linspace(TIMESTEPS, 1, BATCH).round().astype(int)
-    if kind == "left":
-        keep = steps[None, :] >= (TIMESTEPS - lengths)[:, None]
-    elif kind == "right":
-        keep = steps[None, :] < lengths[:, None]
-    elif kind == "holes":
-        keep = np.ones((BATCH, TIMESTEPS), bool)
-        keep[1:, 1::2] = False
-    else:
+    if kind not in PADDINGS:
         raise ValueError(f"`kind` must be one of {PADDINGS}. Received: kind={kind!r}")
+    ids = rng.integers(1, VOCAB, size=(BATCH, TIMESTEPS)).astype(np.int32)
+    keep = make_mask(kind, BATCH, TIMESTEPS)
     keep[-1] = False
     ids[~keep] = 0
     return ids
@@ -114,7 +91,7 @@ def stacked_case(top: str, padding: str, seed: int) -> ParityReport:
     k = stacked_keras(top, rng)
     ids = padded_ids(padding, rng)
     name = f"models/stacked embedding->lstm->{top}->dense pad={padding}"
-    return _compare.compare(from_keras(k), k, ids, case=name)
+    return compare(from_keras(k), k, ids, case=name)
 
 
 #: Ids that look invalid but that Keras accepts: -VOCAB and -1 wrap (to rows 0 and VOCAB-1),
@@ -142,13 +119,13 @@ def odd_ids_case(kind: str, seed: int) -> ParityReport:
                               keras.layers.Embedding(VOCAB, EMBED, mask_zero=True),
                               keras.layers.LSTM(UNITS, return_sequences=True)],
                              name=f"odd_ids_{kind}")
-    randomize(model, rng)
+    randomize_model(model, rng)
     twin = from_keras(model)
     k_emb, n_emb = model.layers[0], twin.layers[0]
     got = [np.asarray(n_emb.compute_mask(ids)).astype(np.int8), n_emb(ids), twin(ids)]
     expected = [np.asarray(k_emb.compute_mask(ids)).astype(np.int8), np.asarray(k_emb(ids)),
                 np.asarray(model(ids))]
-    return _compare.compare_outputs(f"models/embedding mask_zero {kind} ids -> lstm", got,
+    return compare_outputs(f"models/embedding mask_zero {kind} ids -> lstm", got,
                                     expected, ["mask", "embedded", "sequence"])
 
 
@@ -165,8 +142,8 @@ def bundle_case(dtype: str, seed: int) -> ParityReport:
         numpy_rnn.save(twin, path, test_inputs=ids, test_outputs=np.asarray(k(ids)),
                        verified_by=f"keras {keras.__version__}")
         loaded = numpy_rnn.load(path)
-    tol = tolerances.lookup(dtype)
-    report = _compare.compare(loaded, k, ids, case=f"models/bundle save->load {dtype}",
+    tol = lookup(dtype)
+    report = compare(loaded, k, ids, case=f"models/bundle save->load {dtype}",
                               rtol=tol.rtol, atol=tol.atol)
     out = np.asarray(loaded.predict(ids))
     report.outputs.append(check("out dtype", out.dtype == np.dtype(dtype),
@@ -191,8 +168,8 @@ def keras_file_case(dtype: str, seed: int) -> ParityReport:
         path = os.path.join(tmp, "model.keras")
         k.save(path)
         loaded = numpy_rnn.load_keras_model(path)
-    tol = tolerances.lookup(dtype)
-    report = _compare.compare(loaded, k, ids, case=f"models/.keras file -> load_keras_model "
+    tol = lookup(dtype)
+    report = compare(loaded, k, ids, case=f"models/.keras file -> load_keras_model "
                               f"{dtype}", rtol=tol.rtol, atol=tol.atol)
     out = np.asarray(loaded(ids))
     report.outputs.append(check("out dtype", out.dtype == np.dtype(dtype),

@@ -12,25 +12,26 @@ from typing import Any
 
 import numpy as np
 
-from numpy_rnn import TextVectorization, Vocabulary
+from numpy_rnn import TextVectorization, Vocabulary, pad_sequences
+
+from ..report import ParityReport, diff_arrays
+from .layers import UnsupportedKerasFeature
 
 __all__ = [
     "vocabulary_from_tokenizer",
     "vocabulary_to_tokenizer",
     "text_vectorization_from_keras",
     "text_vectorization_to_keras",
+    "is_tokenizer",
+    "compare_text",
 ]
 
 _TOKENIZER_TABLES = ("word_counts", "word_docs", "index_docs", "word_index", "index_word")
 
 
-def _unsupported(message: str) -> Exception:
-    """``parity.UnsupportedKerasFeature`` when the package defines it, else NotImplementedError."""
-    try:
-        from parity import UnsupportedKerasFeature
-    except ImportError:
-        return NotImplementedError(message)
-    return UnsupportedKerasFeature(message)
+def is_tokenizer(obj: Any) -> bool:
+    """Whether ``obj`` is a (tf_keras) ``Tokenizer``: the class name and its word index."""
+    return type(obj).__name__ == "Tokenizer" and hasattr(obj, "word_index")
 
 
 def _require(obj: Any, attributes: tuple[str, ...], expected: str) -> None:
@@ -105,13 +106,13 @@ def text_vectorization_from_keras(layer: Any) -> TextVectorization:
              "a keras.layers.TextVectorization")
     for option in ("_standardize", "_split"):
         if callable(getattr(layer, option, None)):
-            raise _unsupported(
+            raise UnsupportedKerasFeature(
                 f"TextVectorization layer '{layer.name}': a callable `{option[1:]}` is not "
                 "supported by numpy_rnn.TextVectorization"
             )
     config = dict(layer.get_config())
     if config.get("output_mode") != "int":
-        raise _unsupported(
+        raise UnsupportedKerasFeature(
             f"TextVectorization layer '{layer.name}': output_mode={config.get('output_mode')!r} "
             "is not supported (only 'int')"
         )
@@ -123,7 +124,7 @@ def text_vectorization_from_keras(layer: Any) -> TextVectorization:
     try:
         ours = TextVectorization(**config, has_input_vocabulary=static)
     except NotImplementedError as exc:
-        raise _unsupported(f"TextVectorization layer '{layer.name}': {exc}") from None
+        raise UnsupportedKerasFeature(f"TextVectorization layer '{layer.name}': {exc}") from None
     if initialized:
         ours.set_vocabulary(np.array(vocabulary, dtype=object))  # object array: tokens kept exact
     input_vocabulary = getattr(getattr(layer, "_lookup_layer", None), "input_vocabulary", None)
@@ -170,7 +171,8 @@ def text_vectorization_to_keras(tv: TextVectorization) -> Any:
     return layer
 
 
-def compare_text(np_obj: Any, keras_obj: Any, inputs: Any, *, case: str | None = None) -> Any:
+def compare_text(np_obj: Any, keras_obj: Any, inputs: Any, *,
+                 case: str | None = None) -> ParityReport:
     """A ``ParityReport`` for a :class:`Vocabulary` against a tf_keras ``Tokenizer`` on texts.
 
     Outputs (all compared exactly, ``rtol = atol = 0``):
@@ -180,9 +182,6 @@ def compare_text(np_obj: Any, keras_obj: Any, inputs: Any, *, case: str | None =
     * ``sequences``: ``texts_to_sequences(inputs)`` of each side, padded at the end with ``-1``;
     * ``matrix``: ``texts_to_matrix(inputs, mode="count")`` when the Tokenizer can build it.
     """
-    from .compare import ParityReport, diff_arrays
-    from numpy_rnn import pad_sequences
-
     if isinstance(keras_obj, Vocabulary) and not isinstance(np_obj, Vocabulary):
         np_obj, keras_obj = keras_obj, np_obj
     if not isinstance(np_obj, Vocabulary):

@@ -22,8 +22,8 @@ import json
 import math
 from typing import Any, Sequence
 
-from .compare import _from_json_number, json_safe
-from .gate import REFERENCES, Outcome, matches
+from ..report import json_number, json_safe
+from .outcome import REFERENCES, Outcome, matches
 
 BASELINE_SCHEMA_ID = "numpy-rnn-parity-baseline/1"
 DEFAULT_GROWTH_FACTOR = 4.0
@@ -224,7 +224,7 @@ class BaselineComparison:
 
 
 def _num(x: Any) -> float:
-    x = _from_json_number(x)
+    x = json_number(x)
     return float(x) if isinstance(x, (int, float)) else float("nan")
 
 

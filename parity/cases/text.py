@@ -7,8 +7,9 @@ import numpy as np
 
 import numpy_rnn
 
-from .cases import Case, register
-from .compare import ParityReport, diff_arrays
+from ..bridge import compare_text, install_hint
+from ..report import ParityReport, diff_arrays
+from .case import Case, register
 
 HOSTILE = [
     "Ä ÖÜ straße ÉCOLE école", "don't\tstop\nthe e-mail, (now)!", "a\rb c\xa0d  e",
@@ -30,18 +31,12 @@ VECTORIZER_OPTIONS = {
 }
 
 
-def _skipped(name: str, why: str) -> ParityReport:
-    report = ParityReport(name, [])
-    report.skipped = why  # type: ignore[attr-defined]
-    return report
-
-
 def tokenizer_case(option: str, texts: list[str], name: str) -> ParityReport:
     try:
         from tf_keras.preprocessing.text import Tokenizer, tokenizer_from_json
     except ImportError:
-        return _skipped(name, "tf_keras is not installed (pip install 'numpy-rnn[legacy]'; from a checkout: pip install -e '.[legacy]')")
-    from .text_bridge import compare_text
+        return ParityReport(name, [], skipped=f"tf_keras is not installed "
+                                              f"({install_hint('legacy')})")
 
     kwargs = TOKENIZER_OPTIONS[option]
     tok = Tokenizer(**kwargs)

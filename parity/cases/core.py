@@ -7,10 +7,11 @@ import numpy as np
 
 import numpy_rnn
 
-from .bridge import from_keras, to_keras
-from .cases import Case, gate_weights, register
-from .compare import ParityReport, compare, diff_arrays
-from .referee import refereed_parity
+from ..bridge import compare, from_keras, install_hint, refereed_parity, to_keras
+from ..report import ParityReport, diff_arrays
+from .case import Case, register
+from .masks import make_mask
+from .weights import gate_weights
 
 SEED_HIDDEN_DIM = 50
 SEED_UNITS = 100
@@ -37,9 +38,8 @@ def _tokenize_case(seed: int) -> ParityReport:
     try:
         from tf_keras.preprocessing.text import Tokenizer
     except ImportError:
-        report = ParityReport("pipeline/tokenize", [])
-        report.skipped = "tf_keras is not installed (pip install 'numpy-rnn[legacy]'; from a checkout: pip install -e '.[legacy]')"  # type: ignore[attr-defined]
-        return report
+        return ParityReport("pipeline/tokenize", [],
+                            skipped=f"tf_keras is not installed ({install_hint('legacy')})")
     tok = Tokenizer()
     tok.fit_on_texts(corpus)
     stream = np.array([i for seq in tok.texts_to_sequences(corpus) for i in seq])
@@ -96,14 +96,6 @@ LSTM_GRID = {
 }
 
 
-def _mask(kind: str, batch: int, timesteps: int, rng: np.random.Generator) -> np.ndarray:
-    lengths = rng.integers(0, timesteps + 1, size=batch)
-    steps = np.arange(timesteps)
-    if kind == "right":
-        return steps[None, :] < lengths[:, None]
-    return steps[None, :] >= (timesteps - lengths)[:, None]
-
-
 def lstm_grid_case(option: str, seed: int, direction: str = "keras->numpy") -> ParityReport:
     """One option of the grid at the original example's LSTM shapes, with gate-distinct random weights."""
     keras = _keras()
@@ -117,7 +109,7 @@ def lstm_grid_case(option: str, seed: int, direction: str = "keras->numpy") -> P
         call["initial_state"] = [rng.normal(size=(batch, units)).astype(dtype) * 0.5
                                  for _ in range(2)]
     if "mask" in extras:
-        call["mask"] = _mask(extras["mask"], batch, timesteps, rng)
+        call["mask"] = make_mask(extras["mask"], batch, timesteps, rng)
     if direction == "keras->numpy":
         k = keras.layers.LSTM(units, **kwargs)
         k.build((None, None, features))

@@ -1,6 +1,6 @@
-"""``numpy-rnn``: the command line.
+"""``numpy-rnn parity``: the parity sweep and CI gate.
 
-``numpy-rnn parity`` runs the parity sweep against the installed tf.keras on the embedded default
+It runs the parity sweep against the installed tf.keras on the embedded default
 (the shipped corpus through Vocabulary -> Embedding -> LSTM, plus a grid of layer options), prints one row per case and exits 0 when every case is within tolerance, 1 when
 any is not, 2 on a usage or environment error.
 
@@ -17,16 +17,20 @@ import json
 import os
 import sys
 import time
-from typing import Sequence
+from typing import Any
 
-EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
+from .. import gate
+from ..gate import GateError
+from ..bridge import import_tensorflow_quietly, quiet_tensorflow_logs
+from ..cases import all_cases, random_cases, reference_cases
+from ..gate.baseline import (DEFAULT_FLOOR_FRACTION, DEFAULT_GROWTH_FACTOR, BaselineError,
+                             compare_to_baseline, judge, load_baseline, make_baseline,
+                             save_baseline)
+from ..gate.junit import write_junit
+from ..gate.plot import plot_error_by_timestep, require_matplotlib
+from .common import EXIT_FAIL, EXIT_OK, int_at_least, number, usage_error
 
-
-def _versions() -> dict:
-    """Versions of Python, NumPy, numpy-rnn, TensorFlow, Keras and tf_keras (None: absent)."""
-    from .gate import versions
-
-    return versions()
+__all__ = ["add_parity_command", "cmd_parity", "Progress"]
 
 
 def _fmt_tol(report) -> str:
@@ -38,17 +42,6 @@ def _fmt_tol(report) -> str:
     return f"atol={worst.atol:.0e} rtol={worst.rtol:.0e}"
 
 
-def one_line(message: str) -> str:
-    """``message`` on one line (a usage error is one line on stderr)."""
-    return " ".join(part.strip() for part in str(message).splitlines() if part.strip())
-
-
-def usage_error(command: str, message: str) -> int:
-    """Print ``numpy-rnn COMMAND: error: MESSAGE`` as one line on stderr; return 2."""
-    print(f"numpy-rnn {command}: error: {one_line(message)}", file=sys.stderr)
-    return EXIT_USAGE
-
-
 def _usage_error(message: str) -> int:
     return usage_error("parity", message)
 
@@ -56,10 +49,8 @@ def _usage_error(message: str) -> int:
 def _check_options(args: argparse.Namespace) -> dict | None:
     """Everything that can be checked before TensorFlow is imported.  Returns the loaded
     baseline (or None); raises ``GateError`` on a usage error."""
-    from .gate import GateError, REFERENCES
-
-    if args.reference not in REFERENCES:
-        raise GateError(f"--reference: expected one of {sorted(REFERENCES)}, received "
+    if args.reference not in gate.REFERENCES:
+        raise GateError(f"--reference: expected one of {sorted(gate.REFERENCES)}, received "
                         f"{args.reference!r}")
     if args.seed < 0:
         raise GateError(f"--seed: expected a non-negative integer, received {args.seed}")
@@ -79,13 +70,9 @@ def _check_options(args: argparse.Namespace) -> dict | None:
             raise GateError(f"--{flag.replace('_', '-')}: expected a file path, received the "
                             f"directory {path!r}")
     if args.plot:
-        from .plot import require_matplotlib
-
         require_matplotlib()
     if args.baseline is None:
         return None
-    from .baseline import BaselineError, load_baseline
-
     try:
         base = load_baseline(args.baseline)
     except BaselineError as exc:
@@ -103,25 +90,17 @@ def _check_options(args: argparse.Namespace) -> dict | None:
 
 
 def _check_environment(args: argparse.Namespace) -> None:
-    """TensorFlow with Keras, the chosen reference, hypothesis for the random sweep."""
-    from .gate import GateError, check_reference, import_tensorflow_quietly, install_hint
-
+    """TensorFlow with Keras, and the chosen reference."""
     try:
         import_tensorflow_quietly()
         import keras  # noqa: F401
     except ImportError as exc:
         raise GateError(f"TensorFlow/Keras is not installed ({exc}); install the reference "
-                        f"with {install_hint('keras')}") from None
-    check_reference(args.reference)
-    if args.examples:
-        try:
-            import hypothesis  # noqa: F401
-        except ImportError as exc:
-            raise GateError(f"--examples {args.examples}: the random sweep needs hypothesis "
-                            f"({exc}); install it with {install_hint('keras')}") from None
+                        f"with {gate.install_hint('keras')}") from None
+    gate.check_reference(args.reference)
 
 
-class _Progress:
+class Progress:
     """``[3/18] case ...`` overwritten in place on a terminal; nothing extra in a CI log."""
 
     def __init__(self, total: int, stream=None) -> None:
@@ -141,9 +120,7 @@ class _Progress:
 
 
 def cmd_parity(args: argparse.Namespace) -> int:
-    from . import gate
-
-    gate.quiet_tensorflow_logs()  # before anything imports TensorFlow
+    quiet_tensorflow_logs()  # before anything imports TensorFlow
     if args.schema:
         print(json.dumps(gate.REPORT_SCHEMA, indent=2))
         return EXIT_OK
@@ -151,10 +128,8 @@ def cmd_parity(args: argparse.Namespace) -> int:
         base = _check_options(args)
     except gate.GateError as exc:
         return _usage_error(str(exc))
-    from .cases import all_cases
-
-    cases = (all_cases(args.seed) + gate.reference_cases(args.seed, args.reference)
-             + gate.random_cases(args.seed, args.examples, args.reference))
+    cases = (all_cases(args.seed) + reference_cases(args.seed, args.reference)
+             + random_cases(args.seed, args.examples, args.reference))
     if args.only:
         cases = gate.select(cases, args.only)
         if not cases:
@@ -168,7 +143,7 @@ def cmd_parity(args: argparse.Namespace) -> int:
     except gate.GateError as exc:
         return _usage_error(str(exc))
 
-    vers = _versions()
+    vers = gate.versions()
     width = max(len(c.name) for c in cases) + 2
     against = f"{args.reference} {vers.get(args.reference)}"
     if args.reference != "keras":
@@ -178,12 +153,10 @@ def cmd_parity(args: argparse.Namespace) -> int:
           + (f", {args.examples} random example(s)" if args.examples else ""))
     print(f"{'case':<{width}}{'max abs err':>13}  {'tolerance':<22}{'result'}")
     print("-" * (width + 45))
-    progress = _Progress(len(cases))
+    progress = Progress(len(cases))
     base_cases = base["cases"] if base is not None else None
 
     def on_done(i: int, o: gate.Outcome) -> None:
-        from .baseline import judge
-
         if base_cases is not None:
             judge(o, base_cases, growth_factor=args.growth_factor,
                   floor_fraction=args.growth_floor)
@@ -227,8 +200,6 @@ def cmd_parity(args: argparse.Namespace) -> int:
 
     comparison, extra_failures = None, []
     if base is not None:
-        from .baseline import compare_to_baseline
-
         comparison = compare_to_baseline(base, outcomes, path=args.baseline, versions=vers,
                                          growth_factor=args.growth_factor,
                                          floor_fraction=args.growth_floor, only=args.only)
@@ -250,8 +221,6 @@ def cmd_parity(args: argparse.Namespace) -> int:
 
 def _write_outputs(args: argparse.Namespace, outcomes, vers: dict, seconds: float, comparison,
                    extra_failures: list[str]) -> None:
-    from . import gate
-
     if args.json:
         payload = gate.build_report(outcomes, seed=args.seed, examples=args.examples,
                                     reference=args.reference, only=args.only, seconds=seconds,
@@ -262,22 +231,16 @@ def _write_outputs(args: argparse.Namespace, outcomes, vers: dict, seconds: floa
             fh.write("\n")
         print(f"json report: {args.json}")
     if args.junit:
-        from .junit import write_junit
-
         props = {"seed": args.seed, "examples": args.examples, "reference": args.reference,
                  **{f"version.{k}": v for k, v in vers.items()}}
         write_junit(args.junit, outcomes, properties=props)
         print(f"junit report: {args.junit}")
     if args.save_baseline:
-        from .baseline import make_baseline, save_baseline
-
         save_baseline(args.save_baseline, make_baseline(
             outcomes, seed=args.seed, examples=args.examples, reference=args.reference,
             versions=vers))
         print(f"baseline saved: {args.save_baseline}")
     if args.plot:
-        from .plot import plot_error_by_timestep
-
         n = plot_error_by_timestep(
             outcomes, args.plot,
             title=f"numpy-rnn parity: error along time (seed {args.seed}, {args.reference} "
@@ -285,59 +248,8 @@ def _write_outputs(args: argparse.Namespace, outcomes, vers: dict, seconds: floa
         print(f"plot: {args.plot} ({n} sequence output(s))")
 
 
-def int_at_least(minimum: int):
-    """An argparse ``type`` for integers >= ``minimum`` (shared by every numpy-rnn subcommand)."""
-    expected = "a non-negative integer" if minimum == 0 else f"an integer >= {minimum}"
-
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected {expected}, received {text!r}") from None
-        if value < minimum:
-            raise argparse.ArgumentTypeError(f"expected {expected}, received {value}")
-        return value
-    return parse
-
-
-def _float(text: str) -> float:
-    try:
-        return float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, received {text!r}") from None
-
-
-class _Parser(argparse.ArgumentParser):
-    """argparse with one-line usage errors: ``numpy-rnn parity: error: ... (see --help)``."""
-
-    def error(self, message: str):  # type: ignore[override]
-        self.exit(EXIT_USAGE, f"{self.prog}: error: {one_line(message)} (see {self.prog} "
-                              "--help)\n")
-
-
-def version_line() -> str:
-    """``numpy-rnn X (numpy Y, python Z)``: NumPy only, TensorFlow is never imported."""
-    import platform
-
-    import numpy as np
-
-    import numpy_rnn
-
-    return (f"numpy-rnn {numpy_rnn.__version__} (numpy {np.__version__}, "
-            f"python {platform.python_version()})")
-
-
-def build_parser() -> argparse.ArgumentParser:
-    from .baseline import DEFAULT_FLOOR_FRACTION, DEFAULT_GROWTH_FACTOR
-
-    parser = _Parser(
-        prog="numpy-rnn",
-        description="Prove numpy_rnn computes what tf.keras computes, and run Keras text models "
-                    "with NumPy alone.",
-    )
-    parser.add_argument("--version", action="version", version=version_line(),
-                        help="print numpy-rnn's and NumPy's versions and exit")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+def add_parity_command(sub: Any) -> None:
+    """Add ``parity`` to the ``numpy-rnn`` sub-command parser."""
     p = sub.add_parser("parity", help="run the parity sweep against the installed tf.keras",
                        description="Run the parity sweep on the embedded default; exit 0 when "
                                    "every case is within tolerance (and, with --baseline, none "
@@ -360,10 +272,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="record every case's error figures and the versions in play")
     p.add_argument("--baseline", metavar="PATH",
                    help="fail a case whose error grew past this baseline (see --growth-factor)")
-    p.add_argument("--growth-factor", type=_float, default=DEFAULT_GROWTH_FACTOR, metavar="F",
+    p.add_argument("--growth-factor", type=number, default=DEFAULT_GROWTH_FACTOR, metavar="F",
                    help="with --baseline: a case regresses when max|err| > F x max(baseline, "
                         f"floor) (default {DEFAULT_GROWTH_FACTOR:g})")
-    p.add_argument("--growth-floor", type=_float, default=DEFAULT_FLOOR_FRACTION, metavar="P",
+    p.add_argument("--growth-floor", type=number, default=DEFAULT_FLOOR_FRACTION, metavar="P",
                    help="with --baseline: floor = P x the output's atol, so 0 -> tiny is not "
                         f"infinite growth (default {DEFAULT_FLOOR_FRACTION:g})")
     p.add_argument("--fail-on-missing", action="store_true",
@@ -375,31 +287,3 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--list", action="store_true", help="list the cases and exit")
     p.add_argument("-v", "--verbose", action="store_true", help="print every report in full")
     p.set_defaults(func=cmd_parity)
-    try:  # port / check / predict (the weight-porting utility)
-        from .cli_port import add_port_commands
-    except ModuleNotFoundError as exc:
-        if exc.name != f"{__package__}.cli_port":
-            raise
-    else:
-        add_port_commands(sub)
-    return parser
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run ``numpy-rnn``: exit 0 ok, 1 a check failed, 2 a usage or environment error (one line
-    on stderr, ``numpy-rnn COMMAND: error: ...``)."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if getattr(args, "func", None) is None:
-        parser.print_help(sys.stderr)
-        return EXIT_USAGE
-    try:
-        return args.func(args)
-    except (OSError, RecursionError, UnicodeError) as exc:  # the environment or a hostile file
-        detail = ("input nested too deeply" if isinstance(exc, RecursionError)
-                  else f"{type(exc).__name__}: {exc}")
-        return usage_error(args.command, detail)
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())

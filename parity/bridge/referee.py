@@ -30,7 +30,8 @@ from typing import Any
 
 import numpy as np
 
-from .compare import ParityReport, assert_parity, compare
+from ..report import ParityReport
+from .run import assert_parity, compare
 
 #: Beyond this magnitude of the exact (float64) output, float32 parity is not defined here: the
 #: recurrence has grown exponentially (a linear recurrent activation reaches 1e19 and float32
