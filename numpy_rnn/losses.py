@@ -28,6 +28,7 @@ Gradients are those TensorFlow's autodiff produces, term for term:
 """
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -95,7 +96,7 @@ class Loss:
         weighted = self._weighted(values, sample_weight, mask)[0]
         if weighted.ndim == 0:  # Keras returns a scalar per-sample loss unreduced
             return float(weighted)
-        n = weighted.size
+        n = _reduction_count(weighted.shape)
         return float(weighted.sum(dtype=self.dtype) / self.dtype.type(n)) if n else 0.0
 
     def gradient(self, y_true, y_pred, sample_weight=None, mask=None) -> np.ndarray:
@@ -104,7 +105,7 @@ class Loss:
         values, cache = self._values(t, p)
         weighted, weights, aligned = self._weighted(values, sample_weight, mask)
         dt = self.dtype.type
-        n = weighted.size
+        n = _reduction_count(weighted.shape)
         scale = dt(1.0) if weighted.ndim == 0 else (dt(1.0) / dt(n) if n else dt(0.0))
         dweighted = np.full(weighted.shape, scale, dtype=self.dtype)  # d(sum / n) / d(weighted)
         if weights is not None:
@@ -175,6 +176,12 @@ class Loss:
             return values, None, values.shape
         v, sw = _align(values, sw)
         return v * _check_weight(sw, v.shape), sw, v.shape
+
+
+def _reduction_count(shape: tuple) -> int:
+    """The divisor of ``"sum_over_batch_size"``: every element of the weighted per-sample loss
+    (``B*T`` for a sequence output), 0 giving a 0 loss (``divide_no_nan``)."""
+    return math.prod(shape)
 
 
 def _check_weight(w: np.ndarray, shape: tuple) -> np.ndarray:
