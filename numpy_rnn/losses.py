@@ -8,7 +8,13 @@ Every loss follows ``keras.losses`` (Keras 3.15) with its default reduction
    attaches to a sequence output, shape ``(B, T)``) gives valid entries the weight
    ``total / n_valid`` and masked ones 0;
 3. the weighted tensor is summed and divided by its number of elements, so
-   ``loss = sum_valid(loss * sample_weight) / n_valid`` with a mask, ``sum / (B*T)`` without.
+   ``loss = sum_valid(loss * sample_weight) / n_valid`` with a mask, ``sum / (B*T)`` without
+   (an empty batch or an all-masked batch gives 0.0, Keras's ``divide_no_nan``).
+
+``sample_weight`` is a scalar or has the per-sample loss's rank: ``(B, 1)`` weighs whole
+sequences, ``(B, T)`` single steps.  A ``(B,)`` weight on ``(B, T)`` losses is refused with a
+``ValueError``: Keras (its loss object and ``fit`` alike) broadcasts it from the trailing axis,
+which fails unless ``B == T`` and then silently weighs timesteps instead of samples.
 
 Computation dtype: a Keras loss computes in its own dtype, float32 unless ``dtype="float64"`` is
 given (a float64 model compiled with a loss string still computes its loss in float32).  These
