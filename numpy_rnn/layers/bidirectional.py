@@ -20,15 +20,14 @@ from typing import Any
 import numpy as np
 
 from .base import Layer, _features_of
+from .gru import GRU
+from .lstm import LSTM
+from .simple_rnn import SimpleRNN
 
 MERGE_MODES = ("concat", "sum", "mul", "ave", None)
 
 
 def _layer_classes() -> dict[str, type]:
-    from .gru import GRU
-    from .lstm import LSTM
-    from .simple_rnn import SimpleRNN
-
     return {"LSTM": LSTM, "GRU": GRU, "SimpleRNN": SimpleRNN}
 
 

@@ -4,7 +4,6 @@ as the comparison loses its teeth (tolerance table loosened, compare always pass
 from __future__ import annotations
 
 import dataclasses
-import importlib
 
 import numpy as np
 import pytest
@@ -12,12 +11,10 @@ import pytest
 tf = pytest.importorskip("tensorflow")
 
 import numpy_rnn  # noqa: E402
-import numpy_rnn.io  # noqa: E402
-from parity import cases, cases_models, cases_selftest, tolerances  # noqa: E402
+from parity import cases, report as report_module, tolerances  # noqa: E402
+from parity.cases import models as cases_models, selftest as cases_selftest  # noqa: E402
 
-#: the module, not the ``parity.compare`` function the package exports under the same name
-compare_module = importlib.import_module("parity.compare")
-_real_diff_arrays = compare_module.diff_arrays
+_real_diff_arrays = report_module.diff_arrays
 
 SELFTEST = "selftest/planted bugs are caught"
 
@@ -118,7 +115,7 @@ def test_selftest_fails_when_float64_is_held_to_float32_limits(monkeypatch):
 def test_selftest_fails_when_compare_always_passes(monkeypatch):
     def lenient(*args, **kwargs):
         return dataclasses.replace(_real_diff_arrays(*args, **kwargs), passed=True, n_bad=0)
-    monkeypatch.setattr(compare_module, "diff_arrays", lenient)
+    monkeypatch.setattr(report_module, "diff_arrays", lenient)
     report = _run(SELFTEST)
     assert not report.passed
     failed = _failed(report)
@@ -128,7 +125,7 @@ def test_selftest_fails_when_compare_always_passes(monkeypatch):
 def test_selftest_fails_when_compare_always_fails(monkeypatch):
     def strict(*args, **kwargs):
         return dataclasses.replace(_real_diff_arrays(*args, **kwargs), passed=False)
-    monkeypatch.setattr(compare_module, "diff_arrays", strict)
+    monkeypatch.setattr(report_module, "diff_arrays", strict)
     report = _run(SELFTEST)
     assert not report.passed
     assert "control sequence" in _failed(report)
@@ -184,12 +181,14 @@ def test_a_bundle_loaded_at_lower_precision_fails_the_float64_row(monkeypatch):
     """The other bug that passed the whole suite: a float64 model whose bundle loads (verified)
     and then runs in float32.  Compared at the less precise dtype it would pass; the row holds
     it to float64 and checks the dtype and the weights bit for bit."""
-    real = numpy_rnn.io.read_bundle
+    from numpy_rnn.formats import bundle_read  # where numpy_rnn.load finds read_bundle
+
+    real = bundle_read.read_bundle
 
     def lossy(path, verify=True):
         bundle = real(path, verify=verify)
         return dataclasses.replace(bundle, model=_as_float32(bundle.model))
-    monkeypatch.setattr(numpy_rnn.io, "read_bundle", lossy)
+    monkeypatch.setattr(bundle_read, "read_bundle", lossy)
     reports = _rows("models/bundle save->load float32", "models/bundle save->load float64")
     assert reports["models/bundle save->load float32"].passed  # nothing lost at float32
     bad = reports["models/bundle save->load float64"]
