@@ -152,14 +152,15 @@ def resolve(kind: str, identifier: Any) -> Any:
     needed = "apply_gradients" if kind == "optimizer" else "gradient"
     if identifier is None and kind == "loss":
         return None
-    if isinstance(identifier, str) or isinstance(identifier, dict):
-        module = importlib.import_module(f"numpy_rnn.{kind}s")
+    if isinstance(identifier, str):
+        module = importlib.import_module("numpy_rnn.optimizers" if kind == "optimizer"
+                                         else "numpy_rnn.losses")
         identifier = module.get(identifier)
     if not callable(getattr(identifier, needed, None)) or (kind == "loss"
                                                            and not callable(identifier)):
         example = '"rmsprop"' if kind == "optimizer" else '"mse"'
         raise TypeError(f"`{kind}` must be a name Keras accepts (e.g. {example}) or a "
-                        f"numpy_rnn.{kind}s instance. Received: {kind}={identifier!r}")
+                        f"numpy_rnn.{'optimizers' if kind == 'optimizer' else 'losses'} instance. Received: {kind}={identifier!r}")
     return identifier
 
 

@@ -400,3 +400,105 @@ def test_verbose_1_off_a_terminal_writes_the_final_line_only(capsys):
     out = capsys.readouterr().out
     assert out.count("\n") == 1 and "\r" not in out and "\x1b" not in out
     assert re.fullmatch(r"5/5 ━{20} \d+s \d+(us|ms|s)/step - loss: \S+\n", out)
+
+
+# -- the real layers, losses and optimizers --------------------------------------------------
+import numpy_rnn  # noqa: E402
+from numpy_rnn import LSTM, Dense, Dropout, Embedding, losses, optimizers  # noqa: E402
+
+
+def next_word_model(seed=0, mask_zero=True, return_sequences=False, dtype="float64"):
+    """README's next-word model: Embedding(mask_zero) -> LSTM -> Dense(softmax)."""
+    return Sequential([Embedding(12, 6, mask_zero=mask_zero, seed=seed, dtype=dtype),
+                       LSTM(8, return_sequences=return_sequences, seed=seed + 1, dtype=dtype),
+                       Dense(12, activation="softmax", seed=seed + 2, dtype=dtype)],
+                      input_shape=(5,), input_dtype="int32")
+
+
+def tokens(n=16, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.integers(1, 12, size=(n, 5)).astype("int32")
+    for i, pad in enumerate(rng.integers(0, 4, size=n)):
+        x[i, :pad] = 0
+    return x, rng.integers(1, 12, size=n).astype("int32")
+
+
+def test_compile_takes_keras_names():
+    model = next_word_model()
+    model.compile()
+    assert isinstance(model.optimizer, optimizers.RMSprop) and model.loss is None
+    model.compile("adam", "sparse_categorical_crossentropy")
+    assert isinstance(model.optimizer, optimizers.Adam)
+    assert isinstance(model.loss, losses.SparseCategoricalCrossentropy)
+    with pytest.raises(ValueError, match="optimizer"):
+        model.compile("no-such-optimizer", "mse")
+
+
+def test_next_word_model_learns_saves_and_loads(tmp_path):
+    """fit lowers the loss; the trained model goes to a bundle whose test vectors are its own
+    (marked as not verified by Keras) and comes back with NumPy alone, predicting the same and
+    able to go on training."""
+    x, y = tokens()
+    model = next_word_model()
+    model.compile(optimizers.Adam(learning_rate=0.05), "sparse_categorical_crossentropy")
+    hist = model.fit(x, y, batch_size=4, epochs=8, shuffle=True, seed=0, verbose=0)
+    assert hist.history["loss"][-1] < 0.5 * hist.history["loss"][0], hist.history
+    path = numpy_rnn.save(model, tmp_path / "trained.npz", test_inputs=x[:6])
+    bundle = numpy_rnn.read_bundle(path)
+    assert bundle.verified_by == f"numpy-rnn {numpy_rnn.__version__} (not verified by Keras)"
+    loaded = numpy_rnn.load(path)
+    np.testing.assert_array_equal(loaded.predict(x), model.predict(x))
+    loaded.compile("sgd", "sparse_categorical_crossentropy")
+    before = loaded.evaluate(x, y, verbose=0)
+    assert loaded.train_on_batch(x, y) == pytest.approx(before, rel=1e-12)
+    assert loaded.evaluate(x, y, verbose=0) < before
+
+
+def _train_two_steps(y, return_sequences=True, mask_zero=True):
+    x, _ = tokens(seed=3)
+    model = next_word_model(mask_zero=mask_zero, return_sequences=return_sequences)
+    model.compile(optimizers.SGD(learning_rate=0.5), "sparse_categorical_crossentropy")
+    values = [model.train_on_batch(x[:8], y[:8]), model.train_on_batch(x[8:], y[8:])]
+    return values, model.get_weights(), x
+
+
+def test_padded_steps_do_not_reach_the_loss():
+    """A masked sequence output: targets at padded steps change neither the loss nor the
+    update (Keras applies the output mask in the loss); without the mask they do."""
+    x, _ = tokens(seed=3)
+    rng = np.random.default_rng(4)
+    y = rng.integers(1, 12, size=(16, 5))
+    y_other = np.where(x == 0, rng.integers(1, 12, size=(16, 5)), y)
+    assert (y_other != y).any()
+    v1, w1, _ = _train_two_steps(y)
+    v2, w2, _ = _train_two_steps(y_other)
+    assert v1 == v2 and all(np.array_equal(a, b) for a, b in zip(w1, w2))
+    u1, _, _ = _train_two_steps(y, mask_zero=False)
+    u2, _, _ = _train_two_steps(y_other, mask_zero=False)
+    assert u1 != u2
+
+
+def test_set_weights_keeps_the_optimizer_state():
+    """On a compiled model set_weights writes into the arrays the optimizer was built with,
+    as Keras assigns its variables: training goes on with the momenta it had."""
+    x, y = tokens()
+    a, b = next_word_model(), next_word_model()
+    for m in (a, b):
+        m.compile(optimizers.Adam(learning_rate=0.01), "sparse_categorical_crossentropy")
+        m.train_on_batch(x[:8], y[:8])
+    arrays = [id(w) for w in a.weights]
+    a.set_weights(a.get_weights())
+    assert [id(w) for w in a.weights] == arrays
+    assert a.train_on_batch(x[8:], y[8:]) == b.train_on_batch(x[8:], y[8:])
+    assert all(np.array_equal(p, q) for p, q in zip(a.get_weights(), b.get_weights()))
+
+
+def test_dropout_only_while_training():
+    """Dropout draws masks in fit / train_on_batch (training=True) but not in evaluate."""
+    x, y = data(n=8)
+    model = Sequential([Dense(16, seed=0, dtype="float64"), Dropout(0.5, seed=1),
+                        Dense(2, seed=2, dtype="float64")])
+    model.compile(optimizers.SGD(learning_rate=0.0), "mse")
+    e = model.evaluate(x, y, verbose=0)
+    assert model.evaluate(x, y, verbose=0) == e
+    assert model.train_on_batch(x, y) != pytest.approx(e, rel=1e-6)
