@@ -356,28 +356,12 @@ class Sequential:
         prepared, start = [], 0
         for layer, count in zip(self.layers, counts):
             if count:
-                prepared.append((layer, layer._prepare_weights(list(weights[start:start + count]))))
+                given = list(weights[start:start + count])
+                prepared.append((layer, layer._prepare_weights(given), given))
             start += count
-        for layer, ready in prepared:
-            if not self._assign_in_place(layer, weights, counts):
+        for layer, ready, given in prepared:
+            if not _train.assign_in_place(self, layer, given):
                 layer._commit_weights(ready)
-
-    def _assign_in_place(self, layer: Layer, weights: list, counts: list[int]) -> bool:
-        """On a compiled model, copy checked weights into a built layer's own arrays (as Keras
-        assigns to its variables), so the optimizer keeps its state for them; False when the
-        arrays cannot take them (not built, read-only), which replaces them instead."""
-        if not (self.compiled and layer.built):
-            return False
-        i = self.layers.index(layer)
-        start = sum(counts[:i])
-        current = layer.weights
-        new = [np.asarray(w) for w in weights[start:start + counts[i]]]
-        if not all(isinstance(c, np.ndarray) and c.flags.writeable and c.shape == n.shape
-                   for c, n in zip(current, new)):
-            return False
-        for c, n in zip(current, new):
-            np.copyto(c, n.astype(c.dtype, copy=False))  # checked and cast by _prepare_weights
-        return True
 
     def count_params(self) -> int:
         return int(sum(layer.count_params for layer in self.layers))

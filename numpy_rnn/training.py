@@ -179,6 +179,22 @@ def _loss_dtype(loss: Any) -> np.dtype:
     return dtype if dtype in (np.float32, np.float64) else np.dtype(np.float32)
 
 
+def assign_in_place(model: Any, layer: Any, weights: list) -> bool:
+    """``set_weights`` on a compiled model: copy ``weights`` (already checked) into the built
+    layer's own arrays, as Keras assigns its variables, so the optimizer keeps its state for
+    them.  False (nothing done) when the model is not compiled, the layer not built or an
+    array cannot take them; the caller then replaces the arrays."""
+    if not (getattr(model, "compiled", False) and layer.built):
+        return False
+    current, new = layer.weights, [np.asarray(w) for w in weights]
+    if not all(isinstance(c, np.ndarray) and c.flags.writeable and c.shape == n.shape
+               for c, n in zip(current, new)):
+        return False
+    for c, n in zip(current, new):
+        np.copyto(c, n.astype(c.dtype, copy=False))
+    return True
+
+
 # -- one step -----------------------------------------------------------------------------------
 def _trainable(model: Any) -> list[int]:
     """Indices of the layers whose weights the optimizer updates."""
