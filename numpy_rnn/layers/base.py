@@ -111,7 +111,7 @@ class Layer:
             f"input (or call build) first. Received: {len(weights)} weight(s)"
         )
 
-    def _build_from_weights(self, weights: list[np.ndarray]) -> None:
+    def build_from_weights(self, weights: list[np.ndarray]) -> None:
         """Build an unbuilt layer from the shapes of ``weights`` (no weights are allocated)."""
         self.build(self._features_from_weights(list(weights)))
 
