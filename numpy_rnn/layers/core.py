@@ -56,6 +56,7 @@ class Masking(Layer):
         """``grad_output`` (the input's shape) -> dL/dinputs: exactly 0 at masked steps."""
         keep, shape = record
         g = self._grad_output(grad_output, shape)
+        self.gradients = []  # no weights
         return np.where(keep, g, np.zeros((), g.dtype))
 
     def compute_mask(self, inputs: Any, mask: Any = None) -> np.ndarray:
@@ -129,6 +130,7 @@ class Dropout(Layer):
         the forward (``where(keep, grad * scale, 0)``), or ``grad_output`` at inference."""
         keep, scale, shape = record
         g = self._grad_output(grad_output, shape)
+        self.gradients = []  # no weights
         if keep is None:
             return g
         return np.where(keep, g * scale, np.zeros((), g.dtype))

@@ -229,6 +229,17 @@ def test_grad_output_shape_and_dtype_errors(kind):
     assert layer.gradients is None  # a failed backward leaves nothing behind
 
 
+@pytest.mark.parametrize("kind", KINDS)
+def test_backward_of_an_empty_batch(kind):
+    layer, x = _called(kind)
+    x = x[:0]
+    y = layer(x, training=True)
+    dx = layer.backward(np.zeros(y.shape))
+    assert (dx is None) if kind == "embedding" else (dx.shape == x.shape)
+    assert [g.shape for g in layer.gradients] == [w.shape for w in layer.get_weights()]
+    assert all(not g.any() for g in layer.gradients)
+
+
 # -- teeth: planted bugs the checks above must catch -----------------------------------------------
 def _wrap_backward(cls, monkeypatch, mutate):
     real = cls._backward
