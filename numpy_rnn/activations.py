@@ -7,7 +7,7 @@ Every function keeps the input dtype (float32 stays float32).
 from __future__ import annotations
 
 import math
-from typing import Callable, Union
+from typing import Callable, Optional, Union
 
 import numpy as np
 
@@ -234,3 +234,207 @@ def in_place(fn: Activation, x: np.ndarray) -> np.ndarray:
 
 def names() -> list[str]:
     return sorted(_REGISTRY)
+
+
+# ---------------------------------------------------------------------------------------------
+# Backward: dL/dx from dL/dy, written the way TensorFlow's registered gradients compute it (same
+# operations in the same order, same choice at kinks), so float64 agrees to ~1e-16 and float32
+# to an ulp or so. Each entry is ``(x, y, g) -> dL/dx`` in g's dtype; ``x`` may be None only for
+# the activations in ``_FROM_OUTPUT`` (TF's gradient of those is a function of the output).
+# Every array here has grad_y's shape (..., F), except glu's x: (..., 2F).
+# ---------------------------------------------------------------------------------------------
+
+Backward = Callable[[Optional[np.ndarray], np.ndarray, np.ndarray], np.ndarray]
+
+
+def _mask(cond: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    return cond.astype(dtype)
+
+
+def _hard_sigmoid_inside(s: np.ndarray) -> np.ndarray:
+    """Relu6Grad's mask ``0 < s < 6`` (open at both edges) for ``s = x + 3``, as 0/1 floats."""
+    return _mask((s > 0) & (s < 6), s.dtype)
+
+
+def _tf_hard_sigmoid(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Keras-on-TF ``relu6(x + 3) / 6`` and its Relu6Grad mask."""
+    s = x + x.dtype.type(3)  # rounded in x's dtype, as TF does
+    return np.clip(s, 0, 6) / x.dtype.type(6), _hard_sigmoid_inside(s)
+
+
+def _d_hard_silu(x: Optional[np.ndarray], y: np.ndarray, g: np.ndarray) -> np.ndarray:
+    # Keras: x * hard_sigmoid(x). Mul grad: g * hs; the hs branch: (x * g) / 6 through Relu6Grad.
+    hs, inside = _tf_hard_sigmoid(x)
+    return g * hs + (x * g) / x.dtype.type(6) * inside
+
+
+def _d_elu(x: Optional[np.ndarray], y: np.ndarray, g: np.ndarray) -> np.ndarray:
+    # EluGrad: (a < 0) ? (a + 1) * g : g, with TF's forward a = exp(x) - 1 (not expm1).
+    a = np.exp(x) - 1 if x is not None else y
+    return np.where(a < 0, (a + 1) * g, g)
+
+
+_SELU_SCALE = 1.0507009873554804934193349852946  # TF's SeluGrad constants, cast to the dtype
+_SELU_SCALE_ALPHA = 1.7580993408473768599402175208123
+
+
+def _d_selu(x: Optional[np.ndarray], y: np.ndarray, g: np.ndarray) -> np.ndarray:
+    # SeluGrad: (a < 0) ? g * (a + scale*alpha) : g * scale, TF's a = scale*alpha * (exp(x) - 1).
+    dt = g.dtype.type
+    sa = dt(_SELU_SCALE_ALPHA)
+    a = sa * (np.exp(x) - 1) if x is not None else y
+    return np.where(a < 0, g * (a + sa), g * dt(_SELU_SCALE))
+
+
+def _d_celu(x: Optional[np.ndarray], y: np.ndarray, g: np.ndarray) -> np.ndarray:
+    # Keras: maximum(x, 0) + expm1(minimum(x, 0)). Maximum's gradient goes to x where x >= 0 and
+    # Minimum's where x <= 0, so at exactly 0 TF adds both: celu'(0) = 1 + exp(0) = 2.
+    m = np.minimum(x, 0)
+    return g * _mask(x >= 0, g.dtype) + g * np.exp(m) * _mask(x <= 0, g.dtype)
+
+
+def _d_softplus(x: Optional[np.ndarray], y: np.ndarray, g: np.ndarray) -> np.ndarray:
+    return g / (np.exp(-x) + 1)  # SoftplusGrad
+
+
+def _d_gelu(x: Optional[np.ndarray], y: np.ndarray, g: np.ndarray) -> np.ndarray:
+    """TF's exact gelu is ``0.5 * x * erfc(-x * c)``; its gradient term by term.
+
+    TF builds c with ``cast(0.7071067811865476, dtype)`` from a float32 constant, so even in
+    float64 c = float32(1/sqrt(2)) (TF's float64 gelu' is off by up to ~5e-9 relative; we match).
+    """
+    dt = x.dtype.type
+    c = dt(np.float32(0.7071067811865476))
+    v = -x * c
+    erfc_v = _erfc(v.astype(np.float64)).astype(np.float64).astype(x.dtype)
+    ge = (dt(0.5) * x) * g  # dL/d erfc
+    gv = ge * dt(-2 / math.sqrt(math.pi)) * np.exp(-(v * v))
+    return dt(0.5) * (g * erfc_v) - gv * c
+
+
+_erfc = np.frompyfunc(math.erfc, 1, 1)
+
+
+def _d_squareplus(x: Optional[np.ndarray], y: np.ndarray, g: np.ndarray) -> np.ndarray:
+    # (x + sqrt(x^2 + 4)) / 2: RealDiv, Add, SqrtGrad (0.5 * dy / s), SquareGrad (dy * (x * 2)).
+    dt = x.dtype.type
+    h = g / dt(2)
+    s = np.sqrt(x * x + dt(4))
+    return h + (dt(0.5) * h) / s * (x * dt(2))
+
+
+def _d_mish(x: Optional[np.ndarray], y: np.ndarray, g: np.ndarray) -> np.ndarray:
+    # x * tanh(softplus(x)): g * t + SoftplusGrad(TanhGrad(x * g)).
+    t = np.tanh(softplus(x))
+    return g * t + (x * g) * (1 - t * t) / (np.exp(-x) + 1)
+
+
+def _d_silu(x: Optional[np.ndarray], y: np.ndarray, g: np.ndarray) -> np.ndarray:
+    # tf.nn.silu's custom gradient: g * (s * (1 + x * (1 - s))), s = sigmoid(x).
+    s = sigmoid(x)
+    return g * (s * (1 + x * (1 - s)))
+
+
+def _d_softmax(x: Optional[np.ndarray], y: np.ndarray, g: np.ndarray) -> np.ndarray:
+    return (g - np.sum(g * y, axis=-1, keepdims=True)) * y  # SoftmaxGrad
+
+
+def _d_log_softmax(x: Optional[np.ndarray], y: np.ndarray, g: np.ndarray) -> np.ndarray:
+    return g - np.sum(g, axis=-1, keepdims=True) * np.exp(y)  # LogSoftmaxGrad
+
+
+def _d_glu(x: Optional[np.ndarray], y: np.ndarray, g: np.ndarray) -> np.ndarray:
+    a, b = np.split(x, 2, axis=-1)
+    s = sigmoid(b)
+    return np.concatenate([g * s, (a * g) * s * (1 - s)], axis=-1)  # SigmoidGrad on b
+
+
+def _d_sparsemax(x: Optional[np.ndarray], y: np.ndarray, g: np.ndarray) -> np.ndarray:
+    # Exact VJP of sparsemax: on the support S (y > 0), g - mean_S(g); 0 off it.
+    on = _mask(y > 0, g.dtype)
+    k = np.sum(on, axis=-1, keepdims=True)
+    return on * (g - np.sum(g * on, axis=-1, keepdims=True) / np.maximum(k, 1))
+
+
+_BACKWARD: dict[Activation, Backward] = {
+    linear: lambda x, y, g: g.copy(),
+    tanh: lambda x, y, g: g * (1 - y * y),  # TanhGrad
+    sigmoid: lambda x, y, g: g * y * (1 - y),  # SigmoidGrad
+    exponential: lambda x, y, g: g * y,  # ExpGrad
+    relu: lambda x, y, g: g * _mask(y > 0, g.dtype),  # ReluGrad on the output: relu'(0) = 0
+    relu6: lambda x, y, g: g * _mask((y > 0) & (y < 6), g.dtype),  # Relu6Grad: 0 at 0 and 6
+    hard_sigmoid: lambda x, y, g: g / g.dtype.type(6) * _hard_sigmoid_inside(x + x.dtype.type(3)),
+    hard_silu: _d_hard_silu,
+    # LeakyReluGrad: x > 0 ? g : g * float32(0.2) (the slope is a float32 attribute); 0.2 at 0.
+    leaky_relu: lambda x, y, g: np.where(y > 0, g, g * g.dtype.type(np.float32(0.2))),
+    elu: _d_elu,
+    selu: _d_selu,
+    celu: _d_celu,
+    softplus: _d_softplus,
+    log_sigmoid: lambda x, y, g: -(-g / (np.exp(x) + 1)),  # -softplus(-x)
+    softsign: lambda x, y, g: g / np.square(np.abs(x) + 1),  # SoftsignGrad
+    silu: _d_silu,
+    gelu: _d_gelu,
+    mish: _d_mish,
+    # clip_by_value is minimum(maximum(...)): both edges pass the gradient, hard_tanh'(+-1) = 1.
+    hard_tanh: lambda x, y, g: g * _mask((x >= -1) & (x <= 1), g.dtype),
+    hard_shrink: lambda x, y, g: np.where(np.abs(x) > 0.5, g, 0),
+    soft_shrink: lambda x, y, g: np.where((x > 0.5) | (x < -0.5), g, 0),
+    tanh_shrink: lambda x, y, g: g - g * (1 - np.tanh(x) ** 2),
+    # Keras: where(x <= -1, 0, where(x < 1, 0.25 * (x + 1)**2, x)); PowGrad gives g*0.25*2*(x+1).
+    sparse_plus: lambda x, y, g: np.where(
+        x <= -1, 0, np.where(x < 1, g * g.dtype.type(0.5) * (x + 1), g)),
+    sparse_sigmoid: lambda x, y, g: g * g.dtype.type(0.5) * _mask((x > -1) & (x < 1), g.dtype),
+    squareplus: _d_squareplus,
+    softmax: _d_softmax,
+    log_softmax: _d_log_softmax,
+    glu: _d_glu,
+    sparsemax: _d_sparsemax,
+}
+
+# Activations whose backward needs only the output y (so a layer may overwrite x in place).
+_FROM_OUTPUT = frozenset({linear, tanh, sigmoid, exponential, relu, relu6, leaky_relu, elu, selu,
+                          softmax, log_softmax, sparsemax})
+
+
+def needs_input(fn: Activation) -> bool:
+    """True if ``backward(fn, ...)`` needs the pre-activation ``x`` (not just ``y = fn(x)``).
+
+    Layers that run ``in_place(fn, z)`` must keep a copy of ``z`` when this is True.
+    """
+    return fn not in _FROM_OUTPUT
+
+
+def backward(fn: Activation, x: Optional[np.ndarray], y: Optional[np.ndarray],
+             grad_y: np.ndarray) -> np.ndarray:
+    """dL/dx of ``y = fn(x)`` given ``grad_y = dL/dy``; same shape and dtype as ``grad_y``.
+
+    ``fn`` is an activation from ``get``; ``y`` may be None (recomputed from ``x``); ``x`` may be
+    None when ``needs_input(fn)`` is False. Elementwise activations give ``grad_y * fn'(x)``;
+    softmax, log_softmax, sparsemax (last axis) and glu (splits the last axis) give the exact
+    vector-Jacobian product. Kinks follow TensorFlow's gradients (relu'(0) = 0, ...).
+    """
+    rule = _BACKWARD.get(fn)
+    if rule is None:
+        name = getattr(fn, "__name__", repr(fn))
+        raise NotImplementedError(
+            f"numpy_rnn cannot differentiate the custom activation {name}; use a Keras-named one"
+        )
+    if x is None and needs_input(fn):
+        raise ValueError(f"backward of activation {serialize(fn)!r} needs its input `x`; "
+                         "received x=None")
+    if x is None and y is None:
+        raise ValueError(f"backward of activation {serialize(fn)!r} needs `x` or `y`; "
+                         "received neither")
+    grad_y = np.asarray(grad_y)
+    if y is None:
+        y = fn(x)
+    if np.shape(y) != grad_y.shape:
+        raise ValueError(f"`grad_y` must have the shape of the activation's output {np.shape(y)}. "
+                         f"Received: grad_y.shape={grad_y.shape}")
+    dt = grad_y.dtype
+    if x is not None:
+        x = np.asarray(x, dt)
+    y = np.asarray(y, dt)
+    with np.errstate(over="ignore"):  # exp(-x) -> inf gives a 0 gradient, as in TF
+        return np.asarray(rule(x, y, grad_y), dt)

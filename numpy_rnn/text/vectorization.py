@@ -1,5 +1,9 @@
 """``TextVectorization``: keras.layers.TextVectorization with ``output_mode="int"``, in NumPy.
 Measured Keras behaviour: spec/keras-semantics.md section 3.3.
+
+Long because it is one class mirroring one Keras layer: every constructor option, its validation
+and its ``get_config`` round trip, plus the vocabulary file / list / adapt paths, stay together so
+the class reads against ``keras/src/layers/preprocessing/text_vectorization.py`` line by line.
 """
 from __future__ import annotations
 
