@@ -79,9 +79,6 @@ FORWARD_DIFFERS = {
     # not sum to 1); numpy_rnn computes the textbook sparsemax: outputs differ by ~0.8.
     ("sparsemax", "float32"): "Keras 3.15's sparsemax is not the textbook one",
     ("sparsemax", "float64"): "Keras 3.15's sparsemax is not the textbook one",
-    # TensorFlow's exact gelu is 0.5*x*erfc(-x/sqrt(2)); numpy_rnn's 0.5*x*(1+erf(x/sqrt(2)))
-    # cancels for x << 0: 5e-9 off in float64 (forward and gradient).
-    ("gelu", "float64"): "numpy_rnn gelu uses 1+erf (cancellation), TensorFlow erfc",
 }
 
 
