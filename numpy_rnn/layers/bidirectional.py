@@ -264,14 +264,6 @@ class Bidirectional(Layer):
             return (output if isinstance(output, list) else [output]) + states
         return output
 
-    def output_names(self) -> list[str]:
-        """Names of the outputs of one call, for parity reports (``c*`` = cell states)."""
-        names = ["output_fw", "output_bw"] if self.merge_mode is None else ["output"]
-        if self.return_state:
-            per = ["h", "c"] if len(self.forward_layer.state_size) == 2 else ["h"]
-            names += [f"{s}_fw" for s in per] + [f"{s}_bw" for s in per]
-        return names
-
     # -- state ---------------------------------------------------------------------------------
     @property
     def states(self) -> list[np.ndarray] | None:

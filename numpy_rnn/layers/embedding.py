@@ -66,9 +66,25 @@ class Embedding(Layer):
             )
         return arr
 
-    def __call__(self, ids: Any) -> np.ndarray:
-        """``ids (...)`` -> ``(..., output_dim)`` in the layer dtype."""
-        return self.embeddings[self._ids(ids)]  # negative ids wrap like NumPy/TF gather on CPU
+    def __call__(self, ids: Any, training: bool = False) -> np.ndarray:
+        """``ids (...)`` -> ``(..., output_dim)`` in the layer dtype.
+
+        ``training=True`` keeps the ids (the rows read) for ``backward``."""
+        idx = self._ids(ids)  # (...)
+        if training:
+            self._record = idx % self.input_dim  # negative ids: the row the forward read
+        return self.embeddings[idx]  # negative ids wrap like NumPy/TF gather on CPU
+
+    def _backward(self, record: np.ndarray, grad_output: Any) -> None:
+        """``grad_output (..., output_dim)`` -> None (integer ids have no gradient); sets
+        ``gradients`` = [d embeddings ``(input_dim, output_dim)``]: the rows of ``grad_output``
+        summed per id read (Keras's IndexedSlices, made dense). ``mask_zero`` does not zero
+        row 0's gradient (Keras neither: the mask only reaches the layers downstream)."""
+        g = self._grad_output(grad_output, record.shape + (self.output_dim,))
+        d_table = np.zeros((self.input_dim, self.output_dim), self.dtype)  # (input_dim, output_dim)
+        np.add.at(d_table, record.reshape(-1), g.reshape(-1, self.output_dim))  # repeats add up
+        self.gradients = [d_table]
+        return None
 
     predict = __call__
 

@@ -142,7 +142,7 @@ def layer_from_keras(layer: Any):
                              "copy: call it on an input (or build it) first.")
     weights = [np.asarray(w) for w in layer.get_weights()]
     if not np_layer.built:
-        np_layer._build_from_weights(weights)
+        np_layer.build_from_weights(weights)
     copy_weights(weights, np_layer.weight_names(), np_layer.weight_shapes(),
                  f"from_keras('{layer.name}')")
     np_layer.set_weights(weights)

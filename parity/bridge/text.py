@@ -128,7 +128,7 @@ def text_vectorization_from_keras(layer: Any) -> TextVectorization:
     if initialized:
         ours.set_vocabulary(np.array(vocabulary, dtype=object))  # object array: tokens kept exact
     input_vocabulary = getattr(getattr(layer, "_lookup_layer", None), "input_vocabulary", None)
-    ours._input_vocabulary = input_vocabulary  # what get_config() reports, as Keras
+    ours.input_vocabulary = input_vocabulary  # what get_config() reports, as Keras
     return ours
 
 
@@ -160,8 +160,8 @@ def text_vectorization_to_keras(tv: TextVectorization) -> Any:
         config.pop(key)
     initialized = tv.vocabulary_size() > 2
     # The exact tokens, as an object array so that Keras keeps trailing NULs too.
-    vocabulary = np.array(["", "[UNK]"] + list(tv._tokens), dtype=object) if initialized else None
-    static = tv._has_input_vocabulary
+    vocabulary = np.array(["", "[UNK]"] + list(tv.tokens), dtype=object) if initialized else None
+    static = tv.has_input_vocabulary
     if static and vocabulary is not None:
         layer = keras.layers.TextVectorization(**config, vocabulary=vocabulary)
     else:

@@ -41,16 +41,6 @@ class LSTMCase(NamedTuple):
     initial_state: list | None
 
 
-class LSTMCase(NamedTuple):
-    """Everything one LSTM parity example needs."""
-
-    config: dict
-    inputs: np.ndarray
-    weights: list
-    mask: np.ndarray | None
-    initial_state: list | None
-
-
 def make_lstm_case(seed: int, shape: Shape, config: dict, *, mask_kind: str = "none",
                    initial_state: bool = False, input_scale: float = 1.0) -> LSTMCase:
     """Build one LSTM case deterministically from ``seed`` (used by the strategy and by tests)."""
