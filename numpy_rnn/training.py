@@ -146,21 +146,23 @@ class ProgressBar:
 
 
 # -- compile ------------------------------------------------------------------------------------
+_MODULES = {"optimizer": ("numpy_rnn.optimizers", "apply_gradients", '"rmsprop"'),
+            "loss": ("numpy_rnn.losses", "gradient", '"mse"')}
+
+
 def resolve(kind: str, identifier: Any) -> Any:
     """An optimizer / loss from a Keras string (via ``numpy_rnn.optimizers.get`` /
-    ``numpy_rnn.losses.get``) or an instance (anything with ``apply_gradients`` / ``gradient``)."""
-    needed = "apply_gradients" if kind == "optimizer" else "gradient"
+    ``numpy_rnn.losses.get``) or an instance (anything with ``apply_gradients``, or callable
+    with a ``gradient``); ``None`` stays ``None`` for a loss."""
+    module, needed, example = _MODULES[kind]
     if identifier is None and kind == "loss":
         return None
     if isinstance(identifier, str):
-        module = importlib.import_module("numpy_rnn.optimizers" if kind == "optimizer"
-                                         else "numpy_rnn.losses")
-        identifier = module.get(identifier)
+        identifier = importlib.import_module(module).get(identifier)
     if not callable(getattr(identifier, needed, None)) or (kind == "loss"
                                                            and not callable(identifier)):
-        example = '"rmsprop"' if kind == "optimizer" else '"mse"'
-        raise TypeError(f"`{kind}` must be a name Keras accepts (e.g. {example}) or a "
-                        f"numpy_rnn.{'optimizers' if kind == 'optimizer' else 'losses'} instance. Received: {kind}={identifier!r}")
+        raise TypeError(f"`{kind}` must be a name Keras accepts (e.g. {example}) or a {module} "
+                        f"instance. Received: {kind}={identifier!r}")
     return identifier
 
 

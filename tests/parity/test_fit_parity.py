@@ -186,10 +186,35 @@ SPARSE_SQUARE = pytest.mark.xfail(strict=True, reason=(
     "emulation agrees with Keras to 4e-16)"))
 
 
+def _rnn_backward_available() -> bool:
+    from numpy_rnn import LSTM
+    layer = LSTM(2)
+    try:
+        layer(np.zeros((1, 2, 3), "float32"), training=True)
+        layer.backward(np.zeros((1, 2), "float32"))
+        return True
+    except (RuntimeError, NotImplementedError, AttributeError):
+        return False
+
+
+NEEDS_RNN_BACKWARD = pytest.mark.xfail(
+    not _rnn_backward_available(), strict=True,
+    reason="the recurrent backward (branch h12-rnn-grad) is not merged yet")
+RECURRENT = ("next_word_lstm", "masked_sequence_gru")
+
+
 def _case(model_key: str, opt_key: str):
-    needs_slices = model_key != "dense" and opt_key in ("rmsprop", "adam")
-    return pytest.param(model_key, opt_key, marks=[SPARSE_SQUARE] if needs_slices else [],
-                        id=f"{model_key}-{opt_key}")
+    marks = []
+    if model_key != "dense" and opt_key in ("rmsprop", "adam"):
+        marks.append(SPARSE_SQUARE)
+    elif model_key in RECURRENT:
+        marks.append(NEEDS_RNN_BACKWARD)
+    return pytest.param(model_key, opt_key, marks=marks, id=f"{model_key}-{opt_key}")
+
+
+def _model_case(model_key: str):
+    return pytest.param(model_key, id=model_key,
+                        marks=[NEEDS_RNN_BACKWARD] if model_key in RECURRENT else [])
 
 
 CASES = [_case(m, o) for m in MODELS for o in OPTIMIZERS]
@@ -245,14 +270,14 @@ def fit_float64(model_key: str) -> dict[str, float]:
     return errs
 
 
-@pytest.mark.parametrize("model_key", list(MODELS))
+@pytest.mark.parametrize("model_key", [_model_case(m) for m in MODELS])
 def test_fit_epoch_losses_and_evaluate_float64(model_key):
     errs = fit_float64(model_key)
     print(f"\n{model_key} fit float64: {errs}")
     assert all(e <= RTOL64 for e in errs.values()), errs
 
 
-@pytest.mark.parametrize("model_key", ["dense", "next_word_lstm"])
+@pytest.mark.parametrize("model_key", [_model_case(m) for m in ("dense", "next_word_lstm")])
 def test_fit_epoch_losses_float32(model_key):
     """float32 fit with SGD (no division by a running root, so no amplified noise): the epoch
     losses and Keras's size-weighted running mean agree to float32 rounding."""
@@ -297,9 +322,10 @@ def _embedding_frozen(monkeypatch):
     monkeypatch.setattr(training, "_trainable", lambda model: orig(model)[1:])
 
 
+TEETH_RECURRENT = ("output mask not applied by the loss", "lowest layer left out of the update")
 TEETH = {
-    "output mask not applied by the loss": (_drop_output_mask,
-                                            lambda: five_steps_float64("masked_sequence_gru", "sgd")),
+    "output mask not applied by the loss": (
+        _drop_output_mask, lambda: five_steps_float64("masked_sequence_gru", "sgd")),
     "mask dropped after Embedding->Dense": (_drop_output_mask,
                                             lambda: fit_float64("embedding_dense")),
     "epoch loss not weighted by batch size": (_unweighted_mean, lambda: fit_float64("dense")),
@@ -310,7 +336,9 @@ TEETH = {
 }
 
 
-@pytest.mark.parametrize("name", sorted(TEETH))
+@pytest.mark.parametrize("name", [
+    pytest.param(n, marks=[NEEDS_RNN_BACKWARD] if n in TEETH_RECURRENT else [])
+    for n in sorted(TEETH)])
 def test_teeth(name, monkeypatch):
     plant, measure = TEETH[name]
     plant(monkeypatch)
