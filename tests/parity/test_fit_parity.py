@@ -98,11 +98,29 @@ def sequence_model(dtype):
                              keras.layers.Dense(6, activation="softmax", dtype=dtype)])
 
 
+def stacked_model(dtype):
+    """Bidirectional (sum) over a masked sequence, Dropout(0), SimpleRNN on top."""
+    return keras.Sequential([
+        keras.Input((5,), dtype="int32"),
+        keras.layers.Embedding(12, 4, mask_zero=True, dtype=dtype),
+        keras.layers.Bidirectional(keras.layers.LSTM(5, return_sequences=True, dtype=dtype),
+                                   merge_mode="sum", dtype=dtype),
+        keras.layers.Dropout(0.0),
+        keras.layers.SimpleRNN(3, dtype=dtype),
+        keras.layers.Dense(6, activation="softmax", dtype=dtype)])
+
+
+def last_step_data(n, dtype, seed=0):
+    x, y = token_data(n, dtype, seed)
+    return x, y[:, -1]
+
+
 MODELS = {
     "dense": (dense_model, dense_data, "MeanSquaredError"),
     "embedding_dense": (embedding_dense_model, token_data, "SparseCategoricalCrossentropy"),
     "next_word_lstm": (next_word_model, next_word_data, "SparseCategoricalCrossentropy"),
     "masked_sequence_gru": (sequence_model, token_data, "SparseCategoricalCrossentropy"),
+    "stacked_bidirectional": (stacked_model, last_step_data, "SparseCategoricalCrossentropy"),
 }
 
 OPTIMIZERS = {
@@ -200,7 +218,7 @@ def _rnn_backward_available() -> bool:
 NEEDS_RNN_BACKWARD = pytest.mark.xfail(
     not _rnn_backward_available(), strict=True,
     reason="the recurrent backward (branch h12-rnn-grad) is not merged yet")
-RECURRENT = ("next_word_lstm", "masked_sequence_gru")
+RECURRENT = ("next_word_lstm", "masked_sequence_gru", "stacked_bidirectional")
 
 
 def _case(model_key: str, opt_key: str):
