@@ -7,7 +7,10 @@ What Keras 3.15 does, and so what this module does (``keras/src/trainers/trainer
   returns (a sequence output of a masked recurrent layer, passed on by ``Dense``) is applied by
   the loss (masked entries weigh 0); ``loss.gradient`` is sent back through the layers in
   reverse (``layer.backward``), and ``optimizer.apply_gradients`` updates each trainable layer's
-  own arrays in place.  Layers with ``trainable=False`` are run backward (when a trainable layer
+  own arrays in place.  An Embedding's gradient is passed as its ``sparse_gradients`` (an
+  ``IndexedSlices``, one slice per id read), as TensorFlow hands Keras's optimizer a
+  ``tf.IndexedSlices``: Adam and RMSprop then square each slice before the duplicates are summed
+  (``numpy_rnn/sparse.py``), which the dense gradient would not reproduce.  Layers with ``trainable=False`` are run backward (when a trainable layer
   sits below them) but their weights are not updated.
 * The reported loss is Keras's loss tracker, a ``keras.metrics.Mean`` kept in the loss dtype
   (Keras keeps it in ``floatx``, which is also the default loss dtype): each batch adds
@@ -216,7 +219,8 @@ def _writable_weights(layer: Any) -> list[np.ndarray]:
 def backward(model: Any, grad: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
     """Send ``grad`` (dLoss/d output) back through the layers of the last ``training=True``
     forward, down to the lowest trainable layer; returns ``(gradient, weight array)`` pairs
-    for every trainable layer, bottom layer first, each layer in ``get_weights()`` order."""
+    for every trainable layer, bottom layer first, each layer in ``get_weights()`` order (a
+    layer's ``sparse_gradients`` where it has them: the Embedding's IndexedSlices)."""
     trainable = _trainable(model)
     if not trainable:
         return []
@@ -225,7 +229,7 @@ def backward(model: Any, grad: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]
         layer = model.layers[i]
         grad = layer.backward(grad)
         if i in trainable:
-            grads[i] = list(layer.gradients)
+            grads[i] = list(getattr(layer, "sparse_gradients", None) or layer.gradients)
     pairs = []
     for i in trainable:
         layer = model.layers[i]

@@ -7,6 +7,7 @@ import numpy as np
 
 from .. import _validation as v
 from .. import initializers
+from ..sparse import IndexedSlices
 from .base import Layer
 
 
@@ -23,6 +24,10 @@ class Embedding(Layer):
     """
 
     supports_masking = True
+    #: After ``backward``: ``[IndexedSlices]``, the table's gradient as TensorFlow gives it to
+    #: Keras's optimizers (one slice per id read, duplicates not summed); ``gradients`` holds the
+    #: same gradient dense.  ``Sequential`` training passes these slices to the optimizer.
+    sparse_gradients: list[IndexedSlices] | None = None
 
     def __init__(self, input_dim: int, output_dim: int, mask_zero: bool = False,
                  embeddings_initializer: Any = "uniform", input_length: int | None = None,
@@ -77,13 +82,15 @@ class Embedding(Layer):
 
     def _backward(self, record: np.ndarray, grad_output: Any) -> None:
         """``grad_output (..., output_dim)`` -> None (integer ids have no gradient); sets
-        ``gradients`` = [d embeddings ``(input_dim, output_dim)``]: the rows of ``grad_output``
-        summed per id read (Keras's IndexedSlices, made dense). ``mask_zero`` does not zero
-        row 0's gradient (Keras neither: the mask only reaches the layers downstream)."""
+        ``sparse_gradients`` = [IndexedSlices: one row of ``grad_output`` per id read, as
+        TensorFlow's gather gradient] and ``gradients`` = [d embeddings ``(input_dim,
+        output_dim)``]: those rows summed per id.  ``mask_zero`` does not zero row 0's gradient
+        (Keras neither: the mask only reaches the layers downstream)."""
         g = self._grad_output(grad_output, record.shape + (self.output_dim,))
-        d_table = np.zeros((self.input_dim, self.output_dim), self.dtype)  # (input_dim, output_dim)
-        np.add.at(d_table, record.reshape(-1), g.reshape(-1, self.output_dim))  # repeats add up
-        self.gradients = [d_table]
+        values = np.array(g.reshape(-1, self.output_dim))  # (N, output_dim), N = ids read
+        slices = IndexedSlices(values, record.reshape(-1), (self.input_dim, self.output_dim))
+        self.sparse_gradients = [slices]
+        self.gradients = [slices.dense()]  # (input_dim, output_dim): repeats add up
         return None
 
     predict = __call__

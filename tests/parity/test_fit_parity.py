@@ -140,14 +140,11 @@ def pair(model_key, opt_key, dtype):
     k_opt = getattr(keras.optimizers, opt_name)(**opt_kwargs)
     km.compile(optimizer=k_opt, loss=getattr(keras.losses, loss_name)(dtype=dtype))
     nm = parity.from_keras(km)
-    # Keras holds the learning rate in a variable of the floatx at construction: float32 (a
-    # Python float rounded) normally, float64 (exact) under floatx float64. numpy_rnn.optimizers
-    # rounds a Python float through float32 and keeps a schedule's NumPy float64 exact.
-    lr = k_opt.learning_rate.numpy()
-    np_kwargs = dict(opt_kwargs)
-    if lr.dtype == np.float64:
-        np_kwargs["learning_rate"] = lambda step: lr
-    nm.compile(optimizer=getattr(optimizers, opt_name)(**np_kwargs),
+    # Keras holds the learning rate in a variable of the floatx at the optimizer's construction:
+    # float32 (a Python float rounded) normally, float64 (exact) under floatx float64.
+    floatx_now = keras.config.floatx()
+    assert k_opt.learning_rate.dtype == floatx_now
+    nm.compile(optimizer=getattr(optimizers, opt_name)(**opt_kwargs, floatx=floatx_now),
                loss=getattr(losses, loss_name)(dtype=dtype))
     return km, nm, make_data
 
@@ -195,15 +192,6 @@ def trajectory_errors(km, nm, x, y, batch_size, steps):
     return out
 
 
-SPARSE_SQUARE = pytest.mark.xfail(strict=True, reason=(
-    "Keras (TF backend) gives Adam/RMSprop the Embedding gradient as tf.IndexedSlices, one "
-    "slice per token occurrence, and ops.square squares each slice before the duplicates are "
-    "summed: v gets sum_i g_i**2 for a row read several times in a batch, not (sum_i g_i)**2. "
-    "numpy_rnn passes the dense (summed) table gradient; reproducing this needs an "
-    "IndexedSlices-style gradient in Embedding.backward and numpy_rnn.optimizers (measured: the "
-    "emulation agrees with Keras to 4e-16)"))
-
-
 def _rnn_backward_available() -> bool:
     from numpy_rnn import LSTM
     layer = LSTM(2)
@@ -222,11 +210,7 @@ RECURRENT = ("next_word_lstm", "masked_sequence_gru", "stacked_bidirectional")
 
 
 def _case(model_key: str, opt_key: str):
-    marks = []
-    if model_key != "dense" and opt_key in ("rmsprop", "adam"):
-        marks.append(SPARSE_SQUARE)
-    elif model_key in RECURRENT:
-        marks.append(NEEDS_RNN_BACKWARD)
+    marks = [NEEDS_RNN_BACKWARD] if model_key in RECURRENT else []
     return pytest.param(model_key, opt_key, marks=marks, id=f"{model_key}-{opt_key}")
 
 
@@ -340,6 +324,21 @@ def _embedding_frozen(monkeypatch):
     monkeypatch.setattr(training, "_trainable", lambda model: orig(model)[1:])
 
 
+def _embedding_gradient_dense(monkeypatch):
+    from numpy_rnn import Embedding
+    orig = Embedding._backward
+
+    def dense_only(self, record, grad_output):
+        orig(self, record, grad_output)
+        self.sparse_gradients = None  # the optimizer then gets the summed table gradient
+    monkeypatch.setattr(Embedding, "_backward", dense_only)
+
+
+def _learning_rate_floatx_ignored(monkeypatch):
+    monkeypatch.setattr(optimizers.Optimizer, "_lr", lambda self, dtype: (
+        optimizers._through_float32(self.learning_rate, dtype)))
+
+
 TEETH_RECURRENT = ("output mask not applied by the loss", "lowest layer left out of the update")
 TEETH = {
     "output mask not applied by the loss": (
@@ -351,6 +350,12 @@ TEETH = {
                                        lambda: five_steps_float64("dense", "sgd")),
     "lowest layer left out of the update": (_embedding_frozen,
                                             lambda: five_steps_float64("next_word_lstm", "sgd")),
+    "Embedding gradient given dense to Adam": (
+        _embedding_gradient_dense, lambda: five_steps_float64("embedding_dense", "adam")),
+    "Embedding gradient given dense to RMSprop": (
+        _embedding_gradient_dense, lambda: five_steps_float64("embedding_dense", "rmsprop")),
+    "learning rate rounded through float32 under floatx float64": (
+        _learning_rate_floatx_ignored, lambda: five_steps_float64("dense", "adam")),
 }
 
 

@@ -520,3 +520,53 @@ def test_dropout_only_while_training():
     e = model.evaluate(x, y, verbose=0)
     assert model.evaluate(x, y, verbose=0) == e
     assert model.train_on_batch(x, y) != pytest.approx(e, rel=1e-6)
+
+
+# -- the Embedding's gradient reaches the optimizer as IndexedSlices ---------------------------
+def _embedding_dense_model(dtype="float64"):
+    model = Sequential([Embedding(12, 4, mask_zero=True, dtype=dtype, seed=1),
+                        Dense(6, activation="softmax", dtype=dtype, seed=2)],
+                       input_shape=(5,), input_dtype="int32")
+    model.build()
+    return model
+
+
+def test_embedding_backward_gives_slices_and_their_dense_sum():
+    layer = Embedding(6, 3, dtype="float64", seed=0)
+    ids = np.array([[1, 4, 1], [0, 1, 5]])
+    layer(ids, training=True)
+    g = np.random.default_rng(0).normal(size=(2, 3, 3))
+    assert layer.backward(g) is None
+    (slices,), (dense,) = layer.sparse_gradients, layer.gradients
+    assert isinstance(slices, optimizers.IndexedSlices) and slices.dense_shape == (6, 3)
+    np.testing.assert_array_equal(slices.indices, [1, 4, 1, 0, 1, 5])  # one per id read
+    np.testing.assert_array_equal(slices.values, g.reshape(6, 3))
+    np.testing.assert_array_equal(dense, slices.dense())
+    np.testing.assert_array_equal(dense[1], (g[0, 0] + g[0, 2]) + g[1, 1])
+    assert dense.shape == layer.embeddings.shape and dense.dtype == layer.embeddings.dtype
+
+
+@pytest.mark.parametrize("name", ["Adam", "RMSprop", "SGD"])
+def test_train_step_passes_the_embedding_slices(name):
+    """train_on_batch == forward, loss gradient, backward, then the optimizer given the
+    Embedding's IndexedSlices (Keras's tf.IndexedSlices), not its dense gradient."""
+    x, y = tokens(8)
+    y = np.random.default_rng(1).integers(0, 6, size=(8, 5))
+    a, b, c = (_embedding_dense_model() for _ in range(3))
+    for m in (a, b, c):
+        m.compile(getattr(optimizers, name)(learning_rate=0.05),
+                  losses.SparseCategoricalCrossentropy(dtype="float64"))
+    a.train_on_batch(x, y)
+    for model, sparse in ((b, True), (c, False)):
+        y_pred, mask = model._forward(x, training=True)
+        grad = model.loss.gradient(y, y_pred, mask=mask)
+        for layer in reversed(model.layers):
+            grad = layer.backward(grad)
+        pairs = [((getattr(layer, "sparse_gradients", None) or layer.gradients) if sparse
+                   else layer.gradients,
+                  layer.weights) for layer in model.layers]
+        model.optimizer.apply_gradients([(g, w) for gs, ws in pairs for g, w in zip(gs, ws)])
+    for wa, wb in zip(a.get_weights(), b.get_weights()):
+        np.testing.assert_array_equal(wa, wb)
+    table_gap = np.max(np.abs(a.get_weights()[0] - c.get_weights()[0]))
+    assert table_gap > 1e-3 if name != "SGD" else table_gap < 1e-15
