@@ -40,7 +40,7 @@ class IndexedSlices:
         dense_shape: the shape of the dense gradient, ``(rows, *row_shape)``.
     """
 
-    __slots__ = ("values", "indices", "dense_shape")
+    __slots__ = ("values", "indices", "dense_shape", "_dense")
 
     def __init__(self, values: Any, indices: Any, dense_shape: Any) -> None:
         values = np.asarray(values)
@@ -62,6 +62,7 @@ class IndexedSlices:
         self.values = values
         self.indices = indices.astype(np.int64, copy=False)
         self.dense_shape = dense_shape
+        self._dense: np.ndarray | None = None
 
     @property
     def dtype(self) -> np.dtype:
@@ -84,10 +85,13 @@ class IndexedSlices:
 
     def dense(self) -> np.ndarray:
         """``tf.convert_to_tensor(slices)``: duplicates added in order of occurrence, starting
-        from zeros (``unsorted_segment_sum``) -> ``dense_shape``."""
-        out = np.zeros(self.dense_shape, self.values.dtype)  # (rows, *row_shape)
-        np.add.at(out, self.indices, self.values)
-        return out
+        from zeros (``unsorted_segment_sum``) -> ``dense_shape``.  Computed once and kept (the
+        slices are treated as immutable): copy the result before changing it."""
+        if self._dense is None:
+            out = np.zeros(self.dense_shape, self.values.dtype)  # (rows, *row_shape)
+            np.add.at(out, self.indices, self.values)
+            self._dense = out
+        return self._dense
 
     def __repr__(self) -> str:
         return (f"IndexedSlices(values: {self.values.dtype}{list(self.values.shape)}, "

@@ -90,7 +90,9 @@ class Embedding(Layer):
         values = np.array(g.reshape(-1, self.output_dim))  # (N, output_dim), N = ids read
         slices = IndexedSlices(values, record.reshape(-1), (self.input_dim, self.output_dim))
         self.sparse_gradients = [slices]
-        self.gradients = [slices.dense()]  # (input_dim, output_dim): repeats add up
+        # (input_dim, output_dim): repeats add up; a copy, so changing ``gradients`` in place
+        # cannot reach the slices' own dense form (the optimizer reuses it)
+        self.gradients = [slices.dense().copy()]
         return None
 
     predict = __call__

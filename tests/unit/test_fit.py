@@ -544,6 +544,7 @@ def test_embedding_backward_gives_slices_and_their_dense_sum():
     np.testing.assert_array_equal(dense, slices.dense())
     np.testing.assert_array_equal(dense[1], (g[0, 0] + g[0, 2]) + g[1, 1])
     assert dense.shape == layer.embeddings.shape and dense.dtype == layer.embeddings.dtype
+    assert slices.dense() is slices.dense() and dense is not slices.dense()  # kept, not shared
 
 
 @pytest.mark.parametrize("name", ["Adam", "RMSprop", "SGD"])
