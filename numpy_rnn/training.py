@@ -10,8 +10,9 @@ What Keras 3.15 does, and so what this module does (``keras/src/trainers/trainer
   own arrays in place.  An Embedding's gradient is passed as its ``sparse_gradients`` (an
   ``IndexedSlices``, one slice per id read), as TensorFlow hands Keras's optimizer a
   ``tf.IndexedSlices``: Adam and RMSprop then square each slice before the duplicates are summed
-  (``numpy_rnn/sparse.py``), which the dense gradient would not reproduce.  Layers with ``trainable=False`` are run backward (when a trainable layer
-  sits below them) but their weights are not updated.
+  (``numpy_rnn/sparse.py``), which the dense gradient would not reproduce.  Layers with
+  ``trainable=False`` are run backward (when a trainable layer sits below them) but their
+  weights are not updated.
 * The reported loss is Keras's loss tracker, a ``keras.metrics.Mean`` kept in the loss dtype
   (Keras keeps it in ``floatx``, which is also the default loss dtype): each batch adds
   ``loss * batch_size`` to ``total`` and ``batch_size`` to ``count``, both rounded in that dtype,

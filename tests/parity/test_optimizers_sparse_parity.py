@@ -320,7 +320,7 @@ def test_teeth_planted_sparse_bugs_fail_the_parity_comparison(mutant, monkeypatc
 
 
 def test_teeth_learning_rate_floatx_ignored(monkeypatch, tf_sum):
-    monkeypatch.setattr(optimizers.Optimizer, "_lr", lambda self, dtype: optimizers._through_float32(
-        self.learning_rate, dtype))
+    monkeypatch.setattr(optimizers.Optimizer, "_lr", lambda self, dtype: (
+        optimizers._through_float32(self.learning_rate, dtype)))
     for case in ("sgd", "adam", "rmsprop"):
         assert worst_relative_difference(case, "float64", lr_floatx="float64") > 0.0, case

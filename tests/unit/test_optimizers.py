@@ -219,7 +219,7 @@ def test_rmsprop_velocity_and_one_subtraction_per_slice():
     np.testing.assert_array_equal(v, 0.9 * np.zeros((4, 2)) + expect_v)
     lr = np.float64(np.float32(0.01))
     expect = start.copy()
-    for g, r in zip(SLICES, ROWS):  # scatter_sub: var[r] -= lr * g / sqrt(v[r] + eps), slice by slice
+    for g, r in zip(SLICES, ROWS):  # scatter_sub: var[r] -= lr * g / sqrt(v[r] + eps), per slice
         expect[r] = expect[r] - (lr * g) / np.sqrt(v[r] + 1e-7)
     np.testing.assert_array_equal(var, expect)
 
