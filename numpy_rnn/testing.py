@@ -32,7 +32,7 @@ from typing import Any, NamedTuple, Sequence
 
 import numpy as np
 
-__all__ = ["Tolerance", "TABLE", "comparison_dtype", "lookup", "ArrayDiff", "diff",
+__all__ = ["Tolerance", "TABLE", "RELATIVE_KINDS", "comparison_dtype", "lookup", "ArrayDiff", "diff",
            "assert_close", "growth_figures", "ulp_distance", "GROWTH_FLOOR_FRACTION"]
 
 
@@ -49,7 +49,17 @@ TABLE: dict[tuple[str, str], Tolerance] = {
     ("float64", "output"): Tolerance(rtol=1e-10, atol=1e-12),
     ("float64", "state"): Tolerance(rtol=1e-10, atol=1e-12),
     ("int", "output"): Tolerance(rtol=0.0, atol=0.0),
+    # atol of the kinds below is a fraction of a scale (RELATIVE_KINDS; see diff)
+    ("float32", "gradient"): Tolerance(rtol=1e-6, atol=1e-6),
+    ("float64", "gradient"): Tolerance(rtol=1e-12, atol=1e-12),
+    ("float32", "training"): Tolerance(rtol=5e-7, atol=1e-6),
+    ("float64", "training"): Tolerance(rtol=1e-15, atol=1e-9),
 }
+
+#: Kinds whose ``atol`` is relative: the allowance is ``atol * scale + rtol * |expected|``, the
+#: scale being max|expected| of the array (a gradient) unless ``diff`` is given another (a weight
+#: after a training step: the largest change of that weight).
+RELATIVE_KINDS = ("gradient", "training")
 
 
 def comparison_dtype(*dtypes) -> str:
@@ -108,6 +118,10 @@ class ArrayDiff:
     #: The distance in representable values of the compared dtype at ``worst_index`` (the
     #: element with the largest absolute error): "max|err| is N float32 steps".
     ulp_at_worst: float | None = None
+    #: Relative kinds (``RELATIVE_KINDS``: gradients, weights after a training step): the scale
+    #: the table's atol was multiplied by (max|expected|, or the weight's largest change), so
+    #: ``atol`` above is already absolute; None for the absolute kinds.
+    atol_scale: float | None = None
 
     @property
     def is_sequence(self) -> bool:
@@ -129,9 +143,17 @@ class ArrayDiff:
         if self.ulp_at_worst is not None and self.dtype in ("float32", "float64"):
             steps = (f" ({self.ulp_at_worst:.0f} ulp)" if math.isfinite(self.ulp_at_worst)
                      else "")
-        text = (f"{status} {self.name:<10} max|err|={self.max_abs_err:.3e}{steps} "
-                f"max rel={self.max_rel_err:.3e} "
-                f"(atol={self.atol:.0e}, rtol={self.rtol:.0e}) shape={self.shape}")
+        if self.atol_scale is not None:
+            of = self.max_abs_err / self.atol_scale if self.atol_scale else float("inf")
+            scale = (f" = {of:.1e} of scale {self.atol_scale:.3g}" if self.max_abs_err
+                     else f" (scale {self.atol_scale:.3g})")
+            text = (f"{status} {self.name:<10} max|err|={self.max_abs_err:.3e}{scale}{steps} "
+                    f"(atol={self.atol / self.atol_scale if self.atol_scale else 0:.0e} x "
+                    f"scale, rtol={self.rtol:.0e}) shape={self.shape}")
+        else:
+            text = (f"{status} {self.name:<10} max|err|={self.max_abs_err:.3e}{steps} "
+                    f"max rel={self.max_rel_err:.3e} "
+                    f"(atol={self.atol:.0e}, rtol={self.rtol:.0e}) shape={self.shape}")
         if not self.passed:
             text += (f"; worst at {list(self.worst_index)}: numpy={self.actual_at_worst!r} "
                      f"keras={self.expected_at_worst!r}; {self.n_bad} element(s) out of tolerance")
@@ -219,11 +241,15 @@ def ulp_distance(actual: Any, expected: Any, dtype: Any) -> np.ndarray:
 
 def diff(name: str, actual: Any, expected: Any, *, kind: str = "output",
                 rtol: float | None = None, atol: float | None = None,
-                time_axis: int | None = None) -> ArrayDiff:
+                time_axis: int | None = None, scale: float | None = None) -> ArrayDiff:
     """Compare ``actual`` with the ``expected`` array it should equal (``expected`` is the reference).
 
     The tolerance comes from ``TABLE`` by the less precise dtype of the two, unless
     ``rtol`` / ``atol`` are given.  ``time_axis`` marks a sequence: per-timestep errors are kept.
+    For a kind of ``RELATIVE_KINDS`` (``"gradient"``, ``"training"``) ``atol`` is a fraction of
+    ``scale`` (default: max|expected| over its finite elements): an element passes when
+    ``|actual - expected| <= atol * scale + rtol * |expected|``.  An all-zero expected array then
+    has to be matched exactly.
     """
     a = np.asarray(actual)
     e = np.asarray(expected)
@@ -231,12 +257,21 @@ def diff(name: str, actual: Any, expected: Any, *, kind: str = "output",
     tol = lookup(key, kind)
     rtol = tol.rtol if rtol is None else float(rtol)
     atol = tol.atol if atol is None else float(atol)
+    atol_scale = None
+    if kind in RELATIVE_KINDS:
+        if scale is None:
+            finite = np.abs(e[np.isfinite(e)]) if e.size else np.zeros(0)
+            scale = float(finite.max()) if finite.size else 0.0
+        atol_scale = float(scale)
+        atol = atol * atol_scale
     if a.shape != e.shape:
         return ArrayDiff(name, tuple(e.shape), key, float("inf"), float("inf"), float("inf"), (),
                           float("nan"), float("nan"), rtol, atol, False,
-                          note=f"shape mismatch: numpy {a.shape} vs keras {e.shape}")
+                          note=f"shape mismatch: numpy {a.shape} vs keras {e.shape}",
+                          atol_scale=atol_scale)
     if a.size == 0:
-        return ArrayDiff(name, a.shape, key, 0.0, 0.0, 0.0, (), 0.0, 0.0, rtol, atol, True)
+        return ArrayDiff(name, a.shape, key, 0.0, 0.0, 0.0, (), 0.0, 0.0, rtol, atol, True,
+                         atol_scale=atol_scale)
     a64 = a.astype(np.float64)
     e64 = e.astype(np.float64)
     with np.errstate(invalid="ignore", over="ignore"):  # inf - inf: handled just below
@@ -267,16 +302,17 @@ def diff(name: str, actual: Any, expected: Any, *, kind: str = "output",
         rtol=rtol, atol=atol, passed=not bool(bad.any()), n_bad=int(bad.sum()),
         first_bad_timestep=first_bad, error_by_timestep=by_t,
         error_growth=growth, error_slope=slope, mean_abs_err=float(err.mean()),
-        ulp_at_worst=float(ulp[worst]),
+        ulp_at_worst=float(ulp[worst]), atol_scale=atol_scale,
     )
 
 
 def assert_close(actual: Any, expected: Any, *, name: str = "array", kind: str = "output",
-                 rtol: float | None = None, atol: float | None = None) -> ArrayDiff:
+                 rtol: float | None = None, atol: float | None = None,
+                 scale: float | None = None) -> ArrayDiff:
     """Raise ``AssertionError`` (one line: the figures) unless ``actual`` is within tolerance of
     ``expected``; returns the :class:`ArrayDiff` otherwise."""
     __tracebackhide__ = True
-    d = diff(name, actual, expected, kind=kind, rtol=rtol, atol=atol)
+    d = diff(name, actual, expected, kind=kind, rtol=rtol, atol=atol, scale=scale)
     if not d.passed:
         raise AssertionError(d.line())
     return d
