@@ -8,6 +8,7 @@
 * ``convert``: ``from_keras`` / ``to_keras`` over all of the above;
 * ``run``: ``compare`` / ``assert_parity``: run both sides, name each output, report;
 * ``grad``: ``compare_gradients``, a backward pass against ``tf.GradientTape``;
+* ``grad_referee``: the float64 referee for float32 gradient disagreements;
 * ``train``: ``compare_training``, ``train_on_batch`` steps against Keras's;
 * ``referee``: a float64 Keras referee for ill-conditioned float32 disagreements;
 * ``port``: a ``.keras`` file -> a Keras-verified numpy-rnn bundle.
@@ -18,6 +19,7 @@ from ._tf import (REFERENCES, import_tensorflow_quietly, install_hint, quiet_ten
                   reference_module, require_tf)
 from .convert import from_keras, to_keras
 from .grad import compare_gradients
+from .grad_referee import assert_refereed_gradients, refereed_gradients
 from .layers import (UnsupportedKerasFeature, copy_weights, layer_from_keras, layer_to_keras,
                      supported_layers)
 from .models import UnsupportedKerasModel, model_from_keras, model_to_keras
@@ -33,4 +35,5 @@ __all__ = [
     "UnsupportedKerasModel", "model_from_keras", "model_to_keras", "assert_refereed_parity",
     "refereed_parity", "assert_parity", "compare", "output_kinds", "output_names",
     "output_specs", "run_pair", "compare_text", "compare_gradients", "compare_training",
+    "refereed_gradients", "assert_refereed_gradients",
 ]

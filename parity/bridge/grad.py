@@ -14,6 +14,7 @@ are the layer's variables).  One report row per weight gradient (``d kernel``; i
 """
 from __future__ import annotations
 
+import dataclasses
 from typing import Any, Sequence
 
 import numpy as np
@@ -23,7 +24,8 @@ import numpy_rnn
 from ..report import OutputDiff, ParityReport, diff_arrays, notify
 from ._tf import require_tf
 
-__all__ = ["compare_gradients", "keras_weight_name", "pair_layers", "numpy_loss", "keras_loss",
+__all__ = ["compare_gradients", "gradient_comparison", "GradientComparison", "keras_gradients",
+           "keras_variables", "keras_weight_name", "pair_layers", "numpy_loss", "keras_loss",
            "is_model", "GradientSides"]
 
 
@@ -180,37 +182,53 @@ class GradientSides:
             states = list(self.np_obj.state_gradients or []) if initial_state is not None else []
         return weights, grad, states
 
-    # -- Keras ------------------------------------------------------------------------------
     def keras_side(self, inputs: Any, targets: Any, loss: Any, mask: Any, initial_state: Any,
                    call_kwargs: dict) -> tuple[list, Any, list]:
-        """The same three from ``tf.GradientTape`` (spec keras-semantics.md section 4)."""
-        tf = require_tf()
-        x = tf.convert_to_tensor(np.asarray(inputs))
-        floating = x.dtype.is_floating
-        init = None if initial_state is None else [tf.convert_to_tensor(np.asarray(s))
-                                                   for s in initial_state]
-        kwargs = {k: tf.convert_to_tensor(np.asarray(v)) for k, v in call_kwargs.items()}
-        if mask is not None:
-            kwargs["mask"] = tf.convert_to_tensor(np.asarray(mask, bool))
+        """The same three from ``tf.GradientTape`` (:func:`keras_gradients`)."""
+        return keras_gradients(self.keras_obj, inputs, targets=targets, loss=loss, mask=mask,
+                               initial_state=initial_state, call_kwargs=call_kwargs)
+
+
+def keras_variables(keras_obj: Any) -> list:
+    """A Keras layer's weights, or every weight of a model's layers in model order."""
+    if is_model(keras_obj):
+        return [v for layer in keras_obj.layers for v in layer.weights]
+    return list(keras_obj.weights)
+
+
+def keras_gradients(keras_obj: Any, inputs: Any, *, targets: Any = None, loss: Any = None,
+                    mask: Any = None, initial_state: Any = None,
+                    call_kwargs: dict | None = None) -> tuple[list, Any, list]:
+    """``(weight gradients, input gradient or None, initial-state gradients)`` of a Keras layer
+    or model from ``tf.GradientTape`` (spec keras-semantics.md section 4): the sum of every
+    output, or ``keras_loss(loss)(targets, output)`` for a numpy_rnn ``loss``."""
+    tf = require_tf()
+    x = tf.convert_to_tensor(np.asarray(inputs))
+    floating = x.dtype.is_floating
+    init = None if initial_state is None else [tf.convert_to_tensor(np.asarray(s))
+                                               for s in initial_state]
+    kwargs = {k: tf.convert_to_tensor(np.asarray(v)) for k, v in (call_kwargs or {}).items()}
+    if mask is not None:
+        kwargs["mask"] = tf.convert_to_tensor(np.asarray(mask, bool))
+    if init is not None:
+        kwargs["initial_state"] = init
+    variables = keras_variables(keras_obj)
+    with tf.GradientTape() as tape:
+        if floating:
+            tape.watch(x)
         if init is not None:
-            kwargs["initial_state"] = init
-        variables = [v for _, k_layer in self.pairs for v in k_layer.weights]
-        with tf.GradientTape() as tape:
-            if floating:
-                tape.watch(x)
-            if init is not None:
-                tape.watch(init)
-            out = self.keras_obj(x, training=True, **kwargs)
-            if loss is None:
-                value = tf.add_n([tf.reduce_sum(o) for o in _as_list(out)])
-            else:
-                value = keras_loss(loss)(tf.convert_to_tensor(np.asarray(targets)), out)
-        sources = variables + ([x] if floating else []) + (init or [])
-        grads = tape.gradient(value, sources, unconnected_gradients=tf.UnconnectedGradients.ZERO)
-        grads = [np.asarray(tf.convert_to_tensor(g)) for g in grads]
-        n = len(variables)
-        dx = grads[n] if floating else None
-        return grads[:n], dx, grads[n + (1 if floating else 0):]
+            tape.watch(init)
+        out = keras_obj(x, training=True, **kwargs)
+        if loss is None:
+            value = tf.add_n([tf.reduce_sum(o) for o in _as_list(out)])
+        else:
+            value = keras_loss(loss)(tf.convert_to_tensor(np.asarray(targets)), out)
+    sources = variables + ([x] if floating else []) + (init or [])
+    grads = tape.gradient(value, sources, unconnected_gradients=tf.UnconnectedGradients.ZERO)
+    grads = [np.asarray(tf.convert_to_tensor(g)) for g in grads]
+    n = len(variables)
+    dx = grads[n] if floating else None
+    return grads[:n], dx, grads[n + (1 if floating else 0):]
 
 
 def _row(name: str, actual: Any, expected: np.ndarray, want_dtype: Any, rtol, atol) -> OutputDiff:
@@ -228,6 +246,18 @@ def _row(name: str, actual: Any, expected: np.ndarray, want_dtype: Any, rtol, at
             f"numpy gradient is {actual.dtype}, expected {np.dtype(want_dtype)} (the dtype of "
             "what it differentiates)")
     return d
+
+
+@dataclasses.dataclass
+class GradientComparison:
+    """What :func:`gradient_comparison` measured: the report, the loss both sides used and
+    each side's ``(weight gradients, input gradient, initial-state gradients)`` (the row order
+    of the report: weights, inputs when floating, states)."""
+
+    report: ParityReport
+    loss: Any
+    numpy: tuple
+    keras: tuple
 
 
 def compare_gradients(np_obj: Any, keras_obj: Any, inputs: Any, *, targets: Any = None,
@@ -256,6 +286,18 @@ def compare_gradients(np_obj: Any, keras_obj: Any, inputs: Any, *, targets: Any 
             dropout > 0, ``loss`` on several outputs, or ``targets`` without ``loss``.
         TypeError: ``loss`` is neither a name nor a loss instance.
     """
+    result = gradient_comparison(np_obj, keras_obj, inputs, targets=targets, loss=loss,
+                                 mask=mask, initial_state=initial_state, case=case, rtol=rtol,
+                                 atol=atol, **call_kwargs)
+    notify(result.report)
+    return result.report
+
+
+def gradient_comparison(np_obj: Any, keras_obj: Any, inputs: Any, *, targets: Any = None,
+                        loss: Any = None, mask: Any = None, initial_state: Sequence | None = None,
+                        case: str | None = None, rtol: float | None = None,
+                        atol: float | None = None, **call_kwargs: Any) -> GradientComparison:
+    """:func:`compare_gradients` without notifying observers, keeping both sides' gradients."""
     require_tf()
     case = case or f"gradients {type(np_obj).__name__} vs {type(keras_obj).__name__}"
     if targets is not None and loss is None:
@@ -287,9 +329,8 @@ def compare_gradients(np_obj: Any, keras_obj: Any, inputs: Any, *, targets: Any 
         rows.append(_count_row("initial-state gradients", len(n_s), len(k_s)))
     for i, (a, e) in enumerate(zip(n_s, k_s)):
         rows.append(_row(f"d initial_state[{i}]", a, e, layer_dtype, rtol, atol))
-    report = ParityReport(case, rows)
-    notify(report)
-    return report
+    return GradientComparison(ParityReport(case, rows), np_loss, (n_w, n_x, n_s),
+                              (k_w, k_x, k_s))
 
 
 def _count_row(what: str, got: int, expected: int) -> OutputDiff:

@@ -13,7 +13,9 @@
   Keras, float64 (``compare_training``): with ``"rmsprop"`` as the original seed compiled it,
   and with plain SGD.
 
-Every row is one :func:`parity.compare_gradients` / :func:`parity.compare_training` call.
+Every gradient row is one :func:`parity.compare_gradients` call whose float32 disagreements, if
+any, the float64 Keras referee settles (``parity.bridge.grad_referee``, as the forward grid rows
+use ``parity.bridge.referee``); every training row one :func:`parity.compare_training` call.
 """
 from __future__ import annotations
 
@@ -24,7 +26,7 @@ import numpy as np
 import numpy_rnn
 
 from ..bridge import from_keras
-from ..bridge.grad import compare_gradients
+from ..bridge.grad_referee import refereed_gradients
 from ..bridge.train import compare_training
 from ..report import ParityReport
 from .case import Case, register
@@ -57,13 +59,13 @@ def pipeline_case(seed: int) -> ParityReport:
     model = keras.Sequential([keras.Input((SEED_WINDOW - 1,), dtype="int32"),
                               keras.layers.Embedding(vocab.size, SEED_HIDDEN_DIM),
                               keras.layers.LSTM(SEED_UNITS)], name="seed_pipeline")
-    return compare_gradients(from_keras(model), model, windows[:, :-1],
+    return refereed_gradients(from_keras(model), model, windows[:, :-1],
                              case="grad/pipeline embedding->lstm (keras init)")
 
 
 def lstm_grid_grad_case(option: str, seed: int) -> ParityReport:
     k, x, call = lstm_grid_keras(option, seed)
-    return compare_gradients(from_keras(k), k, x, case=f"grad/lstm/{option}", **call)
+    return refereed_gradients(from_keras(k), k, x, case=f"grad/lstm/{option}", **call)
 
 
 def _label(options: dict) -> str:
@@ -87,7 +89,7 @@ def rnn_grad_case(cls: str, options: dict, mask: str, seed: int,
                                  for _ in range(n_states)]
     name = f"grad/{cls.lower()}/{_label(options)} mask={mask}" + (
         " initial_state" if initial_state else "")
-    return compare_gradients(from_keras(k), k, x, case=name, **call)
+    return refereed_gradients(from_keras(k), k, x, case=name, **call)
 
 
 def bidirectional_grad_case(cls: str, merge_mode: str | None, mask: str, seed: int) -> ParityReport:
@@ -99,7 +101,7 @@ def bidirectional_grad_case(cls: str, merge_mode: str | None, mask: str, seed: i
     k.build((None, None, FEATURES))
     randomize(k, GATES[cls], rng)
     call = {} if mask == "none" else {"mask": family_mask(mask)}
-    return compare_gradients(from_keras(k), k, x, case=f"grad/bidirectional/{cls.lower()} "
+    return refereed_gradients(from_keras(k), k, x, case=f"grad/bidirectional/{cls.lower()} "
                              f"merge={merge_mode} mask={mask}", **call)
 
 
@@ -114,7 +116,7 @@ def dense_grad_case(shape: tuple, activation: str | None, seed: int,
     targets = None
     if loss is not None:  # one-hot targets for a cross-entropy
         targets = np.eye(UNITS, dtype="float32")[rng.integers(0, UNITS, size=shape[:-1])]
-    return compare_gradients(from_keras(k), k, x, targets=targets, loss=loss,
+    return refereed_gradients(from_keras(k), k, x, targets=targets, loss=loss,
                              case=f"grad/dense/{len(shape)}-D activation={activation}"
                                   + (f" loss={loss}" if loss else ""))
 
@@ -127,7 +129,7 @@ def embedding_grad_case(seed: int) -> ParityReport:
     k.build()
     randomize(k, 1, rng)
     ids = rng.integers(0, 11, size=(BATCH, TIMESTEPS)).astype("int32")
-    return compare_gradients(from_keras(k), k, ids, case="grad/embedding ids read repeatedly")
+    return refereed_gradients(from_keras(k), k, ids, case="grad/embedding ids read repeatedly")
 
 
 def masking_grad_case(seed: int) -> ParityReport:
@@ -139,7 +141,7 @@ def masking_grad_case(seed: int) -> ParityReport:
     model = keras.Sequential([keras.Input((TIMESTEPS, FEATURES)), keras.layers.Masking(0.5),
                               keras.layers.GRU(UNITS, return_sequences=True)], name="masking_gru")
     randomize_model(model, rng)
-    return compare_gradients(from_keras(model), model, x, case="grad/masking(0.5) -> gru")
+    return refereed_gradients(from_keras(model), model, x, case="grad/masking(0.5) -> gru")
 
 
 def stacked_grad_case(top: str, seed: int) -> ParityReport:
@@ -149,7 +151,7 @@ def stacked_grad_case(top: str, seed: int) -> ParityReport:
     k = stacked_keras(top, rng)
     ids = padded_ids("left", rng)
     targets = rng.normal(size=tuple(np.asarray(k(ids)).shape)).astype("float32")
-    return compare_gradients(from_keras(k), k, ids, targets=targets, loss="mse",
+    return refereed_gradients(from_keras(k), k, ids, targets=targets, loss="mse",
                              case=f"grad/models/stacked embedding->lstm->{top}->dense loss=mse")
 
 
