@@ -40,8 +40,8 @@ max|numpy - keras| / max|keras| against ``tf.GradientTape`` (tensorflow-cpu 2.21
   examples (cancelling sums: a kernel gradient over one input feature is 20x smaller than its
   terms; unbounded gates), every one of which the float64 referee
   (``parity.bridge.grad_referee``) finds no farther from exact than Keras.  Against float64 Keras
-  numpy_rnn float32 is as close as Keras float32 (grid: 3.3e-8 .. 7.9e-7 vs 7.8e-8 .. 8.7e-7; the bias
-  gradient is accumulated in float64).  Hence atol 1e-6 of max (spec 4: "~1e-6 of max|grad|")
+  numpy_rnn float32 is as close as Keras float32 (grid: 3.3e-8 .. 7.9e-7 vs 7.8e-8 .. 8.7e-7;
+  the bias gradient is accumulated in float64).  Hence atol 1e-6 of max (spec 4: "~1e-6 of max|grad|")
   and rtol 1e-6; planted backward bugs move a gradient by 1e-1 .. 5 (parity's self-test).
 
 Training steps (kind ``"training"``; ``parity.compare_training``): a weight after a step is
@@ -73,7 +73,8 @@ from typing import Any, NamedTuple, Sequence
 
 import numpy as np
 
-__all__ = ["Tolerance", "TABLE", "RELATIVE_KINDS", "comparison_dtype", "lookup", "ArrayDiff", "diff",
+__all__ = ["Tolerance", "TABLE", "RELATIVE_KINDS", "comparison_dtype", "lookup", "ArrayDiff",
+           "diff",
            "assert_close", "growth_figures", "ulp_distance", "GROWTH_FLOOR_FRACTION"]
 
 

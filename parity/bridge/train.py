@@ -36,6 +36,7 @@ from typing import Any, Iterator
 import numpy as np
 
 import numpy_rnn
+from numpy_rnn import losses
 
 from ..report import ParityReport, diff_arrays, notify
 from ._tf import require_tf
@@ -97,8 +98,6 @@ def _differences(np_model: Any, keras_model: Any) -> list[str]:
     if k_loss is not None:
         n_loss = np_model.loss
         if isinstance(k_loss, str):  # Keras's names are numpy_rnn.losses's names
-            from numpy_rnn import losses
-
             k_name, k_logits = type(losses.get(k_loss)).__name__, False
         else:
             k_name = type(k_loss).__name__

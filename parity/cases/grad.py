@@ -24,6 +24,7 @@ from typing import Any, Callable
 import numpy as np
 
 import numpy_rnn
+from numpy_rnn import losses
 
 from ..bridge import from_keras
 from ..bridge.grad_referee import refereed_gradients
@@ -157,8 +158,6 @@ def stacked_grad_case(top: str, seed: int) -> ParityReport:
 
 def seed_training_case(optimizer: str, seed: int) -> ParityReport:
     """The seed's next-word model, float64, five ``train_on_batch`` steps in both libraries."""
-    from numpy_rnn import losses
-
     keras = _keras()
     vocab, windows = _windows()
     keras.utils.set_random_seed(seed)
@@ -212,7 +211,8 @@ def grad_cases(seed: int) -> list[Case]:
     for shape, activation, loss in (((BATCH, FEATURES), None, None),
                                     ((BATCH, TIMESTEPS, FEATURES), "tanh", None),
                                     ((BATCH, FEATURES), "softmax", "categorical_crossentropy")):
-        add(f"grad/dense/{len(shape)}-D activation={activation}" + (f" loss={loss}" if loss else ""),
+        label = f"grad/dense/{len(shape)}-D activation={activation}"
+        add(label + (f" loss={loss}" if loss else ""),
             lambda s=shape, a=activation, lo=loss: dense_grad_case(s, a, seed, lo))
     add("grad/embedding ids read repeatedly", lambda: embedding_grad_case(seed))
     add("grad/masking(0.5) -> gru", lambda: masking_grad_case(seed))

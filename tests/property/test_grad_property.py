@@ -2,9 +2,9 @@
 (``parity.compare_gradients``) over the shapes x options x mask patterns x initial states of the
 forward property tests (``parity.strategies``), float32 and float64, with the ``"gradient"``
 tolerance of ``numpy_rnn.testing.TABLE`` (float32 disagreements refereed by float64 Keras, as the
-forward property tests are: ``parity.bridge.grad_referee``).  One test per layer family: the ``ci`` profile draws
-40 examples each.  Recurrent layers differentiate the sum of every output (states included);
-Dense an MSE against random targets (the sum of a softmax has no gradient)."""
+forward property tests are: ``parity.bridge.grad_referee``).  One test per layer family: the
+``ci`` profile draws 40 examples each.  Recurrent layers differentiate the sum of every output
+(states included); Dense an MSE against random targets (the sum of a softmax has no gradient)."""
 from __future__ import annotations
 
 import numpy as np
