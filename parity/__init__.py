@@ -8,7 +8,8 @@ raises an ImportError naming the extra to install (``pip install 'numpy-rnn[kera
 The house, imports flowing one way (``cli -> gate -> cases -> bridge -> report -> numpy_rnn``):
 
 * ``report``: ParityReport, OutputDiff, ``compare_outputs`` (a leaf: nothing of parity);
-* ``bridge``: Keras <-> NumPy for layers, models and text; runs both sides (``compare``);
+* ``bridge``: Keras <-> NumPy for layers, models and text; runs both sides (``compare``,
+  ``compare_gradients``, ``compare_training``);
 * ``cases``: the one generator of cases (the sweep, the gate's random sweep, the strategies);
 * ``strategies``: hypothesis strategies, public;
 * ``gate``: outcomes, the JSON report and its schema, baselines, JUnit, plots;
@@ -25,12 +26,12 @@ from typing import Any
 
 from . import tolerances
 from .bridge import (UnsupportedKerasFeature, UnsupportedKerasModel, assert_parity, compare,
-                     from_keras, supported_layers, to_keras)
+                     compare_gradients, compare_training, from_keras, supported_layers, to_keras)
 from .report import OutputDiff, ParityReport, compare_outputs, diff_arrays
 
 __all__ = [
     "UnsupportedKerasFeature", "UnsupportedKerasModel", "from_keras", "to_keras", "supported_layers", "compare",
-    "assert_parity", "ParityReport", "OutputDiff", "compare_outputs", "diff_arrays", "tolerances",
+    "assert_parity", "compare_gradients", "compare_training", "ParityReport", "OutputDiff", "compare_outputs", "diff_arrays", "tolerances",
     "strategies",
 ]
 

@@ -96,9 +96,9 @@ LSTM_GRID = {
 }
 
 
-def lstm_grid_case(option: str, seed: int, direction: str = "keras->numpy") -> ParityReport:
-    """One option of the grid at the original example's LSTM shapes, with gate-distinct random weights."""
-    keras = _keras()
+def lstm_grid_example(option: str, seed: int) -> tuple[dict, np.ndarray, dict, np.random.Generator]:
+    """``(LSTM kwargs, inputs, call arguments, rng)`` of one grid option at the original
+    example's shapes; the rng then draws the weights (``gate_weights``)."""
     kwargs, extras = LSTM_GRID[option]
     batch, timesteps, features, units = LSTM_SHAPE
     rng = np.random.default_rng(seed)
@@ -110,12 +110,30 @@ def lstm_grid_case(option: str, seed: int, direction: str = "keras->numpy") -> P
                                  for _ in range(2)]
     if "mask" in extras:
         call["mask"] = make_mask(extras["mask"], batch, timesteps, rng)
+    return kwargs, x, call, rng
+
+
+def lstm_grid_keras(option: str, seed: int):
+    """``(keras LSTM with gate-distinct weights, inputs, call arguments)`` of a grid option."""
+    keras = _keras()
+    kwargs, x, call, rng = lstm_grid_example(option, seed)
+    _, _, features, units = LSTM_SHAPE
+    k = keras.layers.LSTM(units, **kwargs)
+    k.build((None, None, features))
+    k.set_weights(gate_weights([tuple(w.shape) for w in k.weights], 4, rng,
+                               kwargs.get("dtype", "float32")))
+    return k, x, call
+
+
+def lstm_grid_case(option: str, seed: int, direction: str = "keras->numpy") -> ParityReport:
+    """One option of the grid at the original example's shapes, with gate-distinct random weights."""
     if direction == "keras->numpy":
-        k = keras.layers.LSTM(units, **kwargs)
-        k.build((None, None, features))
-        k.set_weights(gate_weights([tuple(w.shape) for w in k.weights], 4, rng, dtype))
+        k, x, call = lstm_grid_keras(option, seed)
         np_layer = from_keras(k)
     else:
+        kwargs, x, call, rng = lstm_grid_example(option, seed)
+        _, _, features, units = LSTM_SHAPE
+        dtype = kwargs.get("dtype", "float32")
         np_layer = numpy_rnn.LSTM(units, features, **kwargs, seed=seed)
         np_layer.set_weights(gate_weights([w.shape for w in np_layer.get_weights()], 4, rng, dtype))
         k = to_keras(np_layer)

@@ -17,6 +17,11 @@ bug, each of which must FAIL:
   twin that runs in float32 and casts its output to float64, as a load that lost precision
   would) and ``float64 error 3e-12 on an exact 0`` (:data:`ATOL_PROBE_FLOAT64`).
 
+Then the backward half (``parity.cases.selftest_grad``): planted backward bugs (a dropped term,
+the mask ignored in the backward, swapped gate blocks in the kernel gradient, the forget-gate bias
+gradient dropped, a gradient probe on an exact 0) run through :func:`parity.compare_gradients`,
+each of which must fail, after gradient controls that must pass.
+
 The probes have fixed sizes, 3-4 times the entries of ``parity.tolerances.TABLE`` (float32
 atol 1e-6, rtol 1e-5; float64 atol 1e-12), and must be flagged as the only bad element:
 loosening the table (or a comparison that stops measuring) turns the row red.  The row passes
@@ -37,6 +42,7 @@ import numpy_rnn
 from ..bridge import compare, from_keras
 from ..report import OutputDiff, ParityReport
 from .case import Case, register
+from .selftest_grad import grad_rows
 from .weights import randomize_model
 
 BATCH, TIMESTEPS, VOCAB, EMBED, UNITS = 6, 9, 17, 4, 5
@@ -260,6 +266,7 @@ def selftest_case(seed: int) -> ParityReport:
         except Exception as exc:  # noqa: BLE001 - a crash is not the checker catching the bug
             caught, note = False, f"the planted run crashed: {type(exc).__name__}: {exc}"
         outputs.append(verdict(f"catches {bug}", caught, note))
+    outputs += grad_rows(model, ids, model64, ids64, verdict, name)
     return ParityReport(name, outputs)
 
 

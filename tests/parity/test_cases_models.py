@@ -63,7 +63,17 @@ def test_selftest_row_passes_and_catches_every_planted_bug():
             "catches error 3e-06 on an exact 0",
             "catches relative error 4e-05 on the largest output",
             "catches float64 computed in float32",
-            "catches float64 error 3e-12 on an exact 0"} == {n for n in names if "catches" in n}
+            "catches float64 error 3e-12 on an exact 0",
+            "catches backward drops the cell-state carry", "catches backward ignores the mask",
+            "catches d kernel gate blocks swapped i<->f",
+            "catches forget-gate bias gradient dropped",
+            "catches float32 gradient error 3e-06 x max on an exact 0",
+            "catches float64 gradient error 3e-12 x max on an exact 0",
+            } == {n for n in names if "catches" in n}
+    # gradient controls: embeddings, kernel, recurrent_kernel, bias, in float32 and float64
+    controls = [n for n in names if n.startswith("grad control")]
+    assert len(controls) == 8 and [n.rsplit("/", 1)[-1] for n in controls] == [
+        "embeddings", "kernel", "recurrent_kernel", "bias"] * 2, controls
 
 
 # -- the self-test row fails when the checker is defanged --------------------------------------
@@ -112,6 +122,16 @@ def test_selftest_fails_when_float64_is_held_to_float32_limits(monkeypatch):
                                "catches float64 error 3e-12 on an exact 0"], str(report)
 
 
+@pytest.mark.parametrize("dtype,atol", [("float32", 5e-6), ("float64", 5e-12)])
+def test_selftest_fails_when_the_gradient_atol_is_loosened(monkeypatch, dtype, atol):
+    old = tolerances.TABLE[(dtype, "gradient")]
+    monkeypatch.setitem(tolerances.TABLE, (dtype, "gradient"), old._replace(atol=atol))
+    report = _run(SELFTEST)
+    probe = "3e-06" if dtype == "float32" else "3e-12"
+    assert _failed(report) == [f"catches {dtype} gradient error {probe} x max on an exact 0"], \
+        str(report)
+
+
 def test_selftest_fails_when_compare_always_passes(monkeypatch):
     def lenient(*args, **kwargs):
         return dataclasses.replace(_real_diff_arrays(*args, **kwargs), passed=True, n_bad=0)
@@ -119,7 +139,7 @@ def test_selftest_fails_when_compare_always_passes(monkeypatch):
     report = _run(SELFTEST)
     assert not report.passed
     failed = _failed(report)
-    assert len(failed) == 8 and all(n.startswith("catches ") for n in failed), failed
+    assert len(failed) == 14 and all(n.startswith("catches ") for n in failed), failed
 
 
 def test_selftest_fails_when_compare_always_fails(monkeypatch):
