@@ -24,8 +24,8 @@ from typing import Any
 
 import numpy as np
 
-from .. import _validation as v
 from .base import Layer, _features_of
+from .backprop import check_grad_output, not_recorded
 from .gru import GRU
 from .lstm import LSTM
 from .simple_rnn import SimpleRNN
@@ -295,11 +295,7 @@ class Bidirectional(Layer):
         """
         tape = self.__dict__.get("_tape")
         if tape is None:
-            raise RuntimeError(
-                f"Layer '{self.name}' has no recorded training call to differentiate: call it "
-                "with training=True first (layer(x, training=True)), then layer.backward("
-                "grad_output). An inference call records nothing."
-            )
+            raise not_recorded(self.name)
         _, kept, explicit_state, return_sequences, return_state = tape
         d_fw, d_bw, d_states = self._split_grad_output(grad_output, tape)
         if self.merge_mode == "mul" and d_fw is not None:
@@ -343,34 +339,9 @@ class Bidirectional(Layer):
             out_shapes = [lead + (fw.units,)]
         state_shapes = [(shape[0], n) for n in fw.state_size + bw.state_size]
         shapes = out_shapes + (state_shapes if return_state else [])
-        if len(shapes) == 1:
-            if grad_output is None:
-                raise TypeError(
-                    f"`grad_output` of layer '{self.name}' must be an array of shape "
-                    f"{shapes[0]}, the shape of the call's output. Received: None")
-            parts, labels = [grad_output], ["grad_output"]
-        else:
-            if not isinstance(grad_output, (list, tuple)) or len(grad_output) != len(shapes):
-                got = (f"{len(grad_output)} item(s)" if isinstance(grad_output, (list, tuple))
-                       else f"{type(grad_output).__name__}")
-                raise ValueError(
-                    f"`grad_output` of layer '{self.name}' must be a list of {len(shapes)} "
-                    f"gradients, one per output of the call (shapes {shapes}; None stands for "
-                    f"zeros). Received: {got}")
-            parts, labels = list(grad_output), [f"grad_output[{i}]" for i in range(len(shapes))]
-        checked = []
-        for part, label, want in zip(parts, labels, shapes):
-            if part is None:
-                checked.append(None)
-                continue
-            arr = v.numeric_array(label, part)
-            if arr.dtype == np.bool_:
-                raise TypeError(f"`{label}` must be a real numeric array. Received: array with "
-                                "dtype bool")
-            if arr.shape != want:
-                raise ValueError(f"`{label}` of layer '{self.name}' must have shape {want}, the "
-                                 f"shape of the call's output. Received: shape {arr.shape}")
-            checked.append(arr.astype(self.dtype, copy=False))
+        labels = (["output"] * len(out_shapes)
+                  + [f"{s}_{d}" for d in ("fw", "bw") for s in ("h", "c")[:len(fw.state_size)]])
+        checked = check_grad_output(self.name, grad_output, shapes, labels, self.dtype)
         n_out = len(out_shapes)
         outs, states = checked[:n_out], checked[n_out:]
         if self.merge_mode is None:

@@ -21,7 +21,8 @@ import numpy as np
 
 from .. import activations
 from .. import _validation as v
-from .recurrent import RNNBase, activation_backward, add_into, column_sum, needs_input
+from .backprop import activation_backward, add_into, column_sum, needs_input
+from .recurrent import RNNBase
 
 
 class GRU(RNNBase):

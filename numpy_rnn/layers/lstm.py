@@ -11,7 +11,8 @@ import numpy as np
 
 from .. import _validation as v
 from .. import activations
-from .recurrent import RNNBase, activation_backward, add_into, column_sum, needs_input
+from .backprop import activation_backward, add_into, column_sum, needs_input
+from .recurrent import RNNBase
 
 
 class LSTM(RNNBase):

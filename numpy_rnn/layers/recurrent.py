@@ -24,13 +24,14 @@ the backward beside the forward it differentiates.
 """
 from __future__ import annotations
 
-from typing import Any, Callable, NamedTuple, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
 from .. import _validation as v
 from .. import activations, initializers
 from .base import Layer, _features_of
+from .backprop import Tape, check_grad_output, not_recorded
 
 Step = Callable[[np.ndarray, list], "tuple[np.ndarray, list[np.ndarray]]"]
 
@@ -156,55 +157,6 @@ def _sum_or_none(*parts: np.ndarray | None) -> np.ndarray | None:
         if p is not None:
             out = p if out is None else out + p
     return out
-
-
-def column_sum(a: np.ndarray) -> np.ndarray:
-    """``a.sum(axis=0)`` for ``(rows, n)``; float32 accumulates in float64 (a bias gradient sums
-    batch * timesteps terms: summed row after row in float32 it drifted to 2e-6 of its size at
-    (500, 12, 20, 100), against 5e-7 for TensorFlow)."""
-    if a.dtype == np.float32:
-        return a.sum(axis=0, dtype=np.float64).astype(np.float32)
-    return a.sum(axis=0)
-
-
-def add_into(acc: dict, key: str, value: np.ndarray) -> None:
-    """``acc[key] += value`` (the first value is stored as is)."""
-    if key in acc:
-        acc[key] += value
-    else:
-        acc[key] = value
-
-
-#: ``activation_backward(fn, x, y, grad_y)``: ``grad_y * fn'(x)`` (``x`` may be None when
-#: ``needs_input(fn)`` is False: training then records no pre-activations for ``fn``).
-activation_backward = activations.backward
-needs_input = activations.needs_input
-
-
-class Tape(NamedTuple):
-    """What a training call records for :meth:`RNNBase.backward`: the inputs, the call's
-    options, and one ``(prev_states, cache)`` per step (gates and states, nothing else)."""
-
-    x: np.ndarray  # (batch, timesteps, features), the call's input (not copied)
-    mask: np.ndarray | None  # (batch, timesteps) bool
-    steps: list  # per processed step: (prev_states, cache)
-    return_sequences: bool
-    return_state: bool
-    go_backwards: bool
-    zero_output_for_mask: bool
-    explicit_state: bool  # the call was given initial_state
-
-    def nbytes(self) -> int:
-        """Bytes held by the recorded arrays (each array counted once)."""
-        seen: dict[int, int] = {}
-        arrays = [self.x] + ([self.mask] if self.mask is not None else [])
-        for prev_states, cache in self.steps:
-            arrays += list(prev_states) + list(cache.values())
-        for a in arrays:
-            if isinstance(a, np.ndarray):
-                base = a if a.base is None else a.base
-                seen[id(base)] = base.nbytes
-        return sum(seen.values())
 
 
 class RNNBase(Layer):
@@ -428,11 +380,7 @@ class RNNBase(Layer):
         """
         tape = self.__dict__.get("_tape")
         if tape is None:
-            raise RuntimeError(
-                f"Layer '{self.name}' has no recorded training call to differentiate: call it "
-                "with training=True first (layer(x, training=True)), then layer.backward("
-                "grad_output). An inference call records nothing."
-            )
+            raise not_recorded(self.name)
         d_output, d_states = self._check_grad_output(grad_output, tape)
         acc: dict = {}
 
@@ -455,40 +403,9 @@ class RNNBase(Layer):
         """``(d_output or None, [d_state or None, ...])`` checked against the call's outputs."""
         batch, timesteps = tape.x.shape[:2]
         out_shape = (batch, timesteps, self.units) if tape.return_sequences else (batch, self.units)
-        shapes = [out_shape] + [(batch, n) for n in self.state_size]
-        names = ["output", "h", "c"][:len(shapes)]
-        if tape.return_state:
-            if not isinstance(grad_output, (list, tuple)) or len(grad_output) != len(shapes):
-                got = (f"{len(grad_output)} item(s)" if isinstance(grad_output, (list, tuple))
-                       else v._show(grad_output))
-                raise ValueError(
-                    f"`grad_output` of layer '{self.name}' must be a list of {len(shapes)} "
-                    f"gradients {names} (the call returned [output, *states] with "
-                    f"return_state=True; None stands for zeros). Received: {got}"
-                )
-            parts, labels = list(grad_output), [f"grad_output[{i}]" for i in range(len(shapes))]
-        else:
-            if grad_output is None:
-                raise TypeError(
-                    f"`grad_output` of layer '{self.name}' must be an array of shape "
-                    f"{out_shape}, the shape of the call's output. Received: None"
-                )
-            parts, labels = [grad_output], ["grad_output"]
-        checked: list[np.ndarray | None] = []
-        for part, label, shape, name in zip(parts, labels, shapes, names):
-            if part is None:
-                checked.append(None)
-                continue
-            arr = v.numeric_array(label, part)
-            if arr.dtype == np.bool_:
-                raise TypeError(f"`{label}` must be a real numeric array. Received: array with "
-                                "dtype bool")
-            if arr.shape != shape:
-                raise ValueError(
-                    f"`{label}` of layer '{self.name}' must have shape {shape}, the shape of the "
-                    f"call's {name}. Received: shape {arr.shape}"
-                )
-            checked.append(arr.astype(self.dtype, copy=False))
+        shapes = [out_shape] + ([(batch, n) for n in self.state_size] if tape.return_state else [])
+        labels = ["output", "h", "c"][:len(shapes)]
+        checked = check_grad_output(self.name, grad_output, shapes, labels, self.dtype)
         return checked[0], checked[1:]
 
     def _check_mask(self, mask: Any, batch: int, timesteps: int) -> np.ndarray | None:

@@ -11,7 +11,8 @@ from typing import Any
 
 import numpy as np
 
-from .recurrent import RNNBase, activation_backward, add_into, column_sum, needs_input
+from .backprop import activation_backward, add_into, column_sum, needs_input
+from .recurrent import RNNBase
 
 
 class SimpleRNN(RNNBase):

@@ -20,6 +20,7 @@ tf = pytest.importorskip("tensorflow")
 
 import numpy_rnn  # noqa: E402
 import parity  # noqa: E402
+from numpy_rnn.layers import backprop  # noqa: E402
 from numpy_rnn.layers import bidirectional as bidirectional_mod  # noqa: E402
 from numpy_rnn.layers import gru as gru_mod  # noqa: E402
 from numpy_rnn.layers import lstm as lstm_mod  # noqa: E402
@@ -260,7 +261,7 @@ def _gru_swapped_zr(self, x, d_projected, acc):
 def _srnn_transposed_recurrent(self, cache, prev_states, d_out, d_states, acc):
     acc_local: dict = {}
     d_pre, d_prev = _real_srnn_step_backward(self, cache, prev_states, d_out, d_states, acc_local)
-    recurrent.add_into(acc, "recurrent_kernel", acc_local["recurrent_kernel"].T)
+    backprop.add_into(acc, "recurrent_kernel", acc_local["recurrent_kernel"].T)
     return d_pre, d_prev
 
 
