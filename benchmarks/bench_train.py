@@ -58,7 +58,8 @@ def thread_settings() -> str:
             parts.append(f"{pool.get('internal_api')} {pool.get('version')} "
                          f"threads={pool.get('num_threads')}")
     except ImportError:
-        parts.append("threadpoolctl not installed (pip install threadpoolctl): BLAS threads unknown")
+        parts.append("threadpoolctl not installed (pip install threadpoolctl): "
+                     "BLAS threads unknown")
     import tensorflow as tf
     intra = tf.config.threading.get_intra_op_parallelism_threads()
     inter = tf.config.threading.get_inter_op_parallelism_threads()

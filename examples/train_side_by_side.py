@@ -41,8 +41,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--batch-size", type=int, default=64, help="windows per batch (default 64)")
     p.add_argument("--embedding-dim", type=int, default=50,
                    help="Embedding output size (default 50, the original's)")
-    p.add_argument("--units", type=int, default=100, help="LSTM units (default 100, the original's)")
-    p.add_argument("--window", type=int, default=10, help="ids in, before the next one (default 10)")
+    p.add_argument("--units", type=int, default=100,
+                   help="LSTM units (default 100, the original's)")
+    p.add_argument("--window", type=int, default=10,
+                   help="ids in, before the next one (default 10)")
     p.add_argument("--optimizer", choices=("rmsprop", "adam"), default="rmsprop")
     p.add_argument("--learning-rate", type=float, default=0.01)
     p.add_argument("--dtype", choices=DTYPES + ("both",), default="both")
@@ -128,7 +130,8 @@ def run(args: argparse.Namespace, x: np.ndarray, y: np.ndarray, vocab_size: int,
     """Train both sides ``args.steps`` steps; the per-step losses and final weight differences."""
     with keras_floatx(dtype):
         km, nm = build_pair(args, vocab_size, dtype)
-        names = [f"{layer.name}/{n}" for layer in nm.layers for n in layer.weight_names()]
+        names = [f"{type(layer).__name__}/{n}"
+                 for layer in nm.layers for n in layer.weight_names()]
         start = [w.astype(np.float64) for w in nm.get_weights()]
         k_losses, n_losses, weight_rel = [], [], []
         for sl in batches(len(x), args.batch_size, args.steps):
@@ -172,6 +175,13 @@ def print_report(args: argparse.Namespace, results: list[dict], n: int, vocab_si
               f"{max(r['loss_rel']):.1e}; final weights max |diff|/max|keras| "
               f"{worst['rel']:.1e} ({worst['name']}), relative to the change since the start "
               f"{worst_change['change_rel']:.1e} ({worst_change['name']})")
+    by_dtype = {r["dtype"]: r for r in results}
+    if set(by_dtype) == set(DTYPES):  # how far each float32 run strays from float64 Keras
+        ref = np.array(by_dtype["float64"]["keras"])
+        strays = {side: float(np.max(np.abs(np.array(by_dtype["float32"][side]) - ref) / ref))
+                  for side in ("keras", "numpy")}
+        print(f"float32 losses against the float64 Keras run, max |diff|/float64: Keras "
+              f"{strays['keras']:.1e}, numpy {strays['numpy']:.1e}")
     print("(|diff|/keras: the step's loss; weights: after the step, the largest "
           "max|numpy - keras| / max|keras| over the weight arrays)")
 
