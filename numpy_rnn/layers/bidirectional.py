@@ -12,6 +12,11 @@ Keras's rules, all reproduced here:
 * outputs: ``merge(y_fw, y_bw)`` (a list ``[y_fw, y_bw]`` for ``merge_mode=None``), followed by
   the forward states then the backward states with ``return_state``;
 * weights: the forward layer's, then the backward layer's.
+
+Training: ``training=True`` records both inner layers' calls (and, for ``merge_mode="mul"``, the
+two outputs); :meth:`Bidirectional.backward` undoes the merge (the backward half flipped back to
+its processing order) and runs both inner backwards; gradients are the forward layer's, then the
+backward layer's.
 """
 from __future__ import annotations
 
@@ -19,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import _validation as v
 from .base import Layer, _features_of
 from .gru import GRU
 from .lstm import LSTM
@@ -59,6 +65,10 @@ class Bidirectional(Layer):
     """
 
     supports_masking = True
+    #: After :meth:`backward`: the forward layer's weight gradients, then the backward layer's.
+    gradients: list[np.ndarray] | None = None
+    #: After :meth:`backward`: gradients of the call's ``initial_state`` (None without one).
+    state_gradients: list[np.ndarray] | None = None
 
     def __init__(self, layer: Any, merge_mode: str | None = "concat", backward_layer: Any = None,
                  weights: list | None = None, **kwargs: Any) -> None:
@@ -250,6 +260,12 @@ class Bidirectional(Layer):
         y_rev = y_rev.astype(self.dtype, copy=False)
         if self.return_sequences:
             y_rev = y_rev[:, ::-1]  # back to input time order
+        if training:
+            kept = (y, y_rev) if self.merge_mode == "mul" else None
+            self._tape = (inputs.shape, kept, initial_state is not None,
+                          self.return_sequences, self.return_state)
+        else:
+            self.__dict__.pop("_tape", None)
         if self.merge_mode == "concat":
             output: Any = np.concatenate([y, y_rev], axis=-1)
         elif self.merge_mode == "sum":
@@ -263,6 +279,112 @@ class Bidirectional(Layer):
         if self.return_state:
             return (output if isinstance(output, list) else [output]) + states
         return output
+
+    def backward(self, grad_output: Any) -> np.ndarray:
+        """Backpropagation through both directions for the last ``training=True`` call.
+
+        Args:
+            grad_output: the gradient of what the call returned: the merged output's (a list
+                ``[d_y_fw, d_y_bw]`` for ``merge_mode=None``), followed with ``return_state``
+                by the forward then the backward final states' (None stands for zeros).
+
+        Returns:
+            ``dL/dinputs`` ``(batch, timesteps, features)``. Sets :attr:`gradients` (forward
+            layer's then backward layer's, aligned with ``get_weights()``) and
+            :attr:`state_gradients` (aligned with the call's ``initial_state``, or None).
+        """
+        tape = self.__dict__.get("_tape")
+        if tape is None:
+            raise RuntimeError(
+                f"Layer '{self.name}' has no recorded training call to differentiate: call it "
+                "with training=True first (layer(x, training=True)), then layer.backward("
+                "grad_output). An inference call records nothing."
+            )
+        _, kept, explicit_state, return_sequences, return_state = tape
+        d_fw, d_bw, d_states = self._split_grad_output(grad_output, tape)
+        if self.merge_mode == "mul" and d_fw is not None:
+            y, y_rev = kept
+            d_fw, d_bw = d_fw * y_rev, d_bw * y
+        if return_sequences and d_bw is not None:
+            d_bw = d_bw[:, ::-1]  # back to the backward layer's processing order
+        fw, bw = self.forward_layer, self.backward_layer
+        n_fw = len(fw.state_size)
+
+        def inner_grad(layer, d_out, d_st):
+            d_out = None if d_out is None else d_out.astype(layer.dtype, copy=False)
+            if not return_state:
+                if d_out is None:  # no gradient reached this direction
+                    shape = layer._tape.x.shape[:2 if return_sequences else 1] + (layer.units,)
+                    d_out = np.zeros(shape, layer.dtype)
+                return d_out
+            return [d_out] + [None if g is None else g.astype(layer.dtype, copy=False)
+                              for g in d_st]
+
+        dx = fw.backward(inner_grad(fw, d_fw, d_states[:n_fw])).astype(self.dtype, copy=False)
+        dx = dx + bw.backward(inner_grad(bw, d_bw, d_states[n_fw:])).astype(self.dtype,
+                                                                             copy=False)
+        self.gradients = list(fw.gradients) + list(bw.gradients)
+        self.state_gradients = None
+        if explicit_state:
+            self.state_gradients = [g.astype(self.dtype, copy=False) for g in
+                                    list(fw.state_gradients) + list(bw.state_gradients)]
+        return dx
+
+    def _split_grad_output(self, grad_output: Any, tape: tuple) -> tuple:
+        """``(d_y_fw, d_y_bw, [d_state, ...])`` from ``grad_output`` (shapes checked)."""
+        shape, _, _, return_sequences, return_state = tape
+        fw, bw = self.forward_layer, self.backward_layer
+        lead = tuple(shape[:2]) if return_sequences else (shape[0],)
+        if self.merge_mode is None:
+            out_shapes = [lead + (fw.units,), lead + (bw.units,)]
+        elif self.merge_mode == "concat":
+            out_shapes = [lead + (fw.units + bw.units,)]
+        else:
+            out_shapes = [lead + (fw.units,)]
+        state_shapes = [(shape[0], n) for n in fw.state_size + bw.state_size]
+        shapes = out_shapes + (state_shapes if return_state else [])
+        if len(shapes) == 1:
+            if grad_output is None:
+                raise TypeError(
+                    f"`grad_output` of layer '{self.name}' must be an array of shape "
+                    f"{shapes[0]}, the shape of the call's output. Received: None")
+            parts, labels = [grad_output], ["grad_output"]
+        else:
+            if not isinstance(grad_output, (list, tuple)) or len(grad_output) != len(shapes):
+                got = (f"{len(grad_output)} item(s)" if isinstance(grad_output, (list, tuple))
+                       else f"{type(grad_output).__name__}")
+                raise ValueError(
+                    f"`grad_output` of layer '{self.name}' must be a list of {len(shapes)} "
+                    f"gradients, one per output of the call (shapes {shapes}; None stands for "
+                    f"zeros). Received: {got}")
+            parts, labels = list(grad_output), [f"grad_output[{i}]" for i in range(len(shapes))]
+        checked = []
+        for part, label, want in zip(parts, labels, shapes):
+            if part is None:
+                checked.append(None)
+                continue
+            arr = v.numeric_array(label, part)
+            if arr.dtype == np.bool_:
+                raise TypeError(f"`{label}` must be a real numeric array. Received: array with "
+                                "dtype bool")
+            if arr.shape != want:
+                raise ValueError(f"`{label}` of layer '{self.name}' must have shape {want}, the "
+                                 f"shape of the call's output. Received: shape {arr.shape}")
+            checked.append(arr.astype(self.dtype, copy=False))
+        n_out = len(out_shapes)
+        outs, states = checked[:n_out], checked[n_out:]
+        if self.merge_mode is None:
+            d_fw, d_bw = outs
+        elif self.merge_mode == "concat":
+            g = outs[0]
+            d_fw = None if g is None else g[..., :fw.units]
+            d_bw = None if g is None else g[..., fw.units:]
+        elif self.merge_mode == "ave":
+            g = outs[0]
+            d_fw = d_bw = None if g is None else g / np.asarray(2, self.dtype)
+        else:  # sum, mul
+            d_fw = d_bw = outs[0]
+        return d_fw, d_bw, states + [None] * (len(state_shapes) - len(states))
 
     # -- state ---------------------------------------------------------------------------------
     @property

@@ -21,7 +21,7 @@ import numpy as np
 
 from .. import activations
 from .. import _validation as v
-from .recurrent import RNNBase
+from .recurrent import RNNBase, activation_backward, add_into, column_sum, needs_input
 
 
 class GRU(RNNBase):
@@ -111,7 +111,11 @@ class GRU(RNNBase):
             xp += input_bias
         return xp.reshape(batch, timesteps, xp.shape[-1])  # (B, T, 3H)
 
-    def step(self, xp_t: np.ndarray, states: list[np.ndarray]):
+    def step(self, xp_t: np.ndarray, states: list[np.ndarray], cache: dict | None = None):
+        """One timestep from the projected input ``xp_t`` (B, 3H). ``cache`` (training):
+        filled with the gates ``z``, ``r``, the candidate ``hh``, ``inner_h`` (reset_after:
+        ``h @ R_h + b_h``) or ``rh`` (``r * h``), and the pre-activations when an activation
+        is differentiated from its input."""
         (h_prev,) = states
         H = self.units
         R = self.recurrent_kernel
@@ -122,15 +126,94 @@ class GRU(RNNBase):
                 inner += recurrent_bias
         else:
             inner = h_prev @ R[:, :2 * H]  # (B, 2H)
-        z = self.recurrent_activation(xp_t[:, :H] + inner[:, :H])
-        r = self.recurrent_activation(xp_t[:, H:2 * H] + inner[:, H:2 * H])
+        z_in = xp_t[:, :H] + inner[:, :H]  # (B, H)
+        r_in = xp_t[:, H:2 * H] + inner[:, H:2 * H]  # (B, H)
+        z = self.recurrent_activation(z_in)
+        r = self.recurrent_activation(r_in)
         if self.reset_after:
             recurrent_h = r * inner[:, 2 * H:]
         else:
-            recurrent_h = (r * h_prev) @ R[:, 2 * H:]  # (B, H)
-        hh = self.activation(xp_t[:, 2 * H:] + recurrent_h)
+            rh = r * h_prev  # (B, H)
+            recurrent_h = rh @ R[:, 2 * H:]  # (B, H)
+        hh_in = xp_t[:, 2 * H:] + recurrent_h  # (B, H)
+        hh = self.activation(hh_in)
         h = z * h_prev + (1 - z) * hh
+        if cache is not None:
+            cache.update(z=z, r=r, hh=hh)
+            if self.reset_after:
+                cache["inner_h"] = inner[:, 2 * H:].copy()  # (B, H): not the whole inner
+            else:
+                cache["rh"] = rh
+            if needs_input(self.recurrent_activation):
+                cache.update(z_in=z_in, r_in=r_in)
+            if needs_input(self.activation):
+                cache["hh_in"] = hh_in
         return h, [h]
+
+    def step_backward(self, cache: dict, prev_states: list[np.ndarray],
+                      d_out: np.ndarray | None, d_states: list[np.ndarray], acc: dict):
+        """Gradients of one step: ``(d_xp (B, 3H) z | r | h, [dh_prev])``; adds the
+        recurrent kernel's (and recurrent bias's) share into ``acc``."""
+        (h_prev,) = prev_states
+        H = self.units
+        R = self.recurrent_kernel
+        z, r, hh = cache["z"], cache["r"], cache["hh"]
+        dh = d_states[0] if d_out is None else d_out + d_states[0]  # (B, H)
+        dh_prev = dh * z  # (B, H)
+        dz = dh * h_prev - dh * hh  # (B, H)  h = z * h_prev + (1 - z) * hh
+        d_hh_in = activation_backward(self.activation, cache.get("hh_in"), hh,
+                                      dh * (1 - z))  # (B, H)
+        d_xp = np.empty((dh.shape[0], 3 * H), dh.dtype)  # (B, 3H) z | r | h
+        d_xp[:, 2 * H:] = d_hh_in
+        if self.reset_after:
+            dr = d_hh_in * cache["inner_h"]  # (B, H)
+        else:
+            d_rh = d_hh_in @ R[:, 2 * H:].T  # (B, H)
+            add_into(acc, "recurrent_h", cache["rh"].T @ d_hh_in)  # (H, H)
+            dr = d_rh * h_prev
+            dh_prev += d_rh * r
+        d_xp[:, :H] = activation_backward(self.recurrent_activation, cache.get("z_in"), z, dz)
+        d_xp[:, H:2 * H] = activation_backward(self.recurrent_activation, cache.get("r_in"), r,
+                                               dr)
+        if self.reset_after:
+            d_inner = d_xp.copy()  # (B, 3H) gradient of h @ R + b_rec
+            d_inner[:, 2 * H:] *= r
+            dh_prev += d_inner @ R.T
+            add_into(acc, "recurrent_kernel", h_prev.T @ d_inner)  # (H, 3H)
+            if self.use_bias:
+                add_into(acc, "recurrent_bias", column_sum(d_inner))  # (3H,)
+        else:
+            d_inner = d_xp[:, :2 * H]  # (B, 2H)
+            dh_prev += d_inner @ R[:, :2 * H].T
+            add_into(acc, "recurrent_zr", h_prev.T @ d_inner)  # (H, 2H)
+        return d_xp, [dh_prev]
+
+    def _input_gradients(self, x: np.ndarray, d_projected: np.ndarray,
+                         acc: dict) -> tuple[np.ndarray, list[np.ndarray]]:
+        """``x @ kernel + b_in`` differentiated once for every timestep: ``(dx, [dK, dR,
+        (db)])``."""
+        batch, timesteps, features = x.shape
+        H = self.units
+        d_xp = d_projected.reshape(-1, 3 * H)  # (B*T, 3H)
+        dx = (d_xp @ self.kernel.T).reshape(batch, timesteps, features)  # (B, T, F)
+        if self.reset_after:
+            d_rec = acc.get("recurrent_kernel", np.zeros_like(self.recurrent_kernel))
+        else:
+            d_rec = np.zeros_like(self.recurrent_kernel)  # (H, 3H)
+            if "recurrent_zr" in acc:
+                d_rec[:, :2 * H] = acc["recurrent_zr"]
+                d_rec[:, 2 * H:] = acc["recurrent_h"]
+        grads = [x.reshape(-1, features).T @ d_xp, d_rec]  # (F, 3H), (H, 3H)
+        if self.use_bias:
+            d_in = column_sum(d_xp)  # (3H,)
+            if self.reset_after:
+                d_bias = np.zeros_like(self.bias)  # (2, 3H)
+                d_bias[0] = d_in
+                d_bias[1] = acc.get("recurrent_bias", 0)
+                grads.append(d_bias)
+            else:
+                grads.append(d_in)
+        return dx, grads
 
     def get_config(self) -> dict:
         cfg = super().get_config()

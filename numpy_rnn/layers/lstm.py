@@ -11,7 +11,7 @@ import numpy as np
 
 from .. import _validation as v
 from .. import activations
-from .recurrent import RNNBase
+from .recurrent import RNNBase, activation_backward, add_into, column_sum, needs_input
 
 
 class LSTM(RNNBase):
@@ -136,9 +136,12 @@ class LSTM(RNNBase):
         xk = x.reshape(-1, features) @ kernel  # (B*T, 4H): one matmul for every timestep
         return xk.reshape(batch, timesteps, xk.shape[-1])
 
-    def step(self, xk_t: np.ndarray, states: list[np.ndarray]):
+    def step(self, xk_t: np.ndarray, states: list[np.ndarray], cache: dict | None = None):
         """One timestep. ``xk_t`` (B, 4H) is the projected input (gates i, f, o, c), from
-        :meth:`project_inputs`; works on its own (the reordered weights are cached)."""
+        :meth:`project_inputs`; works on its own (the reordered weights are cached).
+        ``cache`` (training): filled with the activated gates ``"a"`` (B, 4H, fast order),
+        ``"act_c"`` = activation(c) and, for activations differentiated from their input, the
+        pre-activations ``"z_gates"`` (i | f | o), ``"z_g"`` and the cell state ``"c"``."""
         h_prev, c_prev = states
         H = self.units
         _, recurrent, bias = self.fast_weights()
@@ -146,13 +149,67 @@ class LSTM(RNNBase):
         z += xk_t  # Keras's order: (x @ K + h @ R) + b, so the rounding matches too
         if bias is not None:
             z += bias
+        if cache is not None:  # pre-activations, only for activations that need them
+            if needs_input(self.recurrent_activation):
+                cache["z_gates"] = z[:, :3 * H] / self._gate_scale  # (B, 3H) exact (2**k)
+            if needs_input(self.activation):
+                cache["z_g"] = z[:, 3 * H:].copy()  # (B, H)
         gates = self._gates_in_place(z[:, :3 * H])  # i | f | o
         g = activations.in_place(self.activation, z[:, 3 * H:])  # candidate (B, H)
         c = gates[:, H:2 * H] * c_prev  # (B, H) new array: the loop keeps c_prev for masks
-        g *= gates[:, :H]
+        if cache is not None:
+            cache["a"] = z  # (B, 4H) activated i | f | o | g, before g is scaled by i below
+            g = g * gates[:, :H]  # (B, H) new array: the candidate stays in the cache
+        else:
+            g *= gates[:, :H]
         c += g
-        h = self.activation(c) * gates[:, 2 * H:]  # new array (a linear activation returns c)
+        act_c = self.activation(c)  # (B, H) new array (a linear activation returns c)
+        h = act_c * gates[:, 2 * H:]  # (B, H)
+        if cache is not None:
+            cache["act_c"] = act_c
+            if needs_input(self.activation):
+                cache["c"] = c
         return h, [h, c]
+
+    def step_backward(self, cache: dict, prev_states: list[np.ndarray],
+                      d_out: np.ndarray | None, d_states: list[np.ndarray], acc: dict):
+        """Gradients of one step: ``(dz (B, 4H) in Keras's order i, f, c, o, [dh_prev,
+        dc_prev])``; adds ``h_prev^T dz`` into ``acc["recurrent_kernel"]``."""
+        h_prev, c_prev = prev_states
+        H = self.units
+        a, act_c = cache["a"], cache["act_c"]  # (B, 4H) i | f | o | g; (B, H)
+        dh = d_states[0] if d_out is None else d_out + d_states[0]  # (B, H)
+        d_act_c = dh * a[:, 2 * H:3 * H]
+        dc = d_states[1] + activation_backward(self.activation, cache.get("c"), act_c,
+                                               d_act_c)  # (B, H)
+        d_gates = np.empty((dh.shape[0], 3 * H), dh.dtype)  # (B, 3H) i | f | o
+        np.multiply(dc, a[:, 3 * H:], out=d_gates[:, :H])
+        np.multiply(dc, c_prev, out=d_gates[:, H:2 * H])
+        np.multiply(dh, act_c, out=d_gates[:, 2 * H:])
+        dz = np.empty((dh.shape[0], 4 * H), dh.dtype)  # (B, 4H) Keras order i | f | c | o
+        d_gates = activation_backward(self.recurrent_activation, cache.get("z_gates"),
+                                      a[:, :3 * H], d_gates)
+        dz[:, :2 * H] = d_gates[:, :2 * H]
+        dz[:, 3 * H:] = d_gates[:, 2 * H:]
+        dz[:, 2 * H:3 * H] = activation_backward(self.activation, cache.get("z_g"), a[:, 3 * H:],
+                                                 dc * a[:, :H])
+        dc_prev = dc * a[:, H:2 * H]  # (B, H)
+        recurrent = self.recurrent_kernel  # (H, 4H) Keras layout
+        dh_prev = dz @ recurrent.T  # (B, H)
+        add_into(acc, "recurrent_kernel", h_prev.T @ dz)  # (H, 4H)
+        return dz, [dh_prev, dc_prev]
+
+    def _input_gradients(self, x: np.ndarray, d_projected: np.ndarray,
+                         acc: dict) -> tuple[np.ndarray, list[np.ndarray]]:
+        """``x @ kernel`` differentiated once for every timestep: ``(dx, [dK, dR, (db)])``."""
+        batch, timesteps, features = x.shape
+        dz = d_projected.reshape(-1, 4 * self.units)  # (B*T, 4H)
+        dx = (dz @ self.kernel.T).reshape(batch, timesteps, features)  # (B, T, F)
+        grads = [x.reshape(-1, features).T @ dz,  # (F, 4H)
+                 acc.get("recurrent_kernel", np.zeros_like(self.recurrent_kernel))]
+        if self.use_bias:
+            grads.append(column_sum(dz))  # (4H,)
+        return dx, grads
 
     def get_config(self) -> dict:
         cfg = super().get_config()

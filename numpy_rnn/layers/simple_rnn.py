@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from .recurrent import RNNBase
+from .recurrent import RNNBase, activation_backward, add_into, column_sum, needs_input
 
 
 class SimpleRNN(RNNBase):
@@ -79,9 +79,38 @@ class SimpleRNN(RNNBase):
             xp += self.bias
         return xp.reshape(batch, timesteps, xp.shape[-1])  # (B, T, H)
 
-    def step(self, xp_t: np.ndarray, states: list[np.ndarray]):
+    def step(self, xp_t: np.ndarray, states: list[np.ndarray], cache: dict | None = None):
+        """One timestep from the projected input ``xp_t`` (B, H); ``cache`` (training) gets
+        ``h`` and, for activations differentiated from their input, the pre-activation."""
         (h_prev,) = states
-        h = self.activation(xp_t + h_prev @ self.recurrent_kernel)  # (B, H)
+        pre = xp_t + h_prev @ self.recurrent_kernel  # (B, H)
+        h = self.activation(pre)  # (B, H)
+        if cache is not None:
+            cache["h"] = h
+            if needs_input(self.activation):
+                cache["pre"] = pre
         return h, [h]
+
+    def step_backward(self, cache: dict, prev_states: list[np.ndarray],
+                      d_out: np.ndarray | None, d_states: list[np.ndarray], acc: dict):
+        """Gradients of one step: ``(d_pre (B, H), [dh_prev])``; adds ``h_prev^T d_pre``
+        into ``acc``."""
+        (h_prev,) = prev_states
+        dh = d_states[0] if d_out is None else d_out + d_states[0]  # (B, H)
+        d_pre = activation_backward(self.activation, cache.get("pre"), cache["h"], dh)
+        add_into(acc, "recurrent_kernel", h_prev.T @ d_pre)  # (H, H)
+        return d_pre, [d_pre @ self.recurrent_kernel.T]
+
+    def _input_gradients(self, x: np.ndarray, d_projected: np.ndarray,
+                         acc: dict) -> tuple[np.ndarray, list[np.ndarray]]:
+        """``x @ kernel + bias`` differentiated once for every timestep."""
+        batch, timesteps, features = x.shape
+        d_pre = d_projected.reshape(-1, self.units)  # (B*T, H)
+        dx = (d_pre @ self.kernel.T).reshape(batch, timesteps, features)  # (B, T, F)
+        grads = [x.reshape(-1, features).T @ d_pre,  # (F, H)
+                 acc.get("recurrent_kernel", np.zeros_like(self.recurrent_kernel))]
+        if self.use_bias:
+            grads.append(column_sum(d_pre))  # (H,)
+        return dx, grads
 
 
