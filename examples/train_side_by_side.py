@@ -84,9 +84,11 @@ def corpus_windows(window: int, max_windows: int | None) -> tuple[np.ndarray, np
     return windows[:, :-1].astype("int32"), windows[:, -1].astype("int32"), vocab.size
 
 
-def build_pair(args: argparse.Namespace, vocab_size: int, dtype: str) -> tuple[Any, Any]:
+def build_pair(args: argparse.Namespace, vocab_size: int, dtype: str,
+               start: list | None = None) -> tuple[Any, Any]:
     """A Keras model built and compiled under floatx ``dtype`` and its NumPy twin: same weights
-    (copied from Keras), same optimizer and hyper-parameters, same loss in the same dtype."""
+    (Keras's initial weights, or ``start`` rounded to ``dtype``, copied into NumPy), same
+    optimizer and hyper-parameters, same loss in the same dtype."""
     import keras
 
     import parity
@@ -94,17 +96,24 @@ def build_pair(args: argparse.Namespace, vocab_size: int, dtype: str) -> tuple[A
 
     keras.utils.set_random_seed(args.seed)
     with keras_floatx(dtype):
+        # dtype on every layer: floatx alone does not do it once Keras has created any layer
+        # (the first one caches a global dtype policy from the floatx of that moment)
         km = keras.Sequential([
             keras.Input((args.window,), dtype="int32"),
-            keras.layers.Embedding(vocab_size, args.embedding_dim, mask_zero=True),
-            keras.layers.LSTM(args.units),
-            keras.layers.Dense(vocab_size, activation="softmax"),
+            keras.layers.Embedding(vocab_size, args.embedding_dim, mask_zero=True, dtype=dtype),
+            keras.layers.LSTM(args.units, dtype=dtype),
+            keras.layers.Dense(vocab_size, activation="softmax", dtype=dtype),
         ])
         k_opt = {"rmsprop": keras.optimizers.RMSprop,
                  "adam": keras.optimizers.Adam}[args.optimizer](args.learning_rate)
         km.compile(optimizer=k_opt,
                    loss=keras.losses.SparseCategoricalCrossentropy(dtype=dtype))
+    if start is not None:
+        km.set_weights([np.asarray(w).astype(dtype) for w in start])
     nm = parity.from_keras(km)  # NumPy layers in `dtype`, Keras's weights
+    got = {w.dtype.name for w in km.get_weights()} | {w.dtype.name for w in nm.get_weights()}
+    if got != {dtype}:
+        raise RuntimeError(f"the {dtype} run built weights of dtype {sorted(got)}")
     # Keras keeps the learning rate in a variable of the floatx current at construction.
     n_opt = {"rmsprop": optimizers.RMSprop,
              "adam": optimizers.Adam}[args.optimizer](args.learning_rate, floatx=dtype)
@@ -126,13 +135,15 @@ def rel(actual: np.ndarray, expected: np.ndarray) -> float:
 
 
 def run(args: argparse.Namespace, x: np.ndarray, y: np.ndarray, vocab_size: int,
-        dtype: str) -> dict:
-    """Train both sides ``args.steps`` steps; the per-step losses and final weight differences."""
+        dtype: str, start: list | None = None) -> dict:
+    """Train both sides ``args.steps`` steps (from ``start`` when given); the per-step losses,
+    the final weight differences and the starting weights."""
     with keras_floatx(dtype):
-        km, nm = build_pair(args, vocab_size, dtype)
+        km, nm = build_pair(args, vocab_size, dtype, start)
         names = [f"{type(layer).__name__}/{n}"
                  for layer in nm.layers for n in layer.weight_names()]
-        start = [w.astype(np.float64) for w in nm.get_weights()]
+        initial = [w.copy() for w in nm.get_weights()]
+        start64 = [w.astype(np.float64) for w in initial]
         k_losses, n_losses, weight_rel = [], [], []
         for sl in batches(len(x), args.batch_size, args.steps):
             k_losses.append(float(km.train_on_batch(x[sl], y[sl])))
@@ -140,14 +151,15 @@ def run(args: argparse.Namespace, x: np.ndarray, y: np.ndarray, vocab_size: int,
             k_w, n_w = km.get_weights(), nm.get_weights()
             weight_rel.append(max(rel(nw, kw) for nw, kw in zip(n_w, k_w)))
     weights = []
-    for name, nw, kw, s in zip(names, n_w, k_w, start):
+    for name, nw, kw, s in zip(names, n_w, k_w, start64):
         weights.append({"name": name, "shape": tuple(kw.shape), "rel": rel(nw, kw),
                         "change_rel": rel(np.asarray(nw, np.float64) - s,
                                           np.asarray(kw, np.float64) - s)})
     k_arr, n_arr = np.array(k_losses), np.array(n_losses)
     loss_rel = np.abs(n_arr - k_arr) / np.abs(k_arr)
     return {"dtype": dtype, "keras": k_losses, "numpy": n_losses, "loss_rel": loss_rel.tolist(),
-            "weight_rel": weight_rel, "weights": weights}
+            "weight_rel": weight_rel, "weights": weights, "start": initial,
+            "final": {"keras": k_w, "numpy": n_w}}
 
 
 def print_report(args: argparse.Namespace, results: list[dict], n: int, vocab_size: int) -> None:
@@ -176,12 +188,16 @@ def print_report(args: argparse.Namespace, results: list[dict], n: int, vocab_si
               f"{worst['rel']:.1e} ({worst['name']}), relative to the change since the start "
               f"{worst_change['change_rel']:.1e} ({worst_change['name']})")
     by_dtype = {r["dtype"]: r for r in results}
-    if set(by_dtype) == set(DTYPES):  # how far each float32 run strays from float64 Keras
+    if set(by_dtype) == set(DTYPES):  # same start: how far each float32 run strays from float64
         ref = np.array(by_dtype["float64"]["keras"])
         strays = {side: float(np.max(np.abs(np.array(by_dtype["float32"][side]) - ref) / ref))
                   for side in ("keras", "numpy")}
-        print(f"float32 losses against the float64 Keras run, max |diff|/float64: Keras "
-              f"{strays['keras']:.1e}, numpy {strays['numpy']:.1e}")
+        ref_w = by_dtype["float64"]["final"]["keras"]
+        w_strays = {side: max(rel(w, r) for w, r in zip(by_dtype["float32"]["final"][side], ref_w))
+                    for side in ("keras", "numpy")}
+        print(f"float32 runs against the float64 Keras run (same start): losses max |diff|/float64"
+              f" Keras {strays['keras']:.1e}, numpy {strays['numpy']:.1e}; final weights Keras "
+              f"{w_strays['keras']:.1e}, numpy {w_strays['numpy']:.1e}")
     print("(|diff|/keras: the step's loss; weights: after the step, the largest "
           "max|numpy - keras| / max|keras| over the weight arrays)")
 
@@ -224,7 +240,9 @@ def plot(results: list[dict], path: str, title: str) -> None:
         right.set_ylabel("relative difference")
         right.set_title(f"{r['dtype']}: numpy - keras, step by step", fontsize=11)
         right.grid(True, which="major", alpha=0.4)
-        right.legend(fontsize=7.5, loc="lower right", frameon=False)
+        top = max(float(np.max(c[0])) for c in curves)
+        right.set_ylim(top=(top if top > 0 else 1e-16) * 1e3)  # room for the legend above
+        right.legend(fontsize=7.5, loc="upper left", frameon=False)
     fig.suptitle(title)
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png")
@@ -251,7 +269,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 2
     x, y, vocab_size = corpus_windows(args.window, args.max_windows)
     dtypes = DTYPES if args.dtype == "both" else (args.dtype,)
-    results = [run(args, x, y, vocab_size, d) for d in dtypes]
+    results: list[dict] = []
+    for d in dtypes:  # float32 starts from float64's starting weights, rounded
+        results.append(run(args, x, y, vocab_size, d, results[0]["start"] if results else None))
     print_report(args, results, len(x), vocab_size)
     if args.plot:
         plot(results, args.plot, f"next-word model, {args.optimizer} lr={args.learning_rate}, "

@@ -7,6 +7,7 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 pytest.importorskip("tensorflow")
@@ -95,3 +96,28 @@ def test_usage_error(example):
     with pytest.raises(SystemExit) as info:
         example.main(["--steps", "0"])
     assert info.value.code == 2
+
+
+def test_float64_run_after_keras_cached_a_float32_policy(example):
+    """Keras's first layer caches a global dtype policy from the floatx of that moment; a later
+    set_floatx("float64") alone would then build float32 layers. The example sets each layer's
+    dtype, so its float64 run stays float64 whatever ran before it in the process."""
+    import keras
+    keras.layers.Dense(1)  # caches the float32 policy (if nothing did before)
+    args = example.parse_args(TINY)
+    x, y, vocab = example.corpus_windows(args.window, args.max_windows)
+    r = example.run(args, x, y, vocab, "float64")
+    assert {w.dtype.name for w in r["start"]} == {"float64"}
+    assert {w.dtype.name for w in r["final"]["keras"]} == {"float64"}
+    assert max(r["loss_rel"]) <= 1e-12 and max(r["weight_rel"]) <= 1e-12
+
+
+def test_float32_starts_from_float64_start_rounded(example):
+    args = example.parse_args(TINY)
+    x, y, vocab = example.corpus_windows(args.window, args.max_windows)
+    r64 = example.run(args, x, y, vocab, "float64")
+    r32 = example.run(args, x, y, vocab, "float32", r64["start"])
+    assert {w.dtype.name for w in r32["final"]["keras"] + r32["final"]["numpy"]} == {"float32"}
+    for w32, w64 in zip(r32["start"], r64["start"]):
+        np.testing.assert_array_equal(w32, w64.astype(np.float32))
+    assert max(r32["loss_rel"]) <= 1e-5  # float32 agreement, measured ~1e-7 at these sizes
