@@ -60,9 +60,9 @@ Measured on the seed next-word model (corpus windows, batches of 32 / 64 / 128, 
   step; compare those in float64.
 * Keras (TensorFlow) applies an Embedding's gradient as ``IndexedSlices``, one slice per token
   read: RMSprop and Adam square each slice before the duplicates are summed, and SGD subtracts
-  them one at a time (each a float32 rounding).  numpy_rnn applies the summed table gradient, so
-  Embedding weights differ there (RMSprop, float64: 0.57 of the change after one step) until
-  numpy_rnn reproduces that; every other weight agrees to the figures above.
+  them one at a time (each a float32 rounding).  numpy_rnn does the same (``numpy_rnn.sparse``);
+  with a summed table gradient instead, Embedding weights differed by 0.57 of the change after
+  one RMSprop step (float64).
 
 """
 from __future__ import annotations

@@ -59,11 +59,14 @@ def floatx(dtype: str) -> Iterator[None]:
 
 
 def _learning_rate(optimizer: Any) -> float:
-    lr = optimizer.get_config()["learning_rate"]
+    config = optimizer.get_config()
+    lr = config["learning_rate"]
     if callable(lr):
         raise ValueError("compare_training: the numpy optimizer has a learning-rate schedule; "
                          "compare_training supports a constant learning rate")
-    return float(np.float32(lr))  # what numpy_rnn applies (Keras's float32 variable)
+    # What numpy_rnn applies: Keras holds the rate in a variable of the floatx current when the
+    # optimizer is made; given as this exact float, Keras applies the same value either way.
+    return float(np.dtype(config.get("floatx", "float32")).type(lr))
 
 
 def keras_optimizer(optimizer: Any) -> Any:
@@ -73,7 +76,7 @@ def keras_optimizer(optimizer: Any) -> Any:
     cls = getattr(keras.optimizers, type(optimizer).__name__, None)
     if cls is None:
         raise ValueError(f"compare_training: Keras has no optimizer {type(optimizer).__name__!r}")
-    config = {k: v for k, v in optimizer.get_config().items() if k != "name"}
+    config = {k: v for k, v in optimizer.get_config().items() if k not in ("name", "floatx")}
     config["learning_rate"] = _learning_rate(optimizer)
     return cls(**config)
 
