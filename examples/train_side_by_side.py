@@ -21,13 +21,14 @@ exact implementations drift apart (keras-training.md section 3).
 from __future__ import annotations
 
 import argparse
-import contextlib
 import io
 import os
 import sys
-from typing import Any, Iterator, Sequence
+from typing import Any, Sequence
 
 import numpy as np
+
+from parity.bridge.train import floatx  # Keras's floatx for a block, restored after
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -62,16 +63,6 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return args
 
 
-@contextlib.contextmanager
-def keras_floatx(dtype: str) -> Iterator[None]:
-    """``keras.config.set_floatx(dtype)`` for the block, restored afterwards."""
-    import keras
-    old = keras.config.floatx()
-    keras.config.set_floatx(dtype)
-    try:
-        yield
-    finally:
-        keras.config.set_floatx(old)
 
 
 def corpus_windows(window: int, max_windows: int | None) -> tuple[np.ndarray, np.ndarray, int]:
@@ -95,7 +86,7 @@ def build_pair(args: argparse.Namespace, vocab_size: int, dtype: str,
     from numpy_rnn import losses, optimizers
 
     keras.utils.set_random_seed(args.seed)
-    with keras_floatx(dtype):
+    with floatx(dtype):
         # dtype on every layer: floatx alone does not do it once Keras has created any layer
         # (the first one caches a global dtype policy from the floatx of that moment)
         km = keras.Sequential([
@@ -138,7 +129,7 @@ def run(args: argparse.Namespace, x: np.ndarray, y: np.ndarray, vocab_size: int,
         dtype: str, start: list | None = None) -> dict:
     """Train both sides ``args.steps`` steps (from ``start`` when given); the per-step losses,
     the final weight differences and the starting weights."""
-    with keras_floatx(dtype):
+    with floatx(dtype):
         km, nm = build_pair(args, vocab_size, dtype, start)
         names = [f"{type(layer).__name__}/{n}"
                  for layer in nm.layers for n in layer.weight_names()]
