@@ -7,6 +7,7 @@ from __future__ import annotations
 __version__ = "0.1.0"
 
 from . import activations, datasets, initializers  # noqa: E402
+from . import losses, optimizers  # noqa: E402
 from .layers import LSTM, Embedding, EmbeddingLayer, Layer, TokenIdError  # noqa: E402
 from .layers import GRU, Bidirectional, Dense, Dropout, Masking, SimpleRNN  # noqa: E402
 from .layers.recurrent import RNNBase, rnn_loop  # noqa: E402
@@ -38,6 +39,8 @@ __all__ = [
     "activations",
     "initializers",
     "datasets",
+    "losses",
+    "optimizers",
     "Layer",
     "Embedding",
     "EmbeddingLayer",

@@ -21,6 +21,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from . import _validation as v
+from . import training as _train
 from .layers import (GRU, LSTM, Bidirectional, Dense, Dropout, Embedding, EmbeddingLayer, Layer,
                      Masking, SimpleRNN)
 from .layers.recurrent import RNNBase
@@ -98,6 +99,8 @@ class Sequential:
         self.input_dtype = None if input_dtype is None else np.dtype(input_dtype).name
         #: The vocabulary a bundle carried (``numpy_rnn.load``), else None.
         self.vocabulary = None
+        #: Set by ``compile``: the optimizer and loss objects (Keras's attribute names).
+        self.compiled, self.optimizer, self.loss = False, None, None
         if layers is not None:
             if isinstance(layers, Layer) or not hasattr(layers, "__iter__"):
                 raise TypeError(f"`layers` must be a list of layers or None. Received: {layers!r}")
@@ -192,12 +195,12 @@ class Sequential:
             y = layer(x, mask=mask, training=training)
             return y, (mask if layer.return_sequences else None)
         if isinstance(layer, (Embedding, Masking)):
-            y = layer(x)
+            y = layer(x, training=True) if training else layer(x)
             return y, layer.compute_mask(x)
         if isinstance(layer, (Dense, Dropout)):
             y = layer(x, mask=mask, training=training)
             return y, layer.compute_mask(x, mask)
-        y = layer(x)  # pragma: no cover - add() only accepts the layers above
+        y = layer(x, training=True) if training else layer(x)  # another Layer subclass
         compute = getattr(layer, "compute_mask", None)
         return y, (compute(x, mask) if compute is not None else None)
 
@@ -228,11 +231,21 @@ class Sequential:
             layer._restore(snap)
 
     def _run(self, x: np.ndarray, m: np.ndarray | None, training: bool) -> np.ndarray:
+        return self._run_masked(x, m, training)[0]
+
+    def _run_masked(self, x: np.ndarray, m: np.ndarray | None,
+                    training: bool) -> tuple[np.ndarray, np.ndarray | None]:
+        """``(output, output mask)``: the mask the last layer passes on (what Keras's loss
+        applies), or None."""
         for layer in self.layers:
             x, m = self._apply(layer, x, m, training)
             if isinstance(x, list):  # pragma: no cover - guarded by add()
                 raise ValueError(f"Layer '{layer.name}' returned several outputs.")
-        return x
+        return x, m
+
+    def _forward(self, x: np.ndarray, training: bool) -> tuple[np.ndarray, np.ndarray | None]:
+        """One batch for training / evaluation: ``(output, output mask)`` (no snapshot)."""
+        return self._run_masked(self._cast_model_input(x), None, training)
 
     def __call__(self, inputs: Any, mask: Any = None, training: bool = False) -> np.ndarray:
         """Run every layer on ``inputs`` ``(batch, ...)``; ``mask`` is an optional input mask.
@@ -277,6 +290,43 @@ class Sequential:
             raise
         return np.concatenate(parts, axis=0)
 
+    # -- training (numpy_rnn.training) ---------------------------------------------------------
+    def compile(self, optimizer: Any = "rmsprop", loss: Any = None) -> None:
+        """Set the optimizer and the loss: Keras names (``"adam"``, ``"mse"``,
+        ``"sparse_categorical_crossentropy"``...) or ``numpy_rnn.optimizers`` /
+        ``numpy_rnn.losses`` instances.  A string loss computes in float32, as Keras's does
+        unless floatx is float64 (give ``losses.X(dtype="float64")`` for a float64 loss)."""
+        optimizer = _train.resolve("optimizer", optimizer)
+        loss = _train.resolve("loss", loss)
+        self.optimizer, self.loss, self.compiled = optimizer, loss, True
+
+    def train_on_batch(self, x: Any, y: Any, sample_weight: Any = None) -> float:
+        """One optimizer step on the batch ``(x, y)``; returns the batch loss computed in the
+        forward pass, before the update (Keras's value)."""
+        _train._compiled(self, "train_on_batch")
+        xa, ya = _train._data(self, x, y)
+        tracker = _train.LossTracker(_train._loss_dtype(self.loss))
+        tracker.update(_train.train_step(self, xa, ya, sample_weight), xa.shape[0])
+        return tracker.result()
+
+    def fit(self, x: Any, y: Any, batch_size: int = 32, epochs: int = 1, shuffle: bool = True,
+            verbose: Any = "auto", validation_data: Any = None,
+            seed: int | None = None) -> "_train.History":
+        """Train for ``epochs`` passes over ``(x, y)``; ``history.history["loss"]`` holds each
+        epoch's loss (the batch losses' mean weighted by batch size, as Keras reports it) and
+        ``"val_loss"`` with ``validation_data=(x_val, y_val)``.
+
+        ``shuffle=True`` permutes the samples each epoch with ``numpy.random.default_rng(seed)``
+        (deterministic for a ``seed``; Keras's own order cannot be reproduced, so compare with
+        Keras using ``shuffle=False``).  ``verbose``: ``"auto"`` is 1 on a terminal and 0
+        otherwise; 1 draws a progress bar per batch, 2 writes one line per epoch."""
+        return _train.fit(self, x, y, batch_size=batch_size, epochs=epochs, shuffle=shuffle,
+                            verbose=verbose, validation_data=validation_data, seed=seed)
+
+    def evaluate(self, x: Any, y: Any, batch_size: int = 32, verbose: Any = "auto") -> float:
+        """The loss on ``(x, y)`` at inference: the batch losses' mean weighted by batch size."""
+        return _train.evaluate(self, x, y, batch_size=batch_size, verbose=verbose)
+
     # -- weights ------------------------------------------------------------------------------
     @property
     def weights(self) -> list[np.ndarray]:
@@ -306,10 +356,12 @@ class Sequential:
         prepared, start = [], 0
         for layer, count in zip(self.layers, counts):
             if count:
-                prepared.append((layer, layer._prepare_weights(list(weights[start:start + count]))))
+                given = list(weights[start:start + count])
+                prepared.append((layer, layer._prepare_weights(given), given))
             start += count
-        for layer, ready in prepared:
-            layer._commit_weights(ready)
+        for layer, ready, given in prepared:
+            if not _train.assign_in_place(self, layer, given):
+                layer._commit_weights(ready)
 
     def count_params(self) -> int:
         return int(sum(layer.count_params for layer in self.layers))

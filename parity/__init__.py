@@ -5,31 +5,39 @@ cheap and works without TensorFlow (and without hypothesis); calling a function 
 raises an ImportError naming the extra to install (``pip install 'numpy-rnn[keras]'``, or
 ``pip install -e '.[keras]'`` from a checkout).
 
-The submodules (``parity.strategies``, ``parity.text_strategies``, ``parity.cli`` ...) are
-attributes of the package too, imported on first use (PEP 562), so ``import parity`` does not pay
-for hypothesis or the CLI and ``parity.strategies`` works without a separate import.
+The house, imports flowing one way (``cli -> gate -> cases -> bridge -> report -> numpy_rnn``):
+
+* ``report``: ParityReport, OutputDiff, ``compare_outputs`` (a leaf: nothing of parity);
+* ``bridge``: Keras <-> NumPy for layers, models and text; runs both sides (``compare``,
+  ``compare_gradients``, ``compare_training``);
+* ``cases``: the one generator of cases (the sweep, the gate's random sweep, the strategies);
+* ``strategies``: hypothesis strategies, public;
+* ``gate``: outcomes, the JSON report and its schema, baselines, JUnit, plots;
+* ``cli``: ``numpy-rnn`` and its subcommands.
+
+The subpackages are attributes of the package too, imported on first use (PEP 562), so
+``import parity`` does not pay for hypothesis or the CLI and ``parity.strategies`` works without a
+separate import.
 """
 from __future__ import annotations
 
 import importlib
 from typing import Any
 
-from .bridge import UnsupportedKerasFeature, from_keras, supported_layers, to_keras
-from .compare import OutputDiff, ParityReport, assert_parity, compare, compare_outputs, diff_arrays
 from . import tolerances
-from .model_bridge import UnsupportedKerasModel
+from .bridge import (UnsupportedKerasFeature, UnsupportedKerasModel, assert_parity, compare,
+                     compare_gradients, compare_training, from_keras, supported_layers, to_keras)
+from .report import OutputDiff, ParityReport, compare_outputs, diff_arrays
 
 __all__ = [
     "UnsupportedKerasFeature", "UnsupportedKerasModel", "from_keras", "to_keras", "supported_layers", "compare",
-    "assert_parity", "ParityReport", "OutputDiff", "compare_outputs", "diff_arrays", "tolerances",
+    "assert_parity", "compare_gradients", "compare_training", "ParityReport", "OutputDiff", "compare_outputs", "diff_arrays", "tolerances",
     "strategies",
 ]
 
 #: Submodules reachable as ``parity.<name>`` without importing them first.
 _LAZY_SUBMODULES = frozenset({
-    "baseline", "bridge", "cases", "cases_core", "cases_family", "cases_text", "cli", "cli_port",
-    "compare", "family_strategies", "gate", "junit", "model_bridge", "plot", "port",
-    "pytest_plugin", "strategies", "text_bridge", "text_strategies", "tolerances",
+    "bridge", "cases", "cli", "gate", "pytest_plugin", "report", "strategies", "tolerances",
 })
 
 

@@ -14,26 +14,32 @@ use), ``.layers``, ``.compare(np_obj, keras_obj, inputs, **kw)``, ``.assert_pari
 its NumPy twin).  A failing test that made comparisons gets a "parity reports" section.
 
 This module is loaded by pytest for every run in an environment where numpy-rnn is installed, so
-it imports nothing heavy at import time: no TensorFlow, no Keras; ``parity`` itself (NumPy) is
-imported only when the options or the fixture are used.
+it imports nothing heavy at import time: no TensorFlow, no Keras (``parity`` itself needs only
+NumPy); the reference library is imported when the fixture first uses it.
 """
 from __future__ import annotations
 
 import datetime as _dt
+import importlib
 import importlib.util
 import json
+import os
 from typing import Any
 
+import numpy as np
 import pytest
 
-_REFERENCES = ("keras", "tf_keras")
-_EXTRAS = {"keras": "keras", "tf_keras": "legacy"}
+from .bridge import (REFERENCES, compare, from_keras, import_tensorflow_quietly, install_hint,
+                     to_keras)
+from .cases.weights import gate_weights
+from .gate import versions
+from .report import add_observer, json_safe, remove_observer
+
+_REFERENCES = tuple(REFERENCES)
 
 
 def _install_hint(reference: str) -> str:
-    extra = _EXTRAS[reference]
-    return f"pip install 'numpy-rnn[{extra}]' (from a checkout: pip install -e '.[{extra}]')"
-
+    return install_hint(REFERENCES[reference])
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -66,8 +72,6 @@ class _Collector:
         self.record(report)
 
     def write(self, versions: dict) -> dict:
-        from parity.compare import json_safe
-
         failed = [e for e in self.entries if not e["passed"]]
         payload = json_safe({
             "schema": "numpy-rnn-pytest-parity-report/1",
@@ -88,19 +92,10 @@ def _collector(config: pytest.Config) -> _Collector | None:
     return config.stash.get(_KEY, None)
 
 
-def _compare_module() -> Any:
-    """``parity.compare`` the module (``parity.compare`` the attribute is the function)."""
-    import importlib
-
-    return importlib.import_module("parity.compare")
-
-
 def pytest_configure(config: pytest.Config) -> None:
     # TensorFlow's C++ INFO/WARNING start-up lines (oneDNN, CPU features) would break pytest's
     # progress line; the level only acts if set before TensorFlow is imported, i.e. here, before
     # collection.  A log level changes no result; a level the user set is kept.
-    import os
-
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     reference = config.getoption("parity_reference", "keras")
     if reference != "keras" and importlib.util.find_spec(reference) is None:
@@ -115,14 +110,14 @@ def pytest_configure(config: pytest.Config) -> None:
     collector = _Collector(path)
     config.stash[_KEY] = collector
     if path is not None:
-        _compare_module().add_observer(collector.observer)  # imports NumPy, not TensorFlow
+        add_observer(collector.observer)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
     collector = _collector(config)
     if collector is None or collector.path is None:
         return
-    _compare_module().remove_observer(collector.observer)
+    remove_observer(collector.observer)
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -154,8 +149,6 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     collector = _collector(session.config)
     if collector is None or collector.path is None:
         return
-    from parity.gate import versions
-
     payload = collector.write(versions())
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
     if reporter is not None:
@@ -175,11 +168,7 @@ class ParityCheck:
     def keras(self) -> Any:
         """The reference module (``keras`` or ``tf_keras``), imported on first use."""
         if self._module is None:
-            import importlib
-
             try:
-                from parity.gate import import_tensorflow_quietly
-
                 import_tensorflow_quietly()  # without its start-up log lines, if not yet imported
                 self._module = importlib.import_module(self.reference)
             except ImportError as exc:
@@ -193,19 +182,13 @@ class ParityCheck:
         return self.keras.layers
 
     def from_keras(self, obj: Any) -> Any:
-        from parity import from_keras
-
         return from_keras(obj)
 
     def to_keras(self, np_obj: Any) -> Any:
-        from parity import to_keras
-
         return to_keras(np_obj)
 
     def compare(self, np_obj: Any, keras_obj: Any, inputs: Any, **kwargs: Any) -> Any:
         """``parity.compare``; the report is collected (``--parity-report``)."""
-        from parity import compare
-
         report = compare(np_obj, keras_obj, inputs, **kwargs)
         if self._collector is not None and self._collector.path is None:
             self._collector.record(report, via="parity_check")  # else the observer did
@@ -225,10 +208,6 @@ class ParityCheck:
         Returns:
             ``(keras_layer, numpy_layer)``.
         """
-        import numpy as np
-
-        from parity.cases import gate_weights
-
         layer = self.layers.LSTM(units, **options)
         layer.build((None, None, features))
         rng = np.random.default_rng(seed)

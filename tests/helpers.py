@@ -1,9 +1,14 @@
-"""Shared test helpers: an independent float64 reference LSTM written from the spec's equations.
+"""Shared test helpers, one home for what several test files use.
 
-This reference is deliberately naive (per-gate matmuls, explicit Python loop) so that it shares
-no code with numpy_rnn; it is checked against Keras itself in tests/parity.
+* ``reference_lstm``: an independent float64 LSTM written from the spec's equations, deliberately
+  naive (per-gate matmuls, explicit Python loop) so that it shares no code with numpy_rnn; it is
+  checked against Keras itself in tests/parity;
+* ``random_inputs``: the parity tests' standard-normal inputs;
+* ``check_junit_structure``: what Jenkins / GitLab read in a ``--junit`` file.
 """
 from __future__ import annotations
+
+import xml.etree.ElementTree as ET
 
 import numpy as np
 
@@ -37,3 +42,45 @@ def reference_lstm(x, kernel, recurrent_kernel, bias=None, h0=None, c0=None,
         h = o * act(c)
         seq.append(h)
     return np.stack(seq, axis=1), h, c
+
+
+def random_inputs(shape, seed=1, dtype="float32"):
+    """Standard-normal inputs of ``shape`` from ``seed`` (the parity tests' inputs)."""
+    return np.random.default_rng(seed).normal(size=shape).astype(dtype)
+
+
+def check_junit_structure(root: ET.Element) -> dict[str, ET.Element]:
+    """The structure Jenkins / GitLab read; returns the testcases by name."""
+    def counts(el):
+        return {k: int(el.get(k)) for k in ("tests", "failures", "errors", "skipped")}
+
+    assert root.tag == "testsuites"
+    for key in ("tests", "failures", "errors", "skipped", "time"):
+        assert root.get(key) is not None, key
+    float(root.get("time"))
+    suites = root.findall("testsuite")
+    assert suites and all(s.get("name") for s in suites)
+    total = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
+    cases = {}
+    for suite in suites:
+        for key in ("tests", "failures", "errors", "skipped", "time", "timestamp"):
+            assert suite.get(key) is not None, (suite.get("name"), key)
+        mine = suite.findall("testcase")
+        got = {"tests": len(mine), "failures": 0, "errors": 0, "skipped": 0}
+        for tc in mine:
+            assert tc.get("name") and tc.get("classname") == suite.get("name")
+            float(tc.get("time"))
+            kinds = [c.tag for c in tc if c.tag in ("failure", "error", "skipped")]
+            assert len(kinds) <= 1, kinds
+            for tag, key in (("failure", "failures"), ("error", "errors"),
+                             ("skipped", "skipped")):
+                got[key] += tag in kinds
+            for c in tc:
+                if c.tag in ("failure", "error"):
+                    assert c.get("message") and c.get("type") and c.text
+            cases[tc.get("name")] = tc
+        assert counts(suite) == got, suite.get("name")
+        for k in total:
+            total[k] += got[k]
+    assert counts(root) == total
+    return cases

@@ -3,7 +3,8 @@
 * bundles: ``bundle_format`` (name, version, keys, digest), ``bundle_write`` (``save``),
   ``bundle_read`` (``read_bundle`` / ``load``), ``bundle_verify`` (stored test vectors);
 * ``.keras`` files: ``keras_archive`` (the zip), ``keras_layers`` (the one table of Keras layers
-  and options; one layer config -> one NumPy layer), ``keras_plan`` (whole-model configs),
+  and options, read by ``parity``'s bridge too), ``keras_convert`` (one layer config -> one NumPy
+  layer), ``keras_plan`` (whole-model configs),
   ``keras_weights`` (HDF5 weights), ``keras_file`` (``read_keras_file`` / ``load_keras_model``);
 * ``errors``: every error these raise (``ValueError`` subclasses).
 

@@ -1,348 +1,108 @@
-"""The one table of Keras layers and options numpy_rnn reproduces, and the conversion of one
-Keras layer config into a NumPy layer (used by the ``.keras`` reader and by ``parity``'s bridge).
+"""The one table of Keras layers and options numpy_rnn reproduces (NumPy only, plain data).
+
+Both sides that turn a Keras layer into a numpy_rnn one read it: the ``.keras`` / ``.h5`` file
+reader (a serialized config) and ``parity``'s bridge (a live Keras layer's ``get_config()``).  So
+a layer is accepted or refused alike, whichever way it arrives.  A config key is, in this order:
+
+1. refused unless it has its only supported value (``ONLY_VALUE_OPTIONS``; inside a model also
+   ``MODEL_ONLY_VALUE_OPTIONS``: a single live layer may return or keep its states, a layer in a
+   model may not);
+2. an activation (``KerasLayerRule.activations``: Keras built-in names only);
+3. taken over as the numpy_rnn constructor argument of the same name (``KerasLayerRule.options``);
+4. ignored when it only matters for training, initialisation or graph building
+   (:func:`is_inference_neutral`);
+5. otherwise refused as unknown.
+
+``dropout``, ``recurrent_dropout`` and ``unroll`` are options (step 3): numpy_rnn's recurrent
+layers take them, keep them in ``get_config()`` (so ``to_keras`` and a bundle carry them back) and
+compute the same inference result whatever their value (dropout acts only in training, ``unroll``
+only changes how Keras builds its graph).
 """
 from __future__ import annotations
 
 import dataclasses
-import json
-import re
 from typing import Any
 
-import numpy as np
-from .. import _validation as _v
-from .. import activations as _activations
-from ..model import LAYER_CLASSES, Sequential
+__all__ = ["KerasLayerRule", "KERAS_LAYER_RULES", "RECURRENT_CLASSES", "ONLY_VALUE_OPTIONS",
+           "MODEL_ONLY_VALUE_OPTIONS", "INFERENCE_NEUTRAL_OPTIONS", "NEUTRAL_SUFFIXES",
+           "GATES", "is_inference_neutral", "only_value", "supported_keras_layers"]
 
-# ------------------------------------------------------------------------------------------------
-# The table: Keras layer class -> numpy_rnn layer and how its config options map
-# ------------------------------------------------------------------------------------------------
+
 @dataclasses.dataclass(frozen=True)
 class KerasLayerRule:
-    """One row of the Keras -> numpy_rnn table.
-
-    Attributes:
-        np_class: the numpy_rnn class name (``numpy_rnn.model.LAYER_CLASSES``).
-        options: config keys passed to the numpy_rnn constructor under the same name.
-        activations: config keys holding an activation (Keras built-in names only).
-
-    Where the weights live in the HDF5 file follows from the numpy layer (``_weight_groups``).
-    """
+    """One row: the numpy_rnn class (by name, as in ``numpy_rnn.model.LAYER_CLASSES``) and how
+    the Keras config keys map onto its constructor."""
 
     np_class: str
+    #: Config keys passed to the numpy_rnn constructor under the same name.
     options: tuple = ()
+    #: Config keys holding an activation (Keras built-in names only).
     activations: tuple = ()
 
 
-_RNN_OPTIONS = ("units", "use_bias", "return_sequences", "go_backwards", "zero_output_for_mask",
-                "return_state", "stateful")
-RNN_CLASSES = ("LSTM", "GRU", "SimpleRNN")
+#: Options every recurrent layer takes (LSTM, GRU, SimpleRNN).
+RECURRENT_OPTIONS = ("units", "use_bias", "return_sequences", "return_state", "go_backwards",
+                     "stateful", "zero_output_for_mask", "dropout", "recurrent_dropout", "unroll")
+RECURRENT_CLASSES = ("LSTM", "GRU", "SimpleRNN")
+#: Gate blocks along the last axis of a recurrent layer's kernels (Keras order).
+GATES = {"LSTM": 4, "GRU": 3, "SimpleRNN": 1}
 
-#: Keras class name -> rule.  parity.bridge and this reader agree on these options.
+#: Keras class name -> rule.
 KERAS_LAYER_RULES: dict[str, KerasLayerRule] = {
     "Embedding": KerasLayerRule("Embedding", ("input_dim", "output_dim", "mask_zero")),
-    "LSTM": KerasLayerRule("LSTM", _RNN_OPTIONS + ("unit_forget_bias",),
+    "LSTM": KerasLayerRule("LSTM", RECURRENT_OPTIONS + ("unit_forget_bias",),
                            ("activation", "recurrent_activation")),
-    "GRU": KerasLayerRule("GRU", _RNN_OPTIONS + ("reset_after",),
+    "GRU": KerasLayerRule("GRU", RECURRENT_OPTIONS + ("reset_after",),
                           ("activation", "recurrent_activation")),
-    "SimpleRNN": KerasLayerRule("SimpleRNN", _RNN_OPTIONS, ("activation",)),
+    "SimpleRNN": KerasLayerRule("SimpleRNN", RECURRENT_OPTIONS, ("activation",)),
+    # Bidirectional's inner layers (config keys "layer", "backward_layer") go through their own rows.
     "Bidirectional": KerasLayerRule("Bidirectional", ("merge_mode",)),
     "Dense": KerasLayerRule("Dense", ("units", "use_bias"), ("activation",)),
     "Dropout": KerasLayerRule("Dropout", ("rate", "noise_shape")),
     "Masking": KerasLayerRule("Masking", ("mask_value",)),
 }
 
-#: Options that only matter for training, initialisation or graph building: the weights come
-#: from the file and inference runs without dropout, regularisers or constraints.
-INFERENCE_NEUTRAL_OPTIONS = frozenset({
-    "name", "trainable", "dtype", "seed", "implementation", "unroll", "dropout",
-    "recurrent_dropout", "activity_regularizer", "input_length", "batch_input_shape",
-    "batch_shape", "input_shape", "use_cudnn", "lora_alpha", "build_config",
-})
-_NEUTRAL_SUFFIXES = ("_initializer", "_regularizer", "_constraint")
-
-#: Options whose listed value is the only one supported, with the reason shown when refused.
+#: Options whose listed value is the only one supported anywhere, with the reason when refused.
 ONLY_VALUE_OPTIONS: dict[str, tuple[Any, str]] = {
     "time_major": (False, "numpy_rnn takes (batch, timesteps, features) inputs"),
     "quantization_config": (None, "quantized weights are not supported"),
     "lora_rank": (None, "LoRA adapters are not supported"),
     "ragged": (False, "ragged inputs are not supported"),
     "sparse": (False, "sparse inputs are not supported"),
+}
+
+#: Options fine on a single live layer (its states are copied) but refused inside a model.
+MODEL_ONLY_VALUE_OPTIONS: dict[str, tuple[Any, str]] = {
     "return_state": (False, "a layer with several outputs cannot sit inside a model"),
     "stateful": (False, "the state lives outside the file and changes results from call to "
                         "call"),
 }
 
-_FLOAT_POLICIES = ("float32", "float64")
-MASK_OPS = ("NotEqual", "Any")
-
-
-def supported_keras_layers() -> list[str]:
-    return sorted(KERAS_LAYER_RULES)
+#: Options that only matter for training, initialisation or graph building: the weights are
+#: copied and inference runs without regularisers or constraints.
+INFERENCE_NEUTRAL_OPTIONS = frozenset({
+    "name", "trainable", "dtype", "seed", "implementation", "activity_regularizer",
+    "input_length", "batch_input_shape", "batch_shape", "input_shape", "use_cudnn", "lora_alpha",
+    "build_config",
+})
+NEUTRAL_SUFFIXES = ("_initializer", "_regularizer", "_constraint")
 
 
 def is_inference_neutral(key: str) -> bool:
-    """True for options that only matter for training, initialization or graph building."""
-    return key in INFERENCE_NEUTRAL_OPTIONS or key.endswith(_NEUTRAL_SUFFIXES)
+    """True for options that only matter for training, initialisation or graph building."""
+    return key in INFERENCE_NEUTRAL_OPTIONS or key.endswith(NEUTRAL_SUFFIXES)
 
 
-_neutral = is_inference_neutral
-
-
-def short(value: Any, limit: int = 120) -> str:
-    text = json.dumps(value, sort_keys=True, default=str) if isinstance(value, (dict, list)) \
-        else repr(value)
-    return text if len(text) <= limit else text[:limit - 3] + "..."
-
-
-def dtype_from_policy(policy: Any) -> tuple[str | None, str | None]:
-    """``(numpy dtype name, None)`` for a float32 / float64 Keras dtype policy, else
-    ``(None, reason)``.  Accepts a policy name, a serialized ``DTypePolicy`` dict or None."""
-    if policy is None:
-        return "float32", None
-    name, kind = policy, "DTypePolicy"
-    if isinstance(policy, dict):
-        kind = str(policy.get("class_name"))
-        cfg = policy.get("config")
-        name = cfg.get("name") if isinstance(cfg, dict) else None
-    if not isinstance(name, str):
-        return None, f"dtype policy {short(policy)} is not understood"
-    if "Quantized" in kind or name.startswith(("int8", "int4", "float8")):
-        return None, f"quantized dtype policy {name!r} is not supported"
-    if name in _FLOAT_POLICIES and kind in ("DTypePolicy", "FloatDTypePolicy", "Policy"):
-        return name, None
-    if name.startswith("mixed_"):
-        return None, (f"mixed precision dtype policy {name!r} is not supported (numpy_rnn "
-                      "computes in float32 or float64)")
-    return None, f"dtype policy {name!r} is not supported (float32 or float64 only)"
-
-
-def activation_name(value: Any) -> tuple[str | None, str | None]:
-    """``(name, None)`` for a Keras built-in activation, else ``(None, reason)``."""
-    if value is None:
-        return "linear", None
-    if isinstance(value, dict):
-        module = value.get("module")
-        if (value.get("class_name") == "function" and isinstance(module, str)
-                and module.split(".")[0] == "keras" and value.get("config") in _activations.names()
-                and value.get("registered_name") in (None, "function", value.get("config"))):
-            return value["config"], None  # a Keras built-in serialized as a function object
-        if value.get("class_name") == "function":
-            what = f"function {value.get('config')!r}"
-            if value.get("registered_name") not in (None, "function"):
-                what += f" (registered as {value.get('registered_name')!r})"
-        else:
-            what = f"{value.get('class_name')!r} object"
-        return None, (f"is a custom activation ({what}); only Keras's built-in activations (by "
-                      "name) are supported")
-    if isinstance(value, str) and value in _activations.names():
-        return value, None
-    return None, f"= {short(value)} is not an activation numpy_rnn has"
-
-
-# ------------------------------------------------------------------------------------------------
-# Planning: config -> numpy layers (no weights yet), collecting every problem
-# ------------------------------------------------------------------------------------------------
-@dataclasses.dataclass
-class LayerPlan:
-    """A Keras layer and its numpy_rnn twin (weights not loaded yet)."""
-
-    name: str
-    class_name: str
-    layer: Any
-    #: HDF5 path of the layer's group in ``model.weights.h5`` (e.g. ``layers/lstm_1``).
-    h5_path: str = ""
-
-
-@dataclasses.dataclass
-class ModelPlan:
-    name: str
-    kind: str
-    input_shape: tuple | None
-    input_dtype: str | None
-    layers: list[LayerPlan]
-
-    def build_model(self) -> Sequential:
-        for lp in self.layers:
-            if isinstance(lp.layer, Deferred):
-                lp.layer = lp.layer.make()
-        return Sequential([lp.layer for lp in self.layers], name=self.name,
-                          input_shape=self.input_shape, input_dtype=self.input_dtype)
-
-
-@dataclasses.dataclass
-class Deferred:
-    """A layer whose constructor would allocate its weights (Embedding), kept as its class and
-    checked arguments until the weights file has confirmed the shapes it declares."""
-
-    np_class: str
-    kwargs: dict
-
-    def make(self) -> Any:
-        return LAYER_CLASSES[self.np_class](**self.kwargs)
-
-    def get_config(self) -> dict:
-        return dict(self.kwargs)
-
-
-def layer_label(cfg: dict) -> str:
-    inner = cfg.get("config") if isinstance(cfg.get("config"), dict) else {}
-    name = inner.get("name") or cfg.get("name") or "?"
-    return f"layer '{name}' ({cfg.get('class_name')})"
-
-
-def _is_custom(cfg: dict) -> str | None:
-    """A reason when ``cfg`` is a custom / registered class rather than Keras's own."""
-    cls = cfg.get("class_name")
-    reg = cfg.get("registered_name")
-    module = cfg.get("module")
-    if reg not in (None, cls):
-        return f"is a custom layer registered as {reg!r}"
-    if module is not None and not (isinstance(module, str) and module.split(".")[0] == "keras"):
-        return f"is a custom layer from module {module!r}"
+def only_value(key: str, *, in_model: bool) -> tuple[Any, str] | None:
+    """``(the only supported value, why)`` when ``key`` is restricted, else None.  ``in_model``:
+    the layer sits in a model (file or Keras model), where return_state / stateful are refused."""
+    if key in ONLY_VALUE_OPTIONS:
+        return ONLY_VALUE_OPTIONS[key]
+    if in_model and key in MODEL_ONLY_VALUE_OPTIONS:
+        return MODEL_ONLY_VALUE_OPTIONS[key]
     return None
 
 
-def convert_layer(cfg: Any, problems: list[str], *, inner_of: str | None = None,
-                   defer: bool = False):
-    """numpy_rnn layer for one serialized Keras layer, or None (problems appended).  With
-    ``defer``, a layer whose constructor allocates its weights (Embedding) is checked and
-    returned as a :class:`Deferred` instead, built only once the weights file agrees."""
-    if not isinstance(cfg, dict) or not isinstance(cfg.get("class_name"), str):
-        problems.append(f"layer entry {short(cfg)} is not a serialized Keras layer")
-        return None
-    cls = cfg["class_name"]
-    label = layer_label(cfg)
-    if inner_of:
-        label = f"{label} inside '{inner_of}'"
-    custom = _is_custom(cfg)
-    if custom:
-        problems.append(f"{label} {custom}; numpy_rnn runs only Keras's built-in layers")
-        return None
-    if cls == "Lambda":
-        problems.append(f"{label}: a Lambda layer holds Python code, which numpy_rnn never runs")
-        return None
-    if cls in ("Sequential", "Functional", "Model"):
-        problems.append(f"{label}: nested models are not supported; flatten the layers into one "
-                        "model")
-        return None
-    rule = KERAS_LAYER_RULES.get(cls)
-    if rule is None or (inner_of and cls not in RNN_CLASSES):
-        what = "LSTM, GRU or SimpleRNN" if inner_of else ", ".join(supported_keras_layers())
-        problems.append(f"{label} is not supported; supported: {what}")
-        return None
-    config = cfg.get("config")
-    if not isinstance(config, dict):
-        problems.append(f"{label} has no config")
-        return None
-    mine: list[str] = []
-    kwargs: dict[str, Any] = {"name": config.get("name", cls.lower())}
-    dtype, reason = dtype_from_policy(config.get("dtype"))
-    if reason:
-        mine.append(f"option dtype: {reason}")
-    else:
-        kwargs["dtype"] = dtype
-    for key, value in config.items():
-        if key in ONLY_VALUE_OPTIONS:
-            allowed, why = ONLY_VALUE_OPTIONS[key]
-            if value != allowed:
-                mine.append(f"option {key}={short(value)} ({why})")
-        elif key in rule.activations:
-            name, why = activation_name(value)
-            if why:
-                mine.append(f"option {key} {why}")
-            else:
-                kwargs[key] = name
-        elif key in rule.options:
-            kwargs[key] = value
-        elif cls == "Bidirectional" and key in ("layer", "backward_layer"):
-            pass
-        elif not _neutral(key):
-            mine.append(f"option {key}={short(value)} is unknown to numpy_rnn")
-    if cls == "Bidirectional":
-        fw = convert_layer(config.get("layer"), problems, inner_of=kwargs["name"])
-        bw = None
-        if config.get("backward_layer") is not None:
-            bw = convert_layer(config["backward_layer"], problems, inner_of=kwargs["name"])
-        if kwargs.get("merge_mode", "concat") is None:
-            mine.append("option merge_mode=None (two outputs; a layer with several outputs "
-                        "cannot sit inside a model)")
-        if fw is None or (config.get("backward_layer") is not None and bw is None):
-            if mine:
-                problems.append(f"{label}: " + "; ".join(mine))
-            return None
-        kwargs = {**kwargs, "layer": fw, "backward_layer": bw}
-    if mine:
-        problems.append(f"{label}: " + "; ".join(mine))
-        return None
-    try:
-        if defer and rule.np_class == "Embedding":
-            for key in ("input_dim", "output_dim"):
-                _v.positive_int(key, kwargs.get(key))
-            LAYER_CLASSES[rule.np_class](**{**kwargs, "input_dim": 1, "output_dim": 1})
-            return Deferred(rule.np_class, kwargs)
-        return LAYER_CLASSES[rule.np_class](**kwargs)
-    except (ValueError, TypeError) as exc:
-        problems.append(f"{label}: numpy_rnn refuses its options: {exc}")
-        return None
-
-
-def _snake_case(name: str) -> str:
-    """keras.src.utils.naming.to_snake_case: the name of a layer's group in the weights file."""
-    name = re.sub(r"\W+", "", name)
-    name = re.sub("(.)([A-Z][a-z]+)", r"\1_\2", name)
-    return re.sub("([a-z])([A-Z])", r"\1_\2", name).lower()
-
-
-def h5_paths(class_names: list[str]) -> list[str]:
-    """``layers/<snake>[_N]`` for each entry of ``model.layers`` (Keras's ``_get_unique_name``)."""
-    used: dict[str, int] = {}
-    out = []
-    for cls in class_names:
-        base = _snake_case(cls)
-        if base in used:
-            used[base] += 1
-            out.append(f"layers/{base}_{used[base]}")
-        else:
-            used[base] = 0
-            out.append(f"layers/{base}")
-    return out
-
-
-def input_spec(cfg: dict, problems: list[str]) -> tuple[tuple | None, str | None]:
-    """``(shape without batch axis, dtype)`` from an InputLayer config."""
-    config = cfg.get("config") if isinstance(cfg.get("config"), dict) else {}
-    label = layer_label(cfg)
-    shape = config.get("batch_shape", config.get("batch_input_shape"))
-    mine = []
-    for key in ("sparse", "ragged"):
-        if config.get(key):
-            mine.append(f"option {key}=True ({ONLY_VALUE_OPTIONS[key][1]})")
-    dtype = config.get("dtype", "float32")
-    if isinstance(dtype, dict):
-        dtype, reason = dtype_from_policy(dtype)
-        if reason:
-            mine.append(f"option dtype: {reason}")
-    try:
-        ok = dtype is not None and np.dtype(dtype).kind in "iuf" and \
-            np.dtype(dtype).name not in ("float16",)
-    except TypeError:
-        ok = False
-    if dtype is not None and not ok:
-        mine.append(f"input dtype {dtype!r} is not supported (integer ids or float32/float64)")
-    if mine:
-        problems.append(f"{label}: " + "; ".join(mine))
-    if isinstance(shape, (list, tuple)) and len(shape) >= 2:
-        dims = dims_of(shape[1:])
-        if dims is None:
-            problems.append(f"{label}: input shape {short(shape)} is not a list of positive "
-                            "integers or None")
-        return dims, (dtype if ok else None)
-    return None, (dtype if ok else None)
-
-
-def dims_of(values: Any) -> tuple | None:
-    """``values`` as a shape of positive ints / None, or None when it is not one."""
-    if any(d is not None and (isinstance(d, bool) or not isinstance(d, int) or d < 1)
-           for d in values):
-        return None
-    return tuple(values)
+def supported_keras_layers() -> list[str]:
+    """The Keras layer class names in the table, sorted."""
+    return sorted(KERAS_LAYER_RULES)

@@ -7,7 +7,8 @@ from __future__ import annotations
 from typing import Any
 
 from .errors import KerasFileError, UnsupportedModelError
-from .keras_layers import LayerPlan, MASK_OPS, ModelPlan, RNN_CLASSES, dims_of, convert_layer, h5_paths, input_spec, layer_label, short
+from .keras_convert import (MASK_OPS, RNN_CLASSES, LayerPlan, ModelPlan, convert_layer, dims_of,
+                            h5_paths, input_spec, layer_label, short)
 
 def plan_model(model_config: Any, where: str = "model") -> ModelPlan:
     """Turn a serialized Keras model (``config.json`` content) into numpy_rnn layers.

@@ -12,7 +12,7 @@ from ..layers import Bidirectional
 from ..layers.recurrent import RNNBase
 from ..model import Sequential
 from .errors import KerasFileError
-from .keras_layers import Deferred, LayerPlan, ModelPlan
+from .keras_convert import Deferred, LayerPlan, ModelPlan
 
 def import_h5py():
     try:

@@ -111,7 +111,7 @@ class Layer:
             f"input (or call build) first. Received: {len(weights)} weight(s)"
         )
 
-    def _build_from_weights(self, weights: list[np.ndarray]) -> None:
+    def build_from_weights(self, weights: list[np.ndarray]) -> None:
         """Build an unbuilt layer from the shapes of ``weights`` (no weights are allocated)."""
         self.build(self._features_from_weights(list(weights)))
 
@@ -174,6 +174,45 @@ class Layer:
         self.__dict__.clear()
         self.__dict__.update(attrs)
         self._rng.bit_generator.state = rng_state
+
+    # -- training: the backward protocol ------------------------------------------------------
+    #: What the last ``training=True`` call kept for ``backward`` (None: nothing recorded).
+    _record: Any = None
+    #: After ``backward``: one gradient per weight, aligned with ``get_weights()`` (layer dtype).
+    gradients: list[np.ndarray] | None = None
+    #: After ``backward``: gradients aligned with the call's ``initial_state`` (None if it had none).
+    state_gradients: list[np.ndarray] | None = None
+
+    def backward(self, grad_output: Any) -> Any:
+        """dLoss/d(input of the last ``training=True`` call), given ``grad_output`` =
+        dLoss/d(what that call returned); also sets ``gradients`` (and ``state_gradients``).
+        Raises RuntimeError, naming the layer, when no training call was recorded."""
+        if self._record is None:
+            raise RuntimeError(
+                f"Layer '{self.name}' has no recorded call to differentiate: call it with "
+                "`training=True` before `backward`."
+            )
+        return self._backward(self._record, grad_output)
+
+    def _backward(self, record: Any, grad_output: Any) -> Any:
+        """The layer's backward pass from what its training call recorded (layers override)."""
+        raise NotImplementedError(f"Layer '{self.name}' ({type(self).__name__}) has no backward pass.")
+
+    def _grad_output(self, grad_output: Any, shape: tuple, name: str = "grad_output") -> np.ndarray:
+        """``grad_output`` checked (a float array of ``shape``) and cast to the layer dtype:
+        TypeError for a non-float array, ValueError for the wrong shape, both naming ``name``."""
+        g = v.numeric_array(name, grad_output)
+        if not np.issubdtype(g.dtype, np.floating):
+            raise TypeError(
+                f"`{name}` of layer '{self.name}' must be a float array (a gradient). "
+                f"Received: {name} with dtype {g.dtype}"
+            )
+        if g.shape != tuple(shape):
+            raise ValueError(
+                f"`{name}` of layer '{self.name}' must have the shape of the output of the "
+                f"recorded call, {tuple(shape)}. Received: {name} with shape {g.shape}"
+            )
+        return g.astype(self.dtype, copy=False)
 
     # -- config ----------------------------------------------------------------------------
     def _base_config(self) -> dict:

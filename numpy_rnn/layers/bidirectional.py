@@ -26,15 +26,14 @@ import numpy as np
 
 from .base import Layer, _features_of
 from .backprop import check_grad_output, not_recorded
+from .gru import GRU
+from .lstm import LSTM
+from .simple_rnn import SimpleRNN
 
 MERGE_MODES = ("concat", "sum", "mul", "ave", None)
 
 
 def _layer_classes() -> dict[str, type]:
-    from .gru import GRU
-    from .lstm import LSTM
-    from .simple_rnn import SimpleRNN
-
     return {"LSTM": LSTM, "GRU": GRU, "SimpleRNN": SimpleRNN}
 
 
@@ -357,14 +356,6 @@ class Bidirectional(Layer):
         else:  # sum, mul
             d_fw = d_bw = outs[0]
         return d_fw, d_bw, states + [None] * (len(state_shapes) - len(states))
-
-    def output_names(self) -> list[str]:
-        """Names of the outputs of one call, for parity reports (``c*`` = cell states)."""
-        names = ["output_fw", "output_bw"] if self.merge_mode is None else ["output"]
-        if self.return_state:
-            per = ["h", "c"] if len(self.forward_layer.state_size) == 2 else ["h"]
-            names += [f"{s}_fw" for s in per] + [f"{s}_bw" for s in per]
-        return names
 
     # -- state ---------------------------------------------------------------------------------
     @property

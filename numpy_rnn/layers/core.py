@@ -43,9 +43,21 @@ class Masking(Layer):
         return x
 
     def __call__(self, inputs: Any, mask: Any = None, training: bool = False) -> np.ndarray:
-        """``(batch, timesteps, features)`` -> same shape, masked steps set to 0."""
+        """``(batch, timesteps, features)`` -> same shape, masked steps set to 0.
+
+        ``training=True`` keeps the mask for ``backward``."""
         x = self._inputs(inputs)
-        return np.where(self._keep(x)[..., None], x, np.zeros((), x.dtype))
+        keep = self._keep(x)[..., None]  # (batch, timesteps, 1)
+        if training:
+            self._record = (keep, x.shape)
+        return np.where(keep, x, np.zeros((), x.dtype))
+
+    def _backward(self, record: tuple, grad_output: Any) -> np.ndarray:
+        """``grad_output`` (the input's shape) -> dL/dinputs: exactly 0 at masked steps."""
+        keep, shape = record
+        g = self._grad_output(grad_output, shape)
+        self.gradients = []  # no weights
+        return np.where(keep, g, np.zeros((), g.dtype))
 
     def compute_mask(self, inputs: Any, mask: Any = None) -> np.ndarray:
         """``(batch, timesteps)`` booleans: True for a step with any feature != mask_value."""
@@ -92,16 +104,36 @@ class Dropout(Layer):
         return shape
 
     def __call__(self, inputs: Any, mask: Any = None, training: bool = False) -> np.ndarray:
-        """Returns ``inputs`` (cast to the layer dtype) unless ``training`` is True."""
+        """Returns ``inputs`` (cast to the layer dtype) unless ``training`` is True.
+
+        ``training=True`` draws the keep-mask (``noise_shape``, broadcast to the input) and
+        keeps it for ``backward``.  Every call keeps a record (at inference only the input
+        shape, which costs nothing), so ``backward`` after a ``training=False`` call is the
+        identity, as Keras's gradient at inference."""
         x = self._cast_input("inputs", inputs)
         if not v.boolean("training", bool(training)) or self.rate == 0:
+            self._record = (None, None, x.shape)  # the identity: only the shape is kept
             return x
         if self.rate == 1:
+            self._record = (np.zeros((1,) * x.ndim, bool), np.ones((), x.dtype), x.shape)
             return np.zeros_like(x)
         shape = x.shape if self.noise_shape is None else tuple(
             x.shape[i] if d is None else d for i, d in enumerate(self.noise_shape))
-        keep = self._rng.random(shape) >= self.rate
-        return np.where(keep, x / np.asarray(1 - self.rate, x.dtype), np.zeros((), x.dtype))
+        keep = self._rng.random(shape) >= self.rate  # noise_shape, broadcast against x
+        # TensorFlow: ``where(keep, x * scale, 0)`` with scale = 1/(1-rate) in the input dtype
+        scale = np.asarray(1 / (1 - self.rate), x.dtype)
+        self._record = (keep, scale, x.shape)
+        return np.where(keep, x * scale, np.zeros((), x.dtype))
+
+    def _backward(self, record: tuple, grad_output: Any) -> np.ndarray:
+        """``grad_output`` (the input's shape) -> dL/dinputs: the same keep-mask and scale as
+        the forward (``where(keep, grad * scale, 0)``), or ``grad_output`` at inference."""
+        keep, scale, shape = record
+        g = self._grad_output(grad_output, shape)
+        self.gradients = []  # no weights
+        if keep is None:
+            return g
+        return np.where(keep, g * scale, np.zeros((), g.dtype))
 
     def compute_mask(self, inputs: Any, mask: Any = None) -> Any:
         return mask

@@ -7,6 +7,7 @@ import numpy as np
 
 from .. import _validation as v
 from .. import initializers
+from ..sparse import IndexedSlices
 from .base import Layer
 
 
@@ -23,6 +24,10 @@ class Embedding(Layer):
     """
 
     supports_masking = True
+    #: After ``backward``: ``[IndexedSlices]``, the table's gradient as TensorFlow gives it to
+    #: Keras's optimizers (one slice per id read, duplicates not summed); ``gradients`` holds the
+    #: same gradient dense.  ``Sequential`` training passes these slices to the optimizer.
+    sparse_gradients: list[IndexedSlices] | None = None
 
     def __init__(self, input_dim: int, output_dim: int, mask_zero: bool = False,
                  embeddings_initializer: Any = "uniform", input_length: int | None = None,
@@ -66,9 +71,29 @@ class Embedding(Layer):
             )
         return arr
 
-    def __call__(self, ids: Any) -> np.ndarray:
-        """``ids (...)`` -> ``(..., output_dim)`` in the layer dtype."""
-        return self.embeddings[self._ids(ids)]  # negative ids wrap like NumPy/TF gather on CPU
+    def __call__(self, ids: Any, training: bool = False) -> np.ndarray:
+        """``ids (...)`` -> ``(..., output_dim)`` in the layer dtype.
+
+        ``training=True`` keeps the ids (the rows read) for ``backward``."""
+        idx = self._ids(ids)  # (...)
+        if training:
+            self._record = idx % self.input_dim  # negative ids: the row the forward read
+        return self.embeddings[idx]  # negative ids wrap like NumPy/TF gather on CPU
+
+    def _backward(self, record: np.ndarray, grad_output: Any) -> None:
+        """``grad_output (..., output_dim)`` -> None (integer ids have no gradient); sets
+        ``sparse_gradients`` = [IndexedSlices: one row of ``grad_output`` per id read, as
+        TensorFlow's gather gradient] and ``gradients`` = [d embeddings ``(input_dim,
+        output_dim)``]: those rows summed per id.  ``mask_zero`` does not zero row 0's gradient
+        (Keras neither: the mask only reaches the layers downstream)."""
+        g = self._grad_output(grad_output, record.shape + (self.output_dim,))
+        values = np.array(g.reshape(-1, self.output_dim))  # (N, output_dim), N = ids read
+        slices = IndexedSlices(values, record.reshape(-1), (self.input_dim, self.output_dim))
+        self.sparse_gradients = [slices]
+        # (input_dim, output_dim): repeats add up; a copy, so changing ``gradients`` in place
+        # cannot reach the slices' own dense form (the optimizer reuses it)
+        self.gradients = [slices.dense().copy()]
+        return None
 
     predict = __call__
 

@@ -17,6 +17,10 @@ and ``zero_output_for_mask`` (spec section 1.4/1.5), written once here for LSTM,
 SimpleRNN: a masked step keeps the states (their gradients pass through it unchanged), gets
 exactly zero input gradient, and outputs the previous output (whose gradient therefore flows
 back to the step that produced it) or zeros.
+
+Long because the loop's forward and its backward, and the base class that drives both, stay in
+one module on purpose: masks, ``go_backwards`` and state carries are written (and fixed) once,
+the backward beside the forward it differentiates.
 """
 from __future__ import annotations
 

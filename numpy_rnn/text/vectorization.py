@@ -447,6 +447,26 @@ class TextVectorization:
             )
         self._set_tokens(tokens)
 
+    @property
+    def tokens(self) -> list[str]:
+        """The learned or given tokens in id order, exactly (without ``''`` and ``[UNK]``)."""
+        return list(self._tokens)
+
+    @property
+    def has_input_vocabulary(self) -> bool:
+        """True when the vocabulary was given (``vocabulary=``), not learned by ``adapt``."""
+        return self._has_input_vocabulary
+
+    @property
+    def input_vocabulary(self) -> Any:
+        """What ``get_config()`` reports as ``vocabulary`` (as Keras: the vocabulary given to the
+        constructor, or None); settable, for a twin copied from a Keras layer."""
+        return self._input_vocabulary
+
+    @input_vocabulary.setter
+    def input_vocabulary(self, value: Any) -> None:
+        self._input_vocabulary = value
+
     def get_vocabulary(self, include_special_tokens: bool = True) -> list[str]:
         """``['', '[UNK]', *tokens]`` (id order), or only the tokens.
 

@@ -10,16 +10,13 @@ import keras  # noqa: E402
 
 import numpy_rnn  # noqa: E402
 import parity  # noqa: E402
-from parity.cases import gate_weights  # noqa: E402
+from parity.cases.weights import gate_weights  # noqa: E402
+from tests.helpers import random_inputs as _x  # noqa: E402
 
 GATES = {"LSTM": 4, "GRU": 3, "SimpleRNN": 1}
 N_STATES = {"LSTM": 2, "GRU": 1, "SimpleRNN": 1}
 MASK = np.array([[1, 1, 1, 1, 1, 1], [1, 1, 1, 1, 0, 0], [0, 0, 1, 1, 1, 1],
                  [1, 0, 1, 0, 0, 1], [0, 0, 0, 0, 0, 0]], bool)
-
-
-def _x(shape, seed=1, dtype="float32"):
-    return np.random.default_rng(seed).normal(size=shape).astype(dtype)
 
 
 def _keras_bi(cls, units=4, features=3, merge_mode="concat", seed=0, batch=None,
@@ -50,7 +47,9 @@ def test_output_order_is_output_forward_states_backward_states():
     n = parity.from_keras(k)
     x = _x((2, 5, 3))
     seq, h_fw, c_fw, h_bw, c_bw = n(x)
-    assert n.output_names() == ["output", "h_fw", "c_fw", "h_bw", "c_bw"]
+    assert parity.bridge.output_specs(n, 5) == [("output", "output"), ("h_fw", "output"),
+                                                ("c_fw", "state"), ("h_bw", "output"),
+                                                ("c_bw", "state")]
     # forward half of the sequence ends in h_fw; the backward half starts (input time 0) in h_bw
     np.testing.assert_array_equal(seq[:, -1, :4], h_fw)
     np.testing.assert_array_equal(seq[:, 0, 4:], h_bw)

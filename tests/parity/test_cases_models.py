@@ -4,7 +4,6 @@ as the comparison loses its teeth (tolerance table loosened, compare always pass
 from __future__ import annotations
 
 import dataclasses
-import importlib
 
 import numpy as np
 import pytest
@@ -12,11 +11,10 @@ import pytest
 tf = pytest.importorskip("tensorflow")
 
 import numpy_rnn  # noqa: E402
-from parity import cases, cases_models, cases_selftest, tolerances  # noqa: E402
+from parity import cases, report as report_module, tolerances  # noqa: E402
+from parity.cases import models as cases_models, selftest as cases_selftest  # noqa: E402
 
-#: the module, not the ``parity.compare`` function the package exports under the same name
-compare_module = importlib.import_module("parity.compare")
-_real_diff_arrays = compare_module.diff_arrays
+_real_diff_arrays = report_module.diff_arrays
 
 SELFTEST = "selftest/planted bugs are caught"
 
@@ -65,7 +63,17 @@ def test_selftest_row_passes_and_catches_every_planted_bug():
             "catches error 3e-06 on an exact 0",
             "catches relative error 4e-05 on the largest output",
             "catches float64 computed in float32",
-            "catches float64 error 3e-12 on an exact 0"} == {n for n in names if "catches" in n}
+            "catches float64 error 3e-12 on an exact 0",
+            "catches backward drops the cell-state carry", "catches backward ignores the mask",
+            "catches d kernel gate blocks swapped i<->f",
+            "catches forget-gate bias gradient dropped",
+            "catches float32 gradient error 3e-06 x max on an exact 0",
+            "catches float64 gradient error 3e-12 x max on an exact 0",
+            } == {n for n in names if "catches" in n}
+    # gradient controls: embeddings, kernel, recurrent_kernel, bias, in float32 and float64
+    controls = [n for n in names if n.startswith("grad control")]
+    assert len(controls) == 8 and [n.rsplit("/", 1)[-1] for n in controls] == [
+        "embeddings", "kernel", "recurrent_kernel", "bias"] * 2, controls
 
 
 # -- the self-test row fails when the checker is defanged --------------------------------------
@@ -114,20 +122,30 @@ def test_selftest_fails_when_float64_is_held_to_float32_limits(monkeypatch):
                                "catches float64 error 3e-12 on an exact 0"], str(report)
 
 
+@pytest.mark.parametrize("dtype,atol", [("float32", 5e-6), ("float64", 5e-12)])
+def test_selftest_fails_when_the_gradient_atol_is_loosened(monkeypatch, dtype, atol):
+    old = tolerances.TABLE[(dtype, "gradient")]
+    monkeypatch.setitem(tolerances.TABLE, (dtype, "gradient"), old._replace(atol=atol))
+    report = _run(SELFTEST)
+    probe = "3e-06" if dtype == "float32" else "3e-12"
+    assert _failed(report) == [f"catches {dtype} gradient error {probe} x max on an exact 0"], \
+        str(report)
+
+
 def test_selftest_fails_when_compare_always_passes(monkeypatch):
     def lenient(*args, **kwargs):
         return dataclasses.replace(_real_diff_arrays(*args, **kwargs), passed=True, n_bad=0)
-    monkeypatch.setattr(compare_module, "diff_arrays", lenient)
+    monkeypatch.setattr(report_module, "diff_arrays", lenient)
     report = _run(SELFTEST)
     assert not report.passed
     failed = _failed(report)
-    assert len(failed) == 8 and all(n.startswith("catches ") for n in failed), failed
+    assert len(failed) == 14 and all(n.startswith("catches ") for n in failed), failed
 
 
 def test_selftest_fails_when_compare_always_fails(monkeypatch):
     def strict(*args, **kwargs):
         return dataclasses.replace(_real_diff_arrays(*args, **kwargs), passed=False)
-    monkeypatch.setattr(compare_module, "diff_arrays", strict)
+    monkeypatch.setattr(report_module, "diff_arrays", strict)
     report = _run(SELFTEST)
     assert not report.passed
     assert "control sequence" in _failed(report)

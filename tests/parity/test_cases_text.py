@@ -7,7 +7,7 @@ tf = pytest.importorskip("tensorflow")
 pytest.importorskip("tf_keras")
 
 import numpy_rnn  # noqa: E402
-from parity import cases_text  # noqa: E402
+from parity.cases import text as cases_text  # noqa: E402
 
 
 def _run_all():

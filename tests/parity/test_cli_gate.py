@@ -16,10 +16,12 @@ import xml.etree.ElementTree as ET  # noqa: E402
 import numpy as np  # noqa: E402
 
 import numpy_rnn  # noqa: E402
+import parity  # noqa: E402
 from parity import cli, gate  # noqa: E402
-from parity.baseline import load_baseline  # noqa: E402
+from parity.cases import random as cases_random, reference as cases_reference  # noqa: E402
+from parity.gate.baseline import load_baseline  # noqa: E402
 
-from tests.unit.test_gate_unit import check_junit_structure  # noqa: E402
+from tests.helpers import check_junit_structure  # noqa: E402
 
 LAST = "lstm/default [keras->numpy]"          # last output only: (batch, units)
 SEQ = "lstm/return_sequences [keras->numpy]"  # a sequence: per-timestep figures
@@ -161,16 +163,15 @@ def test_random_sweep_is_reproducible_from_the_seed(capsys, tmp_path):
 
 def test_reference_tf_keras_builds_tf_keras_layers(monkeypatch, capsys, tmp_path):
     pytest.importorskip("tf_keras")
-    from parity import bridge
-
     built = []
-    real = bridge.from_keras
+    real = parity.from_keras
 
     def spy(obj):
         built.append(type(obj).__module__.split(".")[0])
         return real(obj)
 
-    monkeypatch.setattr(bridge, "from_keras", spy)
+    monkeypatch.setattr(cases_random, "from_keras", spy)
+    monkeypatch.setattr(cases_reference, "from_keras", spy)
     junit = tmp_path / "r.xml"
     code, out = run(capsys, "--reference", "tf_keras", "--examples", "2", "--only",
                     "random,tf_keras/lstm default,tf_keras/lstm relu", "--junit", str(junit))

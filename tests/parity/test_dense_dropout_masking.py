@@ -9,11 +9,8 @@ import keras  # noqa: E402
 
 import numpy_rnn  # noqa: E402
 import parity  # noqa: E402
-from parity.cases import gate_weights  # noqa: E402
-
-
-def _x(shape, seed=1, dtype="float32"):
-    return np.random.default_rng(seed).normal(size=shape).astype(dtype)
+from parity.cases.weights import gate_weights  # noqa: E402
+from tests.helpers import random_inputs as _x  # noqa: E402
 
 
 def _keras_dense(units, features, dtype="float32", **kw):

@@ -9,7 +9,7 @@ import keras  # noqa: E402
 
 import parity  # noqa: E402
 from numpy_rnn import Embedding, TokenIdError  # noqa: E402
-from parity.cases import gate_weights  # noqa: E402
+from parity.cases.weights import gate_weights  # noqa: E402
 
 
 @pytest.fixture()

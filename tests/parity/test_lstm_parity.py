@@ -9,7 +9,8 @@ import keras  # noqa: E402
 
 import numpy_rnn  # noqa: E402
 import parity  # noqa: E402
-from parity.cases import gate_weights  # noqa: E402
+from parity.cases.weights import gate_weights  # noqa: E402
+from tests.helpers import random_inputs as _x  # noqa: E402
 
 
 def _keras_lstm(units, features, seed=0, dtype="float32", batch=None, **kw):
@@ -18,10 +19,6 @@ def _keras_lstm(units, features, seed=0, dtype="float32", batch=None, **kw):
     rng = np.random.default_rng(seed)
     layer.set_weights(gate_weights([tuple(w.shape) for w in layer.weights], 4, rng, dtype))
     return layer
-
-
-def _x(shape, seed=1, dtype="float32"):
-    return np.random.default_rng(seed).normal(size=shape).astype(dtype)
 
 
 def test_seed_shapes_keras_initialized_both_ways():

@@ -14,8 +14,8 @@ import keras  # noqa: E402
 
 import numpy_rnn  # noqa: E402
 import parity  # noqa: E402
-from parity.cases import gate_weights  # noqa: E402
-from parity.compare import output_names  # noqa: E402
+from parity.cases.weights import gate_weights  # noqa: E402
+from parity.bridge import output_kinds, output_names  # noqa: E402
 
 LAYERS = {"LSTM": 4, "GRU": 3, "SimpleRNN": 1}
 N_STATES = {"LSTM": 2, "GRU": 1, "SimpleRNN": 1}
@@ -50,7 +50,8 @@ def _run(k, n, x, **call):
              for key, v in call.items()}
     expected = _as_list(k(tf.constant(x), **tcall))
     got = _as_list(n(x, **call))
-    report = parity.compare_outputs(n.name, got, expected, output_names(n, len(got)))
+    report = parity.compare_outputs(n.name, got, expected, output_names(n, len(got)),
+                                    output_kinds(n, len(got)))
     assert report.passed, str(report)
     return expected
 

@@ -10,7 +10,7 @@ import keras  # noqa: E402
 
 import numpy_rnn  # noqa: E402
 import parity  # noqa: E402
-from parity.model_bridge import UnsupportedKerasModel  # noqa: E402
+from parity import UnsupportedKerasModel  # noqa: E402
 
 RNG = np.random.default_rng(7)
 

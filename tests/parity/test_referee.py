@@ -10,7 +10,7 @@ import keras  # noqa: E402
 
 import numpy_rnn  # noqa: E402
 import parity  # noqa: E402
-from parity.referee import refereed_parity  # noqa: E402
+from parity.bridge.referee import refereed_parity  # noqa: E402
 
 # A hypothesis example (hypothesis 6.170, ci profile) where outputs reach -5.8e6 after 4 steps with a
 # linear recurrent activation: Keras float32 is 69 from the float64 answer, numpy_rnn float32 16.

@@ -15,7 +15,7 @@ keras = pytest.importorskip("keras")
 tf_text = pytest.importorskip("tf_keras.preprocessing.text")
 
 from numpy_rnn import TextVectorization, Vocabulary, pad_sequences, text_to_word_sequence  # noqa: E402
-from parity.text_bridge import (  # noqa: E402
+from parity.bridge.text import (  # noqa: E402
     text_vectorization_from_keras,
     text_vectorization_to_keras,
     vocabulary_from_tokenizer,
@@ -526,7 +526,7 @@ def test_tv_nul_characters_and_exact_bridge():
 
 
 def test_compare_text_report():
-    from parity.text_bridge import compare_text
+    from parity.bridge.text import compare_text
 
     tok, voc = both(oov_token="<OOV>")
     report = compare_text(voc, tok, CORPUS + ["unknown words"], case="tokenizer")

@@ -11,8 +11,8 @@ from hypothesis import given  # noqa: E402
 
 import numpy_rnn  # noqa: E402
 import parity  # noqa: E402
-from parity.referee import assert_refereed_parity  # noqa: E402
-from parity import family_strategies as fs  # noqa: E402
+from parity.bridge.referee import assert_refereed_parity  # noqa: E402
+from parity.strategies import family as fs  # noqa: E402
 from parity.strategies import call_kwargs  # noqa: E402
 
 

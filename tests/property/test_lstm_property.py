@@ -10,7 +10,7 @@ from hypothesis import given  # noqa: E402
 
 import numpy_rnn  # noqa: E402
 import parity  # noqa: E402
-from parity.referee import assert_refereed_parity  # noqa: E402
+from parity.bridge.referee import assert_refereed_parity  # noqa: E402
 from parity import strategies  # noqa: E402
 
 CASES = strategies.lstm_cases(masks=strategies.MASK_KINDS)

@@ -1,6 +1,6 @@
 """Property-based parity: the NumPy text pipeline against tf_keras / Keras on the same random input.
 
-Strategies come from parity.text_strategies (hostile Unicode, punctuation, whitespace, tied counts).
+Strategies come from parity.strategies.text (hostile Unicode, punctuation, whitespace, tied counts).
 Where Keras raises, the NumPy side must raise ValueError or TypeError (the project's error contract).
 """
 from __future__ import annotations
@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 from numpy_rnn import TextVectorization, Vocabulary, pad_sequences, text_to_word_sequence  # noqa: E402
-from parity import text_strategies as ts  # noqa: E402
+from parity.strategies import text as ts  # noqa: E402
 
 Tokenizer = tf_text.Tokenizer
 MODES = ("binary", "count", "freq", "tfidf")

@@ -15,8 +15,9 @@ import numpy as np
 import pytest
 
 import numpy_rnn
-from parity import cli, port as port_module
-from parity.baseline import BaselineError, load_baseline
+from parity import cli
+from parity.bridge import port as port_module
+from parity.gate.baseline import BaselineError, load_baseline
 
 VOCAB_TEXTS = ["the cat sat on the mat", "the dog sat on the log", "a cat and a dog"]
 
@@ -334,7 +335,7 @@ def test_no_internal_wording_in_help(capsys):
 
 # -- item 16: ulp means representable values of the compared dtype -------------------------------
 def test_ulp_counts_representable_values_of_the_compared_dtype():
-    from parity.compare import diff_arrays, ulp_distance
+    from parity.report import diff_arrays, ulp_distance
 
     e = np.array([0.5, 1.0, 3.0, -1.0, 0.0, 1e-30], np.float32)
     assert list(ulp_distance(np.nextafter(e, np.float32(10)), e, np.float32)) == [1.0] * 6

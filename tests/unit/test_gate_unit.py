@@ -15,16 +15,17 @@ import xml.etree.ElementTree as ET
 import numpy as np
 import pytest
 
+import parity
 from parity import cli, gate
-from parity import baseline as bl
+from parity.bridge import run as bridge_run
 from parity.cases import Case
-from parity.compare import (ParityReport, add_observer, compare_outputs, diff_arrays,
-                            growth_figures, json_safe, remove_observer)
-from parity.junit import junit_xml
-
-import importlib
-
-compare_module = importlib.import_module("parity.compare")  # parity.compare is the function
+from parity.cases import random as cases_random
+from parity.cli import parity_cmd
+from parity.gate import baseline as bl
+from parity.gate.junit import junit_xml
+from parity.report import (ParityReport, add_observer, compare_outputs, diff_arrays,
+                           growth_figures, json_safe, remove_observer)
+from tests.helpers import check_junit_structure
 
 
 # -- fakes ---------------------------------------------------------------------------------------
@@ -118,13 +119,12 @@ def test_observer_sees_every_comparison_once(monkeypatch):
     add_observer(seen.append)
     try:
         compare_outputs("direct", np.zeros(3), np.zeros(3), ["output"])
-        from parity import bridge
 
         def fake_run_pair(np_obj, keras_obj, inputs, *, case, rtol=None, atol=None, **kw):
             return compare_outputs(case, np.ones(2), np.ones(2), ["output"])
 
-        monkeypatch.setattr(bridge, "run_pair", fake_run_pair)
-        compare_module.compare(object(), object(), None, case="via compare")
+        monkeypatch.setattr(bridge_run, "run_pair", fake_run_pair)
+        parity.compare(object(), object(), None, case="via compare")
     finally:
         remove_observer(seen.append)
     assert [r.case for r in seen] == ["direct", "via compare"]
@@ -178,57 +178,29 @@ def test_validator_catches_what_is_wrong():
     payload["cases"][1]["report"]["outputs"][0]["max_abs_err"] = "huge"
     errors = gate.validate(payload, gate.REPORT_SCHEMA)
     text = "\n".join(errors)
-    assert "$.seed: expected integer, received str" in text
-    assert "$.versions: expected key 'numpy'" in text
-    assert "$.cases[0].status: expected one of" in text
-    assert "$.cases[1].report.outputs[0].max_abs_err" in text
+    assert "$.seed: '3' is not of type 'integer'" in text
+    assert "$.versions: 'numpy' is a required property" in text
+    assert "$.cases[0].status: 'passed' is not one of" in text
+    assert "$.cases[1].report.outputs[0].max_abs_err: 'huge' is not valid" in text
     assert len(errors) == 4
 
 
-def test_jsonschema_agrees_when_installed():
+def test_schema_is_plain_json_schema():
+    """The printed schema is standard draft 2020-12 (no keyword of ours): any validator reads it."""
     jsonschema = pytest.importorskip("jsonschema")
-    schema = json.loads(json.dumps(gate.REPORT_SCHEMA))  # our enum_strings is ignored there
+    schema = json.loads(json.dumps(gate.REPORT_SCHEMA))
+    jsonschema.Draft202012Validator.check_schema(schema)
     jsonschema.validate(make_payload(), schema)
+    assert "enum_strings" not in json.dumps(schema)
+
+
+def test_validate_without_jsonschema_names_the_extra(monkeypatch):
+    monkeypatch.setitem(sys.modules, "jsonschema", None)
+    with pytest.raises(ImportError, match=r"numpy-rnn\[test\]"):
+        gate.validate(make_payload())
 
 
 # -- JUnit -------------------------------------------------------------------------------------------
-def check_junit_structure(root: ET.Element) -> dict[str, ET.Element]:
-    """The structure Jenkins / GitLab read; returns the testcases by name."""
-    def counts(el):
-        return {k: int(el.get(k)) for k in ("tests", "failures", "errors", "skipped")}
-
-    assert root.tag == "testsuites"
-    for key in ("tests", "failures", "errors", "skipped", "time"):
-        assert root.get(key) is not None, key
-    float(root.get("time"))
-    suites = root.findall("testsuite")
-    assert suites and all(s.get("name") for s in suites)
-    total = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
-    cases = {}
-    for suite in suites:
-        for key in ("tests", "failures", "errors", "skipped", "time", "timestamp"):
-            assert suite.get(key) is not None, (suite.get("name"), key)
-        mine = suite.findall("testcase")
-        got = {"tests": len(mine), "failures": 0, "errors": 0, "skipped": 0}
-        for tc in mine:
-            assert tc.get("name") and tc.get("classname") == suite.get("name")
-            float(tc.get("time"))
-            kinds = [c.tag for c in tc if c.tag in ("failure", "error", "skipped")]
-            assert len(kinds) <= 1, kinds
-            for tag, key in (("failure", "failures"), ("error", "errors"),
-                             ("skipped", "skipped")):
-                got[key] += tag in kinds
-            for c in tc:
-                if c.tag in ("failure", "error"):
-                    assert c.get("message") and c.get("type") and c.text
-            cases[tc.get("name")] = tc
-        assert counts(suite) == got, suite.get("name")
-        for k in total:
-            total[k] += got[k]
-    assert counts(root) == total
-    return cases
-
-
 def test_junit_structure_and_content():
     outcomes = outcomes_mixed()
     xml = junit_xml(outcomes, properties={"seed": 3, "version.numpy": np.__version__})
@@ -351,24 +323,24 @@ def test_baseline_file_round_trip_and_errors(tmp_path):
 
 # -- random sweeps ----------------------------------------------------------------------------------
 def test_random_draws_are_reproducible_and_prefix_stable():
-    a = [gate.draw_random_lstm(5, i) for i in range(30)]
-    b = [gate.draw_random_lstm(5, i) for i in range(30)]
+    a = [cases_random.draw_random_lstm(5, i) for i in range(30)]
+    b = [cases_random.draw_random_lstm(5, i) for i in range(30)]
     assert a == b
-    assert [gate.draw_random_lstm(6, i) for i in range(30)] != a
-    cases = gate.random_cases(5, 4)
+    assert [cases_random.draw_random_lstm(6, i) for i in range(30)] != a
+    cases = cases_random.random_cases(5, 4)
     assert [c.name for c in cases] == [f"random/lstm-{i:03d} [keras]" for i in range(4)]
     assert cases[2].params == a[2].params() and cases[2].group == "random"
 
 
 def test_random_draws_stay_well_conditioned_and_reference_safe():
     for i in range(300):
-        spec = gate.draw_random_lstm(1, i, "tf_keras")
+        spec = cases_random.draw_random_lstm(1, i, "tf_keras")
         assert spec.config["recurrent_activation"] != "hard_sigmoid"
-        if spec.config["activation"] not in gate.BOUNDED_ACTIVATIONS:
-            assert spec.shape[1] <= gate.UNBOUNDED_MAX_TIMESTEPS
-            assert spec.config["recurrent_activation"] in gate.POSITIVE_GATES
+        if spec.config["activation"] not in cases_random.BOUNDED_ACTIVATIONS:
+            assert spec.shape[1] <= cases_random.UNBOUNDED_MAX_TIMESTEPS
+            assert spec.config["recurrent_activation"] in cases_random.POSITIVE_GATES
             assert spec.input_scale <= 1.0
-    drawn = {gate.draw_random_lstm(1, i).config["recurrent_activation"] for i in range(300)}
+    drawn = {cases_random.draw_random_lstm(1, i).config["recurrent_activation"] for i in range(300)}
     assert "hard_sigmoid" in drawn
 
 
@@ -381,7 +353,7 @@ def test_versions_has_every_key():
 # -- plot --------------------------------------------------------------------------------------------
 def test_plot_writes_a_png(tmp_path):
     pytest.importorskip("matplotlib")
-    from parity.plot import plot_error_by_timestep
+    from parity.gate.plot import plot_error_by_timestep
 
     path = tmp_path / "err.png"
     outcomes = outcomes_mixed() + gate.run_cases([fake_case(
@@ -394,7 +366,7 @@ def test_plot_writes_a_png(tmp_path):
 
 def test_plot_without_matplotlib_names_the_extra(monkeypatch, capsys):
     monkeypatch.setitem(sys.modules, "matplotlib", None)
-    from parity.plot import require_matplotlib
+    from parity.gate.plot import require_matplotlib
 
     with pytest.raises(gate.GateError, match=r"numpy-rnn\[plot\]"):
         require_matplotlib()
@@ -460,7 +432,7 @@ def test_progress_only_on_a_terminal():
 
     live, plain = Tty(), io.StringIO()
     for stream in (live, plain):
-        p = cli._Progress(3, stream)
+        p = parity_cmd.Progress(3, stream)
         p.start(0, "lstm/x")
         p.clear()
     assert "[1/3] lstm/x" in live.getvalue() and "\r" in live.getvalue()
@@ -477,8 +449,8 @@ def test_plugin_is_registered_and_cheap_to_import():
     eps = importlib.metadata.entry_points()
     group = eps.select(group="pytest11") if hasattr(eps, "select") else eps.get("pytest11", [])
     assert "parity.pytest_plugin" in {ep.value for ep in group}
-    proc = _run("import sys, parity.pytest_plugin, parity.cli, parity.gate, parity.baseline, "
-                "parity.junit, parity.plot\nparity.cli.build_parser()\nparity.gate.versions()\n"
+    proc = _run("import sys, parity.pytest_plugin, parity.cli, parity.gate, parity.cases\n"
+                "parity.cli.build_parser()\nparity.gate.versions()\n"
                 "print(sorted(m for m in sys.modules if m.split('.')[0] in "
                 "('tensorflow', 'keras', 'tf_keras', 'matplotlib')))")
     assert proc.returncode == 0, proc.stderr

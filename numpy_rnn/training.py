@@ -1,0 +1,367 @@
+"""Training for :class:`numpy_rnn.Sequential`: compile, one step, the fit and evaluate loops.
+
+What Keras 3.15 does, and so what this module does (``keras/src/trainers/trainer.py``,
+``backend/tensorflow/trainer.py``, ``metrics/reduction_metrics.py``, ``callbacks/``):
+
+* One step (``train_step``): every layer runs with ``training=True``; the mask the last layer
+  returns (a sequence output of a masked recurrent layer, passed on by ``Dense``) is applied by
+  the loss (masked entries weigh 0); ``loss.gradient`` is sent back through the layers in
+  reverse (``layer.backward``), and ``optimizer.apply_gradients`` updates each trainable layer's
+  own arrays in place.  An Embedding's gradient is passed as its ``sparse_gradients`` (an
+  ``IndexedSlices``, one slice per id read), as TensorFlow hands Keras's optimizer a
+  ``tf.IndexedSlices``: Adam and RMSprop then square each slice before the duplicates are summed
+  (``numpy_rnn/sparse.py``), which the dense gradient would not reproduce.  Layers with
+  ``trainable=False`` are run backward (when a trainable layer sits below them) but their
+  weights are not updated.
+* The reported loss is Keras's loss tracker, a ``keras.metrics.Mean`` kept in the loss dtype
+  (Keras keeps it in ``floatx``, which is also the default loss dtype): each batch adds
+  ``loss * batch_size`` to ``total`` and ``batch_size`` to ``count``, both rounded in that dtype,
+  and the result is ``total / count``.  ``train_on_batch`` resets it first, so it returns
+  ``(loss * n) / n`` of its batch; ``fit`` resets it each epoch (the epoch loss is the mean over
+  the epoch's batches weighted by their sizes); ``evaluate`` resets it once.
+* Batches are taken in order, the last one partial.  ``shuffle=True`` permutes the samples each
+  epoch with ``numpy.random.default_rng(seed)``: deterministic for a given ``seed``, but not
+  Keras's order (Keras shuffles with TensorFlow's random ops, which NumPy cannot reproduce), so
+  comparisons with Keras use ``shuffle=False``.
+* ``validation_data=(x_val, y_val)`` is evaluated (``training=False``) after each epoch, in
+  batches of ``batch_size``, and recorded as ``"val_loss"``.
+"""
+from __future__ import annotations
+
+import importlib
+import math
+import sys
+import time
+from typing import Any, TextIO
+
+import numpy as np
+
+from . import _validation as v
+
+__all__ = ["History", "ProgressBar", "LossTracker"]
+
+
+class History:
+    """What ``fit`` returns: ``history`` maps ``"loss"`` (and ``"val_loss"``) to one float per
+    epoch; ``epoch`` lists the epoch indices; ``params`` holds ``verbose``, ``epochs``, ``steps``."""
+
+    def __init__(self) -> None:
+        self.history: dict[str, list[float]] = {}
+        self.epoch: list[int] = []
+        self.params: dict[str, Any] = {}
+
+    def _record(self, epoch: int, logs: dict[str, float]) -> None:
+        self.epoch.append(epoch)
+        for key, value in logs.items():
+            self.history.setdefault(key, []).append(float(value))
+
+    def __repr__(self) -> str:
+        return f"<History epochs={len(self.epoch)} keys={sorted(self.history)}>"
+
+
+class LossTracker:
+    """``keras.metrics.Mean`` as Keras's loss tracker: ``update(loss, batch_size)``; the result
+    is ``total / count`` (0 before any update), every sum rounded in ``dtype``."""
+
+    def __init__(self, dtype: Any = "float32") -> None:
+        self._t = np.dtype(dtype).type
+        self.reset()
+
+    def reset(self) -> None:
+        self.total = self._t(0)
+        self.count = self._t(0)
+
+    def update(self, value: float, weight: int) -> None:
+        t = self._t
+        self.total = t(self.total + t(value) * t(weight))
+        self.count = t(self.count + t(weight))
+
+    def result(self) -> float:
+        return float(self.total / self.count) if self.count else 0.0  # divide_no_nan
+
+
+class ProgressBar:
+    """Keras's progress bar for ``fit``: ``12/29 ━━━━━━━━ 1s 33ms/step - loss: 1.2345``.
+
+    ``verbose=1``: on a terminal the line is redrawn after each batch (at most every
+    ``interval`` seconds, always at the end); elsewhere only the final line of each epoch is
+    written.  ``verbose=2``: one line per epoch, ``29/29 - 1s - 33ms/step - loss: 1.2345``.
+    """
+
+    def __init__(self, target: int, verbose: int = 1, stream: TextIO | None = None,
+                 width: int = 20, interval: float = 0.05) -> None:
+        self.target, self.verbose, self.width, self.interval = target, verbose, width, interval
+        self.stream = stream if stream is not None else sys.stdout
+        isatty = getattr(self.stream, "isatty", None)
+        self.dynamic = bool(isatty and isatty())
+        self._start = time.time()
+        self._last = 0.0
+        self._prev_width = 0
+
+    @staticmethod
+    def _value(value: float) -> str:
+        return f"{value:.4f}" if abs(value) > 1e-3 else f"{value:.4e}"
+
+    @staticmethod
+    def _per_step(seconds: float) -> str:
+        if seconds >= 1 or seconds == 0:
+            return f"{seconds:.0f}s/step"
+        if seconds >= 1e-3:
+            return f"{seconds * 1e3:.0f}ms/step"
+        return f"{seconds * 1e6:.0f}us/step"
+
+    def update(self, current: int, logs: dict[str, float], finalize: bool = False) -> None:
+        """Show ``current`` of ``target`` steps and ``logs`` (name -> value, shown as is)."""
+        if self.verbose not in (1, 2):
+            return
+        now = time.time()
+        if not finalize and (self.verbose == 2 or not self.dynamic
+                             or now - self._last < self.interval):
+            return
+        self._last = now
+        elapsed = now - self._start
+        per_step = elapsed / current if current else 0.0
+        metrics = "".join(f" - {k}: {self._value(val)}" for k, val in logs.items())
+        count = f"{current:{len(str(self.target))}d}/{self.target}"
+        if self.verbose == 2:
+            self.stream.write(f"{count} - {elapsed:.0f}s - {self._per_step(per_step)}{metrics}\n")
+            self.stream.flush()
+            return
+        done = int(self.width * current / self.target) if self.target else self.width
+        if finalize:
+            timing = f"{elapsed:.0f}s"
+        else:
+            eta = per_step * (self.target - current)
+            timing = (f"{eta // 3600:.0f}:{eta % 3600 // 60:02.0f}:{eta % 60:02.0f}" if eta > 3600
+                      else f"{eta // 60:.0f}:{eta % 60:02.0f}" if eta > 60 else f"{eta:.0f}s")
+        if self.dynamic:  # bold count, green done / grey rest, as Keras draws it
+            bar = (f"\x1b[1m{count}\x1b[0m \x1b[32m{'━' * done}\x1b[0m"
+                   f"\x1b[37m{'━' * (self.width - done)}\x1b[0m")
+            plain = len(count) + 1 + self.width
+        else:
+            bar = f"{count} {'━' * done}{'─' * (self.width - done)}"
+            plain = len(bar)
+        text = f" {timing} {self._per_step(per_step)}{metrics}"
+        width = plain + len(text)
+        line = bar + text + " " * max(0, self._prev_width - width)
+        self._prev_width = width
+        self.stream.write(("\r" if self.dynamic else "") + line + ("\n" if finalize else ""))
+        self.stream.flush()
+
+
+# -- compile ------------------------------------------------------------------------------------
+_MODULES = {"optimizer": ("numpy_rnn.optimizers", "apply_gradients", '"rmsprop"'),
+            "loss": ("numpy_rnn.losses", "gradient", '"mse"')}
+
+
+def resolve(kind: str, identifier: Any) -> Any:
+    """An optimizer / loss from a Keras string (via ``numpy_rnn.optimizers.get`` /
+    ``numpy_rnn.losses.get``) or an instance (anything with ``apply_gradients``, or callable
+    with a ``gradient``); ``None`` stays ``None`` for a loss."""
+    module, needed, example = _MODULES[kind]
+    if identifier is None and kind == "loss":
+        return None
+    if isinstance(identifier, str):
+        identifier = importlib.import_module(module).get(identifier)
+    if not callable(getattr(identifier, needed, None)) or (kind == "loss"
+                                                           and not callable(identifier)):
+        raise TypeError(f"`{kind}` must be a name Keras accepts (e.g. {example}) or a {module} "
+                        f"instance. Received: {kind}={identifier!r}")
+    return identifier
+
+
+def _compiled(model: Any, method: str) -> tuple[Any, Any]:
+    if not getattr(model, "compiled", False):
+        raise RuntimeError(f"You must call `compile()` before calling `{method}()`.")
+    if model.loss is None:
+        raise ValueError("No loss to compute. Provide a `loss` argument in `compile()`.")
+    if not model.layers:
+        raise ValueError(f"Model '{model.name}' has no layers; add() some first.")
+    return model.loss, model.optimizer
+
+
+def _loss_dtype(loss: Any) -> np.dtype:
+    dtype = np.dtype(getattr(loss, "dtype", None) or "float32")
+    return dtype if dtype in (np.float32, np.float64) else np.dtype(np.float32)
+
+
+def assign_in_place(model: Any, layer: Any, weights: list) -> bool:
+    """``set_weights`` on a compiled model: copy ``weights`` (already checked) into the built
+    layer's own arrays, as Keras assigns its variables, so the optimizer keeps its state for
+    them.  False (nothing done) when the model is not compiled, the layer not built or an
+    array cannot take them; the caller then replaces the arrays."""
+    if not (getattr(model, "compiled", False) and layer.built):
+        return False
+    current, new = layer.weights, [np.asarray(w) for w in weights]
+    if not all(isinstance(c, np.ndarray) and c.flags.writeable and c.shape == n.shape
+               for c, n in zip(current, new)):
+        return False
+    for c, n in zip(current, new):
+        np.copyto(c, n.astype(c.dtype, copy=False))
+    return True
+
+
+# -- one step -----------------------------------------------------------------------------------
+def _trainable(model: Any) -> list[int]:
+    """Indices of the layers whose weights the optimizer updates."""
+    return [i for i, layer in enumerate(model.layers)
+            if layer.trainable and layer.built and layer.weight_names()]
+
+
+def _writable_weights(layer: Any) -> list[np.ndarray]:
+    """The layer's own weight arrays (made writable copies first if one is read-only)."""
+    weights = layer.weights
+    if any(not (isinstance(w, np.ndarray) and w.flags.writeable) for w in weights):
+        layer.set_weights([np.array(w) for w in weights])
+        weights = layer.weights
+    return weights
+
+
+def backward(model: Any, grad: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Send ``grad`` (dLoss/d output) back through the layers of the last ``training=True``
+    forward, down to the lowest trainable layer; returns ``(gradient, weight array)`` pairs
+    for every trainable layer, bottom layer first, each layer in ``get_weights()`` order (a
+    layer's ``sparse_gradients`` where it has them: the Embedding's IndexedSlices)."""
+    trainable = _trainable(model)
+    if not trainable:
+        return []
+    grads: dict[int, list] = {}
+    for i in range(len(model.layers) - 1, trainable[0] - 1, -1):
+        layer = model.layers[i]
+        grad = layer.backward(grad)
+        if i in trainable:
+            grads[i] = list(getattr(layer, "sparse_gradients", None) or layer.gradients)
+    pairs = []
+    for i in trainable:
+        layer = model.layers[i]
+        arrays = _writable_weights(layer)
+        if len(grads[i]) != len(arrays):  # pragma: no cover - a layer breaking the protocol
+            raise RuntimeError(f"Layer '{layer.name}' returned {len(grads[i])} gradients for "
+                               f"{len(arrays)} weights.")
+        pairs += list(zip(grads[i], arrays))
+    return pairs
+
+
+def train_step(model: Any, x: np.ndarray, y: Any, sample_weight: Any = None) -> float:
+    """One optimizer step on the batch ``(x, y)``; returns the batch loss before the update.
+
+    All or nothing up to the update: if the forward, the loss or the backward raises, every
+    layer is left as it was."""
+    loss, optimizer = _compiled(model, "train_on_batch")
+    snapshot = model._snapshot()
+    try:
+        y_pred, mask = model._forward(x, training=True)
+        value = loss(y, y_pred, sample_weight=sample_weight, mask=mask)
+        grad = loss.gradient(y, y_pred, sample_weight=sample_weight, mask=mask)
+        pairs = backward(model, grad)
+    except BaseException:
+        model._restore(snapshot)
+        raise
+    if pairs:
+        optimizer.apply_gradients(pairs)
+    return float(value)
+
+
+def eval_step(model: Any, x: np.ndarray, y: Any) -> float:
+    """The loss on the batch ``(x, y)`` at inference (``training=False``)."""
+    loss, _ = _compiled(model, "evaluate")
+    snapshot = model._snapshot()
+    try:
+        y_pred, mask = model._forward(x, training=False)
+        return float(loss(y, y_pred, mask=mask))
+    except BaseException:
+        model._restore(snapshot)
+        raise
+
+
+# -- loops --------------------------------------------------------------------------------------
+def _verbosity(verbose: Any, stream: TextIO) -> int:
+    if verbose == "auto":
+        isatty = getattr(stream, "isatty", None)
+        return 1 if isatty and isatty() else 0
+    if isinstance(verbose, (bool, np.bool_)) or verbose not in (0, 1, 2):
+        raise ValueError(f'`verbose` must be "auto", 0, 1 or 2. Received: verbose={verbose!r}')
+    return int(verbose)
+
+
+def _data(model: Any, x: Any, y: Any, xname: str = "x", yname: str = "y"):
+    """``x`` (cast to the model input dtype) and ``y`` as arrays with the same number of rows."""
+    xa = v.numeric_array(xname, x)
+    ya = v.numeric_array(yname, y)
+    if xa.ndim < 1 or ya.ndim < 1:
+        raise ValueError(f"`{xname}` and `{yname}` must have a batch axis. Received: {xname} with "
+                         f"shape {xa.shape}, {yname} with shape {ya.shape}")
+    if xa.shape[0] != ya.shape[0]:
+        raise ValueError(f"`{xname}` and `{yname}` must have the same number of samples. "
+                         f"Received: {xname} with shape {xa.shape}, {yname} with shape {ya.shape}")
+    if xa.shape[0] == 0:
+        raise ValueError(f"`{xname}` is empty: there is nothing to train or evaluate on. "
+                         f"Received: {xname} with shape {xa.shape}")
+    return model._cast_model_input(xa), ya
+
+
+def evaluate(model: Any, x: Any, y: Any, batch_size: int = 32, verbose: Any = "auto",
+             stream: TextIO | None = None) -> float:
+    """The loss over ``(x, y)`` in batches: the batch losses' mean weighted by batch size."""
+    loss, _ = _compiled(model, "evaluate")
+    batch_size = v.positive_int("batch_size", batch_size)
+    stream = stream if stream is not None else sys.stdout
+    verbose = _verbosity(verbose, stream)
+    xa, ya = _data(model, x, y)
+    n = xa.shape[0]
+    steps = math.ceil(n / batch_size)
+    tracker, bar = LossTracker(_loss_dtype(loss)), ProgressBar(steps, verbose, stream)
+    for step, start in enumerate(range(0, n, batch_size)):
+        xb, yb = xa[start:start + batch_size], ya[start:start + batch_size]
+        tracker.update(eval_step(model, xb, yb), xb.shape[0])
+        bar.update(step + 1, {"loss": tracker.result()}, finalize=step + 1 == steps)
+    return tracker.result()
+
+
+def fit(model: Any, x: Any, y: Any, batch_size: int = 32, epochs: int = 1, shuffle: bool = True,
+        verbose: Any = "auto", validation_data: Any = None, seed: int | None = None,
+        stream: TextIO | None = None) -> History:
+    """``epochs`` passes over ``(x, y)`` in batches of ``batch_size`` (module docstring)."""
+    loss, _ = _compiled(model, "fit")
+    batch_size = v.positive_int("batch_size", batch_size)
+    epochs = v.non_negative_int("epochs", epochs)
+    shuffle = v.boolean("shuffle", shuffle)
+    seed = v.seed("seed", seed)
+    stream = stream if stream is not None else sys.stdout
+    verbose = _verbosity(verbose, stream)
+    xa, ya = _data(model, x, y)
+    val = None
+    if validation_data is not None:
+        if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
+            raise ValueError("`validation_data` must be a tuple (x_val, y_val). Received: "
+                             f"{type(validation_data).__name__}"
+                             + (f" of length {len(validation_data)}"
+                                if isinstance(validation_data, (tuple, list)) else ""))
+        val = _data(model, validation_data[0], validation_data[1], "x_val", "y_val")
+    n = xa.shape[0]
+    steps = math.ceil(n / batch_size)
+    rng = np.random.default_rng(seed)
+    history = History()
+    history.params = {"verbose": verbose, "epochs": epochs, "steps": steps}
+    tracker = LossTracker(_loss_dtype(loss))
+    for epoch in range(epochs):
+        if verbose and epochs > 1:
+            stream.write(f"Epoch {epoch + 1}/{epochs}\n")
+        bar = ProgressBar(steps, verbose, stream)
+        order = rng.permutation(n) if shuffle else None
+        tracker.reset()
+        for step, start in enumerate(range(0, n, batch_size)):
+            if order is None:
+                xb, yb = xa[start:start + batch_size], ya[start:start + batch_size]
+            else:
+                idx = order[start:start + batch_size]
+                xb, yb = xa[idx], ya[idx]
+            tracker.update(train_step(model, xb, yb), xb.shape[0])
+            if step + 1 < steps:
+                bar.update(step + 1, {"loss": tracker.result()})
+        logs = {"loss": tracker.result()}
+        if val is not None:
+            logs["val_loss"] = evaluate(model, val[0], val[1], batch_size, verbose=0)
+        bar.update(steps, logs, finalize=True)
+        history._record(epoch, logs)
+    return history

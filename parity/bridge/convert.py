@@ -1,0 +1,37 @@
+"""``from_keras`` / ``to_keras``: one entry point for layers, models and the text pipeline."""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy_rnn
+
+from ._tf import require_tf
+from .layers import layer_from_keras, layer_to_keras
+from .models import model_from_keras, model_to_keras
+from .text import (is_tokenizer, text_vectorization_from_keras, text_vectorization_to_keras,
+                   vocabulary_from_tokenizer, vocabulary_to_tokenizer)
+
+__all__ = ["from_keras", "to_keras"]
+
+
+def from_keras(obj: Any):
+    """A NumPy twin of a Keras layer / model / Tokenizer / TextVectorization, weights copied."""
+    if is_tokenizer(obj):
+        return vocabulary_from_tokenizer(obj)
+    if type(obj).__name__ == "TextVectorization":
+        return text_vectorization_from_keras(obj)
+    if type(obj).__name__ in ("Sequential", "Functional", "Model"):
+        return model_from_keras(obj)
+    return layer_from_keras(obj)
+
+
+def to_keras(np_obj: Any):
+    """A Keras (Keras 3) twin of a NumPy layer or model, weights copied."""
+    require_tf()
+    if isinstance(np_obj, numpy_rnn.Vocabulary):
+        return vocabulary_to_tokenizer(np_obj)
+    if isinstance(np_obj, numpy_rnn.TextVectorization):
+        return text_vectorization_to_keras(np_obj)
+    if type(np_obj).__name__ == "Sequential":
+        return model_to_keras(np_obj)
+    return layer_to_keras(np_obj)

@@ -1,0 +1,339 @@
+"""``compare_gradients``: a numpy_rnn backward pass against ``tf.GradientTape`` on its Keras twin.
+
+Both sides differentiate the same scalar: with ``loss=None`` the sum of every element of every
+output the call returns (each returned state included), else ``loss(targets, output)`` with the
+same loss on both sides (a ``numpy_rnn.losses`` name or instance; Keras gets the class of the same
+name with the same ``from_logits`` and dtype, and applies the output mask as its ``Loss`` does).
+
+The NumPy side runs the call with ``training=True`` and ``backward``; the Keras side follows
+spec/keras-semantics.md section 4 (the inputs and initial states are watched tensors, the weights
+are the layer's variables).  One report row per weight gradient (``d kernel``; in a model
+``d lstm/kernel``), one for the input (none for integer ids) and one per initial state
+(``d initial_state[i]``), each compared with the ``"gradient"`` tolerance of
+``numpy_rnn.testing.TABLE``: relative to the largest Keras element of that gradient.
+"""
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Sequence
+
+import numpy as np
+
+import numpy_rnn
+from numpy_rnn import losses
+
+from .. import report as _report  # diff_arrays looked up there: a swapped checker is seen
+from ..report import OutputDiff, ParityReport, notify
+from ._tf import require_tf
+
+__all__ = ["compare_gradients", "gradient_comparison", "GradientComparison", "keras_gradients",
+           "keras_variables", "keras_weight_name", "pair_layers", "numpy_loss", "keras_loss",
+           "is_model", "GradientSides"]
+
+
+def is_model(obj: Any) -> bool:
+    """True for a ``numpy_rnn.Sequential`` or a Keras model (a stack of layers)."""
+    return isinstance(obj, numpy_rnn.Sequential) or type(obj).__name__ in (
+        "Sequential", "Functional", "Model")
+
+
+def keras_weight_name(layer: Any, variable: Any) -> str:
+    """A Keras variable's name inside ``layer``: ``kernel``, or ``forward_gru/kernel`` in a
+    Bidirectional (the ``*_cell`` level of a recurrent layer's path is left out)."""
+    parts = str(getattr(variable, "path", variable.name)).split("/")
+    if layer.name in parts:
+        parts = parts[parts.index(layer.name) + 1:]
+    kept = [p for p in parts if not p.endswith("_cell")]
+    return "/".join(kept) or parts[-1]
+
+
+def numpy_loss(loss: Any, dtype: Any) -> Any:
+    """A ``numpy_rnn.losses`` instance from a Keras loss name (computed in ``dtype``, the
+    outputs' dtype) or an instance (kept as it is)."""
+    if isinstance(loss, str):
+        made = losses.get(loss)
+        return type(made).from_config({**made.get_config(), "dtype": np.dtype(dtype).name})
+    if not (callable(loss) and callable(getattr(loss, "gradient", None))):
+        raise TypeError("`loss` must be None, a Keras loss name (e.g. \"mse\") or a "
+                        f"numpy_rnn.losses instance. Received: loss={loss!r}")
+    return loss
+
+
+def keras_loss(np_loss: Any) -> Any:
+    """The Keras loss of the same class, ``from_logits`` and dtype as the numpy_rnn loss."""
+    import keras
+
+    cls = getattr(keras.losses, type(np_loss).__name__, None)
+    if cls is None:
+        raise ValueError(f"`loss`: Keras has no loss class {type(np_loss).__name__!r} to compare "
+                         "with")
+    config = np_loss.get_config()
+    kwargs = {k: config[k] for k in ("from_logits", "dtype") if k in config}
+    return cls(**kwargs)
+
+
+def _as_list(out: Any) -> list:
+    return list(out) if isinstance(out, (list, tuple)) else [out]
+
+
+def _dropout_layers(np_obj: Any) -> list[str]:
+    layers = np_obj.layers if isinstance(np_obj, numpy_rnn.Sequential) else [np_obj]
+    found = []
+    for layer in layers:
+        inner = [layer.forward_layer, layer.backward_layer] if isinstance(
+            layer, numpy_rnn.Bidirectional) else [layer]
+        for lay in inner:
+            if isinstance(lay, numpy_rnn.Dropout) and lay.rate > 0:
+                found.append(lay.name)
+            elif getattr(lay, "dropout", 0) or getattr(lay, "recurrent_dropout", 0):
+                found.append(lay.name)
+    return found
+
+
+def pair_layers(np_obj: Any, keras_obj: Any, what: str = "compare_gradients"
+                ) -> tuple[bool, list[tuple[Any, Any]], list[str]]:
+    """``(is a model, [(numpy layer, keras layer)], weight names)`` after checking that both
+    sides have the same layers with weights of the same shapes and nothing random while
+    training.  Names: ``kernel`` for a layer, ``lstm/kernel`` in a model, in ``get_weights``
+    order."""
+    model = is_model(np_obj)
+    if model != is_model(keras_obj):
+        raise ValueError(
+            f"{what}: `np_obj` and `keras_obj` must both be layers or both be models. "
+            f"Received: np_obj={type(np_obj).__name__}, keras_obj={type(keras_obj).__name__}")
+    dropped = _dropout_layers(np_obj)
+    if dropped:
+        raise ValueError(
+            f"{what}: layer(s) {dropped} drop units at random while training (dropout > 0); "
+            "the two sides would draw different masks. Compare with rate 0.")
+    if model:
+        n_layers, k_layers = list(np_obj.layers), list(keras_obj.layers)
+        if len(n_layers) != len(k_layers):
+            raise ValueError(
+                f"{what}: the models differ: numpy model '{np_obj.name}' has {len(n_layers)} "
+                f"layers {[lay.name for lay in n_layers]}, keras model '{keras_obj.name}' has "
+                f"{len(k_layers)} {[lay.name for lay in k_layers]}")
+        pairs = list(zip(n_layers, k_layers))
+    else:
+        pairs = [(np_obj, keras_obj)]
+    names: list[str] = []
+    for n_layer, k_layer in pairs:
+        if not k_layer.built:
+            raise ValueError(f"{what}: Keras layer '{k_layer.name}' is not built: call it on an "
+                             "input first")
+        n_shapes = [tuple(w.shape) for w in n_layer.get_weights()]
+        k_vars = list(k_layer.weights)
+        k_shapes = [tuple(v.shape) for v in k_vars]
+        if n_shapes != k_shapes:
+            raise ValueError(
+                f"{what}: layer '{n_layer.name}' has weights of shapes {n_shapes} in numpy but "
+                f"'{k_layer.name}' has {k_shapes} in keras; copy the weights with "
+                "parity.from_keras / parity.to_keras")
+        prefix = f"{k_layer.name}/" if model else ""
+        names += [prefix + keras_weight_name(k_layer, v) for v in k_vars]
+    return model, pairs, names
+
+
+class GradientSides:
+    """The two gradient computations and the row names; :func:`compare_gradients` joins them."""
+
+    def __init__(self, np_obj: Any, keras_obj: Any) -> None:
+        self.np_obj, self.keras_obj = np_obj, keras_obj
+        self.model, self.pairs, names = pair_layers(np_obj, keras_obj)
+        self.names = [f"d {name}" for name in names]
+
+    # -- NumPy ------------------------------------------------------------------------------
+    def numpy_side(self, inputs: Any, targets: Any, loss: Any, mask: Any, initial_state: Any,
+                   call_kwargs: dict) -> tuple[list, Any, list]:
+        """``(weight gradients, input gradient or None, initial-state gradients)``."""
+        kwargs = dict(call_kwargs, training=True)
+        if mask is not None:
+            kwargs["mask"] = mask
+        if initial_state is not None:
+            kwargs["initial_state"] = initial_state
+        out_mask = None
+        forward = getattr(self.np_obj, "_forward", None)
+        if self.model and forward is not None and set(kwargs) == {"training"}:
+            # the model's own training forward (what train_on_batch runs): it also gives the
+            # output mask the loss applies
+            out, out_mask = forward(np.asarray(inputs), training=True)
+        else:
+            out = self.np_obj(inputs, **kwargs)
+            if (not self.model and mask is not None and isinstance(out, np.ndarray)
+                    and out.ndim == 3):
+                out_mask = np.asarray(mask, bool)  # a sequence output carries the input mask
+        outs = _as_list(out)
+        if loss is None:
+            grads = [np.ones_like(o) for o in outs]
+            grad = grads if isinstance(out, (list, tuple)) else grads[0]
+        else:
+            if len(outs) != 1:
+                raise ValueError(f"compare_gradients: `loss` needs a single output; the call "
+                                 f"returned {len(outs)}")
+            grad = loss.gradient(targets, outs[0], mask=out_mask)
+        if self.model:
+            for layer in reversed(self.np_obj.layers):
+                grad = layer.backward(grad)
+            weights = [g for layer in self.np_obj.layers for g in (layer.gradients or [])]
+            states: list = []
+        else:
+            grad = self.np_obj.backward(grad)
+            weights = list(self.np_obj.gradients or [])
+            states = list(self.np_obj.state_gradients or []) if initial_state is not None else []
+        return weights, grad, states
+
+    def keras_side(self, inputs: Any, targets: Any, loss: Any, mask: Any, initial_state: Any,
+                   call_kwargs: dict) -> tuple[list, Any, list]:
+        """The same three from ``tf.GradientTape`` (:func:`keras_gradients`)."""
+        return keras_gradients(self.keras_obj, inputs, targets=targets, loss=loss, mask=mask,
+                               initial_state=initial_state, call_kwargs=call_kwargs)
+
+
+def keras_variables(keras_obj: Any) -> list:
+    """A Keras layer's weights, or every weight of a model's layers in model order."""
+    if is_model(keras_obj):
+        return [v for layer in keras_obj.layers for v in layer.weights]
+    return list(keras_obj.weights)
+
+
+def keras_gradients(keras_obj: Any, inputs: Any, *, targets: Any = None, loss: Any = None,
+                    mask: Any = None, initial_state: Any = None,
+                    call_kwargs: dict | None = None) -> tuple[list, Any, list]:
+    """``(weight gradients, input gradient or None, initial-state gradients)`` of a Keras layer
+    or model from ``tf.GradientTape`` (spec keras-semantics.md section 4): the sum of every
+    output, or ``keras_loss(loss)(targets, output)`` for a numpy_rnn ``loss``."""
+    tf = require_tf()
+    x = tf.convert_to_tensor(np.asarray(inputs))
+    floating = x.dtype.is_floating
+    init = None if initial_state is None else [tf.convert_to_tensor(np.asarray(s))
+                                               for s in initial_state]
+    kwargs = {k: tf.convert_to_tensor(np.asarray(v)) for k, v in (call_kwargs or {}).items()}
+    if mask is not None:
+        kwargs["mask"] = tf.convert_to_tensor(np.asarray(mask, bool))
+    if init is not None:
+        kwargs["initial_state"] = init
+    variables = keras_variables(keras_obj)
+    with tf.GradientTape() as tape:
+        if floating:
+            tape.watch(x)
+        if init is not None:
+            tape.watch(init)
+        out = keras_obj(x, training=True, **kwargs)
+        if loss is None:
+            value = tf.add_n([tf.reduce_sum(o) for o in _as_list(out)])
+        else:
+            value = keras_loss(loss)(tf.convert_to_tensor(np.asarray(targets)), out)
+    sources = variables + ([x] if floating else []) + (init or [])
+    grads = tape.gradient(value, sources, unconnected_gradients=tf.UnconnectedGradients.ZERO)
+    grads = [np.asarray(tf.convert_to_tensor(g)) for g in grads]
+    n = len(variables)
+    dx = grads[n] if floating else None
+    return grads[:n], dx, grads[n + (1 if floating else 0):]
+
+
+def _row(name: str, actual: Any, expected: np.ndarray, want_dtype: Any, rtol, atol) -> OutputDiff:
+    """One gradient row; a missing gradient, or one not in the dtype of what it differentiates,
+    fails the row whatever its values."""
+    if actual is None:
+        d = _report.diff_arrays(name, np.full(expected.shape, np.nan), expected, kind="gradient")
+        d.passed, d.note = False, "numpy gave no gradient (None)"
+        return d
+    actual = np.asarray(actual)
+    d = _report.diff_arrays(name, actual, expected, kind="gradient", rtol=rtol, atol=atol)
+    if want_dtype is not None and actual.dtype != np.dtype(want_dtype):
+        d.passed = False
+        d.note = (d.note + "; " if d.note else "") + (
+            f"numpy gradient is {actual.dtype}, expected {np.dtype(want_dtype)} (the dtype of "
+            "what it differentiates)")
+    return d
+
+
+@dataclasses.dataclass
+class GradientComparison:
+    """What :func:`gradient_comparison` measured: the report, the loss both sides used and
+    each side's ``(weight gradients, input gradient, initial-state gradients)`` (the row order
+    of the report: weights, inputs when floating, states)."""
+
+    report: ParityReport
+    loss: Any
+    numpy: tuple
+    keras: tuple
+
+
+def compare_gradients(np_obj: Any, keras_obj: Any, inputs: Any, *, targets: Any = None,
+                      loss: Any = None, mask: Any = None, initial_state: Sequence | None = None,
+                      case: str | None = None, rtol: float | None = None,
+                      atol: float | None = None, **call_kwargs: Any) -> ParityReport:
+    """Gradients of a numpy_rnn layer or ``Sequential`` against its Keras twin's.
+
+    Args:
+        np_obj, keras_obj: a layer and its Keras twin, or a ``numpy_rnn.Sequential`` and a Keras
+            model, with the same weights (``parity.from_keras`` / ``parity.to_keras``).
+        inputs: ``(batch, ...)`` floats, or integer ids for an Embedding.
+        targets, loss: with ``loss=None`` the scalar is the sum of every output element (every
+            returned state included); else ``loss(targets, output)``, ``loss`` a Keras loss name
+            (computed in the outputs' dtype) or a ``numpy_rnn.losses`` instance.
+        mask, initial_state, **call_kwargs: passed to both calls (layers only for the first two).
+        case: the report's name; rtol / atol: override the table's ``"gradient"`` entry
+            (``atol`` is then a fraction of max|Keras gradient| too).
+
+    Returns:
+        A :class:`ParityReport`: ``d <weight>`` for every weight (model: ``d <layer>/<weight>``,
+        in model order), ``d inputs`` for float inputs and ``d initial_state[i]`` per state.
+
+    Raises:
+        ValueError: layers against a model, models of different layers or weight shapes,
+            dropout > 0, ``loss`` on several outputs, or ``targets`` without ``loss``.
+        TypeError: ``loss`` is neither a name nor a loss instance.
+    """
+    result = gradient_comparison(np_obj, keras_obj, inputs, targets=targets, loss=loss,
+                                 mask=mask, initial_state=initial_state, case=case, rtol=rtol,
+                                 atol=atol, **call_kwargs)
+    notify(result.report)
+    return result.report
+
+
+def gradient_comparison(np_obj: Any, keras_obj: Any, inputs: Any, *, targets: Any = None,
+                        loss: Any = None, mask: Any = None, initial_state: Sequence | None = None,
+                        case: str | None = None, rtol: float | None = None,
+                        atol: float | None = None, **call_kwargs: Any) -> GradientComparison:
+    """:func:`compare_gradients` without notifying observers, keeping both sides' gradients."""
+    require_tf()
+    case = case or f"gradients {type(np_obj).__name__} vs {type(keras_obj).__name__}"
+    if targets is not None and loss is None:
+        raise ValueError("compare_gradients: `targets` given without `loss`; pass loss= (e.g. "
+                         "\"mse\") or leave both out to differentiate the sum of the outputs")
+    if loss is not None and targets is None:
+        raise ValueError("compare_gradients: `loss` needs `targets` (the y_true of the loss)")
+    sides = GradientSides(np_obj, keras_obj)
+    if sides.model and (mask is not None or initial_state is not None):
+        raise ValueError("compare_gradients: `mask` and `initial_state` apply to a layer; a "
+                         "model makes its masks from its inputs (Embedding(mask_zero=True), "
+                         "Masking)")
+    np_loss = None
+    if loss is not None:
+        dtype = np_obj.layers[-1].dtype if sides.model else np_obj.dtype
+        np_loss = numpy_loss(loss, dtype)
+    k_w, k_x, k_s = sides.keras_side(inputs, targets, np_loss, mask, initial_state, call_kwargs)
+    n_w, n_x, n_s = sides.numpy_side(inputs, targets, np_loss, mask, initial_state, call_kwargs)
+    weights = [w for n_layer, _ in sides.pairs for w in n_layer.get_weights()]
+    rows = []
+    if len(n_w) != len(k_w):
+        rows.append(_count_row("weight gradients", len(n_w), len(k_w)))
+    for name, a, e, w in zip(sides.names, n_w, k_w, weights):
+        rows.append(_row(name, a, e, w.dtype, rtol, atol))
+    layer_dtype = getattr(sides.pairs[0][0], "dtype", None)  # what the inputs are cast to
+    if k_x is not None:
+        rows.append(_row("d inputs", n_x, k_x, layer_dtype, rtol, atol))
+    if len(n_s) != len(k_s):
+        rows.append(_count_row("initial-state gradients", len(n_s), len(k_s)))
+    for i, (a, e) in enumerate(zip(n_s, k_s)):
+        rows.append(_row(f"d initial_state[{i}]", a, e, layer_dtype, rtol, atol))
+    return GradientComparison(ParityReport(case, rows), np_loss, (n_w, n_x, n_s),
+                              (k_w, k_x, k_s))
+
+
+def _count_row(what: str, got: int, expected: int) -> OutputDiff:
+    return OutputDiff(what, (expected,), "-", float("inf"), float("inf"), float("inf"), (),
+                      float("nan"), float("nan"), 0.0, 0.0, False,
+                      note=f"numpy gave {got} {what}, keras {expected}")

@@ -1,0 +1,117 @@
+"""Port a Keras ``.keras`` model file to a self-checking numpy-rnn bundle.
+
+The model is read with numpy_rnn's own reader (NumPy + h5py, nothing executed).  When
+TensorFlow is installed the same file is also loaded in Keras, both run on generated test
+inputs, and the bundle is written only if they agree within ``parity.tolerances``; the Keras
+outputs become the bundle's test vectors.  Without TensorFlow the NumPy outputs are stored and
+marked as not verified by Keras.
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+from typing import Any
+
+import numpy as np
+
+import numpy_rnn
+from numpy_rnn.io import make_test_inputs
+
+from ..report import ParityReport, compare_outputs
+from ._tf import require_tf
+
+
+@dataclasses.dataclass
+class PortResult:
+    """What ``port`` did: where the bundle went and how it was checked."""
+
+    model: numpy_rnn.Sequential
+    bundle_path: str | None
+    keras_checked: bool
+    report: ParityReport | None = None  # when Keras was run
+    keras_version: str | None = None
+    notes: list = dataclasses.field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return self.report is None or bool(self.report.passed)
+
+
+def keras_available() -> bool:
+    """Whether TensorFlow with Keras 3 can be imported."""
+    try:
+        require_tf()
+    except ImportError:
+        return False
+    return True
+
+
+def read_vocabulary(path: str | os.PathLike) -> numpy_rnn.Vocabulary:
+    """A Vocabulary from a ``Tokenizer.to_json()`` file."""
+    with open(path, encoding="utf-8") as fh:
+        text = fh.read()
+    return numpy_rnn.Vocabulary.from_json(text)
+
+
+def port(model_path: str | os.PathLike, out_path: str | os.PathLike, vocabulary: Any = None, *,
+         n_samples: int = 16, timesteps: int | None = None, seed: int = 0,
+         use_keras: bool = True) -> PortResult:
+    """Read ``model_path`` with numpy_rnn, check it against Keras when possible, write a bundle.
+
+    Args:
+        vocabulary: a Vocabulary, its JSON text, or a path to a ``Tokenizer.to_json()`` file.
+        n_samples, timesteps, seed: the generated test inputs (see
+            ``numpy_rnn.io.make_test_inputs``).
+        use_keras: load the model in Keras too when TensorFlow is installed.
+
+    Returns:
+        a PortResult; ``bundle_path`` is None (nothing written) when the parity check failed.
+
+    Raises:
+        numpy_rnn.UnsupportedModelError, numpy_rnn.KerasFileError, ImportError (h5py), and
+        ValueError for a vocabulary that is not tokenizer JSON or does not fit the Embedding.
+    """
+    source = numpy_rnn.read_keras_file(model_path)
+    model = source.model
+    if isinstance(vocabulary, os.PathLike) or (
+            isinstance(vocabulary, str) and not vocabulary.lstrip().startswith("{")):
+        vocabulary = read_vocabulary(vocabulary)  # a path, not JSON text
+    x = make_test_inputs(model, n_samples, timesteps=timesteps, seed=seed)
+    provenance = {"source_file": os.path.basename(os.fspath(model_path)),
+                  "source_format": f"keras {source.kind}",
+                  "keras_version": source.keras_version}
+    result = PortResult(model=model, bundle_path=None, keras_checked=False,
+                        keras_version=source.keras_version)
+    if use_keras and keras_available():
+        import keras
+        import tensorflow as tf
+
+        try:
+            k_model = keras.saving.load_model(os.fspath(model_path), compile=False,
+                                              safe_mode=True)
+            keras_out = np.asarray(k_model(tf.convert_to_tensor(x), training=False))
+        except Exception as exc:  # noqa: BLE001 - Keras's own failure, reported as such
+            raise ValueError(f"Keras {keras.__version__} could not load or run "
+                             f"{os.fspath(model_path)!r} on test inputs of shape {x.shape}: "
+                             f"{type(exc).__name__}: {exc}") from None
+        np_out = model.predict(x)
+        report = compare_outputs(f"port {os.path.basename(os.fspath(model_path))}: numpy vs "
+                                 f"keras {keras.__version__}", np_out, keras_out, ["output"])
+        result.report, result.keras_checked = report, True
+        if not report.passed:
+            return result
+        provenance.update(tensorflow_version=tf.__version__,
+                          keras_runtime_version=keras.__version__)
+        result.bundle_path = numpy_rnn.save(
+            model, out_path, vocabulary, x, keras_out,
+            verified_by=f"keras {keras.__version__} (tensorflow {tf.__version__})",
+            provenance=provenance)
+    else:
+        why = "TensorFlow is not installed" if use_keras else "Keras was not asked to run"
+        result.notes.append(f"{why}: the test vectors are numpy-rnn's own outputs, NOT verified "
+                            "by Keras; they only guard the bundle against later changes")
+        result.bundle_path = numpy_rnn.save(
+            model, out_path, vocabulary, x, None,
+            verified_by=f"numpy-rnn {numpy_rnn.__version__} (not verified by Keras: {why})",
+            provenance=provenance)
+    return result

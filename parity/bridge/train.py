@@ -1,0 +1,198 @@
+"""``compare_training``: ``train_on_batch`` steps of a numpy_rnn model against Keras's own.
+
+How the two runs are made alike:
+
+* **Compile.**  The NumPy model must be compiled (it says what to run); the Keras model is then
+  compiled here with the optimizer and the loss of the same classes and hyper-parameters, read
+  from the NumPy model's ``get_config()`` -- a fresh optimizer on both sides (the NumPy optimizer
+  must not have taken a step yet).  A Keras model that is already compiled must agree (same
+  optimizer class and hyper-parameters, same loss class and ``from_logits``) or a ValueError lists
+  the differences; it is recompiled all the same, so both optimizers start empty.
+* **Learning rate.**  numpy_rnn rounds a float learning rate through float32, as Keras's float32
+  learning-rate variable does; Keras is given that rounded value, so the two agree under a
+  float64 floatx too.  A learning-rate schedule (a callable) is refused.
+* **Weights.**  The NumPy model's weights are copied into the Keras model first; both models are
+  trained in place (after the call each holds its weights after the last step).
+* **Batches.**  Step ``k`` trains both on rows ``[k*b, (k+1)*b)`` of ``x`` / ``y`` (wrapping
+  round; ``batch_size=None``: all of them every step), in order, never shuffled.
+* **dtype.**  A float64 model runs Keras under ``keras.config.floatx() == "float64"`` (restored
+  afterwards), so its loss tracker and learning rate are float64 as numpy_rnn's are, and the
+  ``steps`` run as one trajectory: weights are compared after each step with what Keras has
+  after the same number of steps.  A float32 model is compared one step at a time: before each
+  step the Keras model gets the NumPy model's weights again, so every step starts from the same
+  point (adaptive optimizers turn float32 rounding in a near-zero gradient into a visible step,
+  and a float32 trajectory drifts apart for that reason alone; spec/keras-training.md section 3).
+
+Rows: ``step k loss`` (the loss ``train_on_batch`` returned) and ``step k <layer>/<weight>`` for
+every weight, each with the ``"training"`` tolerance of ``numpy_rnn.testing.TABLE``: the weight's
+error as a fraction of its largest change (since the start in float64, over the step in float32),
+plus a few units in the last place of the weight itself (``rtol``).
+"""
+from __future__ import annotations
+
+import contextlib
+from typing import Any, Iterator
+
+import numpy as np
+
+import numpy_rnn
+from numpy_rnn import losses
+
+from ..report import ParityReport, diff_arrays, notify
+from ._tf import require_tf
+from .grad import is_model, keras_loss, pair_layers
+
+__all__ = ["compare_training", "keras_optimizer", "floatx"]
+
+
+@contextlib.contextmanager
+def floatx(dtype: str) -> Iterator[None]:
+    """Keras's floatx set to ``dtype`` inside, restored afterwards."""
+    import keras
+
+    old = keras.config.floatx()
+    keras.config.set_floatx(dtype)
+    try:
+        yield
+    finally:
+        keras.config.set_floatx(old)
+
+
+def _learning_rate(optimizer: Any) -> float:
+    config = optimizer.get_config()
+    lr = config["learning_rate"]
+    if callable(lr):
+        raise ValueError("compare_training: the numpy optimizer has a learning-rate schedule; "
+                         "compare_training supports a constant learning rate")
+    # What numpy_rnn applies: Keras holds the rate in a variable of the floatx current when the
+    # optimizer is made; given as this exact float, Keras applies the same value either way.
+    return float(np.dtype(config.get("floatx", "float32")).type(lr))
+
+
+def keras_optimizer(optimizer: Any) -> Any:
+    """A fresh Keras optimizer of the same class and hyper-parameters as a numpy_rnn one."""
+    import keras
+
+    cls = getattr(keras.optimizers, type(optimizer).__name__, None)
+    if cls is None:
+        raise ValueError(f"compare_training: Keras has no optimizer {type(optimizer).__name__!r}")
+    config = {k: v for k, v in optimizer.get_config().items() if k not in ("name", "floatx")}
+    config["learning_rate"] = _learning_rate(optimizer)
+    return cls(**config)
+
+
+def _differences(np_model: Any, keras_model: Any) -> list[str]:
+    """How an already compiled Keras model's optimizer and loss differ from the numpy model's."""
+    out = []
+    n_opt, k_opt = np_model.optimizer, keras_model.optimizer
+    if type(k_opt).__name__ != type(n_opt).__name__:
+        out.append(f"optimizer {type(k_opt).__name__} in keras, {type(n_opt).__name__} in numpy")
+    else:
+        k_cfg = k_opt.get_config()
+        for key, value in n_opt.get_config().items():
+            if key == "name" or key not in k_cfg:
+                continue
+            theirs = k_cfg[key]
+            if key == "learning_rate":
+                value, theirs = _learning_rate(n_opt), float(np.float32(theirs))
+            if value != theirs:
+                out.append(f"optimizer {key}={theirs!r} in keras, {value!r} in numpy")
+    k_loss = keras_model.loss
+    if k_loss is not None:
+        n_loss = np_model.loss
+        if isinstance(k_loss, str):  # Keras's names are numpy_rnn.losses's names
+            k_name, k_logits = type(losses.get(k_loss)).__name__, False
+        else:
+            k_name = type(k_loss).__name__
+            k_logits = bool(getattr(k_loss, "get_config", dict)().get("from_logits", False))
+        if k_name != type(n_loss).__name__:
+            out.append(f"loss {k_name} in keras, {type(n_loss).__name__} in numpy")
+        elif k_logits != bool(n_loss.get_config().get("from_logits", False)):
+            out.append(f"loss from_logits={k_logits} in keras, {not k_logits} in numpy")
+    return out
+
+
+def _check(np_model: Any, keras_model: Any, steps: Any, batch_size: Any) -> None:
+    if not isinstance(np_model, numpy_rnn.Sequential) or not is_model(keras_model):
+        raise TypeError("compare_training: expected a numpy_rnn.Sequential and a Keras model. "
+                        f"Received: np_model={type(np_model).__name__}, "
+                        f"keras_model={type(keras_model).__name__}")
+    if not getattr(np_model, "compiled", False):
+        raise RuntimeError("compare_training: you must call `compile()` on the numpy model "
+                           "first; its optimizer and loss are what both models train with.")
+    if np_model.loss is None:
+        raise ValueError("compare_training: the numpy model was compiled without a loss")
+    if getattr(np_model.optimizer, "iterations", 0):
+        raise ValueError(f"compare_training: the numpy optimizer has already taken "
+                         f"{np_model.optimizer.iterations} step(s); compile the model again so "
+                         "both optimizers start empty")
+    for name, value in (("steps", steps), ("batch_size", batch_size)):
+        if value is None and name == "batch_size":
+            continue
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+            raise ValueError(f"compare_training: `{name}` must be a positive integer. "
+                             f"Received: {name}={value!r}")
+
+
+def compare_training(np_model: Any, keras_model: Any, x: Any, y: Any, *, steps: int = 5,
+                     batch_size: int | None = None, case: str | None = None) -> ParityReport:
+    """``steps`` calls of ``train_on_batch`` on both models; the loss and every weight after each.
+
+    Args:
+        np_model: a compiled ``numpy_rnn.Sequential``.
+        keras_model: its Keras twin (same layers; its weights are overwritten by the numpy
+            model's, and it is compiled like the numpy model, see the module docstring).
+        x, y: the data; step ``k`` uses rows ``[k*batch_size, (k+1)*batch_size)`` (wrapping).
+        steps, batch_size: how many steps, and rows per step (None: all rows each step).
+
+    Returns:
+        A :class:`ParityReport` with ``step k loss`` and ``step k <layer>/<weight>`` rows.
+
+    Raises:
+        TypeError: not a numpy_rnn.Sequential and a Keras model.
+        RuntimeError: the numpy model is not compiled.
+        ValueError: different layers or weight shapes, dropout, an optimizer that already took a
+            step, a Keras compile that differs, a learning-rate schedule, bad ``steps`` /
+            ``batch_size``, or ``x`` and ``y`` of different lengths.
+    """
+    require_tf()
+    _check(np_model, keras_model, steps, batch_size)
+    _, pairs, names = pair_layers(np_model, keras_model, "compare_training")
+    x, y = np.asarray(x), np.asarray(y)
+    if len(x) != len(y) or len(x) == 0:
+        raise ValueError(f"compare_training: `x` and `y` must have the same number of rows (at "
+                         f"least 1). Received: x with shape {x.shape}, y with shape {y.shape}")
+    if getattr(keras_model, "compiled", False) and getattr(keras_model, "optimizer", None):
+        diffs = _differences(np_model, keras_model)
+        if diffs:
+            raise ValueError("compare_training: the Keras model is compiled differently from "
+                             "the numpy model: " + "; ".join(diffs))
+    dtype = np.dtype(np_model.layers[-1].dtype)
+    case = case or f"training {np_model.name} vs {keras_model.name} ({steps} steps, {dtype.name})"
+    rows = []
+    with floatx(dtype.name) if dtype == np.float64 else contextlib.nullcontext():
+        keras_model.compile(optimizer=keras_optimizer(np_model.optimizer),
+                            loss=keras_loss(np_model.loss))
+        keras_model.set_weights(np_model.get_weights())
+        start = [np.array(w, dtype=np.float64) for w in np_model.get_weights()]
+        n, b = len(x), (len(x) if batch_size is None else int(batch_size))
+        for k in range(1, steps + 1):
+            lo = ((k - 1) * b) % n
+            xb, yb = x[lo:lo + b], y[lo:lo + b]
+            if dtype != np.float64 and k > 1:  # float32: every step from the same weights
+                keras_model.set_weights(np_model.get_weights())
+                start = [np.array(w, dtype=np.float64) for w in np_model.get_weights()]
+            k_loss = float(keras_model.train_on_batch(xb, yb))
+            n_loss = float(np_model.train_on_batch(xb, yb))
+            rows.append(diff_arrays(f"step {k} loss", np.asarray(n_loss, dtype),
+                                    np.asarray(k_loss, dtype), kind="training"))
+            for name, a, e, s in zip(names, np_model.get_weights(), keras_model.get_weights(),
+                                     start):
+                e = np.asarray(e)
+                change = float(np.max(np.abs(e.astype(np.float64) - s))) if e.size else 0.0
+                rows.append(diff_arrays(f"step {k} {name}", a, e, kind="training",
+                                        scale=change))
+    del pairs
+    report = ParityReport(case, rows)
+    notify(report)
+    return report

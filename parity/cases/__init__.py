@@ -1,0 +1,34 @@
+"""The one generator of parity cases: ``numpy-rnn parity``'s sweep, the gate's random sweep and
+the property tests' examples all come from here.
+
+* ``case``: :class:`Case` (one row) and :func:`register` (a group of rows);
+* ``weights``: gate-distinct random weights; ``masks``: the mask patterns;
+* the groups, in the order the sweep runs them: ``core`` (the original example's pipeline and
+  the LSTM option grid), ``text``, ``family`` (GRU, SimpleRNN, Bidirectional, Dense, Masking,
+  Dropout, stateful), ``models``, ``grad`` (gradients and training steps against
+  ``tf.GradientTape`` and Keras's ``train_on_batch``), ``selftest`` (the checker's own teeth);
+* ``reference``: the grid rebuilt on tf_keras; ``random``: the seeded random LSTM sweep and the
+  LSTM example builder the hypothesis strategies use.
+
+Importing this package builds no Keras object; each case imports TensorFlow when it runs.
+"""
+from __future__ import annotations
+
+from . import core, text, family, models, grad, selftest  # noqa: F401  (registers the groups, in order)
+from .case import GROUPS, Case, register
+from .random import random_cases
+from .reference import reference_cases
+from .weights import gate_weights
+
+__all__ = ["Case", "GROUPS", "register", "all_cases", "gate_weights", "random_cases",
+           "reference_cases"]
+
+
+def all_cases(seed: int = 0) -> list[Case]:
+    """Every registered group's cases for ``seed``, each tagged with its group."""
+    out = []
+    for group, fn in GROUPS.items():
+        for case in fn(seed):
+            case.group = group
+            out.append(case)
+    return out

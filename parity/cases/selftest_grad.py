@@ -1,0 +1,179 @@
+"""The self-test's backward half: planted backward bugs that :func:`parity.compare_gradients`
+must catch (rows of ``selftest/planted bugs are caught``).
+
+On the self-test model (Embedding(mask_zero=True) -> LSTM(return_sequences), padded ids with a
+fully padded row) the NumPy twin's gradients are compared with ``tf.GradientTape``'s, once
+honestly (``grad control``, must pass) and once per planted bug (each must FAIL):
+
+* ``backward drops the cell-state carry``: the LSTM's ``step_backward`` returns a zero
+  ``dc_prev`` (a dropped term: the gradient no longer flows through ``c`` along time);
+* ``backward ignores the mask``: the LSTM's output is the masked one, but what ``backward``
+  differentiates was recorded without the mask;
+* ``d kernel gate blocks swapped i<->f``: the kernel's gradient with two gate blocks exchanged;
+* ``forget-gate bias gradient dropped``: the ``f`` block of the bias gradient zeroed;
+* ``gradient error ... on an exact 0`` (float32 and float64): the embedding gradient moved by
+  :data:`GRAD_PROBES` x max|gradient| at the padding id's row, which Keras leaves exactly 0 (every
+  padded step is masked), so only the table's relative ``atol`` decides.  It must be the only
+  bad element.
+
+Bugs are planted in subclasses of the library's layers (the library is never modified); a
+planted run that crashes counts as not caught.
+"""
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Callable
+
+import numpy as np
+
+import numpy_rnn
+
+from ..bridge import from_keras
+from ..bridge.grad import compare_gradients
+from ..report import OutputDiff, ParityReport
+
+#: The planted gradient errors, as fractions of max|gradient|: fixed, 3x the table's ``"gradient"``
+#: atol (float32 1e-6, float64 1e-12), so that a loosened table turns the row red.
+GRAD_PROBES = {"float32": 3e-6, "float64": 3e-12}
+GATES = {"i": 0, "f": 1, "c": 2, "o": 3}
+
+
+class DroppedCarryLSTM(numpy_rnn.LSTM):
+    """Planted: ``dc_prev`` is dropped from every step's backward."""
+
+    def step_backward(self, cache, prev_states, d_out, d_states, acc):
+        dz, (dh_prev, dc_prev) = super().step_backward(cache, prev_states, d_out, d_states, acc)
+        return dz, [dh_prev, np.zeros_like(dc_prev)]
+
+
+class MaskBlindBackwardLSTM(numpy_rnn.LSTM):
+    """Planted: the masked output is returned, but the unmasked call is what gets recorded."""
+
+    def forward(self, inputs: Any, initial_state: Any = None, mask: Any = None,
+                training: bool = False, **kwargs: Any):
+        if not training or mask is None:
+            return super().forward(inputs, initial_state=initial_state, mask=mask,
+                                   training=training, **kwargs)
+        out = super().forward(inputs, initial_state=initial_state, mask=mask, **kwargs)
+        super().forward(inputs, initial_state=initial_state, training=True, **kwargs)
+        return out
+
+
+class SwappedGateGradLSTM(numpy_rnn.LSTM):
+    """Planted: the kernel gradient's i and f blocks exchanged."""
+
+    def backward(self, grad_output: Any):
+        dx = super().backward(grad_output)
+        blocks = np.split(self.gradients[0], 4, axis=-1)
+        blocks[GATES["i"]], blocks[GATES["f"]] = blocks[GATES["f"]], blocks[GATES["i"]]
+        self.gradients[0] = np.concatenate(blocks, axis=-1)
+        return dx
+
+
+class NoForgetBiasGradLSTM(numpy_rnn.LSTM):
+    """Planted: the forget gate's block of the bias gradient is dropped."""
+
+    def backward(self, grad_output: Any):
+        dx = super().backward(grad_output)
+        H = self.units
+        self.gradients[2] = self.gradients[2].copy()
+        self.gradients[2][H:2 * H] = 0
+        return dx
+
+
+class ProbedEmbedding(numpy_rnn.Embedding):
+    """Planted: ``delta`` added to the table gradient at ``index``."""
+
+    index: tuple = (0, 0)
+    delta: float = 0.0
+
+    def backward(self, grad_output: Any):
+        out = super().backward(grad_output)
+        self.gradients[0] = self.gradients[0].copy()
+        self.gradients[0][self.index] += self.gradients[0].dtype.type(self.delta)
+        return out
+
+
+def _replace(twin: numpy_rnn.Sequential, position: int, cls: type) -> numpy_rnn.Sequential:
+    """``twin`` with layer ``position`` rebuilt as ``cls`` (same config and weights)."""
+    layers = list(twin.layers)
+    old = layers[position]
+    new = cls.from_config(old.get_config())
+    new.set_weights(old.get_weights())
+    layers[position] = new
+    return numpy_rnn.Sequential(layers, name=f"{twin.name}_planted")
+
+
+def _probed(model: Any, delta: float) -> numpy_rnn.Sequential:
+    twin = _replace(from_keras(model), 0, ProbedEmbedding)
+    twin.layers[0].delta = delta
+    return twin
+
+
+def _caught(report: ParityReport) -> tuple[bool, str]:
+    bad = [o for o in report.outputs if not o.passed]
+    if not bad:
+        return False, f"NOT caught: every gradient passed (max|err| {report.max_abs_err:.3e})"
+    if not all(np.isfinite(o.max_abs_err) for o in bad):
+        return False, f"failed for another reason: {'; '.join(o.line() for o in bad)}"
+    worst = max(bad, key=lambda o: o.max_abs_err / max(o.atol_scale or 1.0, 1e-300))
+    return True, f"caught: {worst.name} off by {worst.max_abs_err:.3e}"
+
+
+def _probe_judge(row: str, delta: float) -> Callable[[ParityReport], tuple[bool, str]]:
+    def judge(report: ParityReport) -> tuple[bool, str]:
+        bad = [o for o in report.outputs if not o.passed]
+        if not bad:
+            return False, (f"NOT caught: an error of {delta:.3e} passed; the gradient tolerance "
+                           "is looser than the gate promises")
+        (o,) = bad if len(bad) == 1 else (None,)
+        if o is None or o.name != row or o.n_bad != 1 or tuple(o.worst_index) != (0, 0) or not (
+                0.5 * delta <= o.max_abs_err <= 2 * delta):
+            return False, ("failed for another reason: " + "; ".join(b.line() for b in bad))
+        return True, f"caught: {o.max_abs_err:.3e} at [0, 0] of {row}"
+    return judge
+
+
+def _scale_of(model: Any, ids: np.ndarray) -> float:
+    """max|embedding gradient| from the honest twin (NumPy only; the probe's unit)."""
+    twin = from_keras(model)
+    grad = np.ones_like(twin(ids, training=True))
+    for layer in reversed(twin.layers):
+        grad = layer.backward(grad)
+    return float(np.max(np.abs(twin.layers[0].gradients[0])))
+
+
+def grad_rows(model: Any, ids: np.ndarray, model64: Any, ids64: np.ndarray,
+              verdict: Callable[[str, bool, str], OutputDiff], name: str) -> list[OutputDiff]:
+    """The control rows and one verdict per planted backward bug."""
+    rows = []
+    for label, m, x in (("grad control", model, ids), ("grad control float64", model64, ids64)):
+        control = compare_gradients(from_keras(m), m, x, case=f"{name}: {label}")
+        if not control.outputs:
+            rows.append(verdict(label, False, "the control comparison measured nothing"))
+        rows += [dataclasses.replace(o, name=f"{label} {o.name}") for o in control.outputs]
+    emb_row = f"d {model.layers[0].name}/embeddings"
+    emb_row64 = f"d {model64.layers[0].name}/embeddings"
+    plants: list[tuple[str, Callable[[], Any], Any, np.ndarray, Callable]] = [
+        ("backward drops the cell-state carry",
+         lambda: _replace(from_keras(model), 1, DroppedCarryLSTM), model, ids, _caught),
+        ("backward ignores the mask",
+         lambda: _replace(from_keras(model), 1, MaskBlindBackwardLSTM), model, ids, _caught),
+        ("d kernel gate blocks swapped i<->f",
+         lambda: _replace(from_keras(model), 1, SwappedGateGradLSTM), model, ids, _caught),
+        ("forget-gate bias gradient dropped",
+         lambda: _replace(from_keras(model), 1, NoForgetBiasGradLSTM), model, ids, _caught),
+    ]
+    for dtype, m, x, row in (("float32", model, ids, emb_row),
+                             ("float64", model64, ids64, emb_row64)):
+        rel = GRAD_PROBES[dtype]
+        delta = rel * _scale_of(m, x)
+        plants.append((f"{dtype} gradient error {rel:g} x max on an exact 0",
+                       lambda m=m, d=delta: _probed(m, d), m, x, _probe_judge(row, delta)))
+    for bug, make, m, x, judge in plants:
+        try:
+            caught, note = judge(compare_gradients(make(), m, x, case=f"{name}: {bug}"))
+        except Exception as exc:  # noqa: BLE001 - a crash is not the checker catching the bug
+            caught, note = False, f"the planted run crashed: {type(exc).__name__}: {exc}"
+        rows.append(verdict(f"catches {bug}", caught, note))
+    return rows

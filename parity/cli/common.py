@@ -1,0 +1,63 @@
+"""What every ``numpy-rnn`` subcommand shares: exit codes, one-line usage errors, argument types."""
+from __future__ import annotations
+
+import argparse
+import platform
+import sys
+
+import numpy as np
+
+import numpy_rnn
+
+__all__ = ["EXIT_OK", "EXIT_FAIL", "EXIT_USAGE", "one_line", "usage_error", "int_at_least",
+           "number", "Parser", "version_line"]
+
+EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
+
+
+def one_line(message: str) -> str:
+    """``message`` on one line (a usage error is one line on stderr)."""
+    return " ".join(part.strip() for part in str(message).splitlines() if part.strip())
+
+
+def usage_error(command: str, message: str) -> int:
+    """Print ``numpy-rnn COMMAND: error: MESSAGE`` as one line on stderr; return 2."""
+    print(f"numpy-rnn {command}: error: {one_line(message)}", file=sys.stderr)
+    return EXIT_USAGE
+
+
+def int_at_least(minimum: int):
+    """An argparse ``type`` for integers >= ``minimum`` (shared by every numpy-rnn subcommand)."""
+    expected = "a non-negative integer" if minimum == 0 else f"an integer >= {minimum}"
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {expected}, received {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"expected {expected}, received {value}")
+        return value
+    return parse
+
+
+def number(text: str) -> float:
+    """An argparse ``type`` for any number (one-line error otherwise)."""
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, received {text!r}") from None
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse with one-line usage errors: ``numpy-rnn parity: error: ... (see --help)``."""
+
+    def error(self, message: str):  # type: ignore[override]
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {one_line(message)} (see {self.prog} "
+                              "--help)\n")
+
+
+def version_line() -> str:
+    """``numpy-rnn X (numpy Y, python Z)``: NumPy only, TensorFlow is never imported."""
+    return (f"numpy-rnn {numpy_rnn.__version__} (numpy {np.__version__}, "
+            f"python {platform.python_version()})")

@@ -1,0 +1,289 @@
+"""``numpy-rnn parity``: the parity sweep and CI gate.
+
+It runs the parity sweep against the installed tf.keras on the embedded default
+(the shipped corpus through Vocabulary -> Embedding -> LSTM, plus a grid of layer options), prints one row per case and exits 0 when every case is within tolerance, 1 when
+any is not, 2 on a usage or environment error.
+
+As a CI gate it also draws random LSTM cases on top of the grid (``--examples N --seed S``),
+compares with Keras 3 or tf_keras (``--reference``), writes a JSON report (``--json``, schema:
+``--schema``), a JUnit file (``--junit``), a plot of the error along time (``--plot``), records a
+baseline (``--save-baseline``) and fails a case whose error grew past it (``--baseline``).
+See docs/ci-gate.md.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from typing import Any
+
+from .. import gate
+from ..gate import GateError
+from ..bridge import import_tensorflow_quietly, quiet_tensorflow_logs
+from ..cases import all_cases, random_cases, reference_cases
+from ..gate.baseline import (DEFAULT_FLOOR_FRACTION, DEFAULT_GROWTH_FACTOR, BaselineError,
+                             compare_to_baseline, judge, load_baseline, make_baseline,
+                             save_baseline)
+from ..gate.junit import write_junit
+from ..gate.plot import plot_error_by_timestep, require_matplotlib
+from .common import EXIT_FAIL, EXIT_OK, int_at_least, number, usage_error
+
+__all__ = ["add_parity_command", "cmd_parity", "Progress"]
+
+
+def _fmt_tol(report) -> str:
+    worst = report.worst
+    if worst is None:
+        return "-"
+    if worst.atol == 0 and worst.rtol == 0:
+        return "exact"
+    return f"atol={worst.atol:.0e} rtol={worst.rtol:.0e}"
+
+
+def _usage_error(message: str) -> int:
+    return usage_error("parity", message)
+
+
+def _check_options(args: argparse.Namespace) -> dict | None:
+    """Everything that can be checked before TensorFlow is imported.  Returns the loaded
+    baseline (or None); raises ``GateError`` on a usage error."""
+    if args.reference not in gate.REFERENCES:
+        raise GateError(f"--reference: expected one of {sorted(gate.REFERENCES)}, received "
+                        f"{args.reference!r}")
+    if args.seed < 0:
+        raise GateError(f"--seed: expected a non-negative integer, received {args.seed}")
+    if not args.growth_factor > 1.0:
+        raise GateError(f"--growth-factor: expected a number > 1, received {args.growth_factor}")
+    if not args.growth_floor >= 0.0:
+        raise GateError(f"--growth-floor: expected a number >= 0, received {args.growth_floor}")
+    for flag in ("json", "junit", "save_baseline", "plot"):
+        path = getattr(args, flag)
+        if path is None:
+            continue
+        parent = os.path.dirname(os.path.abspath(path))
+        if not os.path.isdir(parent):
+            raise GateError(f"--{flag.replace('_', '-')}: expected a file in an existing "
+                            f"directory, received {path!r} (no directory {parent!r})")
+        if os.path.isdir(path):
+            raise GateError(f"--{flag.replace('_', '-')}: expected a file path, received the "
+                            f"directory {path!r}")
+    if args.plot:
+        require_matplotlib()
+    if args.baseline is None:
+        return None
+    try:
+        base = load_baseline(args.baseline)
+    except BaselineError as exc:
+        raise GateError(str(exc)) from None
+    if base["seed"] != args.seed:
+        raise GateError(f"--baseline {args.baseline}: taken with --seed {base['seed']}, this run "
+                        f"has --seed {args.seed}; errors from different seeds are not "
+                        f"comparable (run with --seed {base['seed']} or record a new baseline "
+                        "with --save-baseline)")
+    if base["reference"] != args.reference:
+        raise GateError(f"--baseline {args.baseline}: taken with --reference "
+                        f"{base['reference']}, this run has --reference {args.reference}; "
+                        "record one baseline per reference")
+    return base
+
+
+def _check_environment(args: argparse.Namespace) -> None:
+    """TensorFlow with Keras, and the chosen reference."""
+    try:
+        import_tensorflow_quietly()
+        import keras  # noqa: F401
+    except ImportError as exc:
+        raise GateError(f"TensorFlow/Keras is not installed ({exc}); install the reference "
+                        f"with {gate.install_hint('keras')}") from None
+    gate.check_reference(args.reference)
+
+
+class Progress:
+    """``[3/18] case ...`` overwritten in place on a terminal; nothing extra in a CI log."""
+
+    def __init__(self, total: int, stream=None) -> None:
+        self.total = total
+        self.stream = stream or sys.stdout
+        isatty = getattr(self.stream, "isatty", None)
+        self.live = bool(isatty and isatty())
+
+    def start(self, i: int, name: str) -> None:
+        if self.live:
+            self.stream.write(f"\r\x1b[K[{i + 1}/{self.total}] {name} ...")
+            self.stream.flush()
+
+    def clear(self) -> None:
+        if self.live:
+            self.stream.write("\r\x1b[K")
+
+
+def cmd_parity(args: argparse.Namespace) -> int:
+    quiet_tensorflow_logs()  # before anything imports TensorFlow
+    if args.schema:
+        print(json.dumps(gate.REPORT_SCHEMA, indent=2))
+        return EXIT_OK
+    try:
+        base = _check_options(args)
+    except gate.GateError as exc:
+        return _usage_error(str(exc))
+    cases = (all_cases(args.seed) + reference_cases(args.seed, args.reference)
+             + random_cases(args.seed, args.examples, args.reference))
+    if args.only:
+        cases = gate.select(cases, args.only)
+        if not cases:
+            return _usage_error(f"--only {args.only!r} matches no case; see --list")
+    if args.list:  # names only: needs neither TensorFlow nor Keras
+        for c in cases:
+            print(c.name)
+        return EXIT_OK
+    try:
+        _check_environment(args)
+    except gate.GateError as exc:
+        return _usage_error(str(exc))
+
+    vers = gate.versions()
+    width = max(len(c.name) for c in cases) + 2
+    against = f"{args.reference} {vers.get(args.reference)}"
+    if args.reference != "keras":
+        against += f" (fixed grid: keras {vers['keras']})"
+    print(f"numpy-rnn parity: {len(cases)} cases against {against} "
+          f"(tensorflow {vers['tensorflow']}), seed {args.seed}"
+          + (f", {args.examples} random example(s)" if args.examples else ""))
+    print(f"{'case':<{width}}{'max abs err':>13}  {'tolerance':<22}{'result'}")
+    print("-" * (width + 45))
+    progress = Progress(len(cases))
+    base_cases = base["cases"] if base is not None else None
+
+    def on_done(i: int, o: gate.Outcome) -> None:
+        if base_cases is not None:
+            judge(o, base_cases, growth_factor=args.growth_factor,
+                  floor_fraction=args.growth_floor)
+        progress.clear()
+        if o.status in ("ERROR", "skip") or o.report is None:
+            err_txt, tol = "-", "-"
+        else:
+            err_txt, tol = f"{o.report.max_abs_err:.3e}", _fmt_tol(o.report)
+        extra = ""
+        if o.baseline and o.baseline.get("growth") is not None:
+            extra = (f"  x{o.baseline['growth']:.3g} of baseline "
+                     f"({o.baseline['ratio']:.0%} of allowed)")
+        elif o.baseline and o.baseline["status"] in ("new", "not compared"):
+            extra = f"  ({o.baseline['status']})"
+        print(f"{o.case:<{width}}{err_txt:>13}  {tol:<22}{o.status}{extra}", flush=True)
+        if o.report is not None and (o.status == "FAIL" or (o.status != "pass" and args.verbose)):
+            print("    " + str(o.report).replace("\n", "\n    "))
+        if o.status == "REGRESSED":
+            print(f"    {o.baseline['message']}")
+        if o.error:
+            print(f"    {o.error}")
+            if args.verbose and o.traceback:
+                print(o.traceback, file=sys.stderr)
+        if o.skipped:
+            print(f"    skipped: {o.skipped}")
+        if args.verbose and o.params:
+            print(f"    params: {o.params}")
+
+    start = time.perf_counter()
+    outcomes = gate.run_cases(cases, on_start=lambda i, c: progress.start(i, c.name),
+                              on_done=on_done)
+    total = time.perf_counter() - start
+    print("-" * (width + 45))
+    n = gate.counts(outcomes)
+    failed = sum(n[s] for s in gate.FAILING)
+    detail = ", ".join(f"{n[s]} {label}" for s, label in
+                       (("FAIL", "out of tolerance"), ("ERROR", "crashed"),
+                        ("REGRESSED", "regressed")) if n[s])
+    print(f"{n['pass']} passed, {failed} failed" + (f" ({detail})" if detail else "")
+          + (f", {n['skip']} skipped" if n["skip"] else "") + f" in {total:.1f}s")
+
+    comparison, extra_failures = None, []
+    if base is not None:
+        comparison = compare_to_baseline(base, outcomes, path=args.baseline, versions=vers,
+                                         growth_factor=args.growth_factor,
+                                         floor_fraction=args.growth_floor, only=args.only)
+        for line in comparison.summary_lines():
+            print(line)
+        if args.fail_on_missing and comparison.missing_cases:
+            extra_failures = [f"missing from this run (--fail-on-missing): {name}"
+                              for name in comparison.missing_cases]
+            print(f"{len(extra_failures)} baseline case(s) missing: failing (--fail-on-missing)")
+    failed_names = [o.case for o in outcomes if o.failed]
+    if failed_names:
+        print("failed: " + "; ".join(failed_names))
+    try:
+        _write_outputs(args, outcomes, vers, total, comparison, extra_failures)
+    except OSError as exc:
+        return _usage_error(f"cannot write an output file: {exc}")
+    return EXIT_FAIL if failed or extra_failures else EXIT_OK
+
+
+def _write_outputs(args: argparse.Namespace, outcomes, vers: dict, seconds: float, comparison,
+                   extra_failures: list[str]) -> None:
+    if args.json:
+        payload = gate.build_report(outcomes, seed=args.seed, examples=args.examples,
+                                    reference=args.reference, only=args.only, seconds=seconds,
+                                    versions_=vers, extra_failures=extra_failures,
+                                    baseline=comparison.to_dict() if comparison else None)
+        with open(args.json, "w", encoding="utf-8") as fh:
+            json.dump(payload, fh, indent=2, allow_nan=False)
+            fh.write("\n")
+        print(f"json report: {args.json}")
+    if args.junit:
+        props = {"seed": args.seed, "examples": args.examples, "reference": args.reference,
+                 **{f"version.{k}": v for k, v in vers.items()}}
+        write_junit(args.junit, outcomes, properties=props)
+        print(f"junit report: {args.junit}")
+    if args.save_baseline:
+        save_baseline(args.save_baseline, make_baseline(
+            outcomes, seed=args.seed, examples=args.examples, reference=args.reference,
+            versions=vers))
+        print(f"baseline saved: {args.save_baseline}")
+    if args.plot:
+        n = plot_error_by_timestep(
+            outcomes, args.plot,
+            title=f"numpy-rnn parity: error along time (seed {args.seed}, {args.reference} "
+                  f"{vers.get(args.reference)}, tensorflow {vers['tensorflow']})")
+        print(f"plot: {args.plot} ({n} sequence output(s))")
+
+
+def add_parity_command(sub: Any) -> None:
+    """Add ``parity`` to the ``numpy-rnn`` sub-command parser."""
+    p = sub.add_parser("parity", help="run the parity sweep against the installed tf.keras",
+                       description="Run the parity sweep on the embedded default; exit 0 when "
+                                   "every case is within tolerance (and, with --baseline, none "
+                                   "grew past the baseline), 1 when any is not, 2 on a usage "
+                                   "or environment error.  See docs/ci-gate.md.")
+    p.add_argument("--json", metavar="PATH",
+                   help="write a machine-readable report (schema: --schema)")
+    p.add_argument("--junit", metavar="PATH",
+                   help="write JUnit XML: one <testcase> per case, classname = group")
+    p.add_argument("--only", metavar="PATTERN",
+                   help="run only cases whose name matches (glob or substring; comma-separated)")
+    p.add_argument("--seed", type=int, default=0,
+                   help="seed for weights and inputs, and for the random sweep (default 0)")
+    p.add_argument("--examples", type=int_at_least(0), default=0, metavar="N",
+                   help="add N random LSTM cases drawn from --seed (default 0)")
+    p.add_argument("--reference", default="keras", choices=("keras", "tf_keras"),
+                   help="compare with Keras 3 (keras, default) or Keras 2 (tf_keras); tf_keras "
+                        "also rebuilds the LSTM option grid and the Embedding on tf_keras")
+    p.add_argument("--save-baseline", metavar="PATH",
+                   help="record every case's error figures and the versions in play")
+    p.add_argument("--baseline", metavar="PATH",
+                   help="fail a case whose error grew past this baseline (see --growth-factor)")
+    p.add_argument("--growth-factor", type=number, default=DEFAULT_GROWTH_FACTOR, metavar="F",
+                   help="with --baseline: a case regresses when max|err| > F x max(baseline, "
+                        f"floor) (default {DEFAULT_GROWTH_FACTOR:g})")
+    p.add_argument("--growth-floor", type=number, default=DEFAULT_FLOOR_FRACTION, metavar="P",
+                   help="with --baseline: floor = P x the output's atol, so 0 -> tiny is not "
+                        f"infinite growth (default {DEFAULT_FLOOR_FRACTION:g})")
+    p.add_argument("--fail-on-missing", action="store_true",
+                   help="with --baseline: fail when a baseline case did not run")
+    p.add_argument("--plot", metavar="PATH",
+                   help="write a PNG of error against timestep (needs numpy-rnn[plot])")
+    p.add_argument("--schema", action="store_true",
+                   help="print the JSON Schema of the --json report and exit")
+    p.add_argument("--list", action="store_true", help="list the cases and exit")
+    p.add_argument("-v", "--verbose", action="store_true", help="print every report in full")
+    p.set_defaults(func=cmd_parity)

@@ -1,0 +1,312 @@
+"""``numpy-rnn port | check | predict``: Keras model files -> self-checking NumPy bundles.
+
+* ``numpy-rnn port MODEL.keras -o MODEL.npz [--vocabulary tokenizer.json]``
+* ``numpy-rnn check MODEL.npz``
+* ``numpy-rnn predict MODEL.npz --text "..." [--top K] [--generate N] [--temperature T]
+  [--seed S]``
+
+Exit status: 0 ok, 1 a check failed (parity with Keras, a bundle's integrity or test vectors),
+2 a usage or environment error (missing file, a file that is not a bundle / model / tokenizer
+JSON, an existing directory as output, unsupported model, h5py missing, no vocabulary), printed
+as one line ``numpy-rnn COMMAND: error: ...`` on stderr.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import warnings
+import zipfile
+from typing import Any
+
+import numpy as np
+
+import numpy_rnn
+from numpy_rnn import generate as nextword
+from numpy_rnn.io import verify_model
+
+from ..bridge import import_tensorflow_quietly, install_hint, quiet_tensorflow_logs
+from ..bridge import port as port_module
+from .common import EXIT_FAIL, EXIT_OK, EXIT_USAGE, int_at_least, one_line, usage_error
+
+__all__ = ["add_port_commands", "cmd_port", "cmd_check", "cmd_predict"]
+
+
+def _err(command: str, message: str) -> None:
+    print(f"numpy-rnn {command}: {message}", file=sys.stderr)
+
+
+_NESTED = "JSON nested too deeply to be read"
+
+
+def _temperature(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number, got {text!r}") from None
+    if not np.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"must be a finite number >= 0, got {text}")
+    return value
+
+
+# -- port -------------------------------------------------------------------------------------
+def _check_output(path: str) -> str | None:
+    """Why ``path`` cannot be the bundle to write, or None (checked before anything runs)."""
+    if os.path.isdir(path):
+        return f"-o {path!r}: expected a file path for the bundle, received an existing directory"
+    parent = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(parent):
+        return f"-o {path!r}: expected a file in an existing directory (no directory {parent!r})"
+    return None
+
+
+def cmd_port(args: argparse.Namespace) -> int:
+    quiet_tensorflow_logs()
+    why = _check_output(args.output)
+    if why is not None:
+        return usage_error("port", why)
+    if not os.path.isfile(args.model):
+        return usage_error("port", f"no such model file: {args.model!r}" if not os.path.exists(
+            args.model) else f"{args.model!r}: expected a .keras model file, received a "
+                             "directory or special file")
+    vocabulary = None
+    if args.vocabulary:
+        try:
+            vocabulary = port_module.read_vocabulary(args.vocabulary)
+        except UnicodeDecodeError:
+            return usage_error("port", f"--vocabulary {args.vocabulary!r}: expected tokenizer "
+                                       "JSON text, received a binary file")
+        except OSError as exc:
+            return usage_error("port", f"cannot read --vocabulary {args.vocabulary!r}: "
+                                       f"{exc.strerror or exc}")
+        except RecursionError:
+            return usage_error("port", f"--vocabulary {args.vocabulary!r}: {_NESTED}")
+        except ValueError as exc:
+            return usage_error("port", f"--vocabulary {args.vocabulary!r}: {exc}")
+    use_keras = not args.no_keras
+    if use_keras:
+        try:
+            import_tensorflow_quietly()
+        except ImportError:
+            pass  # keras_available() says so just below
+    if use_keras and not port_module.keras_available():
+        print("numpy-rnn port: TensorFlow/Keras is not installed, so the model cannot be checked "
+              "against Keras; the bundle's test vectors will be numpy-rnn's own outputs, marked "
+              "as NOT verified by Keras (to verify, install it: "
+              f"{install_hint('keras')}).")
+    try:
+        result = port_module.port(args.model, args.output, vocabulary, n_samples=args.samples,
+                      timesteps=args.timesteps, seed=args.seed, use_keras=use_keras)
+    except (OSError, ImportError, numpy_rnn.UnsupportedModelError, numpy_rnn.KerasFileError,
+            ValueError) as exc:
+        return usage_error("port", str(exc))
+    except RecursionError:
+        return usage_error("port", f"{args.model!r}: its config is {_NESTED}")
+    result.model.summary()
+    for note in result.notes:
+        print(f"note: {note}")
+    if result.report is not None:
+        print(result.report)
+    if not result.passed:
+        _err("port", f"the NumPy model does not match Keras; no bundle written to "
+                     f"{args.output!r}")
+        return EXIT_FAIL
+    print(f"wrote {result.bundle_path} ({os.path.getsize(result.bundle_path):,} bytes"
+          f"{', with vocabulary' if vocabulary is not None else ''})")
+    return EXIT_OK
+
+
+# -- check ------------------------------------------------------------------------------------
+_ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")  # a bundle is an .npz, i.e. a zip archive
+
+
+def _not_a_bundle(path: str) -> str | None:
+    """Why ``path`` is not a bundle file at all (a usage error, exit 2), or None when it is a
+    zip archive holding a config and a digest: a damaged one is a failed check (exit 1)."""
+    if not os.path.exists(path):
+        return f"no such bundle: {path!r}"
+    if not os.path.isfile(path):
+        return (f"{path!r} is a directory, not a bundle file" if os.path.isdir(path)
+                else f"{path!r} is not a regular file, so not a bundle file")
+    with open(path, "rb") as fh:
+        head = fh.read(512)
+    if head[:4] not in _ZIP_MAGIC:
+        stripped = head.lstrip()
+        found = ("JSON text" if stripped[:1] in (b"{", b"[") else
+                 "an empty file" if not head else
+                 "a single .npy array" if head.startswith(b"\x93NUMPY") else
+                 "a text file" if _is_text(head) else "a binary file that is not a zip archive")
+        return (f"{path!r} is not a numpy-rnn bundle: expected an .npz file written by "
+                f"`numpy-rnn port` or numpy_rnn.save, received {found}")
+    try:
+        with zipfile.ZipFile(path) as zf:
+            names = set(zf.namelist())
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
+        return None  # a zip that cannot be opened: truncated or corrupted -> a failed check
+    if not {"config.npy", "sha256.npy"} <= names:
+        return (f"{path!r} is not a numpy-rnn bundle: an .npz without its 'config' and "
+                f"'sha256' arrays (it holds {sorted(names)[:8]})")
+    return None
+
+
+def _is_text(head: bytes) -> bool:
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return b"\x00" not in head
+
+
+def _open_bundle(command: str, path: str, verify: bool):
+    """``(bundle, exit code)``: the bundle, or None and the code to exit with: 2 when ``path``
+    is not a bundle (missing, a directory, another kind of file, a newer format), 1 when it is
+    a bundle that fails its checks (truncated, corrupted, edited, wrong outputs)."""
+    try:
+        why = _not_a_bundle(path)
+    except OSError as exc:
+        return None, usage_error(command, f"cannot read {path!r}: {exc.strerror or exc}")
+    if why is not None:
+        return None, usage_error(command, why)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return numpy_rnn.read_bundle(path, verify=verify), EXIT_OK
+    except numpy_rnn.BundleVersionError as exc:
+        return None, usage_error(command, str(exc))
+    except numpy_rnn.BundleError as exc:  # a bundle that fails its checks: exit 1
+        verification = type(exc).__name__ == "BundleVerificationError"  # keeps its report
+        _err(command, str(exc) if verification else one_line(str(exc)))
+        return None, EXIT_FAIL
+    except OSError as exc:
+        return None, usage_error(command, f"cannot read {path!r}: {exc.strerror or exc}")
+    except RecursionError:  # a damaged bundle: its check fails
+        _err(command, f"{path!r}: the bundle config is {_NESTED}")
+        return None, EXIT_FAIL
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    bundle, code = _open_bundle("check", args.bundle, verify=False)
+    if bundle is None:
+        return code
+    cfg = bundle.config
+    print(f"bundle: {args.bundle} (format {cfg['format']} v{cfg['format_version']}, integrity "
+          "SHA-256 ok)")
+    prov = bundle.provenance
+    facts = ", ".join(f"{k}={prov[k]}" for k in sorted(prov) if prov[k] is not None)
+    print(f"made by: {facts}")
+    bundle.model.summary()
+    if bundle.vocabulary is not None:
+        print(f"vocabulary: {len(bundle.vocabulary.word_index)} words "
+              f"(ids up to {bundle.vocabulary.size - 1})")
+    if bundle.test_inputs is None:
+        _err("check", "the bundle holds no test vectors; nothing to check")
+        return EXIT_FAIL
+    try:
+        report = verify_model(bundle.model, bundle.test_inputs, bundle.test_outputs,
+                              cfg.get("test") if isinstance(cfg.get("test"), dict) else None)
+    except numpy_rnn.BundleError as exc:
+        _err("check", f"{args.bundle!r}: {exc}")
+        return EXIT_FAIL
+    print(f"test inputs: {bundle.test_inputs.shape} {bundle.test_inputs.dtype}")
+    print(report)
+    if "not verified by Keras" in str(bundle.verified_by):
+        print("note: these test vectors were computed by numpy-rnn, not by Keras: they show the "
+              "bundle is unchanged, not that the port equals Keras")
+    return EXIT_OK if report.passed else EXIT_FAIL
+
+
+# -- predict ----------------------------------------------------------------------------------
+def cmd_predict(args: argparse.Namespace) -> int:
+    bundle, code = _open_bundle("predict", args.bundle, verify=not args.no_verify)
+    if bundle is None:
+        return code
+    model, vocab = bundle.model, bundle.vocabulary
+    if vocab is None:
+        _err("predict", f"the bundle {args.bundle!r} has no vocabulary, so text cannot be turned "
+                        "into ids; port the model with --vocabulary tokenizer.json")
+        return EXIT_USAGE
+    why = nextword.next_word_problem(model)
+    if why is not None:
+        _err("predict", f"the bundle's model is not a next-word model: {why}")
+        return EXIT_USAGE
+    ids = nextword.text_ids(vocab, args.text)
+    if not ids:
+        _err("predict", f"none of the words of --text {args.text!r} are in the vocabulary "
+                        f"({len(vocab.word_index)} words, e.g. "
+                        f"{list(vocab.word_index)[:8]})")
+        return EXIT_USAGE
+    n_words = int(nextword.predictable_words(model, vocab).sum())
+    if not n_words:
+        _err("predict", "no output of the model corresponds to a vocabulary word")
+        return EXIT_USAGE
+    window = model.input_shape[0] if model.input_shape else None
+    known = vocab.sequences_to_texts([ids])[0]
+    note = (f"last {window} of {len(ids)} known words" if window and len(ids) > window
+            else f"{len(ids)} known word(s)" + (f", padded to {window}" if window and
+                                                 len(ids) < window else ""))
+    print(f'text: "{args.text}" -> "{known}" ({note})')
+    top = nextword.top_k_next(model, vocab, args.text, args.top)
+    print(f"top {len(top)} next words"
+          + (f" (--top {args.top}, but the model can predict only {n_words} words):"
+             if args.top > n_words else ":"))
+    width = max(len(word) for word, _ in top)
+    for rank, (word, p) in enumerate(top, 1):
+        print(f"  {rank:>2}. {word:<{width}}  {p:.4f}")
+    if args.generate:
+        words = nextword.generate(model, vocab, args.text, args.generate, args.temperature,
+                                  args.seed)
+        how = (f"sampled at temperature {args.temperature}, seed {args.seed}"
+               if args.temperature and args.temperature > 0 else "greedy")
+        print(f"generated ({how}): {known} {' '.join(words)}")
+    return EXIT_OK
+
+
+# -- registration -----------------------------------------------------------------------------
+def add_port_commands(subparsers: Any) -> None:
+    """Add ``port``, ``check`` and ``predict`` to the ``numpy-rnn`` sub-command parser."""
+    p = subparsers.add_parser(
+        "port", help="port a Keras .keras model to a self-checking NumPy bundle (.npz)",
+        description="Read MODEL.keras with numpy_rnn (no TensorFlow needed); when TensorFlow is "
+                    "installed, also run it in Keras on generated inputs and write the bundle "
+                    "only if both agree, storing Keras's outputs as test vectors. Exit 0 ok, "
+                    "1 parity check failed, 2 usage/environment error.")
+    p.add_argument("model", metavar="MODEL.keras", help="a Keras 3 .keras model file")
+    p.add_argument("-o", "--output", required=True, metavar="MODEL.npz",
+                   help="the bundle to write")
+    p.add_argument("--vocabulary", metavar="TOKENIZER.json",
+                   help="Tokenizer.to_json() / Vocabulary.to_json() output to store with the "
+                        "model (needed by `numpy-rnn predict`)")
+    p.add_argument("--samples", type=int_at_least(1), default=16,
+                   help="number of test inputs (default 16)")
+    p.add_argument("--timesteps", type=int_at_least(1), default=None,
+                   help="timesteps of the test inputs when the model does not fix them "
+                        "(default 12)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the test inputs (default 0)")
+    p.add_argument("--no-keras", action="store_true",
+                   help="do not run Keras even if installed (test vectors not verified)")
+    p.set_defaults(func=cmd_port)
+
+    c = subparsers.add_parser(
+        "check", help="recompute a bundle's test vectors and print the report",
+        description="Check a bundle's integrity (SHA-256), rebuild its model and recompute its "
+                    "stored test vectors. Exit 0 ok, 1 check failed, 2 usage error.")
+    c.add_argument("bundle", metavar="MODEL.npz")
+    c.set_defaults(func=cmd_check)
+
+    q = subparsers.add_parser(
+        "predict", help="next words for a text, with a next-word model bundle",
+        description="For a next-word model (Embedding -> RNN -> Dense softmax) bundled with its "
+                    "vocabulary: the most likely next words, and optionally a continuation.")
+    q.add_argument("bundle", metavar="MODEL.npz")
+    q.add_argument("--text", required=True, help="the text to continue")
+    q.add_argument("--top", type=int_at_least(1), default=5,
+                   help="how many next words to list (default 5)")
+    q.add_argument("--generate", type=int_at_least(0), default=0, metavar="N",
+                   help="continue the text with N words (greedy, or sampled with "
+                        "--temperature)")
+    q.add_argument("--temperature", type=_temperature, default=0.0,
+                   help="sampling temperature for --generate; 0 (default) is greedy")
+    q.add_argument("--seed", type=int, default=0, help="seed for sampling (default 0)")
+    q.add_argument("--no-verify", action="store_true",
+                   help="skip recomputing the bundle's test vectors on load")
+    q.set_defaults(func=cmd_predict)

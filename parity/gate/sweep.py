@@ -1,0 +1,45 @@
+"""Running gate cases: each one an :class:`Outcome`, a crash an ``ERROR``, never an exception."""
+from __future__ import annotations
+
+import time
+import traceback
+from typing import Callable, Iterable
+
+from ..cases import Case
+from .outcome import Outcome
+
+__all__ = ["run_case", "run_cases"]
+
+
+def run_case(case: Case) -> Outcome:
+    """Run one case; a crash is an ``ERROR`` outcome, never an exception."""
+    t0 = time.perf_counter()
+    report, error, tb = None, None, None
+    try:
+        report = case.run()
+    except Exception as exc:  # noqa: BLE001 - a crashing case is a failing case
+        error, tb = f"{type(exc).__name__}: {exc}", traceback.format_exc()
+    seconds = time.perf_counter() - t0
+    skipped = getattr(report, "skipped", None) if report is not None else None
+    if error:
+        status = "ERROR"
+    elif skipped:
+        status = "skip"
+    else:
+        status = "pass" if report.passed else "FAIL"
+    return Outcome(case.name, case.group or "parity", status, seconds, report, error,
+                   skipped, tb, getattr(case, "params", None))
+
+
+def run_cases(cases: Iterable[Case], on_start: Callable[[int, Case], None] | None = None,
+              on_done: Callable[[int, Outcome], None] | None = None) -> list[Outcome]:
+    """Run every case in order, calling ``on_start(i, case)`` / ``on_done(i, outcome)``."""
+    out = []
+    for i, case in enumerate(cases):
+        if on_start:
+            on_start(i, case)
+        outcome = run_case(case)
+        out.append(outcome)
+        if on_done:
+            on_done(i, outcome)
+    return out
