@@ -127,7 +127,7 @@ def time_round_robin(steps: dict[str, Callable[[], float]], repeats: int) -> dic
 def tape_bytes(nm) -> tuple[int, int]:
     """(bytes numpy_rnn's LSTM keeps after a training step, the BPTT minimum)."""
     layer = nm.layers[0]
-    tape = layer.__dict__.get("_tape")
+    tape = layer._record  # the Tape of the last training call (Layer.backward protocol)
     kept = tape.nbytes() if tape is not None and hasattr(tape, "nbytes") else -1
     batch, timesteps, features = tape.x.shape if tape is not None else (0, 0, 0)
     units = layer.units

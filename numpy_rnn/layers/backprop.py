@@ -1,7 +1,7 @@
 """What the recurrent layers' backward passes share, besides the time loop's backward (which lives
-beside the loop, in ``recurrent.py``): the recorded :class:`Tape`, the checks of ``backward``'s
-arguments (errors in Keras's voice, naming ``grad_output``), and small helpers of the cells'
-``step_backward``.
+beside the loop, in ``recurrent.py``): the recorded :class:`Tape`, the check of a ``grad_output``
+that may be a list (``return_state``, ``merge_mode=None``; errors in Keras's voice, naming
+``grad_output``), and small helpers of the cells' ``step_backward``.
 """
 from __future__ import annotations
 
@@ -76,15 +76,6 @@ def needs_input(fn: Callable) -> bool:
 
 
 
-def not_recorded(name: str) -> RuntimeError:
-    """The error of ``backward`` on a layer with no recorded training call."""
-    return RuntimeError(
-        f"Layer '{name}' has no recorded training call to differentiate: call it with "
-        "training=True first (layer(x, training=True)), then layer.backward(grad_output). "
-        "An inference call records nothing."
-    )
-
-
 def check_grad_output(name: str, grad_output: Any, shapes: Sequence[tuple],
                       labels: Sequence[str], dtype: np.dtype) -> list[np.ndarray | None]:
     """``grad_output`` as a list of arrays cast to ``dtype`` (None kept: it stands for zeros).
@@ -96,7 +87,7 @@ def check_grad_output(name: str, grad_output: Any, shapes: Sequence[tuple],
         shapes: the shape of each returned array; labels: what each one is ("output", "h"...).
 
     Raises:
-        ValueError: wrong count or shape. TypeError: not a real numeric array (or None alone).
+        ValueError: wrong count or shape. TypeError: not a float array (or None alone).
     """
     if len(shapes) == 1:
         if grad_output is None:
@@ -118,9 +109,9 @@ def check_grad_output(name: str, grad_output: Any, shapes: Sequence[tuple],
             out.append(None)
             continue
         arr = v.numeric_array(arg, part)
-        if arr.dtype == np.bool_:
-            raise TypeError(f"`{arg}` must be a real numeric array. Received: array with dtype "
-                            "bool")
+        if not np.issubdtype(arr.dtype, np.floating):  # as Layer._grad_output
+            raise TypeError(f"`{arg}` of layer '{name}' must be a float array (a gradient). "
+                            f"Received: {arg} with dtype {arr.dtype}")
         if arr.shape != tuple(shape):
             raise ValueError(f"`{arg}` of layer '{name}' must have shape {tuple(shape)}, the "
                              f"shape of the call's {label}. Received: shape {arr.shape}")

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from .base import Layer, _features_of
-from .backprop import check_grad_output, not_recorded
+from .backprop import check_grad_output
 from .gru import GRU
 from .lstm import LSTM
 from .simple_rnn import SimpleRNN
@@ -65,10 +65,6 @@ class Bidirectional(Layer):
     """
 
     supports_masking = True
-    #: After :meth:`backward`: the forward layer's weight gradients, then the backward layer's.
-    gradients: list[np.ndarray] | None = None
-    #: After :meth:`backward`: gradients of the call's ``initial_state`` (None without one).
-    state_gradients: list[np.ndarray] | None = None
 
     def __init__(self, layer: Any, merge_mode: str | None = "concat", backward_layer: Any = None,
                  weights: list | None = None, **kwargs: Any) -> None:
@@ -260,12 +256,9 @@ class Bidirectional(Layer):
         y_rev = y_rev.astype(self.dtype, copy=False)
         if self.return_sequences:
             y_rev = y_rev[:, ::-1]  # back to input time order
-        if training:
-            kept = (y, y_rev) if self.merge_mode == "mul" else None
-            self._tape = (inputs.shape, kept, initial_state is not None,
-                          self.return_sequences, self.return_state)
-        else:
-            self.__dict__.pop("_tape", None)
+        kept = (y, y_rev) if self.merge_mode == "mul" else None
+        self._record = (inputs.shape, kept, initial_state is not None, self.return_sequences,
+                        self.return_state) if training else None
         if self.merge_mode == "concat":
             output: Any = np.concatenate([y, y_rev], axis=-1)
         elif self.merge_mode == "sum":
@@ -280,8 +273,9 @@ class Bidirectional(Layer):
             return (output if isinstance(output, list) else [output]) + states
         return output
 
-    def backward(self, grad_output: Any) -> np.ndarray:
-        """Backpropagation through both directions for the last ``training=True`` call.
+    def _backward(self, tape: tuple, grad_output: Any) -> np.ndarray:
+        """Backpropagation through both directions for the last call, made with
+        ``training=True`` (``layer.backward(grad_output)``, see ``Layer.backward``).
 
         Args:
             grad_output: the gradient of what the call returned: the merged output's (a list
@@ -293,9 +287,6 @@ class Bidirectional(Layer):
             layer's then backward layer's, aligned with ``get_weights()``) and
             :attr:`state_gradients` (aligned with the call's ``initial_state``, or None).
         """
-        tape = self.__dict__.get("_tape")
-        if tape is None:
-            raise not_recorded(self.name)
         _, kept, explicit_state, return_sequences, return_state = tape
         d_fw, d_bw, d_states = self._split_grad_output(grad_output, tape)
         if self.merge_mode == "mul" and d_fw is not None:
@@ -310,7 +301,7 @@ class Bidirectional(Layer):
             d_out = None if d_out is None else d_out.astype(layer.dtype, copy=False)
             if not return_state:
                 if d_out is None:  # no gradient reached this direction
-                    shape = layer._tape.x.shape[:2 if return_sequences else 1] + (layer.units,)
+                    shape = layer._record.x.shape[:2 if return_sequences else 1] + (layer.units,)
                     d_out = np.zeros(shape, layer.dtype)
                 return d_out
             return [d_out] + [None if g is None else g.astype(layer.dtype, copy=False)

@@ -31,7 +31,7 @@ import numpy as np
 from .. import _validation as v
 from .. import activations, initializers
 from .base import Layer, _features_of
-from .backprop import Tape, check_grad_output, not_recorded
+from .backprop import Tape, check_grad_output
 
 Step = Callable[[np.ndarray, list], "tuple[np.ndarray, list[np.ndarray]]"]
 
@@ -167,10 +167,6 @@ class RNNBase(Layer):
     """
 
     supports_masking = True
-    #: After :meth:`backward`: the weight gradients, aligned with ``get_weights()``.
-    gradients: list[np.ndarray] | None = None
-    #: After :meth:`backward`: the gradients of the call's ``initial_state`` (None without one).
-    state_gradients: list[np.ndarray] | None = None
     #: Whether an empty batch ``(0, T, F)`` gives empty outputs (Keras's GRU and SimpleRNN) or
     #: raises (Keras 3's LSTM).
     _empty_batch_ok = True
@@ -349,12 +345,10 @@ class RNNBase(Layer):
             if snapshot is not None:  # a call that raises leaves the layer unbuilt
                 self._restore(snapshot)
             raise
-        if training:
-            self._tape = Tape(x, mask_arr, steps, return_sequences, self.return_state,
-                              self.go_backwards, self.zero_output_for_mask,
-                              initial_state is not None)
-        else:
-            self.__dict__.pop("_tape", None)  # backward differentiates the last call only
+        # backward differentiates the last call: an inference call forgets a training call
+        self._record = Tape(x, mask_arr, steps, return_sequences, self.return_state,
+                            self.go_backwards, self.zero_output_for_mask,
+                            initial_state is not None) if training else None
         if self.stateful:
             self.states = [s.copy() for s in final]
         output = seq if return_sequences else last
@@ -363,8 +357,9 @@ class RNNBase(Layer):
         return output
 
     # -- training ---------------------------------------------------------------------------
-    def backward(self, grad_output: Any) -> np.ndarray:
-        """Backpropagation through time for the last call made with ``training=True``.
+    def _backward(self, tape: Tape, grad_output: Any) -> np.ndarray:
+        """Backpropagation through time for the last call, made with ``training=True``
+        (``layer.backward(grad_output)``, see ``Layer.backward``).
 
         Args:
             grad_output: the gradient of the loss with respect to what the call returned:
@@ -378,9 +373,6 @@ class RNNBase(Layer):
             call had none: the stored states of a stateful layer are not trainable, as Keras's
             state variables, and get no gradient).
         """
-        tape = self.__dict__.get("_tape")
-        if tape is None:
-            raise not_recorded(self.name)
         d_output, d_states = self._check_grad_output(grad_output, tape)
         acc: dict = {}
 

@@ -113,13 +113,13 @@ def _copy_tape_upcast(dst: Any, src: Any) -> None:
     if isinstance(src, numpy_rnn.Bidirectional):
         _copy_tape_upcast(dst.forward_layer, src.forward_layer)
         _copy_tape_upcast(dst.backward_layer, src.backward_layer)
-        shape, kept, *rest = src._tape
-        dst._tape = (shape, None if kept is None else tuple(map(_upcast, kept)), *rest)
+        shape, kept, *rest = src._record
+        dst._record = (shape, None if kept is None else tuple(map(_upcast, kept)), *rest)
         return
-    tape = src._tape
+    tape = src._record
     steps = [([_upcast(s) for s in prev], {k: _upcast(v) for k, v in cache.items()})
              for prev, cache in tape.steps]
-    dst._tape = tape._replace(x=_upcast(tape.x), steps=steps)
+    dst._record = tape._replace(x=_upcast(tape.x), steps=steps)
 
 
 def _gradients(n: Any, grad_output: list, as_list: bool) -> list:
