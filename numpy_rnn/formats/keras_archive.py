@@ -75,15 +75,22 @@ def json_member(archive: Archive, name: str) -> Any:
         raise KerasFileError(f"{archive.path!r}: {name} is not valid JSON: {exc}") from None
 
 
+def config_members(archive: Archive) -> tuple[Any, Any]:
+    """``(config.json, metadata.json or {})`` of an open archive; KerasFileError when it has no
+    config.json (not a Keras model archive)."""
+    if CONFIG_NAME not in archive.names:
+        raise KerasFileError(f"{archive.path!r} is not a Keras model archive: it has no "
+                             f"{CONFIG_NAME} (members: {archive.names})")
+    config = json_member(archive, CONFIG_NAME)
+    metadata = json_member(archive, METADATA_NAME) if METADATA_NAME in archive.names else {}
+    return config, metadata
+
+
 def read_keras_config(path: str | os.PathLike) -> tuple[dict, dict]:
     """``(config.json, metadata.json)`` of a ``.keras`` file, as dicts (no h5py needed)."""
     archive = Archive(path)
     try:
-        if CONFIG_NAME not in archive.names:
-            raise KerasFileError(f"{archive.path!r} is not a Keras model archive: it has no "
-                                 f"{CONFIG_NAME} (members: {archive.names})")
-        config = json_member(archive, CONFIG_NAME)
-        metadata = json_member(archive, METADATA_NAME) if METADATA_NAME in archive.names else {}
+        config, metadata = config_members(archive)
     finally:
         archive.close()
     return config, metadata if isinstance(metadata, dict) else {}

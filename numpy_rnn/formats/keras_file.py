@@ -25,7 +25,7 @@ import os
 from .. import _limits
 from ..model import Sequential
 from .errors import KerasFileError
-from .keras_archive import CONFIG_NAME, METADATA_NAME, WEIGHTS_NAME, Archive, json_member
+from .keras_archive import WEIGHTS_NAME, Archive, config_members
 from .keras_plan import plan_config
 from .keras_weights import import_h5py, load_weights
 
@@ -53,11 +53,7 @@ def read_keras_file(path: str | os.PathLike) -> KerasFile:
     where = os.fspath(path)
     archive = Archive(path)
     try:
-        if CONFIG_NAME not in archive.names:
-            raise KerasFileError(f"{where!r} is not a Keras model archive: it has no "
-                                 f"{CONFIG_NAME} (members: {archive.names})")
-        config = json_member(archive, CONFIG_NAME)
-        metadata = json_member(archive, METADATA_NAME) if METADATA_NAME in archive.names else {}
+        config, metadata = config_members(archive)
         plan = plan_config(config, where, defer=True)
         if WEIGHTS_NAME not in archive.names:
             other = [n for n in archive.names if n.startswith("model.weights")]
