@@ -48,8 +48,7 @@ class Masking(Layer):
         ``training=True`` keeps the mask for ``backward``."""
         x = self._inputs(inputs)
         keep = self._keep(x)[..., None]  # (batch, timesteps, 1)
-        if training:
-            self._record = (keep, x.shape)
+        self._record = (keep, x.shape) if training else None  # inference forgets the last record
         return np.where(keep, x, np.zeros((), x.dtype))
 
     def _backward(self, record: tuple, grad_output: Any) -> np.ndarray:

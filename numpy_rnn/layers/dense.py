@@ -116,6 +116,8 @@ class Dense(Layer):
             keep_z = self.activation is not activations.linear and activations.needs_input(
                 self.activation)
             self._record = (x, kernel, z if keep_z else None, y)
+        else:  # an inference call forgets the training call: backward is for the last call
+            self._record = None
         return y
 
     def _backward(self, record: tuple, grad_output: Any) -> np.ndarray:

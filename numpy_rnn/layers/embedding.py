@@ -76,8 +76,8 @@ class Embedding(Layer):
 
         ``training=True`` keeps the ids (the rows read) for ``backward``."""
         idx = self._ids(ids)  # (...)
-        if training:
-            self._record = idx % self.input_dim  # negative ids: the row the forward read
+        # negative ids: the row the forward read; an inference call forgets the training call
+        self._record = idx % self.input_dim if training else None
         return self.embeddings[idx]  # negative ids wrap like NumPy/TF gather on CPU
 
     def _backward(self, record: np.ndarray, grad_output: Any) -> None:

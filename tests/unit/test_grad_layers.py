@@ -92,13 +92,16 @@ def test_dense_backward_float32_dtype_and_grad_cast():
     assert [g.dtype for g in layer.gradients] == [np.float32, np.float32]
 
 
-def test_dense_backward_uses_the_recorded_call():
+def test_dense_backward_uses_the_last_call():
     layer = _dense(3, 2)
-    x1, x2 = np.ones((2, 2)), np.full((5, 2), 7.0)
+    x1, x2 = np.ones((2, 2)), np.full((2, 2), 7.0)
     layer(x1, training=True)
-    layer(x2)  # an inference call keeps no record and leaves the training record alone
+    layer(x2, training=True)  # the later training call replaces the record
     layer.backward(np.ones((2, 3)))
-    np.testing.assert_array_equal(layer.gradients[0], np.full((2, 3), 2.0))
+    np.testing.assert_array_equal(layer.gradients[0], np.full((2, 3), 14.0))
+    layer(x1)  # an inference call forgets it: a same-shaped grad_output cannot be misapplied
+    with pytest.raises(RuntimeError, match="training=True"):
+        layer.backward(np.ones((2, 3)))
 
 
 # -- Embedding ---------------------------------------------------------------------------------
@@ -113,6 +116,7 @@ def test_dense_backward_uses_the_recorded_call():
 def test_embedding_fd(ids, mask_zero):
     layer = Embedding(5, 3, mask_zero=mask_zero, dtype="float64", seed=0)
     check_layer_fd(layer, np.asarray(ids), input_grad=False)
+    layer(np.asarray(ids), training=True)  # check_layer_fd's last calls were inference calls
     assert layer.backward(np.ones(np.shape(ids) + (3,))) is None
 
 
@@ -323,3 +327,19 @@ def test_teeth_dropout_backward_draws_a_fresh_mask(monkeypatch):
     monkeypatch.setattr(Dropout, "_backward", fresh)
     with pytest.raises(AssertionError):
         test_dropout_mask_statistics_scale_and_backward_same_mask()
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_an_inference_call_forgets_the_training_call(kind):
+    """One rule for every layer (the recurrent ones too, tests/unit/test_grad_rnn.py): backward
+    differentiates the LAST call. After an inference call there is nothing recorded -- except
+    Dropout, whose inference call is the identity and records that (free) gradient."""
+    layer, x = _called(kind)
+    layer(x, training=True)
+    y = layer(x)
+    g = np.ones(y.shape)
+    if kind == "dropout":
+        np.testing.assert_array_equal(layer.backward(g), g)  # the identity, not the training mask
+    else:
+        with pytest.raises(RuntimeError, match="training=True"):
+            layer.backward(g)
