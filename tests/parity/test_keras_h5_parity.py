@@ -219,3 +219,24 @@ def test_teeth_gru_reset_after_default_flipped(files, monkeypatch):
     monkeypatch.setitem(keras_layers.KERAS2_DEFAULTS[2][2]["GRU"], "reset_after", True)
     with pytest.raises(numpy_rnn.KerasFileError, match="bias"):
         numpy_rnn.load_keras_model(weights, config=config)
+
+
+def test_keras2_hard_sigmoid_gradient_matches_tf_keras():
+    """numpy_rnn's backward of keras2_hard_sigmoid against tf.GradientTape through
+    tf_keras.activations.hard_sigmoid, edges (x = +-2.5, where clip_by_value passes) included."""
+    import tensorflow as tf
+
+    from numpy_rnn import activations as A
+
+    for dtype in ("float32", "float64"):
+        x = np.concatenate([np.linspace(-4, 4, 161), [-2.5, 2.5, np.nextafter(2.5, 3)]])
+        x = x.astype(dtype)
+        g = np.random.default_rng(0).normal(size=x.shape).astype(dtype)
+        xt = tf.constant(x)
+        with tf.GradientTape() as tape:
+            tape.watch(xt)
+            y = tf_keras.activations.hard_sigmoid(xt)
+        expected = tape.gradient(y, xt, output_gradients=tf.constant(g)).numpy()
+        fn = A.get("keras2_hard_sigmoid")
+        np.testing.assert_array_equal(fn(x), y.numpy())
+        np.testing.assert_array_equal(A.backward(fn, x, None, g), expected)
