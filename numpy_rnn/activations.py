@@ -32,6 +32,14 @@ def hard_sigmoid(x: np.ndarray) -> np.ndarray:
     return np.clip(x / 6.0 + 0.5, 0.0, 1.0).astype(x.dtype, copy=False)
 
 
+def keras2_hard_sigmoid(x: np.ndarray) -> np.ndarray:
+    """Keras 2 / tf_keras ``backend.hard_sigmoid``: ``clip(0.2 x + 0.5, 0, 1)`` (multiply, add,
+    clip in x's dtype, as TensorFlow does).  Not a Keras 3 name: it is what ``hard_sigmoid``
+    means in a model file written by Keras 2 (numpy_rnn.formats.keras_h5)."""
+    dt = x.dtype.type
+    return np.clip(x * dt(0.2) + dt(0.5), 0.0, 1.0).astype(x.dtype, copy=False)
+
+
 def hard_silu(x: np.ndarray) -> np.ndarray:
     return x * hard_sigmoid(x)
 
@@ -167,6 +175,11 @@ _REGISTRY: dict[str, Activation] = {
 _REGISTRY["swish"] = silu
 _REGISTRY["hard_swish"] = hard_silu
 
+#: numpy_rnn's names for Keras 2 activations whose maths differ from Keras 3's of the same name:
+#: accepted by ``get`` / written by ``serialize`` (so bundles keep them), but not in ``names()``
+#: (the Keras 3 names): a Keras 3 config never selects one.
+_LEGACY: dict[str, Activation] = {"keras2_hard_sigmoid": keras2_hard_sigmoid}
+
 # Activations that change the shape of their input cannot be used inside a recurrent cell.
 SHAPE_CHANGING = frozenset({"glu"})
 
@@ -176,7 +189,7 @@ def get(identifier: Union[str, Activation, None], argument: str = "activation") 
     if identifier is None:
         return linear
     if isinstance(identifier, str):
-        fn = _REGISTRY.get(identifier)
+        fn = _REGISTRY.get(identifier, _LEGACY.get(identifier))
         if fn is None:
             extra = (" (it needs `threshold` and `default_value` arguments; pass a callable)"
                      if identifier == "threshold" else "")
@@ -195,7 +208,7 @@ def get(identifier: Union[str, Activation, None], argument: str = "activation") 
 
 def serialize(fn: Activation) -> str:
     """Name of an activation, as stored in configs (the Keras name for built-ins)."""
-    for name, f in _REGISTRY.items():
+    for name, f in (*_REGISTRY.items(), *_LEGACY.items()):
         if f is fn:
             return name
     return getattr(fn, "__name__", repr(fn))
@@ -238,7 +251,14 @@ def in_place(fn: Activation, x: np.ndarray) -> np.ndarray:
 
 
 def names() -> list[str]:
+    """The Keras 3 activation names (what ``keras.activations.get`` accepts)."""
     return sorted(_REGISTRY)
+
+
+def legacy_names() -> list[str]:
+    """numpy_rnn's own names for Keras 2 activations that differ from Keras 3's
+    (``keras2_hard_sigmoid``)."""
+    return sorted(_LEGACY)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -271,6 +291,11 @@ def _d_hard_silu(x: Optional[np.ndarray], y: np.ndarray, g: np.ndarray) -> np.nd
     # Keras: x * hard_sigmoid(x). Mul grad: g * hs; the hs branch: (x * g) / 6 through Relu6Grad.
     hs, inside = _tf_hard_sigmoid(x)
     return g * hs + (x * g) / x.dtype.type(6) * inside
+
+
+def _d_keras2_hard_sigmoid(x: np.ndarray, g: np.ndarray) -> np.ndarray:
+    s = x * x.dtype.type(0.2) + x.dtype.type(0.5)  # rounded in x's dtype, as TF does
+    return g * _mask((s >= 0) & (s <= 1), g.dtype) * g.dtype.type(0.2)
 
 
 def _d_elu(x: Optional[np.ndarray], y: np.ndarray, g: np.ndarray) -> np.ndarray:
@@ -370,6 +395,9 @@ _BACKWARD: dict[Activation, Backward] = {
     relu6: lambda x, y, g: g * _mask((y > 0) & (y < 6), g.dtype),  # Relu6Grad: 0 at 0 and 6
     hard_sigmoid: lambda x, y, g: g / g.dtype.type(6) * _hard_sigmoid_inside(x + x.dtype.type(3)),
     hard_silu: _d_hard_silu,
+    # tf_keras: clip_by_value(x * 0.2 + 0.5, 0, 1). clip_by_value is minimum(maximum(...)), whose
+    # gradients pass at both edges (inclusive); then Mul's gradient: (g * inside) * 0.2.
+    keras2_hard_sigmoid: lambda x, y, g: _d_keras2_hard_sigmoid(x, g),
     # LeakyReluGrad: x > 0 ? g : g * float32(0.2) (the slope is a float32 attribute); 0.2 at 0.
     leaky_relu: lambda x, y, g: np.where(y > 0, g, g * g.dtype.type(np.float32(0.2))),
     elu: _d_elu,

@@ -34,8 +34,8 @@ class Archive:
             head = fh.read(8)
         if head == HDF5_SIGNATURE:
             raise KerasFileError(
-                f"{self.path!r} is a legacy HDF5 (Keras 2 '.h5') model file; numpy_rnn reads "
-                "Keras 3 '.keras' archives: load it in Keras and save it as .keras"
+                f"{self.path!r} is an HDF5 ('.h5') file, not a '.keras' archive: read it with "
+                "numpy_rnn.load_keras_model / read_keras_file (legacy .h5 reader)"
             )
         try:
             self.zip = zipfile.ZipFile(self.path)

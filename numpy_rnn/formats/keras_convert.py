@@ -13,8 +13,8 @@ import numpy as np
 from .. import _validation as _v
 from .. import activations as _activations
 from ..model import LAYER_CLASSES, Sequential
-from .keras_layers import (KERAS_LAYER_RULES, RECURRENT_CLASSES, is_inference_neutral, only_value,
-                           supported_keras_layers)
+from .keras_layers import (KERAS_LAYER_RULES, RECURRENT_CLASSES, REFUSED_LAYERS, Dialect,
+                           is_inference_neutral, only_value, supported_keras_layers)
 
 RNN_CLASSES = RECURRENT_CLASSES
 
@@ -51,26 +51,33 @@ def dtype_from_policy(policy: Any) -> tuple[str | None, str | None]:
     return None, f"dtype policy {name!r} is not supported (float32 or float64 only)"
 
 
-def activation_name(value: Any) -> tuple[str | None, str | None]:
-    """``(name, None)`` for a Keras built-in activation, else ``(None, reason)``."""
+def activation_name(value: Any, dialect: Dialect | None = None) -> tuple[str | None, str | None]:
+    """``(numpy_rnn name, None)`` for a built-in activation of the Keras that wrote the config
+    (``dialect``; default Keras 3), else ``(None, reason)``.  A Keras 2 name is mapped through
+    ``dialect.activations`` (Keras 2's ``hard_sigmoid`` is ``keras2_hard_sigmoid``)."""
+    table = dialect.activations if dialect is not None else None
+    known = list(table) if table is not None else _activations.names()
     if value is None:
         return "linear", None
     if isinstance(value, dict):
         module = value.get("module")
         if (value.get("class_name") == "function" and isinstance(module, str)
-                and module.split(".")[0] == "keras" and value.get("config") in _activations.names()
+                and module.split(".")[0] == "keras" and value.get("config") in known
                 and value.get("registered_name") in (None, "function", value.get("config"))):
-            return value["config"], None  # a Keras built-in serialized as a function object
-        if value.get("class_name") == "function":
-            what = f"function {value.get('config')!r}"
-            if value.get("registered_name") not in (None, "function"):
-                what += f" (registered as {value.get('registered_name')!r})"
+            value = value["config"]  # a Keras built-in serialized as a function object
         else:
-            what = f"{value.get('class_name')!r} object"
-        return None, (f"is a custom activation ({what}); only Keras's built-in activations (by "
-                      "name) are supported")
-    if isinstance(value, str) and value in _activations.names():
-        return value, None
+            if value.get("class_name") == "function":
+                what = f"function {value.get('config')!r}"
+                if value.get("registered_name") not in (None, "function"):
+                    what += f" (registered as {value.get('registered_name')!r})"
+            else:
+                what = f"{value.get('class_name')!r} object"
+            return None, (f"is a custom activation ({what}); only Keras's built-in activations "
+                          "(by name) are supported")
+    if isinstance(value, str) and value in known:
+        return (table[value] if table is not None else value), None
+    if table is not None:
+        return None, f"= {short(value)} is not a {dialect.name} activation numpy_rnn has"
     return None, f"= {short(value)} is not an activation numpy_rnn has"
 
 
@@ -138,10 +145,11 @@ def _is_custom(cfg: dict) -> str | None:
 
 
 def convert_layer(cfg: Any, problems: list[str], *, inner_of: str | None = None,
-                   defer: bool = False):
+                  defer: bool = False, dialect: Dialect | None = None):
     """numpy_rnn layer for one serialized Keras layer, or None (problems appended).  With
     ``defer``, a layer whose constructor allocates its weights (Embedding) is checked and
-    returned as a :class:`Deferred` instead, built only once the weights file agrees."""
+    returned as a :class:`Deferred` instead, built only once the weights file agrees.
+    ``dialect``: the Keras that wrote the config (default Keras 3; see ``keras_layers``)."""
     if not isinstance(cfg, dict) or not isinstance(cfg.get("class_name"), str):
         problems.append(f"layer entry {short(cfg)} is not a serialized Keras layer")
         return None
@@ -153,8 +161,8 @@ def convert_layer(cfg: Any, problems: list[str], *, inner_of: str | None = None,
     if custom:
         problems.append(f"{label} {custom}; numpy_rnn runs only Keras's built-in layers")
         return None
-    if cls == "Lambda":
-        problems.append(f"{label}: a Lambda layer holds Python code, which numpy_rnn never runs")
+    if cls in REFUSED_LAYERS:
+        problems.append(f"{label}: {REFUSED_LAYERS[cls]}")
         return None
     if cls in ("Sequential", "Functional", "Model"):
         problems.append(f"{label}: nested models are not supported; flatten the layers into one "
@@ -170,6 +178,12 @@ def convert_layer(cfg: Any, problems: list[str], *, inner_of: str | None = None,
         problems.append(f"{label} has no config")
         return None
     mine: list[str] = []
+    for key, default in (dialect.defaults.get(cls, {}) if dialect else {}).items():
+        if key not in config and default is None:
+            mine.append(f"option {key} is missing from the config and the {dialect.name} "
+                        "versions disagree on its default; add it to the config")
+        elif key not in config:
+            config = {**config, key: default}  # the default of the Keras that wrote the file
     kwargs: dict[str, Any] = {"name": config.get("name", cls.lower())}
     dtype, reason = dtype_from_policy(config.get("dtype"))
     if reason:
@@ -183,7 +197,7 @@ def convert_layer(cfg: Any, problems: list[str], *, inner_of: str | None = None,
             if value != allowed:
                 mine.append(f"option {key}={short(value)} ({why})")
         elif key in rule.activations:
-            name, why = activation_name(value)
+            name, why = activation_name(value, dialect)
             if why:
                 mine.append(f"option {key} {why}")
             else:
@@ -195,10 +209,12 @@ def convert_layer(cfg: Any, problems: list[str], *, inner_of: str | None = None,
         elif not is_inference_neutral(key):
             mine.append(f"option {key}={short(value)} is unknown to numpy_rnn")
     if cls == "Bidirectional":
-        fw = convert_layer(config.get("layer"), problems, inner_of=kwargs["name"])
+        fw = convert_layer(config.get("layer"), problems, inner_of=kwargs["name"],
+                           dialect=dialect)
         bw = None
         if config.get("backward_layer") is not None:
-            bw = convert_layer(config["backward_layer"], problems, inner_of=kwargs["name"])
+            bw = convert_layer(config["backward_layer"], problems, inner_of=kwargs["name"],
+                               dialect=dialect)
         if kwargs.get("merge_mode", "concat") is None:
             mine.append("option merge_mode=None (two outputs; a layer with several outputs "
                         "cannot sit inside a model)")

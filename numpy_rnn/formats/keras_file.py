@@ -1,4 +1,5 @@
-"""Read Keras 3 ``.keras`` model files without TensorFlow.
+"""Read Keras 3 ``.keras`` model files without TensorFlow (and dispatch HDF5 files, Keras 2 /
+tf_keras ``.h5`` models and weights-only files, to :mod:`numpy_rnn.formats.keras_h5`).
 
 A ``.keras`` file is a zip archive (``keras/src/saving/saving_lib.py``) holding
 
@@ -21,11 +22,13 @@ from __future__ import annotations
 import dataclasses
 import io
 import os
+from typing import Any
 
 from .. import _limits
 from ..model import Sequential
 from .errors import KerasFileError
 from .keras_archive import WEIGHTS_NAME, Archive, config_members
+from .keras_h5 import is_hdf5, read_h5
 from .keras_plan import plan_config
 from .keras_weights import import_h5py, load_weights
 
@@ -39,18 +42,38 @@ class KerasFile:
     config: dict
     metadata: dict
     kind: str
+    #: ``"keras"`` (a Keras 3 ``.keras`` archive), ``"keras2-h5"`` (a Keras 2 / tf_keras
+    #: ``.h5`` file, read with Keras 2's semantics), ``"keras3-h5"`` (Keras 3's legacy ``.h5``)
+    #: or ``"keras3-weights-h5"`` (a ``.weights.h5`` with a separate config).
+    format: str = "keras"
 
 
-def read_keras_file(path: str | os.PathLike) -> KerasFile:
-    """Read a ``.keras`` file into a :class:`numpy_rnn.Sequential`, with its weights.
+def read_keras_file(path: str | os.PathLike, config: Any = None) -> KerasFile:
+    """Read a Keras model file into a :class:`numpy_rnn.Sequential`, with its weights.
+
+    ``path``: a Keras 3 ``.keras`` archive, a legacy HDF5 model file (``model.save("m.h5")``
+    in Keras 2 / tf_keras, read with Keras 2's semantics; or Keras 3's legacy ``.h5``), or a
+    weights-only HDF5 file (Keras 2 ``save_weights("w.h5")`` or Keras 3 ``.weights.h5``) with
+    ``config``: the model config as a dict (``json.loads(model.to_json())``), JSON text or a
+    path to a JSON file.  See :mod:`numpy_rnn.formats.keras_h5`.
 
     Raises:
         UnsupportedModelError: the model uses layers/options numpy_rnn cannot reproduce (all
             of them listed).
         KerasFileError: not a Keras archive, corrupt, or weights that disagree with the config.
         ImportError: h5py (``pip install 'numpy-rnn[h5]'``) is needed to read the weights.
+        ValueError: ``config`` given for a file that holds its own.
     """
     where = os.fspath(path)
+    if is_hdf5(where):
+        found = read_h5(where, config)
+        return KerasFile(model=found.model, path=where, keras_version=found.keras_version,
+                         config=found.config, metadata={"keras_version": found.keras_version,
+                                                        "backend": found.backend},
+                         kind=found.kind, format=found.format)
+    if config is not None:
+        raise ValueError(f"`config`: {where!r} is a .keras archive with its own config.json; "
+                         "pass config only with a weights-only .h5 file")
     archive = Archive(path)
     try:
         config, metadata = config_members(archive)
@@ -83,7 +106,8 @@ def read_keras_file(path: str | os.PathLike) -> KerasFile:
                      config=config, metadata=metadata, kind=plan.kind)
 
 
-def load_keras_model(path: str | os.PathLike) -> Sequential:
+def load_keras_model(path: str | os.PathLike, config: Any = None) -> Sequential:
     """A :class:`numpy_rnn.Sequential` equal to the Keras model saved in ``path`` (a ``.keras``
-    file), read with NumPy and h5py alone.  See :func:`read_keras_file` for the errors."""
-    return read_keras_file(path).model
+    file, a Keras 2 / tf_keras ``.h5`` model file, or a weights-only ``.h5`` with ``config``),
+    read with NumPy and h5py alone.  See :func:`read_keras_file` for the formats and errors."""
+    return read_keras_file(path, config).model

@@ -25,7 +25,8 @@ from typing import Any
 
 __all__ = ["KerasLayerRule", "KERAS_LAYER_RULES", "RECURRENT_CLASSES", "ONLY_VALUE_OPTIONS",
            "MODEL_ONLY_VALUE_OPTIONS", "INFERENCE_NEUTRAL_OPTIONS", "NEUTRAL_SUFFIXES",
-           "GATES", "is_inference_neutral", "only_value", "supported_keras_layers"]
+           "GATES", "is_inference_neutral", "only_value", "supported_keras_layers",
+           "Dialect", "KERAS2_ACTIVATIONS", "KERAS2_DEFAULTS", "REFUSED_LAYERS", "dialect_of"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -106,3 +107,88 @@ def only_value(key: str, *, in_model: bool) -> tuple[Any, str] | None:
 def supported_keras_layers() -> list[str]:
     """The Keras layer class names in the table, sorted."""
     return sorted(KERAS_LAYER_RULES)
+
+
+# ------------------------------------------------------------------------------------------------
+# Keras 2 / tf_keras files (legacy ``.h5``): what a name means depends on who wrote the file
+# ------------------------------------------------------------------------------------------------
+@dataclasses.dataclass(frozen=True)
+class Dialect:
+    """How to read a config: which Keras wrote it.  ``activations`` maps the writer's activation
+    names to numpy_rnn's (None: Keras 3, whose names numpy_rnn uses as they are);
+    ``defaults`` holds, per class, the writer's default for an option its config may lack (a
+    value of None: the writer's versions disagree, so the option must be in the config)."""
+
+    name: str
+    activations: dict | None = None
+    defaults: dict = dataclasses.field(default_factory=dict)
+
+
+KERAS3 = Dialect("Keras 3")
+
+#: Keras 2's activations (``tf_keras/src/activations.py``; ``softmax_v2`` is tf.keras's alias)
+#: -> the numpy_rnn activation computing the same.  ``hard_sigmoid`` there is
+#: ``backend.hard_sigmoid``: ``clip(0.2 x + 0.5, 0, 1)``, not Keras 3's ``clip(x / 6 + 0.5)``.
+KERAS2_ACTIVATIONS: dict[str, str] = {
+    "linear": "linear", "tanh": "tanh", "sigmoid": "sigmoid",
+    "hard_sigmoid": "keras2_hard_sigmoid", "relu": "relu", "elu": "elu", "selu": "selu",
+    "softplus": "softplus", "softsign": "softsign", "swish": "swish", "gelu": "gelu",
+    "exponential": "exponential", "mish": "mish", "softmax": "softmax", "softmax_v2": "softmax",
+}
+
+_SIGMOID_GATES = {"LSTM": {"recurrent_activation": "sigmoid"},
+                  "GRU": {"recurrent_activation": "sigmoid"}}
+#: ``(first, last (major, minor), defaults)`` by the ``keras_version`` that wrote the file.
+#: Standalone Keras 2.0-2.2: ``recurrent_activation="hard_sigmoid"``; 2.3.0 changed it to
+#: ``sigmoid`` ("Change default recurrent activation to sigmoid (from hard_sigmoid) in all RNN
+#: layers", keras 2.3.0 release notes); standalone GRU keeps ``reset_after=False`` (before 2.1.3
+#: the option did not exist: the only GRU was reset-before).  From 2.4 on, Keras is tf.keras
+#: (TF 2.x, then tf_keras): ``sigmoid`` and ``GRU(reset_after=True)`` (tf_keras/src/layers/rnn).
+#: A ``-tf`` version (``2.2.4-tf``, tf.keras in TF 1.x and early TF 2) is ambiguous: TF 1's
+#: LSTM defaulted to hard_sigmoid and reset_after=False, TF 2's to sigmoid and True.
+KERAS2_DEFAULTS: tuple = (
+    ((2, 0), (2, 2), {"LSTM": {"recurrent_activation": "hard_sigmoid"},
+                      "GRU": {"recurrent_activation": "hard_sigmoid", "reset_after": False}}),
+    ((2, 3), (2, 3), {**_SIGMOID_GATES,
+                      "GRU": {"recurrent_activation": "sigmoid", "reset_after": False}}),
+    ((2, 4), (2, 999), {**_SIGMOID_GATES,
+                        "GRU": {"recurrent_activation": "sigmoid", "reset_after": True}}),
+)
+_AMBIGUOUS = {"LSTM": {"recurrent_activation": None},
+              "GRU": {"recurrent_activation": None, "reset_after": None}}
+
+#: Layers refused with a reason of their own (rather than "not supported").
+REFUSED_LAYERS: dict[str, str] = {
+    "Lambda": "a Lambda layer holds Python code, which numpy_rnn never runs",
+    "CuDNNLSTM": ("a CuDNNLSTM keeps its weights in cuDNN's layout (kernels per gate in "
+                  "Fortran order, two biases); numpy_rnn does not convert them: load the file "
+                  "in a Keras that has CuDNNLSTM, rebuild the layer as LSTM("
+                  "recurrent_activation='sigmoid') with the same weights (Keras converts them "
+                  "on loading) and save again"),
+    "CuDNNGRU": ("a CuDNNGRU keeps its weights in cuDNN's layout; numpy_rnn does not convert "
+                 "them: rebuild it in Keras as GRU(reset_after=True, "
+                 "recurrent_activation='sigmoid') with the same weights and save again"),
+}
+
+
+def dialect_of(keras_version: Any) -> tuple[Dialect | None, str | None]:
+    """``(dialect, None)`` for the ``keras_version`` a model file declares, else
+    ``(None, reason)``: Keras 2 (standalone, tf.keras or tf_keras) or Keras 3."""
+    text = keras_version.decode("utf-8", "replace") if isinstance(keras_version, bytes) \
+        else keras_version
+    if not isinstance(text, str) or not text:
+        return None, ("the file does not say which Keras wrote it (no keras_version): Keras 1 "
+                      "files are not supported")
+    parts = text.split("-")[0].split(".")
+    try:
+        major, minor = int(parts[0]), int(parts[1]) if len(parts) > 1 else 0
+    except ValueError:
+        return None, f"keras_version {text!r} is not a version number"
+    if major == 3:
+        return KERAS3, None
+    if major != 2:
+        return None, (f"the file was written by Keras {text}; numpy_rnn reads files from "
+                      "Keras 2 (tf.keras, tf_keras) and Keras 3")
+    defaults = _AMBIGUOUS if text.endswith("-tf") else next(
+        (d for lo, hi, d in KERAS2_DEFAULTS if lo <= (major, minor) <= hi), _AMBIGUOUS)
+    return Dialect(f"Keras {text}", KERAS2_ACTIVATIONS, defaults), None

@@ -9,6 +9,7 @@ from typing import Any
 from .errors import KerasFileError, UnsupportedModelError
 from .keras_convert import (MASK_OPS, RNN_CLASSES, LayerPlan, ModelPlan, convert_layer, dims_of,
                             h5_paths, input_spec, layer_label, short)
+from .keras_layers import Dialect
 
 def plan_model(model_config: Any, where: str = "model") -> ModelPlan:
     """Turn a serialized Keras model (``config.json`` content) into numpy_rnn layers.
@@ -20,15 +21,19 @@ def plan_model(model_config: Any, where: str = "model") -> ModelPlan:
     return plan_config(model_config, where, defer=False)
 
 
-def plan_config(model_config: Any, where: str, defer: bool) -> ModelPlan:
+def plan_config(model_config: Any, where: str, defer: bool,
+                dialect: Dialect | None = None) -> ModelPlan:
+    """:func:`plan_model` for the readers: ``defer`` Embedding's allocation until the weights
+    are checked; ``dialect``: the Keras that wrote the config (default Keras 3)."""
     try:
-        return _plan_model(model_config, where, defer)
+        return _plan_model(model_config, where, defer, dialect)
     except RecursionError:
         raise KerasFileError(f"{where}: config.json nests too deeply to be a Keras model "
                              "config") from None
 
 
-def _plan_model(model_config: Any, where: str, defer: bool) -> ModelPlan:
+def _plan_model(model_config: Any, where: str, defer: bool,
+                dialect: Dialect | None) -> ModelPlan:
     problems: list[str] = []
     if not isinstance(model_config, dict) or not isinstance(model_config.get("config"), dict):
         raise KerasFileError(f"{where}: config.json does not hold a serialized Keras model "
@@ -39,7 +44,9 @@ def _plan_model(model_config: Any, where: str, defer: bool) -> ModelPlan:
     name = config.get("name") if isinstance(config.get("name"), str) else "model"
     where = f"{where} '{name}'" if where == "model" else f"model '{name}' in {where}"
     if kind == "Sequential" and model_config.get("registered_name") in (None, "Sequential"):
-        plan = _plan_sequential(name, config, problems, defer)
+        plan = _plan_sequential(name, config, problems, defer, dialect)
+    elif kind in ("Functional", "Model") and "input_layers" in config and _legacy_graph(config):
+        plan = _plan_legacy_functional(name, config, problems, defer, dialect)
     elif kind in ("Functional", "Model") and "input_layers" in config:
         plan = _plan_functional(name, config, problems, defer)
     else:
@@ -52,7 +59,8 @@ def _plan_model(model_config: Any, where: str, defer: bool) -> ModelPlan:
     return plan
 
 
-def _plan_sequential(name: str, config: dict, problems: list[str], defer: bool) -> ModelPlan:
+def _plan_sequential(name: str, config: dict, problems: list[str], defer: bool,
+                     dialect: Dialect | None) -> ModelPlan:
     items = config.get("layers")
     if not isinstance(items, list):
         raise KerasFileError(f"Sequential model '{name}': config has no 'layers' list")
@@ -64,7 +72,7 @@ def _plan_sequential(name: str, config: dict, problems: list[str], defer: bool) 
                 problems.append(f"{layer_label(item)} is not the first layer")
             input_shape, input_dtype = input_spec(item, problems)
             continue
-        layer = convert_layer(item, problems, defer=defer)
+        layer = convert_layer(item, problems, defer=defer, dialect=dialect)
         cls = str(item.get("class_name")) if isinstance(item, dict) else "?"
         plans.append(LayerPlan(_name_of(item), cls, layer))
     if input_shape is None:
@@ -85,6 +93,86 @@ def _name_of(cfg: Any) -> str:
         return "?"
     inner = cfg.get("config") if isinstance(cfg.get("config"), dict) else {}
     return str(cfg.get("name") or inner.get("name") or "?")
+
+
+# -- Keras 2 Functional (legacy graph format): a single chain, masks implicit -------------------
+def _legacy_graph(config: dict) -> bool:
+    """True for Keras 2's graph format: ``inbound_nodes`` as lists of ``[name, node, tensor,
+    kwargs]`` (Keras 3 writes ``{"args", "kwargs"}`` dicts)."""
+    nodes = config.get("layers")
+    return isinstance(nodes, list) and any(
+        isinstance(n, dict) and isinstance(n.get("inbound_nodes"), list) and n["inbound_nodes"]
+        and isinstance(n["inbound_nodes"][0], list) for n in nodes)
+
+
+def _plan_legacy_functional(name: str, config: dict, problems: list[str], defer: bool,
+                            dialect: Dialect | None) -> ModelPlan:
+    nodes = config.get("layers")
+    by_name: dict[str, dict] = {}
+    for node in nodes:
+        node_name = _name_of(node)
+        if node_name in by_name:
+            problems.append(f"two layers are named '{node_name}'")
+        by_name[node_name] = node if isinstance(node, dict) else {}
+    inputs = _io_refs(config.get("input_layers"))
+    outputs = _io_refs(config.get("output_layers"))
+    if len(inputs) != 1 or len(outputs) != 1:
+        problems.append(f"the model has {len(inputs)} inputs and {len(outputs)} outputs; "
+                        "numpy_rnn runs models with one input and one output")
+    source: dict[str, str] = {}  # layer -> the layer whose output it is called on
+    for node_name, node in by_name.items():
+        if node.get("class_name") == "InputLayer":
+            continue
+        inbound = node.get("inbound_nodes")
+        if not isinstance(inbound, list) or len(inbound) != 1:
+            problems.append(f"{layer_label(node)} is called {len(inbound or [])} times; "
+                            "numpy_rnn runs a single chain (each layer called once)")
+            continue
+        call = inbound[0]
+        ok = (isinstance(call, list) and len(call) == 1 and isinstance(call[0], list)
+              and len(call[0]) in (3, 4) and isinstance(call[0][0], str))
+        if not ok:
+            problems.append(f"{layer_label(node)} is called on {short(call)}; numpy_rnn "
+                            "layers take exactly one tensor from the previous layer")
+            continue
+        src, node_index, tensor_index = call[0][:3]
+        kwargs = call[0][3] if len(call[0]) == 4 else {}
+        if (node_index, tensor_index) != (0, 0):
+            problems.append(f"{layer_label(node)} is called on output {tensor_index} of call "
+                            f"{node_index} of '{src}'; numpy_rnn runs a single chain")
+        for key, value in (kwargs.items() if isinstance(kwargs, dict) else [("?", kwargs)]):
+            if not (key == "training" and value in (False, None)):
+                problems.append(f"{layer_label(node)} is called with {key}={short(value)}; "
+                                "numpy_rnn layers are called on one input only")
+        source[node_name] = src
+    start = inputs[0][0] if len(inputs) == 1 else None
+    input_shape = input_dtype = None
+    chain: list[str] = []
+    if start in by_name:
+        input_shape, input_dtype = input_spec(by_name[start], problems)
+        current = start
+        while True:
+            nxt = [n for n, src in source.items() if src == current]
+            if len(nxt) > 1:
+                problems.append(f"the output of '{current}' feeds {len(nxt)} layers {nxt}: "
+                                "branches are not supported (a single chain only)")
+            if not nxt or nxt[0] in chain:
+                break
+            chain.append(nxt[0])
+            current = nxt[0]
+        if len(outputs) == 1 and chain and outputs[0][0] != chain[-1]:
+            problems.append(f"the model output '{outputs[0][0]}' is not the end of the chain "
+                            f"'{chain[-1]}'")
+    for n, node in by_name.items():
+        if n != start and n not in chain:
+            problems.append(f"{layer_label(node)} is not on the single chain from the input "
+                            "to the output (branches and merges are not supported)")
+    plans = [LayerPlan(n, str(by_name[n].get("class_name")),
+                       convert_layer(by_name[n], problems, defer=defer, dialect=dialect))
+             for n in chain]
+    if not plans:
+        problems.append("the model has no layers")
+    return ModelPlan(name, "Functional", input_shape, input_dtype, plans)
 
 
 # -- Functional: a single chain, with Keras's automatic mask plumbing allowed ----------------------

@@ -4,6 +4,7 @@ here only.
 """
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import numpy as np
@@ -26,7 +27,7 @@ def import_h5py():
     return h5py
 
 
-def _h5_group(h5py: Any, root: Any, path: str, where: str):
+def h5_group(h5py: Any, root: Any, path: str, where: str):
     """The group at ``path``, following hard links only (no external or soft links)."""
     node = root
     for part in [p for p in path.split("/") if p]:
@@ -42,28 +43,33 @@ def _h5_group(h5py: Any, root: Any, path: str, where: str):
     return node
 
 
+def checked_dataset(h5py: Any, group: Any, key: str, where: str):
+    """``group[key]`` when it is a hard-linked dataset of float32/float64 numbers stored in the
+    file (nothing read), else KerasFileError."""
+    link = group.get(key, getlink=True)
+    if link is None:
+        raise KerasFileError(f"{where}/{key} does not exist")
+    if not isinstance(link, h5py.HardLink):
+        raise KerasFileError(f"{where}/{key} is a {type(link).__name__}; links are refused")
+    ds = group[key]
+    if not isinstance(ds, h5py.Dataset):
+        raise KerasFileError(f"{where}/{key} is not a dataset")
+    if ds.is_virtual or ds.external:
+        raise KerasFileError(f"{where}/{key} stores its data outside the file; refused")
+    if ds.dtype.kind != "f" or ds.dtype.itemsize not in (4, 8) or "dtype" in ds.attrs:
+        raise KerasFileError(f"{where}/{key} has dtype {ds.dtype} "
+                             f"{dict(ds.attrs) or ''}; numpy_rnn reads float32/float64 "
+                             "weights".rstrip())
+    return ds
+
+
 def _h5_datasets(h5py: Any, group: Any, where: str) -> list:
     """The datasets ``0, 1, ...`` of a ``vars`` group, in order, checked to be plain numbers."""
     keys = list(group.keys())
     expected = [str(i) for i in range(len(keys))]
     if sorted(keys, key=lambda k: (len(k), k)) != expected:
         raise KerasFileError(f"{where}: expected variables named {expected}, found {keys}")
-    out = []
-    for key in expected:
-        link = group.get(key, getlink=True)
-        if not isinstance(link, h5py.HardLink):
-            raise KerasFileError(f"{where}/{key} is a {type(link).__name__}; links are refused")
-        ds = group[key]
-        if not isinstance(ds, h5py.Dataset):
-            raise KerasFileError(f"{where}/{key} is not a dataset")
-        if ds.is_virtual or ds.external:
-            raise KerasFileError(f"{where}/{key} stores its data outside the file; refused")
-        if ds.dtype.kind != "f" or ds.dtype.itemsize not in (4, 8) or "dtype" in ds.attrs:
-            raise KerasFileError(f"{where}/{key} has dtype {ds.dtype} "
-                                 f"{dict(ds.attrs) or ''}; numpy_rnn reads float32/float64 "
-                                 "weights".rstrip())
-        out.append(ds)
-    return out
+    return [checked_dataset(h5py, group, key, where) for key in expected]
 
 
 def _weight_groups(layer: Any) -> list[tuple[str, str, Any]]:
@@ -88,15 +94,15 @@ def _class_and_config(layer: Any) -> tuple[str, dict]:
 
 
 def _find_layer_group(h5py: Any, root: Any, lp: LayerPlan, by_name: dict, where: str):
-    group = _h5_group(h5py, root, lp.h5_path, where) if lp.h5_path else None
-    vars_group = _h5_group(h5py, group, "vars", where) if group is not None else None
+    group = h5_group(h5py, root, lp.h5_path, where) if lp.h5_path else None
+    vars_group = h5_group(h5py, group, "vars", where) if group is not None else None
     stored = vars_group.attrs.get("name") if vars_group is not None else None
     if isinstance(stored, bytes):
         stored = stored.decode()
     if group is not None and stored in (None, lp.name):
         return group
     if lp.name in by_name:
-        return _h5_group(h5py, root, by_name[lp.name], where)
+        return h5_group(h5py, root, by_name[lp.name], where)
     return group
 
 
@@ -107,13 +113,23 @@ def _stored_bytes(ds: Any) -> int | None:
         return None
 
 
-def _check_weights(h5py: Any, h5: Any, plan: ModelPlan, where: str) -> list:
-    """Every weight the config declares (pure arithmetic, no layer built), against the shapes
-    of the datasets (metadata only, no data read) and the size limits.
+@dataclasses.dataclass
+class Found:
+    """One group of a layer's weights as the file holds it: where, the numpy_rnn layer that
+    takes them (``owner``), the datasets in order (None: the file has no such group) and,
+    optionally, each dataset's name for messages."""
 
-    Returns ``[(layer index, group owner, datasets)]`` for the weights to set; raises one
-    :class:`KerasFileError` listing every mismatch."""
-    layer_root = _h5_group(h5py, h5, "layers", where)
+    where: str
+    owner: Any
+    datasets: list | None
+    labels: list | None = None
+    #: the datasets could not be taken (the reason is already in the errors): skip the checks.
+    failed: bool = False
+
+
+def _check_weights(h5py: Any, h5: Any, plan: ModelPlan, where: str) -> list:
+    """The ``.keras`` layout: find each layer's ``vars`` groups, then :func:`check_found`."""
+    layer_root = h5_group(h5py, h5, "layers", where)
     by_name: dict[str, str] = {}
     if layer_root is not None:
         for key in layer_root.keys():
@@ -126,18 +142,13 @@ def _check_weights(h5py: Any, h5: Any, plan: ModelPlan, where: str) -> list:
                 if isinstance(stored, str):
                     by_name[stored] = f"layers/{key}"
     errors: list[str] = []
-    pending: list[tuple[int, Any, list]] = []
-    width = plan.input_shape[-1] if plan.input_shape else None
-    total = 0
-    for index, lp in enumerate(plan.layers):
+    found_by_layer: list[list[Found]] = []
+    for lp in plan.layers:
         label = f"layer '{lp.name}' ({lp.class_name})"
-        cls, cfg = _class_and_config(lp.layer)
-        if index == 0 and cls == "Embedding":
-            width = None
         group = _find_layer_group(h5py, h5, lp, by_name, where)
-        found: list[tuple[str, Any, list | None]] = []
+        found: list[Found] = []
         for sub, _, owner in _weight_groups(lp.layer):
-            vars_group = _h5_group(h5py, group, sub, where) if group is not None else None
+            vars_group = h5_group(h5py, group, sub, where) if group is not None else None
             datasets = None
             if vars_group is not None:
                 try:
@@ -145,8 +156,33 @@ def _check_weights(h5py: Any, h5: Any, plan: ModelPlan, where: str) -> list:
                 except KerasFileError as exc:
                     errors.append(f"{label}: {exc}")
                     datasets = []
-            found.append((sub, owner, datasets))
-        stored = [tuple(ds.shape) for _, _, dss in found for ds in (dss or [])]
+            found.append(Found(f"{lp.h5_path}/{sub}", owner, datasets))
+        found_by_layer.append(found)
+    return check_found(plan, found_by_layer, where, errors)
+
+
+def weight_owners(layer: Any) -> list[Any]:
+    """The layers that take a layer's weights, in the file's order (a Bidirectional: forward
+    then backward; others: the layer itself)."""
+    return [owner for _, _, owner in _weight_groups(layer)]
+
+
+def check_found(plan: ModelPlan, found_by_layer: list[list[Found]], where: str,
+                errors: list[str]) -> list:
+    """Every weight the config declares (pure arithmetic, no layer built), against the shapes
+    of the datasets found (metadata only, no data read) and the size limits.
+
+    Returns ``[(layer index, group owner, datasets)]`` for the weights to set; raises one
+    :class:`KerasFileError` listing every problem (``errors`` found before included)."""
+    pending: list[tuple[int, Any, list]] = []
+    width = plan.input_shape[-1] if plan.input_shape else None
+    total = 0
+    for index, (lp, found) in enumerate(zip(plan.layers, found_by_layer)):
+        label = f"layer '{lp.name}' ({lp.class_name})"
+        cls, cfg = _class_and_config(lp.layer)
+        if index == 0 and cls == "Embedding":
+            width = None
+        stored = [tuple(ds.shape) for f in found for ds in (f.datasets or [])]
         try:
             declared, width = _limits.declared_weights(cls, cfg, width, stored)
         except _limits.LimitError as exc:
@@ -155,35 +191,40 @@ def _check_weights(h5py: Any, h5: Any, plan: ModelPlan, where: str) -> list:
             continue
         total += sum(_limits.element_count(shape) for _, shape in declared)
         start = 0
-        for sub, owner, datasets in found:
-            count = len(owner.weight_names()) if not isinstance(owner, Deferred) else 1
+        for f in found:
+            count = len(f.owner.weight_names()) if not isinstance(f.owner, Deferred) else 1
             mine = [(n.split("_", 1)[1] if cls == "Bidirectional" else n, shape)
                     for n, shape in declared[start:start + count]]
             start += count
             names = [n for n, _ in mine]
-            if datasets is None:
+            if f.failed:
+                continue
+            if f.datasets is None:
                 if names:
-                    errors.append(f"{label}: weights file has no group '{lp.h5_path}/{sub}' "
+                    errors.append(f"{label}: weights file has no group '{f.where}' "
                                   f"for its weights {names}")
                 continue
-            if len(datasets) != len(names):
+            if len(f.datasets) != len(names):
                 errors.append(f"{label}: expected {len(names)} weights {names} at "
-                              f"'{lp.h5_path}/{sub}', found {len(datasets)}")
+                              f"'{f.where}', found {len(f.datasets)}")
                 continue
-            problems = _limits.compare_shapes(
-                label, mine, [tuple(ds.shape) for ds in datasets],
-                lambda i, sub=sub: f"{lp.h5_path}/{sub}/{i}")
-            for i, ((wname, shape), ds) in enumerate(zip(mine, datasets)):
+
+            def at(i: int, f: Found = f) -> str:
+                return f.labels[i] if f.labels else f"{f.where}/{i}"
+
+            problems = _limits.compare_shapes(label, mine, [tuple(ds.shape) for ds in f.datasets],
+                                              at)
+            for i, ((wname, shape), ds) in enumerate(zip(mine, f.datasets)):
                 nbytes = _limits.element_count(shape) * ds.dtype.itemsize
                 kept = _stored_bytes(ds)
                 if not problems and kept is not None and nbytes > \
                         _limits.MAX_COMPRESSION_RATIO * kept + _limits.COMPRESSION_SLACK_BYTES:
-                    problems.append(f"{label}: weight `{wname}` ({lp.h5_path}/{sub}/{i}) "
+                    problems.append(f"{label}: weight `{wname}` ({at(i)}) "
                                     f"declares {nbytes} bytes but the file stores {kept}; "
                                     "refusing a potential decompression bomb")
             errors += problems
             if not problems and names:
-                pending.append((index, owner, datasets))
+                pending.append((index, f.owner, f.datasets))
     if not errors:
         try:
             _limits.check_total(total, where)
@@ -200,7 +241,11 @@ def _check_weights(h5py: Any, h5: Any, plan: ModelPlan, where: str) -> list:
 def load_weights(h5py: Any, h5: Any, plan: ModelPlan, where: str) -> Sequential:
     """Check every declared weight first (:func:`_check_weights`), then build the model and
     set the weights."""
-    pending = _check_weights(h5py, h5, plan, where)
+    return build_checked(plan, _check_weights(h5py, h5, plan, where))
+
+
+def build_checked(plan: ModelPlan, pending: list) -> Sequential:
+    """Build the model of ``plan`` and set the weights :func:`check_found` accepted."""
     deferred = {id(lp.layer): i for i, lp in enumerate(plan.layers)
                 if isinstance(lp.layer, Deferred)}
     model = plan.build_model()

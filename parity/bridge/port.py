@@ -1,4 +1,5 @@
-"""Port a Keras ``.keras`` model file to a self-checking numpy-rnn bundle.
+"""Port a Keras model file (``.keras``, or a Keras 2 / tf_keras ``.h5``) to a self-checking
+numpy-rnn bundle.  A Keras 2 file is checked against tf_keras (``legacy``), never Keras 3.
 
 The model is read with numpy_rnn's own reader (NumPy + h5py, nothing executed).  When
 TensorFlow is installed the same file is also loaded in Keras, both run on generated test
@@ -18,6 +19,7 @@ import numpy_rnn
 from numpy_rnn.io import make_test_inputs
 
 from ..report import ParityReport, compare_outputs
+from . import legacy
 from ._tf import require_tf
 
 
@@ -78,7 +80,8 @@ def port(model_path: str | os.PathLike, out_path: str | os.PathLike, vocabulary:
         vocabulary = read_vocabulary(vocabulary)  # a path, not JSON text
     x = make_test_inputs(model, n_samples, timesteps=timesteps, seed=seed)
     provenance = {"source_file": os.path.basename(os.fspath(model_path)),
-                  "source_format": f"keras {source.kind}",
+                  "source_format": (f"keras {source.kind}" if source.format == "keras" else
+                                    f"{source.format} {source.kind}"),
                   "keras_version": source.keras_version}
     result = PortResult(model=model, bundle_path=None, keras_checked=False,
                         keras_version=source.keras_version)
@@ -86,25 +89,34 @@ def port(model_path: str | os.PathLike, out_path: str | os.PathLike, vocabulary:
         import keras
         import tensorflow as tf
 
+        reference = f"keras {keras.__version__}"
         try:
-            k_model = keras.saving.load_model(os.fspath(model_path), compile=False,
-                                              safe_mode=True)
-            keras_out = np.asarray(k_model(tf.convert_to_tensor(x), training=False))
+            if source.format in legacy.LEGACY_FORMATS:  # Keras 2 semantics: tf_keras
+                reference = f"tf_keras {legacy.tf_keras_version()}"
+                keras_out = legacy.tf_keras_predict(legacy.load_tf_keras_model(model_path), x)
+            else:
+                k_model = keras.saving.load_model(os.fspath(model_path), compile=False,
+                                                  safe_mode=True)
+                keras_out = np.asarray(k_model(tf.convert_to_tensor(x), training=False))
+        except ImportError:
+            raise
         except Exception as exc:  # noqa: BLE001 - Keras's own failure, reported as such
-            raise ValueError(f"Keras {keras.__version__} could not load or run "
+            raise ValueError(f"{reference} could not load or run "
                              f"{os.fspath(model_path)!r} on test inputs of shape {x.shape}: "
                              f"{type(exc).__name__}: {exc}") from None
         np_out = model.predict(x)
         report = compare_outputs(f"port {os.path.basename(os.fspath(model_path))}: numpy vs "
-                                 f"keras {keras.__version__}", np_out, keras_out, ["output"])
+                                 f"{reference}", np_out, keras_out, ["output"])
         result.report, result.keras_checked = report, True
         if not report.passed:
             return result
         provenance.update(tensorflow_version=tf.__version__,
-                          keras_runtime_version=keras.__version__)
+                          keras_runtime_version=reference.split(" ", 1)[1])
+        if reference.startswith("tf_keras"):
+            provenance["keras_runtime"] = "tf_keras"
         result.bundle_path = numpy_rnn.save(
             model, out_path, vocabulary, x, keras_out,
-            verified_by=f"keras {keras.__version__} (tensorflow {tf.__version__})",
+            verified_by=f"{reference} (tensorflow {tf.__version__})",
             provenance=provenance)
     else:
         why = "TensorFlow is not installed" if use_keras else "Keras was not asked to run"

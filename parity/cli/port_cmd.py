@@ -1,6 +1,7 @@
 """``numpy-rnn port | check | predict``: Keras model files -> self-checking NumPy bundles.
 
-* ``numpy-rnn port MODEL.keras -o MODEL.npz [--vocabulary tokenizer.json]``
+* ``numpy-rnn port MODEL.keras|MODEL.h5 -o MODEL.npz [--vocabulary tokenizer.json]`` (a Keras 2 /
+  tf_keras ``.h5`` is checked against tf_keras)
 * ``numpy-rnn check MODEL.npz``
 * ``numpy-rnn predict MODEL.npz --text "..." [--top K] [--generate N] [--temperature T]
   [--seed S]``
@@ -265,12 +266,14 @@ def cmd_predict(args: argparse.Namespace) -> int:
 def add_port_commands(subparsers: Any) -> None:
     """Add ``port``, ``check`` and ``predict`` to the ``numpy-rnn`` sub-command parser."""
     p = subparsers.add_parser(
-        "port", help="port a Keras .keras model to a self-checking NumPy bundle (.npz)",
-        description="Read MODEL.keras with numpy_rnn (no TensorFlow needed); when TensorFlow is "
+        "port", help="port a Keras .keras or .h5 model to a self-checking NumPy bundle (.npz)",
+        description="Read MODEL with numpy_rnn (no TensorFlow needed); when TensorFlow is "
                     "installed, also run it in Keras on generated inputs and write the bundle "
-                    "only if both agree, storing Keras's outputs as test vectors. Exit 0 ok, "
-                    "1 parity check failed, 2 usage/environment error.")
-    p.add_argument("model", metavar="MODEL.keras", help="a Keras 3 .keras model file")
+                    "only if both agree, storing Keras's outputs as test vectors (a Keras 2 / "
+                    "tf_keras .h5 file is run in tf_keras, with Keras 2's semantics). Exit 0 "
+                    "ok, 1 parity check failed, 2 usage/environment error.")
+    p.add_argument("model", metavar="MODEL.keras|MODEL.h5",
+                   help="a Keras 3 .keras file, or a Keras 2 / tf_keras .h5 model file")
     p.add_argument("-o", "--output", required=True, metavar="MODEL.npz",
                    help="the bundle to write")
     p.add_argument("--vocabulary", metavar="TOKENIZER.json",

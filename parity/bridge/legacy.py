@@ -1,0 +1,48 @@
+"""The reference for Keras 2 model files: ``tf_keras`` (Keras 2 on TensorFlow 2).
+
+A Keras 2 / tf_keras ``.h5`` file is checked against what tf_keras computes with it, never
+against Keras 3 with a reinterpreted config (Keras 3 refuses such files, and its
+``hard_sigmoid`` is not Keras 2's).  tf_keras is imported inside the functions, so ``import
+parity`` stays cheap; without it, an ImportError names the extra to install.
+"""
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import numpy as np
+
+from ._tf import REFERENCES, install_hint, require_tf
+
+__all__ = ["LEGACY_FORMATS", "load_tf_keras_model", "tf_keras_predict", "tf_keras_version"]
+
+#: ``KerasFile.format`` values whose reference is tf_keras.
+LEGACY_FORMATS = ("keras2-h5",)
+
+
+def _tf_keras() -> Any:
+    require_tf()
+    try:
+        import tf_keras
+    except ImportError as exc:
+        raise ImportError(f"checking a Keras 2 .h5 file needs tf_keras: "
+                          f"{install_hint(REFERENCES['tf_keras'])} (import failed: {exc})"
+                          ) from None
+    return tf_keras
+
+
+def tf_keras_version() -> str:
+    """The installed tf_keras version (ImportError when it is not installed)."""
+    return str(_tf_keras().__version__)
+
+
+def load_tf_keras_model(path: str | os.PathLike) -> Any:
+    """``tf_keras.models.load_model(path, compile=False)``."""
+    return _tf_keras().models.load_model(os.fspath(path), compile=False)
+
+
+def tf_keras_predict(model: Any, x: np.ndarray) -> np.ndarray:
+    """The tf_keras model's inference output on ``x`` (``training=False``), as NumPy."""
+    import tensorflow as tf
+
+    return np.asarray(model(tf.convert_to_tensor(x), training=False))
