@@ -15,6 +15,10 @@ layer multiplies it by its kernel), so the first chained failure can be a correc
 inherited its input's error; a layer is to blame only when it diverges given identical input.
 When no layer fails alone but a chained output does (rounding accumulated through correct
 layers), ``first_divergent`` is the first chained failure and ``blame`` says ``"accumulated"``.
+
+Output masks are compared too (``mask_mismatch``): a layer whose values are right but whose mask
+is not (an Embedding that loses ``mask_zero``) would otherwise go unblamed, since the next layer,
+fed Keras's mask in isolation, is right.
 """
 from __future__ import annotations
 
@@ -248,8 +252,9 @@ class TraceReport:
             tols = sorted({(r.atol, r.rtol) for r in self.rows})
             out.append("  tolerance: " + "; ".join(f"atol {a:.0e}, rtol {b:.0e}"
                                                    for a, b in tols)
-                       + " (numpy_rnn.testing.TABLE); max|err|: each side fed its own previous "
-                         "output; alone: numpy fed keras's previous output")
+                       + " (numpy_rnn.testing.TABLE)")
+            out.append("  max|err|: each side fed its own previous output; alone: the numpy "
+                       "layer fed keras's previous output and mask")
         for row in [head] + lines:
             out.append("  " + "  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip())
         out.append(self.summary())
