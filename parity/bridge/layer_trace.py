@@ -159,7 +159,8 @@ def _keras_run(keras_model: Any, k_layers: list, x: np.ndarray, is_model: bool):
     import tensorflow as tf
 
     if is_model and getattr(keras_model, "inputs", None):
-        x = x.astype(str(keras_model.inputs[0].dtype).replace("tf.", ""), copy=False)
+        dtype = keras_model.inputs[0].dtype
+        x = x.astype(getattr(dtype, "name", None) or str(dtype), copy=False)
     y = tf.convert_to_tensor(x)
     outs, masks = [], []
     for layer in k_layers:

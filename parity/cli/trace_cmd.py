@@ -31,6 +31,8 @@ __all__ = ["add_trace_arguments", "cmd_trace", "wants_trace", "source_loader", "
            "TraceSource", "SourceError"]
 
 COMMAND = "check"
+#: Generated inputs, as ``numpy-rnn port`` makes them by default.
+DEFAULT_SAMPLES = 16
 
 
 @dataclasses.dataclass
@@ -115,10 +117,9 @@ def source_loader(path: str) -> Callable[..., TraceSource]:
 
 def _trace_only(args: argparse.Namespace) -> list[str]:
     """The --trace options given without --trace."""
-    return [flag for flag, dest, default in (("--json", "json", None), ("--samples", "samples", 16),
-                                             ("--timesteps", "timesteps", None),
-                                             ("--seed", "seed", 0))
-            if getattr(args, dest, default) != default]
+    return [flag for flag, dest in (("--json", "json"), ("--samples", "samples"),
+                                    ("--timesteps", "timesteps"), ("--seed", "seed"))
+            if getattr(args, dest, None) is not None]
 
 
 def wants_trace(args: argparse.Namespace) -> bool:
@@ -132,6 +133,8 @@ def cmd_trace(args: argparse.Namespace, open_bundle: OpenBundle) -> int:
     if not args.trace:
         return usage_error(COMMAND, f"{', '.join(_trace_only(args))}: only with --trace")
     path = args.bundle
+    args.samples = DEFAULT_SAMPLES if args.samples is None else args.samples
+    args.seed = 0 if args.seed is None else args.seed
     if args.json:
         parent = os.path.dirname(os.path.abspath(args.json))
         if os.path.isdir(args.json) or not os.path.isdir(parent):
@@ -174,11 +177,11 @@ def add_trace_arguments(parser: argparse.ArgumentParser) -> None:
                              "that diverges (MODEL may then also be a .keras file)")
     parser.add_argument("--json", metavar="PATH", default=None,
                         help="with --trace: write the trace report as JSON")
-    parser.add_argument("--samples", type=int_at_least(1), default=16,
+    parser.add_argument("--samples", type=int_at_least(1), default=None,
                         help="with --trace on a .keras file: number of generated inputs "
                              "(default 16)")
     parser.add_argument("--timesteps", type=int_at_least(1), default=None,
                         help="with --trace: timesteps of generated inputs when the model does "
                              "not fix them (default 12)")
-    parser.add_argument("--seed", type=int, default=0,
+    parser.add_argument("--seed", type=int, default=None,
                         help="with --trace: seed of generated inputs (default 0)")

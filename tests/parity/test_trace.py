@@ -130,6 +130,22 @@ def test_functional_chain_traces_clean():
     assert report.rows[1].mask_mismatch == 0
 
 
+def test_tf_keras_model_traces_and_names_a_bug():
+    """A tf_keras (Keras 2) twin, weights set from the NumPy model: its masks flow too."""
+    tf_keras = pytest.importorskip("tf_keras")
+    m = three_layer()
+    k = tf_keras.Sequential([tf_keras.Input((T,), dtype="int32"),
+                             tf_keras.layers.Embedding(VOCAB, 8, mask_zero=True, name="embed"),
+                             tf_keras.layers.LSTM(12, name="lstm"),
+                             tf_keras.layers.Dense(5, activation="tanh", name="dense")])
+    k.set_weights(m.get_weights())
+    x = _ids()
+    report = parity.trace(m, k, x)
+    assert report.passed and report.rows[0].mask_mismatch == 0, str(report)
+    _forget_gate_bug(m)
+    _assert_names(parity.trace(m, k, x), "lstm", ["embed", "lstm", "dense"])
+
+
 def test_single_layer():
     k = keras.layers.LSTM(5, return_sequences=True, return_state=True)
     x = np.random.default_rng(0).normal(size=(3, T, 4)).astype("float32")
@@ -375,6 +391,7 @@ def _dense_plus(self, *args, **kwargs):
     (["check", "--trace", "{tmp}/model.txt"], ["expected a numpy-rnn bundle or a Keras model",
                                                ".txt"]),
     (["check", "{bundle}", "--json", "{tmp}/t.json"], ["--json: only with --trace"]),
+    (["check", "{bundle}", "--samples", "16", "--seed", "0"], ["--samples, --seed: only with"]),
     (["check", "--trace", "{bundle}", "--json", "{tmp}/no/such/dir.json"], ["--json",
                                                                           "existing directory"]),
     (["check", "--trace", "{tmp}/fake.npz"], ["not a numpy-rnn bundle"]),
