@@ -9,7 +9,8 @@ The house, imports flowing one way (``cli -> gate -> cases -> bridge -> report -
 
 * ``report``: ParityReport, OutputDiff, ``compare_outputs`` (a leaf: nothing of parity);
 * ``bridge``: Keras <-> NumPy for layers, models and text; runs both sides (``compare``,
-  ``compare_gradients``, ``compare_training``);
+  ``compare_gradients``, ``compare_training``, ``trace``);
+* ``trace_report``: TraceReport, TraceRow: a per-layer divergence trace;
 * ``cases``: the one generator of cases (the sweep, the gate's random sweep, the strategies);
 * ``strategies``: hypothesis strategies, public;
 * ``gate``: outcomes, the JSON report and its schema, baselines, JUnit, plots;
@@ -26,18 +27,21 @@ from typing import Any
 
 from . import tolerances
 from .bridge import (UnsupportedKerasFeature, UnsupportedKerasModel, assert_parity, compare,
-                     compare_gradients, compare_training, from_keras, supported_layers, to_keras)
+                     compare_gradients, compare_training, from_keras, supported_layers, to_keras,
+                     trace)
 from .report import OutputDiff, ParityReport, compare_outputs, diff_arrays
+from .trace_report import TraceReport, TraceRow
 
 __all__ = [
     "UnsupportedKerasFeature", "UnsupportedKerasModel", "from_keras", "to_keras", "supported_layers", "compare",
     "assert_parity", "compare_gradients", "compare_training", "ParityReport", "OutputDiff", "compare_outputs", "diff_arrays", "tolerances",
-    "strategies",
+    "strategies", "trace", "TraceReport", "TraceRow",
 ]
 
 #: Submodules reachable as ``parity.<name>`` without importing them first.
 _LAZY_SUBMODULES = frozenset({
     "bridge", "cases", "cli", "gate", "pytest_plugin", "report", "strategies", "tolerances",
+    "trace_report",
 })
 
 

@@ -11,7 +11,8 @@
 * ``grad_referee``: the float64 referee for float32 gradient disagreements;
 * ``train``: ``compare_training``, ``train_on_batch`` steps against Keras's;
 * ``referee``: a float64 Keras referee for ill-conditioned float32 disagreements;
-* ``port``: a ``.keras`` file -> a Keras-verified numpy-rnn bundle.
+* ``port``: a ``.keras`` file -> a Keras-verified numpy-rnn bundle;
+* ``layer_trace``: ``trace``, which layer makes a model part ways with its Keras twin.
 """
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from ._tf import (REFERENCES, import_tensorflow_quietly, install_hint, quiet_ten
 from .convert import from_keras, to_keras
 from .grad import compare_gradients
 from .grad_referee import assert_refereed_gradients, refereed_gradients
+from .layer_trace import keras_chain, trace
 from .layers import (UnsupportedKerasFeature, copy_weights, layer_from_keras, layer_to_keras,
                      supported_layers)
 from .models import UnsupportedKerasModel, model_from_keras, model_to_keras
@@ -35,5 +37,5 @@ __all__ = [
     "UnsupportedKerasModel", "model_from_keras", "model_to_keras", "assert_refereed_parity",
     "refereed_parity", "assert_parity", "compare", "output_kinds", "output_names",
     "output_specs", "run_pair", "compare_text", "compare_gradients", "compare_training",
-    "refereed_gradients", "assert_refereed_gradients",
+    "refereed_gradients", "assert_refereed_gradients", "trace", "keras_chain",
 ]

@@ -2,7 +2,7 @@
 
 * ``numpy-rnn port MODEL.keras|MODEL.h5 -o MODEL.npz [--vocabulary tokenizer.json]`` (a Keras 2 /
   tf_keras ``.h5`` is checked against tf_keras)
-* ``numpy-rnn check MODEL.npz``
+* ``numpy-rnn check MODEL.npz``; ``numpy-rnn check --trace MODEL.npz|MODEL.keras|MODEL.h5`` (``trace_cmd``)
 * ``numpy-rnn predict MODEL.npz --text "..." [--top K] [--generate N] [--temperature T]
   [--seed S]``
 
@@ -28,6 +28,7 @@ from numpy_rnn.io import verify_model
 
 from ..bridge import import_tensorflow_quietly, install_hint, quiet_tensorflow_logs
 from ..bridge import port as port_module
+from . import trace_cmd
 from .common import EXIT_FAIL, EXIT_OK, EXIT_USAGE, int_at_least, one_line, usage_error
 
 __all__ = ["add_port_commands", "cmd_port", "cmd_check", "cmd_predict"]
@@ -186,6 +187,8 @@ def _open_bundle(command: str, path: str, verify: bool):
 
 
 def cmd_check(args: argparse.Namespace) -> int:
+    if trace_cmd.wants_trace(args):
+        return trace_cmd.cmd_trace(args, _open_bundle)
     bundle, code = _open_bundle("check", args.bundle, verify=False)
     if bundle is None:
         return code
@@ -292,8 +295,10 @@ def add_port_commands(subparsers: Any) -> None:
     c = subparsers.add_parser(
         "check", help="recompute a bundle's test vectors and print the report",
         description="Check a bundle's integrity (SHA-256), rebuild its model and recompute its "
-                    "stored test vectors. Exit 0 ok, 1 check failed, 2 usage error.")
-    c.add_argument("bundle", metavar="MODEL.npz")
+                    "stored test vectors; with --trace, compare it with Keras layer by layer. "
+                    "Exit 0 ok, 1 check failed (or a layer diverges), 2 usage error.")
+    c.add_argument("bundle", metavar="MODEL.npz", help="a bundle (with --trace also MODEL.keras)")
+    trace_cmd.add_trace_arguments(c)
     c.set_defaults(func=cmd_check)
 
     q = subparsers.add_parser(

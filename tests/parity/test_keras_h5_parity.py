@@ -240,3 +240,17 @@ def test_keras2_hard_sigmoid_gradient_matches_tf_keras():
         fn = A.get("keras2_hard_sigmoid")
         np.testing.assert_array_equal(fn(x), y.numpy())
         np.testing.assert_array_equal(A.backward(fn, x, None, g), expected)
+
+
+def test_trace_of_an_h5_file_is_against_tf_keras(files, capsys, monkeypatch):
+    """`numpy-rnn check --trace legacy.h5` traces against tf_keras (Keras 2 semantics); read with
+    Keras 3's hard_sigmoid, the LSTM is named as the first layer that diverges."""
+    from parity.cli import main
+
+    path = files["seed"][0]
+    assert main(["check", "--trace", path, "--samples", "4"]) == 0
+    out = capsys.readouterr().out
+    assert "tf_keras.models.load_model" in out and "trace PASSED" in out
+    monkeypatch.setitem(keras_layers.KERAS2_ACTIVATIONS, "hard_sigmoid", "hard_sigmoid")
+    assert main(["check", "--trace", path, "--samples", "4"]) == 1
+    assert "first divergent layer: 'lstm" in capsys.readouterr().out
