@@ -69,6 +69,9 @@ def _activation_name(layer: Any, key: str, value: Any) -> str:
         )
     if value is None:
         return "linear"
+    if type(layer).__module__.split(".")[0] == "tf_keras" and isinstance(value, str) \
+            and value in keras_layers.KERAS2_ACTIVATIONS:  # Keras 2's names mean Keras 2's maths
+        return keras_layers.KERAS2_ACTIVATIONS[value]     # (hard_sigmoid: clip(0.2x + 0.5))
     if not isinstance(value, str) or value not in np_activations.names():
         raise UnsupportedKerasFeature(
             f"layer '{layer.name}' ({type(layer).__name__}): option {key}={value!r} is not a "
@@ -183,6 +186,13 @@ def _keras_kwargs(np_layer: Any, keras_cls: Any, spec: LayerSpec) -> dict:
         del kwargs[k]
     for key in spec.activations:
         name = kwargs.get(key)
+        if name == "keras2_hard_sigmoid":
+            raise UnsupportedKerasFeature(
+                f"layer '{np_layer.name}': activation {key}='keras2_hard_sigmoid' is Keras 2's "
+                "hard_sigmoid (clip(0.2x + 0.5, 0, 1)); Keras 3 has no such activation (its "
+                "hard_sigmoid is clip(x/6 + 0.5, 0, 1)). Compare this layer with tf_keras "
+                "(tf_keras.models.load_model of the original .h5) instead"
+            )
         if name is not None and name not in np_activations.names():
             raise UnsupportedKerasFeature(
                 f"layer '{np_layer.name}': activation {key}={name!r} is a custom callable with no "

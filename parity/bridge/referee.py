@@ -67,8 +67,12 @@ def keras_float64_copy(keras_obj: Any, inputs: np.ndarray) -> Any:
     """The same Keras layer or model (config and weights) computing in float64."""
     import keras
 
-    cfg = _float64_config(keras.saving.serialize_keras_object(keras_obj))
-    twin = keras.saving.deserialize_keras_object(cfg)
+    if type(keras_obj).__module__.split(".")[0] == "tf_keras" and not hasattr(keras_obj, "layers"):
+        # a tf_keras (Keras 2) layer: rebuilt by its own class, so Keras 2's semantics stay
+        twin = type(keras_obj).from_config(_float64_config(keras_obj.get_config()))
+    else:
+        cfg = _float64_config(keras.saving.serialize_keras_object(keras_obj))
+        twin = keras.saving.deserialize_keras_object(cfg)
     if not hasattr(keras_obj, 'layers') and not twin.built:  # a layer, not a model
         twin.build((None,) * (inputs.ndim - 1) + (inputs.shape[-1],)
                    if inputs.dtype.kind == "f" else (None,) * inputs.ndim)

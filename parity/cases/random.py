@@ -71,10 +71,11 @@ def call_kwargs(case: Any) -> dict:
 RANDOM_ACTIVATIONS = ("tanh", "sigmoid", "relu", "linear", "softsign", "elu", "selu", "softplus",
                       "swish")
 #: Bounded gate activations (a linear/relu gate makes the cell state grow without bound).
-#: ``hard_sigmoid`` is Keras 3's ``clip(x/6 + 0.5)``, which numpy_rnn follows; tf_keras's is
-#: Keras 2's ``clip(0.2x + 0.5)``, so it is only drawn against Keras 3.
-RANDOM_GATE_ACTIVATIONS = {"keras": ("sigmoid", "hard_sigmoid", "tanh", "softsign"),
-                           "tf_keras": ("sigmoid", "tanh", "softsign")}
+#: ``hard_sigmoid`` is Keras 3's ``clip(x/6 + 0.5)`` against Keras 3 and Keras 2's
+#: ``clip(0.2x + 0.5)`` against tf_keras (``from_keras`` maps a tf_keras layer's names to
+#: numpy_rnn's ``keras2_hard_sigmoid``), so it is drawn against both.
+_GATES = ("sigmoid", "hard_sigmoid", "tanh", "softsign")
+RANDOM_GATE_ACTIVATIONS = {"keras": _GATES, "tf_keras": _GATES}
 #: Activations that keep h bounded.  With any other, h feeds back unbounded, and with gates
 #: that can be negative (tanh, softsign) the recurrence amplifies rounding chaotically: two
 #: correct float32 implementations then differ from a float64 reference by 1e-3 after 8 steps

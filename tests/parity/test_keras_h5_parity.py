@@ -254,3 +254,20 @@ def test_trace_of_an_h5_file_is_against_tf_keras(files, capsys, monkeypatch):
     monkeypatch.setitem(keras_layers.KERAS2_ACTIVATIONS, "hard_sigmoid", "hard_sigmoid")
     assert main(["check", "--trace", path, "--samples", "4"]) == 1
     assert "first divergent layer: 'lstm" in capsys.readouterr().out
+
+
+def test_from_keras_of_a_tf_keras_layer_keeps_keras2_semantics():
+    """parity.from_keras of a tf_keras LSTM(recurrent_activation='hard_sigmoid') computes Keras 2's
+    hard_sigmoid (what that layer computes), never Keras 3's; to_keras of it says why it cannot."""
+    import parity
+
+    layer = K.layers.LSTM(5, recurrent_activation="hard_sigmoid", return_sequences=True)
+    x = floats(9, f=3) * 2.0
+    layer.build(x.shape)
+    rng = np.random.default_rng(9)
+    layer.set_weights([rng.normal(0, 0.6, w.shape).astype("float32") for w in layer.get_weights()])
+    twin = parity.from_keras(layer)
+    assert twin.recurrent_activation is numpy_rnn.activations.keras2_hard_sigmoid
+    assert_close(twin(x), np.asarray(layer(x)), name="tf_keras hard_sigmoid LSTM")
+    with pytest.raises(parity.UnsupportedKerasFeature, match="Keras 2's hard_sigmoid"):
+        parity.to_keras(twin)

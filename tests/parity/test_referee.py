@@ -58,3 +58,29 @@ def test_referee_is_not_consulted_when_the_plain_comparison_passes():
     n, k = _pair([K * 0.1, R * 0.1])
     report = refereed_parity(n, k, X)
     assert report.passed and all(d.note == "" for d in report.outputs)
+
+
+def _tf_keras_pair(weights, **cfg):
+    tf_keras = pytest.importorskip("tf_keras")
+    k = tf_keras.layers.LSTM(**{**CFG, **cfg})
+    k.build((None, None, 1))
+    k.set_weights(weights)
+    return parity.from_keras(k), k
+
+
+def test_referee_of_a_tf_keras_layer_rebuilds_it_in_tf_keras():
+    """Against tf_keras (`--reference tf_keras`) the float64 twin is a tf_keras layer, so Keras 2's
+    semantics stay (hard_sigmoid = clip(0.2x + 0.5)); same verdicts as with Keras 3."""
+    from parity.bridge.referee import keras_float64_copy
+
+    n, k = _tf_keras_pair([K, R])
+    assert not parity.compare(n, k, X).passed
+    report = refereed_parity(n, k, X)
+    assert report.passed, str(report)
+    n.set_weights([K, R * np.float32(1.001)])  # every recurrent weight off by 0.1%
+    assert not refereed_parity(n, k, X).passed
+    _, hard = _tf_keras_pair([K * 0.5, R * 0.5], recurrent_activation="hard_sigmoid")
+    twin = keras_float64_copy(hard, X)
+    assert type(twin).__module__.startswith("tf_keras") and twin.dtype == "float64"
+    np.testing.assert_allclose(np.asarray(twin(X.astype(np.float64))), np.asarray(hard(X)),
+                               rtol=1e-5, atol=1e-6)
