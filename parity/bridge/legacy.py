@@ -7,6 +7,7 @@ parity`` stays cheap; without it, an ImportError names the extra to install.
 """
 from __future__ import annotations
 
+import json
 import os
 from typing import Any
 
@@ -14,7 +15,8 @@ import numpy as np
 
 from ._tf import REFERENCES, install_hint, require_tf
 
-__all__ = ["LEGACY_FORMATS", "load_tf_keras_model", "tf_keras_predict", "tf_keras_version"]
+__all__ = ["LEGACY_FORMATS", "load_tf_keras_model", "load_weights_only", "tf_keras_predict",
+           "tf_keras_version"]
 
 #: ``KerasFile.format`` values whose reference is tf_keras.
 LEGACY_FORMATS = ("keras2-h5",)
@@ -46,3 +48,19 @@ def tf_keras_predict(model: Any, x: np.ndarray) -> np.ndarray:
     import tensorflow as tf
 
     return np.asarray(model(tf.convert_to_tensor(x), training=False))
+
+
+def load_weights_only(path: str | os.PathLike, config: dict, file_format: str) -> Any:
+    """The reference model of a weights-only file: built from ``config`` (already read and
+    checked by numpy_rnn, so no Lambda or custom object reaches Keras) by the Keras that wrote
+    the weights, then ``load_weights(path)``: tf_keras for a Keras 2 ``.h5``
+    (``file_format`` in LEGACY_FORMATS), Keras 3 for a ``.weights.h5``."""
+    if file_format in LEGACY_FORMATS:
+        model = _tf_keras().models.model_from_json(json.dumps(config))
+    else:
+        require_tf()
+        import keras
+
+        model = keras.models.model_from_json(json.dumps(config))
+    model.load_weights(os.fspath(path))
+    return model

@@ -57,7 +57,7 @@ def read_vocabulary(path: str | os.PathLike) -> numpy_rnn.Vocabulary:
 
 def port(model_path: str | os.PathLike, out_path: str | os.PathLike, vocabulary: Any = None, *,
          n_samples: int = 16, timesteps: int | None = None, seed: int = 0,
-         use_keras: bool = True) -> PortResult:
+         use_keras: bool = True, config: Any = None) -> PortResult:
     """Read ``model_path`` with numpy_rnn, check it against Keras when possible, write a bundle.
 
     Args:
@@ -65,6 +65,9 @@ def port(model_path: str | os.PathLike, out_path: str | os.PathLike, vocabulary:
         n_samples, timesteps, seed: the generated test inputs (see
             ``numpy_rnn.io.make_test_inputs``).
         use_keras: load the model in Keras too when TensorFlow is installed.
+        config: only for a weights-only file (Keras 2 ``save_weights`` ``.h5`` or Keras 3
+            ``.weights.h5``): the model config (dict, JSON text or a JSON file's path); the
+            Keras side is then built from it by the Keras that wrote the weights.
 
     Returns:
         a PortResult; ``bundle_path`` is None (nothing written) when the parity check failed.
@@ -73,7 +76,7 @@ def port(model_path: str | os.PathLike, out_path: str | os.PathLike, vocabulary:
         numpy_rnn.UnsupportedModelError, numpy_rnn.KerasFileError, ImportError (h5py), and
         ValueError for a vocabulary that is not tokenizer JSON or does not fit the Embedding.
     """
-    source = numpy_rnn.read_keras_file(model_path)
+    source = numpy_rnn.read_keras_file(model_path, config=config)
     model = source.model
     if isinstance(vocabulary, os.PathLike) or (
             isinstance(vocabulary, str) and not vocabulary.lstrip().startswith("{")):
@@ -93,6 +96,10 @@ def port(model_path: str | os.PathLike, out_path: str | os.PathLike, vocabulary:
         try:
             if source.format in legacy.LEGACY_FORMATS:  # Keras 2 semantics: tf_keras
                 reference = f"tf_keras {legacy.tf_keras_version()}"
+            if config is not None:  # weights-only: built from the config by the writing Keras
+                keras_out = legacy.tf_keras_predict(
+                    legacy.load_weights_only(model_path, source.config, source.format), x)
+            elif source.format in legacy.LEGACY_FORMATS:
                 keras_out = legacy.tf_keras_predict(legacy.load_tf_keras_model(model_path), x)
             else:
                 k_model = keras.saving.load_model(os.fspath(model_path), compile=False,

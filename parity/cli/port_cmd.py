@@ -69,7 +69,7 @@ def cmd_port(args: argparse.Namespace) -> int:
         return usage_error("port", why)
     if not os.path.isfile(args.model):
         return usage_error("port", f"no such model file: {args.model!r}" if not os.path.exists(
-            args.model) else f"{args.model!r}: expected a .keras model file, received a "
+            args.model) else f"{args.model!r}: expected a .keras or .h5 model file, received a "
                              "directory or special file")
     vocabulary = None
     if args.vocabulary:
@@ -98,7 +98,8 @@ def cmd_port(args: argparse.Namespace) -> int:
               f"{install_hint('keras')}).")
     try:
         result = port_module.port(args.model, args.output, vocabulary, n_samples=args.samples,
-                      timesteps=args.timesteps, seed=args.seed, use_keras=use_keras)
+                      timesteps=args.timesteps, seed=args.seed, use_keras=use_keras,
+                      config=args.config)
     except (OSError, ImportError, numpy_rnn.UnsupportedModelError, numpy_rnn.KerasFileError,
             ValueError) as exc:
         return usage_error("port", str(exc))
@@ -282,6 +283,9 @@ def add_port_commands(subparsers: Any) -> None:
     p.add_argument("--vocabulary", metavar="TOKENIZER.json",
                    help="Tokenizer.to_json() / Vocabulary.to_json() output to store with the "
                         "model (needed by `numpy-rnn predict`)")
+    p.add_argument("--config", metavar="CONFIG.json",
+                   help="for a weights-only file (Keras 2 save_weights .h5 or Keras 3 "
+                        ".weights.h5): the model config, e.g. model.to_json() output")
     p.add_argument("--samples", type=int_at_least(1), default=16,
                    help="number of test inputs (default 16)")
     p.add_argument("--timesteps", type=int_at_least(1), default=None,

@@ -271,3 +271,37 @@ def test_from_keras_of_a_tf_keras_layer_keeps_keras2_semantics():
     assert_close(twin(x), np.asarray(layer(x)), name="tf_keras hard_sigmoid LSTM")
     with pytest.raises(parity.UnsupportedKerasFeature, match="Keras 2's hard_sigmoid"):
         parity.to_keras(twin)
+
+
+def test_port_a_weights_only_file_with_its_config(files, tmp_path, capsys):
+    """`numpy-rnn port w.h5 --config model.json`: the Keras 2 weights-only file is read with its
+    config and checked against tf_keras built from the same config; the bundle then checks."""
+    from parity.cli import main
+
+    path = files["seed_weights"][0]
+    config = os.path.join(os.path.dirname(path), "seed_config.json")
+    out = tmp_path / "w.npz"
+    assert main(["port", path, "--config", config, "-o", str(out), "--samples", "4"]) == 0
+    text = capsys.readouterr().out
+    assert "tf_keras" in text and out.exists()
+    assert main(["check", str(out)]) == 0
+    assert main(["port", path, "-o", str(tmp_path / "x.npz")]) == 2  # no config: a usage error
+    assert "config" in capsys.readouterr().err
+    assert main(["port", path, "--config", str(tmp_path / "missing.json"),
+                 "-o", str(tmp_path / "y.npz")]) == 2
+
+
+def test_port_a_keras3_weights_file_with_its_config(tmp_path, capsys):
+    from parity.cli import main
+
+    import keras
+
+    model = keras.Sequential([keras.Input((T,), dtype="int32"), keras.layers.Embedding(VOCAB, 4),
+                              keras.layers.GRU(3), keras.layers.Dense(2)])
+    model.save_weights(str(tmp_path / "m.weights.h5"))
+    (tmp_path / "m.json").write_text(model.to_json())
+    out = tmp_path / "m.npz"
+    assert main(["port", str(tmp_path / "m.weights.h5"), "--config", str(tmp_path / "m.json"),
+                 "-o", str(out), "--samples", "3"]) == 0
+    assert f"keras {keras.__version__}" in capsys.readouterr().out
+    assert main(["check", str(out)]) == 0
