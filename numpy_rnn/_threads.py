@@ -6,8 +6,12 @@ on different cores.  The partition depends on the shape alone (never on the thre
 results are bitwise the same for every thread count.
 
 Threads: ``set_num_threads(n)``, or the environment variable ``NUMPY_RNN_THREADS`` read at import;
-the default is ``min(os.cpu_count(), 4)``; 1 runs every block on the calling thread.  NumPy's
-own BLAS threads are not changed (limit them with threadpoolctl if they oversubscribe).
+1 runs every block on the calling thread.  The default is 1, unless NumPy's BLAS is told to use
+one thread (``OPENBLAS_NUM_THREADS``, ``OMP_NUM_THREADS`` or ``MKL_NUM_THREADS`` = 1): then
+``min(os.cpu_count(), 4)``.  Blocks on several threads each call BLAS, and a multithreaded BLAS
+called from several threads at once oversubscribes the cores (measured on 2 cores: 2-7x slower),
+so use threads with a one-thread BLAS (the environment variables, or threadpoolctl's
+``threadpool_limits(1)``).  This module never changes BLAS's threads itself.
 """
 from __future__ import annotations
 
@@ -43,7 +47,10 @@ def _from_env() -> int:
             raise ValueError("Environment variable NUMPY_RNN_THREADS must be a positive integer. "
                              f"Received: {raw!r}")
         return n
-    return max(1, min(os.cpu_count() or 1, 4))
+    if any(os.environ.get(k, "").strip() == "1"
+           for k in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")):
+        return max(1, min(os.cpu_count() or 1, 4))
+    return 1
 
 
 _num_threads = _from_env()
