@@ -11,6 +11,7 @@ from . import losses, optimizers  # noqa: E402
 from .layers import LSTM, Embedding, EmbeddingLayer, Layer, TokenIdError  # noqa: E402
 from .layers import GRU, Bidirectional, Dense, Dropout, Masking, SimpleRNN  # noqa: E402
 from .layers.recurrent import RNNBase, rnn_loop  # noqa: E402
+from ._threads import get_num_threads, set_num_threads  # noqa: E402
 from .text import (  # noqa: E402
     TextVectorization,
     Vocabulary,
@@ -54,6 +55,8 @@ __all__ = [
     "Masking",
     "RNNBase",
     "rnn_loop",
+    "set_num_threads",
+    "get_num_threads",
     "Vocabulary",
     "TextVectorization",
     "pad_sequences",

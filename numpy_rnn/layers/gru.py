@@ -124,7 +124,7 @@ class GRU(RNNBase):
         if self.reset_after:
             inner = h_prev @ R  # (B, 3H)
             if recurrent_bias is not None:
-                inner += recurrent_bias
+                np.add(inner, recurrent_bias, out=inner)
         else:
             inner = h_prev @ R[:, :2 * H]  # (B, 2H)
         z_in = xp_t[:, :H] + inner[:, :H]  # (B, H)
@@ -150,6 +150,39 @@ class GRU(RNNBase):
             if needs_input(self.activation):
                 cache["hh_in"] = hh_in
         return h, [h]
+
+    def make_step(self, batch: int, training: bool = False):
+        """Inference with ``reset_after=True``: :meth:`step`'s operations in the same order (so
+        the same numbers), written into buffers made once per call; otherwise :meth:`step`."""
+        if training or not self.reset_after or type(self).step is not _GRU_STEP or \
+                type(self).project_inputs is not _GRU_PROJECT:
+            return self.step
+        H, dtype, R = self.units, self.dtype, self.recurrent_kernel
+        _, recurrent_bias = self._biases()
+        inner, zr = np.empty((batch, 3 * H), dtype), np.empty((batch, 2 * H), dtype)
+        hh, tmp = np.empty((batch, H), dtype), np.empty((batch, H), dtype)
+        z, r, inner_zr, inner_h = zr[:, :H], zr[:, H:], inner[:, :2 * H], inner[:, 2 * H:]
+        hs = (np.empty((batch, H), dtype), np.empty((batch, H), dtype))
+        ra, act, flip = self.recurrent_activation, self.activation, [0]
+
+        def step(xp_t: np.ndarray, states: list[np.ndarray]):
+            (h_prev,) = states
+            j = flip[0] = 1 - flip[0]
+            h = hs[j]
+            np.matmul(h_prev, R, out=inner)  # (B, 3H)
+            if recurrent_bias is not None:
+                np.add(inner, recurrent_bias, out=inner)
+            np.add(xp_t[:, :2 * H], inner_zr, out=zr)
+            activations.in_place(ra, zr)  # z | r
+            np.multiply(r, inner_h, out=hh)
+            np.add(hh, xp_t[:, 2 * H:], out=hh)
+            activations.in_place(act, hh)
+            np.multiply(z, h_prev, out=h)  # z * h + (1 - z) * hh, as step
+            np.subtract(1, z, out=tmp)
+            np.multiply(tmp, hh, out=tmp)
+            h += tmp
+            return h, [h]
+        return step
 
     def step_backward(self, cache: dict, prev_states: list[np.ndarray],
                       d_out: np.ndarray | None, d_states: list[np.ndarray], acc: dict):
@@ -224,3 +257,7 @@ class GRU(RNNBase):
             implementation=self.implementation,
         )
         return cfg
+
+
+_GRU_STEP = GRU.step
+_GRU_PROJECT = GRU.project_inputs

@@ -89,40 +89,62 @@ class LSTM(RNNBase):
         return out
 
     # The loop works on a copy of the weights with the gate blocks reordered i, f, o, c, so that
-    # the three recurrent-activation gates are one contiguous block (one activation call, in
-    # place) and the candidate is the last block. Keras's layout is what users see and set.
-    # With the default sigmoid gates the gate columns are also multiplied by 0.5 (exact in binary
-    # floating point), because sigmoid(z) is computed as 0.5 * tanh(z / 2) + 0.5: the matmul then
-    # delivers z / 2 directly and one pass over the gates per step is saved.
+    # the three recurrent-activation gates are one contiguous block and the candidate is the last
+    # block; Keras's layout is what users see and set.  With the default activations the columns
+    # are also scaled (exactly: by -1 or -2, powers of two) so that one exp pass serves all four
+    # blocks: sigmoid(z) = 1 / (1 + exp(-z)) and tanh(z) = 2 / (1 + exp(-2z)) - 1, about 1.7x
+    # cheaper per element than NumPy's tanh (measured: float32 exp 1.3 ns, tanh 2.6 ns).  The bias
+    # is added to the input projection once for every step (as onnxruntime sums its biases once).
     _FAST_ORDER = (0, 1, 3, 2)
 
     def _fast_weights(self) -> tuple:
         H = self.units
-        self._gate_scale = 0.5 if self.recurrent_activation is activations.sigmoid else 1.0
+        gate_scale = -1.0 if self.recurrent_activation is activations.sigmoid else 1.0
+        cand_scale = -2.0 if self.activation is activations.tanh else 1.0
+        scale = np.concatenate([np.full(3 * H, gate_scale), np.full(H, cand_scale)])
 
         def reorder(w: np.ndarray) -> np.ndarray:
             blocks = np.split(w, 4, axis=-1)
             out = np.concatenate([blocks[j] for j in self._FAST_ORDER], axis=-1)
-            if self._gate_scale != 1.0:
-                out[..., :3 * H] *= self._gate_scale
+            out *= scale.astype(out.dtype)  # exact: every factor is +-1 or -2
             return out
         bias = reorder(self.bias) if self.use_bias else None
-        return reorder(self.kernel), reorder(self.recurrent_kernel), bias
+        # numerators of the exp form: 1 for the sigmoid gates, 2 for the tanh candidate
+        numer = np.where(scale == -2.0, 2.0, 1.0).astype(self.dtype)
+        return reorder(self.kernel), reorder(self.recurrent_kernel), bias, \
+            (gate_scale, cand_scale, numer)
 
-    def _gates_in_place(self, z: np.ndarray) -> np.ndarray:
-        """The recurrent activation of the (possibly pre-scaled) gate block, in place."""
-        if self._gate_scale == 0.5:  # z holds x / 2: sigmoid(x) = 0.5 * tanh(x / 2) + 0.5
-            np.tanh(z, out=z)
-            z *= 0.5
-            z += 0.5
-            return z
-        return activations.in_place(self.recurrent_activation, z)
+    def _activate_in_place(self, z: np.ndarray, scales: tuple) -> None:
+        """Activate the scaled pre-activations ``z`` (B, 4H: i | f | o | g) in place; exp may
+        overflow to inf (giving exactly 0 or -1), so callers silence overflow warnings."""
+        H = self.units
+        gate_scale, cand_scale, numer = scales
+        if gate_scale == -1.0 and cand_scale == -2.0:  # the defaults: 4 passes for all blocks
+            np.exp(z, out=z)
+            z += 1
+            np.divide(numer, z, out=z)
+            z[:, 3 * H:] -= 1
+            return
+        gates, g = z[:, :3 * H], z[:, 3 * H:]
+        if gate_scale == -1.0:
+            np.exp(gates, out=gates)
+            gates += 1
+            np.divide(1, gates, out=gates)
+        else:
+            activations.in_place(self.recurrent_activation, gates)
+        if cand_scale == -2.0:
+            np.exp(g, out=g)
+            g += 1
+            np.divide(2, g, out=g)
+            g -= 1
+        else:
+            activations.in_place(self.activation, g)
 
     def fast_weights(self, refresh: bool = False) -> tuple:
-        """``(kernel, recurrent_kernel, bias)`` reordered i, f, o, c (and pre-scaled, see above),
-        cached per set of weight arrays: setting or rebinding any weight recomputes them, and
-        ``refresh=True`` (every :meth:`project_inputs`, so every call) recomputes them after
-        in-place edits of the arrays (an optimizer's update)."""
+        """``(kernel, recurrent_kernel, bias, (gate_scale, cand_scale, numerators))`` reordered
+        i, f, o, c and scaled (see above), cached per set of weight arrays: setting or rebinding
+        any weight recomputes them, and ``refresh=True`` (every :meth:`project_inputs`, so every
+        call) recomputes them after in-place edits of the arrays (an optimizer's update)."""
         arrays = tuple(self.weights)
         cached = self.__dict__.get("_fast_cache")
         if refresh or cached is None or len(cached[0]) != len(arrays) or \
@@ -131,46 +153,95 @@ class LSTM(RNNBase):
         return cached[1]
 
     def project_inputs(self, x: np.ndarray) -> np.ndarray:
-        """All timesteps at once: ``x @ kernel`` with gates i, f, o, c -> (B, T, 4H)."""
+        """All timesteps at once: ``x @ kernel + bias``, gates i, f, o, c, scaled -> (B, T, 4H)."""
         batch, timesteps, features = x.shape
-        kernel = self.fast_weights(refresh=True)[0]
+        kernel, _, bias, _ = self.fast_weights(refresh=True)
         xk = x.reshape(-1, features) @ kernel  # (B*T, 4H): one matmul for every timestep
+        if bias is not None:
+            xk += bias
         return xk.reshape(batch, timesteps, xk.shape[-1])
 
     def step(self, xk_t: np.ndarray, states: list[np.ndarray], cache: dict | None = None):
-        """One timestep. ``xk_t`` (B, 4H) is the projected input (gates i, f, o, c), from
-        :meth:`project_inputs`; works on its own (the reordered weights are cached).
-        ``cache`` (training): filled with the activated gates ``"a"`` (B, 4H, fast order),
-        ``"act_c"`` = activation(c) and, for activations differentiated from their input, the
-        pre-activations ``"z_gates"`` (i | f | o), ``"z_g"`` and the cell state ``"c"``."""
+        """One timestep. ``xk_t`` (B, 4H) is the projected input (gates i, f, o, c, scaled,
+        bias added), from :meth:`project_inputs`; works on its own (the reordered weights are
+        cached).  ``cache`` (training): filled with the activated gates ``"a"`` (B, 4H, fast
+        order), ``"act_c"`` = activation(c) and, for activations differentiated from their
+        input, the pre-activations ``"z_gates"`` (i | f | o), ``"z_g"`` and the cell state
+        ``"c"``."""
         h_prev, c_prev = states
-        H = self.units
-        _, recurrent, bias = self.fast_weights()
-        z = h_prev @ recurrent  # (B, 4H)
-        z += xk_t  # Keras's order: (x @ K + h @ R) + b, so the rounding matches too
-        if bias is not None:
-            z += bias
-        if cache is not None:  # pre-activations, only for activations that need them
+        batch, H = h_prev.shape[0], self.units
+        dtype = np.result_type(h_prev, xk_t)
+        z = np.empty((batch, 4 * H), dtype)
+        c, h = np.empty((batch, H), dtype), np.empty((batch, H), dtype)
+        act_c = np.empty((batch, H), dtype) if cache is not None else h
+        fw = self.fast_weights()
+        if cache is not None and (needs_input(self.recurrent_activation)
+                                  or needs_input(self.activation)):
+            # pre-activations, only for activations differentiated from their input
+            gate_scale, cand_scale, _ = fw[3]
+            z_pre = np.matmul(h_prev, fw[1]) + xk_t  # the same numbers _cell activates
             if needs_input(self.recurrent_activation):
-                cache["z_gates"] = z[:, :3 * H] / self._gate_scale  # (B, 3H) exact (2**k)
+                cache["z_gates"] = z_pre[:, :3 * H] / gate_scale  # (B, 3H) exact (2**k)
             if needs_input(self.activation):
-                cache["z_g"] = z[:, 3 * H:].copy()  # (B, H)
-        gates = self._gates_in_place(z[:, :3 * H])  # i | f | o
-        g = activations.in_place(self.activation, z[:, 3 * H:])  # candidate (B, H)
-        c = gates[:, H:2 * H] * c_prev  # (B, H) new array: the loop keeps c_prev for masks
+                cache["z_g"] = z_pre[:, 3 * H:] / cand_scale  # (B, H)
+        with np.errstate(over="ignore"):
+            self._cell(fw, xk_t, h_prev, c_prev, z, c, act_c, h, cache is not None)
         if cache is not None:
-            cache["a"] = z  # (B, 4H) activated i | f | o | g, before g is scaled by i below
-            g = g * gates[:, :H]  # (B, H) new array: the candidate stays in the cache
-        else:
-            g *= gates[:, :H]
-        c += g
-        act_c = self.activation(c)  # (B, H) new array (a linear activation returns c)
-        h = act_c * gates[:, 2 * H:]  # (B, H)
-        if cache is not None:
+            cache["a"] = z  # (B, 4H) activated i | f | o | g
             cache["act_c"] = act_c
             if needs_input(self.activation):
                 cache["c"] = c
         return h, [h, c]
+
+    def _cell(self, fw: tuple, xk_t: np.ndarray, h_prev: np.ndarray, c_prev: np.ndarray, z: np.ndarray,
+              c: np.ndarray, act_c: np.ndarray, h: np.ndarray, keep_g: bool,
+              views: tuple | None = None) -> None:
+        """The LSTM cell written into preallocated buffers (``fw``: :meth:`fast_weights`): ``z`` (B, 4H) gets the activated
+        gates, ``c``, ``h`` (B, H) the new states, ``act_c`` activation(c) (may be ``h``);
+        ``keep_g`` keeps the candidate in ``z`` (training), else it is scaled in place.
+        ``views``: ``z``'s blocks (i, f, o, g), precomputed by a caller that reuses ``z``."""
+        H = self.units
+        np.matmul(h_prev, fw[1], out=z)  # (B, 4H)
+        z += xk_t  # (h @ R) + (x @ K + b)
+        self._activate_in_place(z, fw[3])
+        i, f, o, g = views if views is not None else (
+            z[:, :H], z[:, H:2 * H], z[:, 2 * H:3 * H], z[:, 3 * H:])
+        np.multiply(f, c_prev, out=c)
+        if keep_g:
+            np.multiply(g, i, out=act_c)
+            c += act_c
+        else:
+            g *= i
+            c += g
+        if self.activation is activations.tanh:
+            np.tanh(c, out=act_c)
+        else:
+            act_c[...] = self.activation(c)
+        np.multiply(act_c, o, out=h)
+
+    def make_step(self, batch: int, training: bool = False):
+        """The step the loop runs for one batch block of ``batch`` rows: at inference a
+        closure writing into buffers made once (two sets, so the previous states stay intact
+        for masks), computing exactly :meth:`step`'s numbers; a class or test that replaces
+        :meth:`step` or :meth:`project_inputs` gets its own :meth:`step`."""
+        if training or type(self).step is not _LSTM_STEP or \
+                type(self).project_inputs is not _LSTM_PROJECT:
+            return self.step
+        H, dtype = self.units, self.dtype
+        z = np.empty((batch, 4 * H), dtype)
+        views = (z[:, :H], z[:, H:2 * H], z[:, 2 * H:3 * H], z[:, 3 * H:])
+        act_c = np.empty((batch, H), dtype)
+        hs = (np.empty((batch, H), dtype), np.empty((batch, H), dtype))
+        cs = (np.empty((batch, H), dtype), np.empty((batch, H), dtype))
+        flip = [0]
+        cell, fw = self._cell, self.fast_weights()
+
+        def step(xk_t: np.ndarray, states: list[np.ndarray]):
+            j = flip[0] = 1 - flip[0]
+            h, c = hs[j], cs[j]
+            cell(fw, xk_t, states[0], states[1], z, c, act_c, h, False, views)
+            return h, [h, c]
+        return step
 
     def step_backward(self, cache: dict, prev_states: list[np.ndarray],
                       d_out: np.ndarray | None, d_states: list[np.ndarray], acc: dict):
@@ -220,3 +291,7 @@ class LSTM(RNNBase):
             implementation=self.implementation,
         )
         return cfg
+
+
+_LSTM_STEP = LSTM.step
+_LSTM_PROJECT = LSTM.project_inputs

@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import activations
 from .backprop import activation_backward, add_into, column_sum, needs_input
 from .recurrent import RNNBase
 
@@ -92,6 +93,24 @@ class SimpleRNN(RNNBase):
                 cache["pre"] = pre
         return h, [h]
 
+    def make_step(self, batch: int, training: bool = False):
+        """Inference: :meth:`step`'s operations (same numbers) into buffers made once per call."""
+        if training or type(self).step is not _SRNN_STEP or \
+                type(self).project_inputs is not _SRNN_PROJECT:
+            return self.step
+        R, act = self.recurrent_kernel, self.activation
+        hs = (np.empty((batch, self.units), self.dtype), np.empty((batch, self.units), self.dtype))
+        flip = [0]
+
+        def step(xp_t: np.ndarray, states: list[np.ndarray]):
+            j = flip[0] = 1 - flip[0]
+            h = hs[j]
+            np.matmul(states[0], R, out=h)
+            h += xp_t  # xp_t + h @ R: addition is commutative, the same numbers
+            activations.in_place(act, h)
+            return h, [h]
+        return step
+
     def step_backward(self, cache: dict, prev_states: list[np.ndarray],
                       d_out: np.ndarray | None, d_states: list[np.ndarray], acc: dict):
         """Gradients of one step: ``(d_pre (B, H), [dh_prev])``; adds ``h_prev^T d_pre``
@@ -115,3 +134,5 @@ class SimpleRNN(RNNBase):
         return dx, grads
 
 
+_SRNN_STEP = SimpleRNN.step
+_SRNN_PROJECT = SimpleRNN.project_inputs
