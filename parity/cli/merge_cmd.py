@@ -13,7 +13,7 @@ from typing import Any
 
 from .. import gate
 from ..gate.baseline import (DEFAULT_FLOOR_FRACTION, DEFAULT_GROWTH_FACTOR, BaselineError,
-                             load_baseline)
+                             load_baseline, make_baseline, save_baseline)
 from ..gate.junit import write_junit
 from ..gate.merge import MergeError, load_shard_report, merge_reports, rebaseline
 from .common import EXIT_FAIL, EXIT_OK, number, usage_error
@@ -26,7 +26,8 @@ def _error(message: str) -> int:
 
 
 def _check_paths(args: argparse.Namespace) -> None:
-    for flag, path in (("OUT", args.out), ("--junit", args.junit)):
+    for flag, path in (("OUT", args.out), ("--junit", args.junit),
+                       ("--save-baseline", args.save_baseline)):
         if path is None:
             continue
         parent = os.path.dirname(os.path.abspath(path))
@@ -124,6 +125,11 @@ def cmd_merge_reports(args: argparse.Namespace) -> int:
                      **{f"version.{k}": v for k, v in settings["versions"].items()}}
             write_junit(args.junit, outcomes, properties=props)
             print(f"junit report: {args.junit}")
+        if args.save_baseline:
+            save_baseline(args.save_baseline, make_baseline(
+                outcomes, seed=settings["seed"], examples=settings["examples"],
+                reference=settings["reference"], versions=settings["versions"]))
+            print(f"baseline saved: {args.save_baseline}")
     except OSError as exc:
         return _error(f"cannot write an output file: {exc}")
     return EXIT_FAIL if failed or failures else EXIT_OK
@@ -139,6 +145,8 @@ def add_merge_command(sub: Any) -> None:
     p.add_argument("out", metavar="OUT.json", help="the merged report to write")
     p.add_argument("inputs", metavar="IN.json", nargs="+", help="the shards' --json reports")
     p.add_argument("--junit", metavar="PATH", help="also write the merged JUnit XML")
+    p.add_argument("--save-baseline", metavar="PATH",
+                   help="record the merged cases' error figures as a baseline")
     p.add_argument("--baseline", metavar="PATH",
                    help="judge the merged cases against this baseline, as an unsharded run")
     p.add_argument("--growth-factor", type=number, default=DEFAULT_GROWTH_FACTOR, metavar="F",

@@ -8,9 +8,9 @@ around; shard K (1-based) is the cases at positions ``K-1, K-1+N, K-1+2N, ...`` 
 
 Why round-robin over the canonical order rather than a hash of the case name:
 
-* shard sizes differ by at most one (a name hash leaves them uneven: with 126 cases and 4 shards
-  a hash gives parts of, say, 24 and 39), and neighbouring cases, which are alike in cost (the
-  ``grad/training`` rows, the 500-sample LSTM grid), are dealt to different machines;
+* shard sizes differ by at most one (a name hash leaves them uneven: SHA-256 of the name modulo
+  4 splits the default 126 cases 25/30/35/36), and neighbouring cases, which are alike in cost
+  (the ``grad/training`` rows, the 500-sample LSTM grid), are dealt to different machines;
 * a hash would only help if shards of *different* case lists were merged, which merging refuses
   anyway: every report records the sweep's size and a fingerprint of its full name list, and
   shards must agree on it (and on seed, examples, reference, ``--only`` and versions).

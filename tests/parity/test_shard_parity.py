@@ -18,6 +18,8 @@ import json  # noqa: E402
 from parity import cli, gate  # noqa: E402
 from parity.gate import jobs  # noqa: E402
 
+from tests.parity.test_readme_blocks import readme_blocks, run_bash_block  # noqa: E402
+
 ONLY = ("lstm/default,lstm/return_sequences [keras->numpy],grad/dense/2-D activation=None,"
         "grad/models/*,random")
 COMMON = ["--only", ONLY, "--examples", "3", "--seed", "0"]
@@ -116,3 +118,16 @@ def test_teeth_without_a_fresh_keras_state_row_names_depend_on_what_ran_before(
     assert code == 0, text
     rows = [[o["name"] for o in c["report"]["outputs"]] for c in _load(tmp_path / "leak.json")["cases"]]
     assert not all("d lstm/kernel" in r for r in rows), rows
+
+
+def test_readme_shard_block_runs_as_written(tmp_path):
+    """README's sharding block, run by bash as written, on three of its random cases (shard 4/4
+    is then empty, which must still run and merge)."""
+    block = next(b for b in readme_blocks() if b.lang == "bash" and "merge-reports" in b.code)
+    proc = run_bash_block(block, tmp_path, parity_extra="--only 'random/lstm-00[0-2]*'")
+    assert proc.returncode == 0, f"{block.where} failed:\n{proc.stdout}\n{proc.stderr}"
+    merged = _load(tmp_path / "parity-merged.json")
+    assert merged["n_cases"] == 3 and merged["passed"], merged["n_cases"]
+    assert [m["n_cases"] for m in merged["merged_from"]] == [1, 1, 1, 0]
+    assert (tmp_path / "parity-merged.xml").is_file()
+    assert "2 worker processes" in proc.stdout

@@ -448,3 +448,13 @@ def test_a_worker_with_another_case_list_is_an_error_row():
     out = jobs.run_parallel(cases[:2], [1, 0], 1, toy_cases, (5, None), tensorflow=False)
     assert all(o.status == "ERROR" and "case list differs" in o.error for o in out)
 
+
+
+def test_merge_can_record_the_baseline_of_the_whole_sweep(tmp_path, capsys):
+    outcomes = sweep(ERRORS)
+    code, _, err = merge_cli(capsys, tmp_path / "m.json", *write_shards(tmp_path, outcomes, 3),
+                             extra=["--save-baseline", str(tmp_path / "b.json")])
+    assert code == 0, err
+    saved = bl.load_baseline(str(tmp_path / "b.json"))
+    direct = bl.make_baseline(outcomes, seed=0, examples=3, reference="keras", versions=VERSIONS)
+    assert saved["cases"] == json.loads(json.dumps(direct["cases"]))
