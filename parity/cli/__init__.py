@@ -1,6 +1,8 @@
 """``numpy-rnn``: the command line, on top of everything else in ``parity``.
 
 * ``numpy-rnn parity``: the parity sweep and CI gate (``parity_cmd``; see docs/ci-gate.md);
+* ``numpy-rnn merge-reports``: join the JSON reports of ``parity --shard K/N`` runs
+  (``merge_cmd``);
 * ``numpy-rnn port | check | predict``: Keras model files -> self-checking NumPy bundles, and
   next-word prediction with them (``port_cmd``).
 
@@ -14,6 +16,7 @@ import sys
 from typing import Sequence
 
 from .common import EXIT_USAGE, Parser, usage_error, version_line
+from .merge_cmd import add_merge_command
 from .parity_cmd import add_parity_command
 from .port_cmd import add_port_commands
 
@@ -31,6 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="print numpy-rnn's and NumPy's versions and exit")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     add_parity_command(sub)
+    add_merge_command(sub)
     add_port_commands(sub)
     return parser
 

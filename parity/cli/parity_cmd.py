@@ -8,7 +8,8 @@ As a CI gate it also draws random LSTM cases on top of the grid (``--examples N 
 compares with Keras 3 or tf_keras (``--reference``), writes a JSON report (``--json``, schema:
 ``--schema``), a JUnit file (``--junit``), a plot of the error along time (``--plot``), records a
 baseline (``--save-baseline``) and fails a case whose error grew past it (``--baseline``).
-See docs/ci-gate.md.
+``--shard K/N`` runs the K-th of N parts of the sweep (joined by ``numpy-rnn merge-reports``),
+``--jobs N`` runs cases in N worker processes.  See docs/ci-gate.md.
 """
 from __future__ import annotations
 
@@ -22,11 +23,12 @@ from typing import Any
 from .. import gate
 from ..gate import GateError
 from ..bridge import import_tensorflow_quietly, quiet_tensorflow_logs
-from ..cases import all_cases, random_cases, reference_cases
 from ..gate.baseline import (DEFAULT_FLOOR_FRACTION, DEFAULT_GROWTH_FACTOR, BaselineError,
                              compare_to_baseline, judge, load_baseline, make_baseline,
                              save_baseline)
+from ..gate.jobs import run_parallel, run_serial
 from ..gate.junit import write_junit
+from ..gate.shard import parse_shard, shard_positions, sweep_cases, sweep_info
 from ..gate.plot import plot_error_by_timestep, require_matplotlib
 from .common import EXIT_FAIL, EXIT_OK, int_at_least, number, usage_error
 
@@ -58,6 +60,10 @@ def _check_options(args: argparse.Namespace) -> dict | None:
         raise GateError(f"--growth-factor: expected a number > 1, received {args.growth_factor}")
     if not args.growth_floor >= 0.0:
         raise GateError(f"--growth-floor: expected a number >= 0, received {args.growth_floor}")
+    try:
+        args.shard_kn = None if args.shard is None else parse_shard(args.shard)
+    except ValueError as exc:
+        raise GateError(str(exc)) from None
     for flag in ("json", "junit", "save_baseline", "plot"):
         path = getattr(args, flag)
         if path is None:
@@ -128,12 +134,16 @@ def cmd_parity(args: argparse.Namespace) -> int:
         base = _check_options(args)
     except gate.GateError as exc:
         return _usage_error(str(exc))
-    cases = (all_cases(args.seed) + reference_cases(args.seed, args.reference)
-             + random_cases(args.seed, args.examples, args.reference))
-    if args.only:
-        cases = gate.select(cases, args.only)
-        if not cases:
-            return _usage_error(f"--only {args.only!r} matches no case; see --list")
+    full = sweep_cases(args.seed, args.examples, args.reference, args.only)
+    if args.only and not full:
+        return _usage_error(f"--only {args.only!r} matches no case; see --list")
+    try:
+        sweep = sweep_info([c.name for c in full])
+    except ValueError as exc:
+        return _usage_error(str(exc))
+    positions = (list(range(len(full))) if args.shard_kn is None
+                 else shard_positions(len(full), *args.shard_kn))
+    cases = [full[i] for i in positions]
     if args.list:  # names only: needs neither TensorFlow nor Keras
         for c in cases:
             print(c.name)
@@ -144,13 +154,16 @@ def cmd_parity(args: argparse.Namespace) -> int:
         return _usage_error(str(exc))
 
     vers = gate.versions()
-    width = max(len(c.name) for c in cases) + 2
+    width = max((len(c.name) for c in cases), default=4) + 2
     against = f"{args.reference} {vers.get(args.reference)}"
     if args.reference != "keras":
         against += f" (fixed grid: keras {vers['keras']})"
     print(f"numpy-rnn parity: {len(cases)} cases against {against} "
           f"(tensorflow {vers['tensorflow']}), seed {args.seed}"
-          + (f", {args.examples} random example(s)" if args.examples else ""))
+          + (f", {args.examples} random example(s)" if args.examples else "")
+          + (f", shard {args.shard_kn[0]}/{args.shard_kn[1]} of {len(full)} cases"
+             if args.shard_kn else "")
+          + (f", {args.jobs} worker processes" if args.jobs > 1 else ""))
     print(f"{'case':<{width}}{'max abs err':>13}  {'tolerance':<22}{'result'}")
     print("-" * (width + 45))
     progress = Progress(len(cases))
@@ -186,8 +199,13 @@ def cmd_parity(args: argparse.Namespace) -> int:
             print(f"    params: {o.params}")
 
     start = time.perf_counter()
-    outcomes = gate.run_cases(cases, on_start=lambda i, c: progress.start(i, c.name),
-                              on_done=on_done)
+    on_start = lambda i, c: progress.start(i, c.name)  # noqa: E731
+    if args.jobs > 1 and len(cases) > 1:
+        outcomes = run_parallel(cases, positions, min(args.jobs, len(cases)), sweep_cases,
+                                (args.seed, args.examples, args.reference, args.only),
+                                on_start=on_start, on_done=on_done)
+    else:
+        outcomes = run_serial(cases, on_start=on_start, on_done=on_done)
     total = time.perf_counter() - start
     print("-" * (width + 45))
     n = gate.counts(outcomes)
@@ -203,6 +221,9 @@ def cmd_parity(args: argparse.Namespace) -> int:
         comparison = compare_to_baseline(base, outcomes, path=args.baseline, versions=vers,
                                          growth_factor=args.growth_factor,
                                          floor_fraction=args.growth_floor, only=args.only)
+        # a shard: the sweep's other cases run on other machines, they are not missing
+        in_sweep = {c.name for c in full}
+        comparison.missing_cases = [n for n in comparison.missing_cases if n not in in_sweep]
         for line in comparison.summary_lines():
             print(line)
         if args.fail_on_missing and comparison.missing_cases:
@@ -213,25 +234,27 @@ def cmd_parity(args: argparse.Namespace) -> int:
     if failed_names:
         print("failed: " + "; ".join(failed_names))
     try:
-        _write_outputs(args, outcomes, vers, total, comparison, extra_failures)
+        _write_outputs(args, outcomes, vers, total, comparison, extra_failures, sweep)
     except OSError as exc:
         return _usage_error(f"cannot write an output file: {exc}")
     return EXIT_FAIL if failed or extra_failures else EXIT_OK
 
 
 def _write_outputs(args: argparse.Namespace, outcomes, vers: dict, seconds: float, comparison,
-                   extra_failures: list[str]) -> None:
+                   extra_failures: list[str], sweep: dict) -> None:
     if args.json:
         payload = gate.build_report(outcomes, seed=args.seed, examples=args.examples,
                                     reference=args.reference, only=args.only, seconds=seconds,
                                     versions_=vers, extra_failures=extra_failures,
-                                    baseline=comparison.to_dict() if comparison else None)
+                                    baseline=comparison.to_dict() if comparison else None,
+                                    sweep=sweep, shard=args.shard_kn)
         with open(args.json, "w", encoding="utf-8") as fh:
             json.dump(payload, fh, indent=2, allow_nan=False)
             fh.write("\n")
         print(f"json report: {args.json}")
     if args.junit:
         props = {"seed": args.seed, "examples": args.examples, "reference": args.reference,
+                 **({"shard": "{}/{}".format(*args.shard_kn)} if args.shard_kn else {}),
                  **{f"version.{k}": v for k, v in vers.items()}}
         write_junit(args.junit, outcomes, properties=props)
         print(f"junit report: {args.junit}")
@@ -284,6 +307,13 @@ def add_parity_command(sub: Any) -> None:
                    help="write a PNG of error against timestep (needs numpy-rnn[plot])")
     p.add_argument("--schema", action="store_true",
                    help="print the JSON Schema of the --json report and exit")
+    p.add_argument("--shard", metavar="K/N",
+                   help="run only the K-th of N parts of the cases (round-robin over the "
+                        "canonical order, 1 <= K <= N); join the JSON reports with numpy-rnn "
+                        "merge-reports")
+    p.add_argument("--jobs", type=int_at_least(1), default=1, metavar="N",
+                   help="run cases in N worker processes, TensorFlow loaded once per worker "
+                        "(default 1: in this process)")
     p.add_argument("--list", action="store_true", help="list the cases and exit")
     p.add_argument("-v", "--verbose", action="store_true", help="print every report in full")
     p.set_defaults(func=cmd_parity)

@@ -22,10 +22,16 @@ REPORT_SCHEMA_ID = "numpy-rnn-parity-report/1"
 
 def build_report(outcomes: Sequence[Outcome], *, seed: int, examples: int, reference: str,
                  only: str | None, seconds: float, versions_: dict | None = None,
-                 baseline: dict | None = None, extra_failures: Sequence[str] = ()) -> dict:
+                 baseline: dict | None = None, extra_failures: Sequence[str] = (),
+                 sweep: dict | None = None, shard: tuple[int, int] | None = None,
+                 merged_from: Sequence[dict] | None = None) -> dict:
     """The ``--json`` payload (schema ``REPORT_SCHEMA``), strict-JSON safe.
 
     ``extra_failures``: reasons the gate fails beyond case statuses (e.g. missing cases).
+    ``sweep``: ``{"cases": M, "fingerprint": "sha256:..."}`` of the whole (unsharded) case list
+    (``parity.gate.shard.sweep_info``); ``shard``: ``(K, N)`` for ``--shard K/N``;
+    ``merged_from``: the shard reports ``merge-reports`` joined.  Written only when given (the
+    schema has them optional, so reports written before them still validate).
     """
     c = counts(outcomes)
     n_failed = sum(c[s] for s in FAILING)
@@ -43,6 +49,12 @@ def build_report(outcomes: Sequence[Outcome], *, seed: int, examples: int, refer
         "cases": [o.to_dict() for o in outcomes],
         "baseline": baseline,
     }
+    if sweep is not None:
+        payload["sweep"] = dict(sweep)
+        payload["shard"] = None if shard is None else {"index": int(shard[0]),
+                                                      "count": int(shard[1])}
+    if merged_from is not None:
+        payload["merged_from"] = [dict(m) for m in merged_from]
     return json_safe(payload)
 
 
@@ -156,6 +168,21 @@ REPORT_SCHEMA: dict = {
                          "new_cases": {"type": "array", "items": {"type": "string"}},
                          "missing_cases": {"type": "array", "items": {"type": "string"}},
                          "regressions": {"type": "array", "items": {"type": "string"}}}},
+        # Optional (added with --shard / merge-reports; older reports lack them):
+        "sweep": {"type": "object", "required": ["cases", "fingerprint"],
+                  "properties": {"cases": {"type": "integer", "minimum": 0},
+                                 "fingerprint": {"type": "string",
+                                                 "pattern": "^sha256:[0-9a-f]{64}$"}}},
+        "shard": {"type": ["object", "null"], "required": ["index", "count"],
+                  "properties": {"index": {"type": "integer", "minimum": 1},
+                                 "count": {"type": "integer", "minimum": 1}}},
+        "merged_from": {"type": "array", "items": {
+            "type": "object", "required": ["path", "shard", "n_cases", "created", "seconds"],
+            "properties": {"path": {"type": "string"},
+                           "shard": {"type": "object", "required": ["index", "count"]},
+                           "n_cases": {"type": "integer", "minimum": 0},
+                           "created": {"type": "string"},
+                           "seconds": {"type": "number", "minimum": 0}}}},
     },
 }
 
