@@ -26,7 +26,8 @@ from ..bridge import import_tensorflow_quietly, quiet_tensorflow_logs
 from ..gate.baseline import (DEFAULT_FLOOR_FRACTION, DEFAULT_GROWTH_FACTOR, BaselineError,
                              compare_to_baseline, judge, load_baseline, make_baseline,
                              save_baseline)
-from ..gate.jobs import run_parallel, run_serial
+from ..gate.jobs import run_parallel
+from ..gate.sweep import run_cases
 from ..gate.junit import write_junit
 from ..gate.shard import parse_shard, shard_positions, sweep_cases, sweep_info
 from ..gate.plot import plot_error_by_timestep, require_matplotlib
@@ -205,7 +206,7 @@ def cmd_parity(args: argparse.Namespace) -> int:
                                 (args.seed, args.examples, args.reference, args.only),
                                 on_start=on_start, on_done=on_done)
     else:
-        outcomes = run_serial(cases, on_start=on_start, on_done=on_done)
+        outcomes = run_cases(cases, on_start=on_start, on_done=on_done)
     total = time.perf_counter() - start
     print("-" * (width + 45))
     n = gate.counts(outcomes)

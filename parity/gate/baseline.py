@@ -271,16 +271,21 @@ def judge(o: Outcome, base_cases: dict, *, growth_factor: float = DEFAULT_GROWTH
         if b is not None:
             verdicts.append(output_verdict(d.name, _num(b["max_abs_err"]), d.max_abs_err,
                                            d.atol, growth_factor, floor_fraction))
+    if not verdicts:  # renamed outputs: nothing the baseline holds applies, so say so
+        o.baseline = {"status": "new", "regressed": False, "growth": None, "ratio": None,
+                      "outputs": [], "message": (
+                          "no output in common with the baseline, nothing compared (baseline: "
+                          f"{', '.join(sorted(entry['outputs'])) or 'none'}; now: "
+                          f"{', '.join(d.name for d in o.report.outputs) or 'none'})")}
+        return
     regressed = any(v["regressed"] for v in verdicts)
-    worst = max(verdicts, key=lambda v: v["ratio"], default=None)
-    message = ("no output in common with the baseline" if worst is None else
-               f"{'REGRESSED' if regressed else 'within baseline'}: {worst['name']} max|err| "
+    worst = max(verdicts, key=lambda v: v["ratio"])
+    message = (f"{'REGRESSED' if regressed else 'within baseline'}: {worst['name']} max|err| "
                f"{worst['baseline']:.3e} -> {worst['now']:.3e} (x{worst['growth']:.3g}); "
                f"allowed {worst['allowed']:.3e} = {growth_factor:g} x max(baseline "
                f"{worst['baseline']:.3e}, floor {floor_fraction:g} x atol = {worst['floor']:.1e})")
     o.baseline = {"status": "compared", "regressed": regressed,
-                  "growth": None if worst is None else worst["growth"],
-                  "ratio": None if worst is None else worst["ratio"], "outputs": verdicts,
+                  "growth": worst["growth"], "ratio": worst["ratio"], "outputs": verdicts,
                   "message": message}
     if regressed and o.status == "pass":
         o.status = "REGRESSED"

@@ -1,8 +1,9 @@
 """Running the sweep's cases, in this process (``--jobs 1``) or in N worker processes
 (``--jobs N``), with each case starting from the same Keras state whatever ran before it.
 
-* Case isolation (:func:`fresh_keras_state`): before every case Keras's global state is reset
-  (``keras.backend.clear_session``, and tf_keras's when it is loaded).  Keras names layers from a
+* Case isolation (:func:`parity.gate.sweep.fresh_keras_state`, in every ``run_case``): before
+  every case Keras's global state is reset (``keras.backend.clear_session``, and tf_keras's
+  when it is loaded).  Keras names layers from a
   process-wide counter (``lstm``, ``lstm_1``, ...) and the gradient rows are named after the
   layers (``d lstm/kernel``), so without it a row's name depended on which cases ran earlier in
   the process -- a shard, a worker or ``--only`` then named the same output differently, and a
@@ -21,7 +22,6 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import multiprocessing
-import sys
 from concurrent.futures.process import BrokenProcessPool
 from typing import Callable, Sequence
 
@@ -31,41 +31,10 @@ from .outcome import Outcome
 from .shard import outcome_from_row, outcome_row
 from .sweep import run_case
 
-__all__ = ["fresh_keras_state", "run_isolated", "run_serial", "run_parallel"]
+__all__ = ["run_parallel"]
 
 OnStart = Callable[[int, Case], None]
 OnDone = Callable[[int, Outcome], None]
-
-
-def fresh_keras_state() -> None:
-    """Reset the Keras global state a case could inherit from the previous one (layer-name
-    counters above all).  Imports nothing: a library not yet loaded has no state."""
-    keras = sys.modules.get("keras")
-    if keras is not None and hasattr(keras, "backend"):
-        keras.backend.clear_session(free_memory=False)
-    tf_keras = sys.modules.get("tf_keras")
-    if tf_keras is not None and hasattr(tf_keras, "backend"):
-        tf_keras.backend.clear_session()
-
-
-def run_isolated(case: Case) -> Outcome:
-    """:func:`parity.gate.sweep.run_case` after :func:`fresh_keras_state`."""
-    fresh_keras_state()
-    return run_case(case)
-
-
-def run_serial(cases: Sequence[Case], on_start: OnStart | None = None,
-               on_done: OnDone | None = None) -> list[Outcome]:
-    """Every case in order, in this process (``--jobs 1``)."""
-    out = []
-    for i, case in enumerate(cases):
-        if on_start:
-            on_start(i, case)
-        outcome = run_isolated(case)
-        out.append(outcome)
-        if on_done:
-            on_done(i, outcome)
-    return out
 
 
 # -- worker processes -----------------------------------------------------------------------------
@@ -89,7 +58,7 @@ def _worker_run(position: int, name: str) -> dict:
         return outcome_row(Outcome(name, "parity", "ERROR", 0.0,
                                    error=f"RuntimeError: the worker's case list differs: position "
                                          f"{position} is {found!r}, expected {name!r}"))
-    return outcome_row(run_isolated(case))
+    return outcome_row(run_case(case))
 
 
 def _died(case: Case, detail: str) -> Outcome:

@@ -1,6 +1,7 @@
 """Running gate cases: each one an :class:`Outcome`, a crash an ``ERROR``, never an exception."""
 from __future__ import annotations
 
+import sys
 import time
 import traceback
 from typing import Callable, Iterable
@@ -8,11 +9,27 @@ from typing import Callable, Iterable
 from ..cases import Case
 from .outcome import Outcome
 
-__all__ = ["run_case", "run_cases"]
+__all__ = ["fresh_keras_state", "run_case", "run_cases"]
+
+
+def fresh_keras_state() -> None:
+    """Reset the Keras global state a case could inherit from the previous one (layer-name
+    counters above all: gradient rows are named after the layers, ``d lstm/kernel``, so without
+    it a row's name would depend on which cases ran before it in the process, and a baseline
+    matched by output name would compare nothing).  Imports nothing: a library not yet loaded
+    has no state."""
+    keras = sys.modules.get("keras")
+    if keras is not None and hasattr(keras, "backend"):
+        keras.backend.clear_session(free_memory=False)
+    tf_keras = sys.modules.get("tf_keras")
+    if tf_keras is not None and hasattr(tf_keras, "backend"):
+        tf_keras.backend.clear_session()
 
 
 def run_case(case: Case) -> Outcome:
-    """Run one case; a crash is an ``ERROR`` outcome, never an exception."""
+    """Run one case, from a fresh Keras state (:func:`fresh_keras_state`); a crash is an
+    ``ERROR`` outcome, never an exception."""
+    fresh_keras_state()
     t0 = time.perf_counter()
     report, error, tb = None, None, None
     try:

@@ -16,7 +16,7 @@ pytest.importorskip("tensorflow")
 import json  # noqa: E402
 
 from parity import cli, gate  # noqa: E402
-from parity.gate import jobs  # noqa: E402
+from parity.gate import sweep  # noqa: E402
 
 from tests.parity.test_readme_blocks import readme_blocks, run_bash_block  # noqa: E402
 
@@ -112,7 +112,7 @@ def test_teeth_without_a_fresh_keras_state_row_names_depend_on_what_ran_before(
         runs, capsys, tmp_path, monkeypatch):
     """Switch the per-case reset off: the stacked models' gradient rows take the layer names
     Keras's process-wide counters hand out (``d lstm_3/kernel``), so the test above would fail."""
-    monkeypatch.setattr(jobs, "fresh_keras_state", lambda: None)
+    monkeypatch.setattr(sweep, "fresh_keras_state", lambda: None)
     code, text = _run(capsys, "parity", "--only", "grad/models/*", "--json",
                       str(tmp_path / "leak.json"))
     assert code == 0, text

@@ -2,6 +2,7 @@
 draws, plot, CLI usage errors and the pytest plugin, all on fake reports."""
 from __future__ import annotations
 
+import dataclasses
 import importlib.metadata
 import importlib.util
 import io
@@ -501,3 +502,17 @@ def test_plugin_rejects_a_bad_report_path(tmp_path):
          str(tmp_path / "test_x.py")], capture_output=True, text=True, timeout=120, cwd=tmp_path)
     assert proc.returncode == 4, proc.stdout + proc.stderr
     assert "--parity-report: expected a file in an existing directory" in proc.stderr
+
+
+def test_a_case_whose_outputs_were_renamed_is_not_silently_compared():
+    """A case in the baseline whose outputs now have other names (e.g. Keras's layer-name counter
+    leaking across cases) compares nothing: it is reported as new, never as 'compared'."""
+    base, _ = base_and_now([1e-7, 1e-7], [1e-7, 1e-7])
+    report = seq_report("c/seq", [1e-7, 9e-7])
+    report = ParityReport("c/seq", [dataclasses.replace(d, name="d lstm_1/kernel")
+                                    for d in report.outputs])
+    now = gate.run_cases([fake_case("c/seq", report)])
+    cmp = bl.compare_to_baseline(base, now, path="b.json", versions={})
+    assert now[0].baseline["status"] == "new" and cmp.new_cases == ["c/seq"]
+    assert "no output in common" in now[0].baseline["message"]
+    assert "d lstm_1/kernel" in now[0].baseline["message"]

@@ -424,7 +424,7 @@ def toy_cases(seed: int, crash: str | None) -> list[Case]:
 
 def test_jobs_rows_equal_the_serial_rows_and_come_in_order():
     cases = toy_cases(5, None)
-    serial = [shard.outcome_row(o) for o in jobs.run_serial(cases)]
+    serial = [shard.outcome_row(o) for o in gate.run_cases(cases)]
     seen = []
     parallel = jobs.run_parallel(cases[1:], list(range(1, 7)), 2, toy_cases, (5, None),
                                  tensorflow=False, on_done=lambda i, o: seen.append(i))
