@@ -105,17 +105,22 @@ def _legacy_graph(config: dict) -> bool:
         and isinstance(n["inbound_nodes"][0], list) for n in nodes)
 
 
-def _plan_legacy_functional(name: str, config: dict, problems: list[str], defer: bool,
-                            dialect: Dialect | None) -> ModelPlan:
-    nodes = config.get("layers")
+def _graph(nodes: list, config: dict, problems: list[str]) -> tuple[dict, list, list]:
+    """A functional config's layers by name (a repeated name is a problem), its input and
+    output references."""
     by_name: dict[str, dict] = {}
     for node in nodes:
         node_name = _name_of(node)
         if node_name in by_name:
             problems.append(f"two layers are named '{node_name}'")
         by_name[node_name] = node if isinstance(node, dict) else {}
-    inputs = _io_refs(config.get("input_layers"))
-    outputs = _io_refs(config.get("output_layers"))
+    return by_name, _io_refs(config.get("input_layers")), _io_refs(config.get("output_layers"))
+
+
+def _plan_legacy_functional(name: str, config: dict, problems: list[str], defer: bool,
+                            dialect: Dialect | None) -> ModelPlan:
+    nodes = config.get("layers")
+    by_name, inputs, outputs = _graph(nodes, config, problems)
     if len(inputs) != 1 or len(outputs) != 1:
         problems.append(f"the model has {len(inputs)} inputs and {len(outputs)} outputs; "
                         "numpy_rnn runs models with one input and one output")
@@ -214,14 +219,7 @@ def _plan_functional(name: str, config: dict, problems: list[str], defer: bool) 
     nodes = config.get("layers")
     if not isinstance(nodes, list):
         raise KerasFileError(f"Functional model '{name}': config has no 'layers' list")
-    by_name: dict[str, dict] = {}
-    for node in nodes:
-        node_name = _name_of(node)
-        if node_name in by_name:
-            problems.append(f"two layers are named '{node_name}'")
-        by_name[node_name] = node if isinstance(node, dict) else {}
-    inputs = _io_refs(config.get("input_layers"))
-    outputs = _io_refs(config.get("output_layers"))
+    by_name, inputs, outputs = _graph(nodes, config, problems)
     if len(inputs) != 1:
         problems.append(f"the model has {len(inputs)} inputs {[r[0] for r in inputs]}; "
                         "numpy_rnn runs models with one input")

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import sys
 
@@ -24,6 +25,18 @@ def usage_error(command: str, message: str) -> int:
     """Print ``numpy-rnn COMMAND: error: MESSAGE`` as one line on stderr; return 2."""
     print(f"numpy-rnn {command}: error: {one_line(message)}", file=sys.stderr)
     return EXIT_USAGE
+
+
+def output_path_problem(flag: str, path: str) -> str | None:
+    """Why ``path`` (given as ``flag``) cannot be a file to write, or None: checked before
+    anything runs, so a long run never ends on an unwritable output."""
+    parent = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(parent):
+        return (f"{flag}: expected a file in an existing directory, received {path!r} (no "
+                f"directory {parent!r})")
+    if os.path.isdir(path):
+        return f"{flag}: expected a file path, received the directory {path!r}"
+    return None
 
 
 def int_at_least(minimum: int):

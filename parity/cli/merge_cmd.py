@@ -16,7 +16,7 @@ from ..gate.baseline import (DEFAULT_FLOOR_FRACTION, DEFAULT_GROWTH_FACTOR, Base
                              load_baseline, make_baseline, save_baseline)
 from ..gate.junit import write_junit
 from ..gate.merge import MergeError, load_shard_report, merge_reports, rebaseline
-from .common import EXIT_FAIL, EXIT_OK, number, usage_error
+from .common import EXIT_FAIL, EXIT_OK, number, output_path_problem, usage_error
 
 __all__ = ["add_merge_command", "cmd_merge_reports"]
 
@@ -30,12 +30,9 @@ def _check_paths(args: argparse.Namespace) -> None:
                        ("--save-baseline", args.save_baseline)):
         if path is None:
             continue
-        parent = os.path.dirname(os.path.abspath(path))
-        if not os.path.isdir(parent):
-            raise MergeError(f"{flag}: expected a file in an existing directory, received "
-                             f"{path!r} (no directory {parent!r})")
-        if os.path.isdir(path):
-            raise MergeError(f"{flag}: expected a file path, received the directory {path!r}")
+        problem = output_path_problem(flag, path)
+        if problem is not None:
+            raise MergeError(problem)
         if os.path.exists(path) and any(os.path.exists(p) and os.path.samefile(path, p)
                                         for p in args.inputs):
             raise MergeError(f"{flag} {path}: is also an input; the merged report needs a path "

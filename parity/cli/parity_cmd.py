@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 from typing import Any
@@ -31,7 +30,7 @@ from ..gate.sweep import run_cases
 from ..gate.junit import write_junit
 from ..gate.shard import parse_shard, shard_positions, sweep_cases, sweep_info
 from ..gate.plot import plot_error_by_timestep, require_matplotlib
-from .common import EXIT_FAIL, EXIT_OK, int_at_least, number, usage_error
+from .common import EXIT_FAIL, EXIT_OK, int_at_least, number, output_path_problem, usage_error
 
 __all__ = ["add_parity_command", "cmd_parity", "Progress"]
 
@@ -69,13 +68,9 @@ def _check_options(args: argparse.Namespace) -> dict | None:
         path = getattr(args, flag)
         if path is None:
             continue
-        parent = os.path.dirname(os.path.abspath(path))
-        if not os.path.isdir(parent):
-            raise GateError(f"--{flag.replace('_', '-')}: expected a file in an existing "
-                            f"directory, received {path!r} (no directory {parent!r})")
-        if os.path.isdir(path):
-            raise GateError(f"--{flag.replace('_', '-')}: expected a file path, received the "
-                            f"directory {path!r}")
+        problem = output_path_problem(f"--{flag.replace('_', '-')}", path)
+        if problem is not None:
+            raise GateError(problem)
     if args.plot:
         require_matplotlib()
     if args.baseline is None:

@@ -29,7 +29,8 @@ from numpy_rnn.io import verify_model
 from ..bridge import import_tensorflow_quietly, install_hint, quiet_tensorflow_logs
 from ..bridge import port as port_module
 from . import trace_cmd
-from .common import EXIT_FAIL, EXIT_OK, EXIT_USAGE, int_at_least, one_line, usage_error
+from .common import (EXIT_FAIL, EXIT_OK, EXIT_USAGE, int_at_least, one_line, output_path_problem,
+                     usage_error)
 
 __all__ = ["add_port_commands", "cmd_port", "cmd_check", "cmd_predict"]
 
@@ -54,12 +55,7 @@ def _temperature(text: str) -> float:
 # -- port -------------------------------------------------------------------------------------
 def _check_output(path: str) -> str | None:
     """Why ``path`` cannot be the bundle to write, or None (checked before anything runs)."""
-    if os.path.isdir(path):
-        return f"-o {path!r}: expected a file path for the bundle, received an existing directory"
-    parent = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(parent):
-        return f"-o {path!r}: expected a file in an existing directory (no directory {parent!r})"
-    return None
+    return output_path_problem("-o", path)
 
 
 def cmd_port(args: argparse.Namespace) -> int:

@@ -27,7 +27,7 @@ import numpy_rnn
 from numpy_rnn.io import make_test_inputs
 
 from ..bridge import import_tensorflow_quietly, install_hint, legacy, model_to_keras, trace
-from .common import EXIT_FAIL, EXIT_OK, int_at_least, usage_error
+from .common import EXIT_FAIL, EXIT_OK, int_at_least, output_path_problem, usage_error
 
 __all__ = ["add_trace_arguments", "cmd_trace", "wants_trace", "source_loader", "LOADERS",
            "TraceSource", "SourceError"]
@@ -160,10 +160,9 @@ def cmd_trace(args: argparse.Namespace, open_bundle: OpenBundle) -> int:
     args.samples = DEFAULT_SAMPLES if args.samples is None else args.samples
     args.seed = 0 if args.seed is None else args.seed
     if args.json:
-        parent = os.path.dirname(os.path.abspath(args.json))
-        if os.path.isdir(args.json) or not os.path.isdir(parent):
-            return usage_error(COMMAND, f"--json {args.json!r}: expected a file path in an "
-                                        "existing directory")
+        problem = output_path_problem("--json", args.json)
+        if problem is not None:
+            return usage_error(COMMAND, problem)
     if not os.path.exists(path):
         return usage_error(COMMAND, f"no such file: {path!r}")
     if not os.path.isfile(path):
