@@ -12,7 +12,7 @@ import numpy as np
 from .. import _validation as v
 from .. import activations
 from .backprop import activation_backward, add_into, column_sum, needs_input
-from .recurrent import RNNBase
+from .recurrent import RNNBase, in_time_order
 
 
 class LSTM(RNNBase):
@@ -271,16 +271,83 @@ class LSTM(RNNBase):
         add_into(acc, "recurrent_kernel", h_prev.T @ dz)  # (H, 4H)
         return dz, [dh_prev, dc_prev]
 
+    def _fast_columns(self) -> np.ndarray:
+        """Column indices taking Keras's gate order i, f, c, o to the loop's i, f, o, c (and
+        back: the permutation swaps two blocks, so it is its own inverse)."""
+        H = self.units
+        return np.concatenate([np.arange(j * H, (j + 1) * H) for j in self._FAST_ORDER])
+
+    def make_step_backward(self, tape, acc: dict):
+        """With the default activations and :meth:`step` / :meth:`step_backward` not replaced:
+        :meth:`step_backward`'s arithmetic on buffers made once per call, ``dz`` written
+        straight into ``d_projected`` in the loop's gate order i, f, o, c (noted in
+        ``acc["columns"]``), ``dR`` left to one product over all steps (``acc["h_prev"]``,
+        the previous h of every step in time order); otherwise :meth:`step_backward`."""
+        if type(self).step_backward is not _LSTM_STEP_BACKWARD or \
+                type(self).step is not _LSTM_STEP or \
+                self.recurrent_activation is not activations.sigmoid or \
+                self.activation is not activations.tanh:
+            return super().make_step_backward(tape, acc)
+        H, dtype, batch = self.units, self.dtype, tape.x.shape[0]
+        columns = acc["columns"] = self._fast_columns()
+        acc["h_prev"] = in_time_order(tape.steps, lambda prev, cache: prev[0], tape.go_backwards)
+        r_t = self.recurrent_kernel[:, columns].T  # (4H, H), columns i, f, o, c
+        dc, t1 = np.empty((batch, H), dtype), np.empty((batch, H), dtype)
+        t3, dh_sum = np.empty((batch, 3 * H), dtype), np.empty((batch, H), dtype)
+        dhs = (np.empty((batch, H), dtype), np.empty((batch, H), dtype))
+        dcs = (np.empty((batch, H), dtype), np.empty((batch, H), dtype))
+        flip = [0]
+
+        def step_backward(cache, prev_states, d_out, d_states, dst):
+            a, act_c = cache["a"], cache["act_c"]  # (B, 4H) i | f | o | g; (B, H)
+            c_prev = prev_states[1]
+            j = flip[0] = 1 - flip[0]
+            dh_prev, dc_prev = dhs[j], dcs[j]
+            dh = d_states[0] if d_out is None else np.add(d_out, d_states[0], out=dh_sum)
+            o, g = a[:, 2 * H:3 * H], a[:, 3 * H:]
+            np.multiply(dh, o, out=dc)  # d act_c, then through tanh: * (1 - act_c**2)
+            np.multiply(act_c, act_c, out=t1)
+            np.subtract(1, t1, out=t1)
+            np.multiply(dc, t1, out=dc)
+            np.add(d_states[1], dc, out=dc)
+            np.multiply(dc, g, out=dst[:, :H])  # d i
+            np.multiply(dc, c_prev, out=dst[:, H:2 * H])  # d f
+            np.multiply(dh, act_c, out=dst[:, 2 * H:3 * H])  # d o
+            gates, a3 = dst[:, :3 * H], a[:, :3 * H]
+            gates *= a3  # sigmoid: d * y * (1 - y)
+            np.subtract(1, a3, out=t3)
+            gates *= t3
+            dg = dst[:, 3 * H:]
+            np.multiply(dc, a[:, :H], out=dg)  # tanh: d * (1 - y * y)
+            np.multiply(g, g, out=t1)
+            np.subtract(1, t1, out=t1)
+            dg *= t1
+            np.multiply(dc, a[:, H:2 * H], out=dc_prev)
+            np.matmul(dst, r_t, out=dh_prev)  # (B, H)
+            return dst, [dh_prev, dc_prev]
+        return step_backward
+
     def _input_gradients(self, x: np.ndarray, d_projected: np.ndarray,
-                         acc: dict) -> tuple[np.ndarray, list[np.ndarray]]:
-        """``x @ kernel`` differentiated once for every timestep: ``(dx, [dK, dR, (db)])``."""
+                         acc: dict) -> tuple[np.ndarray | None, list[np.ndarray]]:
+        """``x @ kernel`` differentiated once for every timestep: ``(dx, [dK, dR, (db)])``
+        (dx None when ``acc["need_dx"]`` is False); ``d_projected`` in Keras's gate order, or
+        in ``acc["columns"]``'s with ``acc["h_prev"]`` for ``dR``."""
         batch, timesteps, features = x.shape
         dz = d_projected.reshape(-1, 4 * self.units)  # (B*T, 4H)
-        dx = (dz @ self.kernel.T).reshape(batch, timesteps, features)  # (B, T, F)
-        grads = [x.reshape(-1, features).T @ dz,  # (F, 4H)
-                 acc.get("recurrent_kernel", np.zeros_like(self.recurrent_kernel))]
+        columns = acc.get("columns")
+        kernel = self.kernel if columns is None else self.kernel[:, columns]
+        dx = (dz @ kernel.T).reshape(batch, timesteps, features) if acc.get("need_dx", True) \
+            else None  # (B, T, F)
+        d_kernel = x.reshape(-1, features).T @ dz  # (F, 4H)
+        if columns is None:
+            d_rec = acc.get("recurrent_kernel", np.zeros_like(self.recurrent_kernel))
+        else:  # sum over steps of h_prev^T dz: one product over B*T rows
+            d_rec = (acc["h_prev"].reshape(-1, self.units).T @ dz)[:, columns]
+            d_kernel = d_kernel[:, columns]
+        grads = [d_kernel, d_rec]
         if self.use_bias:
-            grads.append(column_sum(dz))  # (4H,)
+            d_bias = column_sum(dz)  # (4H,)
+            grads.append(d_bias if columns is None else d_bias[columns])
         return dx, grads
 
     def get_config(self) -> dict:
@@ -294,4 +361,5 @@ class LSTM(RNNBase):
 
 
 _LSTM_STEP = LSTM.step
+_LSTM_STEP_BACKWARD = LSTM.step_backward
 _LSTM_PROJECT = LSTM.project_inputs
