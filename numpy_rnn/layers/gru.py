@@ -280,7 +280,8 @@ class GRU(RNNBase):
         if "h_prev" in acc:  # sums over steps as products over B*T rows (reset_after)
             h_prev = acc["h_prev"].reshape(-1, H)  # (B*T, H)
             d_inner_h = d_xp[:, 2 * H:] * acc["r"].reshape(-1, H)  # (B*T, H)
-            d_rec = np.concatenate([h_prev.T @ d_xp[:, :2 * H], h_prev.T @ d_inner_h], axis=1)
+            d_rec = np.concatenate([(d_xp[:, :2 * H].T @ h_prev).T, (d_inner_h.T @ h_prev).T],
+                                   axis=1)  # (H, 3H); transposed products: see lstm.py
             acc["recurrent_bias"] = np.concatenate(
                 [column_sum(d_xp[:, :2 * H]), column_sum(d_inner_h)])
         elif self.reset_after:

@@ -157,7 +157,7 @@ class SimpleRNN(RNNBase):
         dx = (d_pre @ self.kernel.T).reshape(batch, timesteps, features) \
             if acc.get("need_dx", True) else None  # (B, T, F)
         if "h_prev" in acc:  # sum over steps of h_prev^T d_pre: one product over B*T rows
-            d_rec = acc["h_prev"].reshape(-1, self.units).T @ d_pre
+            d_rec = np.ascontiguousarray((d_pre.T @ acc["h_prev"].reshape(-1, self.units)).T)
         else:
             d_rec = acc.get("recurrent_kernel", np.zeros_like(self.recurrent_kernel))
         grads = [x.reshape(-1, features).T @ d_pre, d_rec]  # (F, H), (H, H)
