@@ -235,6 +235,27 @@ class LSTM(RNNBase):
         cs = (np.empty((batch, H), dtype), np.empty((batch, H), dtype))
         flip = [0]
         cell, fw = self._cell, self.fast_weights()
+        if fw[3][:2] == (-1.0, -2.0) and self.activation is activations.tanh:
+            # the default activations: _cell's operations in its order (the same numbers),
+            # every lookup made once here (per step: 11 NumPy calls, no method calls)
+            R, numer, (i, f, o, g) = fw[1], fw[3][2], views
+
+            def fast_step(xk_t: np.ndarray, states: list[np.ndarray]):
+                j = flip[0] = 1 - flip[0]
+                h, c = hs[j], cs[j]
+                np.matmul(states[0], R, out=z)
+                np.add(z, xk_t, out=z)
+                np.exp(z, out=z)
+                np.add(z, 1, out=z)
+                np.divide(numer, z, out=z)
+                np.subtract(g, 1, out=g)
+                np.multiply(f, states[1], out=c)
+                np.multiply(g, i, out=g)
+                np.add(c, g, out=c)
+                np.tanh(c, out=act_c)
+                np.multiply(act_c, o, out=h)
+                return h, [h, c]
+            return fast_step
 
         def step(xk_t: np.ndarray, states: list[np.ndarray]):
             j = flip[0] = 1 - flip[0]
