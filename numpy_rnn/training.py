@@ -228,7 +228,14 @@ def backward(model: Any, grad: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]
     grads: dict[int, list] = {}
     for i in range(len(model.layers) - 1, trainable[0] - 1, -1):
         layer = model.layers[i]
-        grad = layer.backward(grad)
+        if i == trainable[0] and hasattr(layer, "_input_gradient_needed"):
+            layer._input_gradient_needed = False  # nobody reads the bottom layer's d inputs
+            try:
+                grad = layer.backward(grad)
+            finally:
+                layer.__dict__.pop("_input_gradient_needed", None)
+        else:
+            grad = layer.backward(grad)
         if i in trainable:
             grads[i] = list(getattr(layer, "sparse_gradients", None) or layer.gradients)
     pairs = []

@@ -65,6 +65,9 @@ class Bidirectional(Layer):
     """
 
     supports_masking = True
+    #: False while a training step differentiates this layer for its weights alone (see
+    #: ``RNNBase._input_gradient_needed``): both directions skip d inputs; backward gives None.
+    _input_gradient_needed = True
 
     def __init__(self, layer: Any, merge_mode: str | None = "concat", backward_layer: Any = None,
                  weights: list | None = None, **kwargs: Any) -> None:
@@ -307,9 +310,17 @@ class Bidirectional(Layer):
             return [d_out] + [None if g is None else g.astype(layer.dtype, copy=False)
                               for g in d_st]
 
-        dx = fw.backward(inner_grad(fw, d_fw, d_states[:n_fw])).astype(self.dtype, copy=False)
-        dx = dx + bw.backward(inner_grad(bw, d_bw, d_states[n_fw:])).astype(self.dtype,
-                                                                             copy=False)
+        need_dx = self._input_gradient_needed  # False: the bottom layer of a training step
+        try:
+            if not need_dx:
+                fw._input_gradient_needed = bw._input_gradient_needed = False
+            dx_fw = fw.backward(inner_grad(fw, d_fw, d_states[:n_fw]))
+            dx_bw = bw.backward(inner_grad(bw, d_bw, d_states[n_fw:]))
+        finally:
+            fw.__dict__.pop("_input_gradient_needed", None)
+            bw.__dict__.pop("_input_gradient_needed", None)
+        dx = None if not need_dx else \
+            dx_fw.astype(self.dtype, copy=False) + dx_bw.astype(self.dtype, copy=False)
         self.gradients = list(fw.gradients) + list(bw.gradients)
         self.state_gradients = None
         if explicit_state:

@@ -22,7 +22,7 @@ import numpy as np
 from .. import activations
 from .. import _validation as v
 from .backprop import activation_backward, add_into, column_sum, needs_input
-from .recurrent import RNNBase
+from .recurrent import RNNBase, in_time_order
 
 
 class GRU(RNNBase):
@@ -222,15 +222,69 @@ class GRU(RNNBase):
             add_into(acc, "recurrent_zr", h_prev.T @ d_inner)  # (H, 2H)
         return d_xp, [dh_prev]
 
+    def make_step_backward(self, tape, acc: dict):
+        """With ``reset_after``, the default activations and :meth:`step` /
+        :meth:`step_backward` not replaced: :meth:`step_backward`'s arithmetic on buffers made
+        once per call, ``d_xp`` written straight into ``d_projected``, the recurrent kernel's
+        and bias's gradients left to products over all steps (``acc["h_prev"]``, ``acc["r"]``
+        in time order); otherwise :meth:`step_backward`."""
+        if type(self).step_backward is not _GRU_STEP_BACKWARD or \
+                type(self).step is not _GRU_STEP or not self.reset_after or \
+                self.recurrent_activation is not activations.sigmoid or \
+                self.activation is not activations.tanh:
+            return super().make_step_backward(tape, acc)
+        acc["h_prev"] = in_time_order(tape.steps, lambda prev, cache: prev[0], tape.go_backwards)
+        acc["r"] = in_time_order(tape.steps, lambda prev, cache: cache["r"], tape.go_backwards)
+        H, dtype, batch, r_t = self.units, self.dtype, tape.x.shape[0], self.recurrent_kernel.T
+        t1, t2, dh_sum = (np.empty((batch, H), dtype) for _ in range(3))
+        d_inner = np.empty((batch, 3 * H), dtype)
+        dhs = (np.empty((batch, H), dtype), np.empty((batch, H), dtype))
+        flip = [0]
+
+        def step_backward(cache, prev_states, d_out, d_states, dst):
+            h_prev, z, r, hh = prev_states[0], cache["z"], cache["r"], cache["hh"]
+            j = flip[0] = 1 - flip[0]
+            dh_prev = dhs[j]
+            dh = d_states[0] if d_out is None else np.add(d_out, d_states[0], out=dh_sum)
+            d_z, d_r, d_hh = dst[:, :H], dst[:, H:2 * H], dst[:, 2 * H:]
+            np.multiply(dh, z, out=dh_prev)
+            np.multiply(dh, h_prev, out=d_z)  # dh * h_prev - dh * hh
+            np.multiply(dh, hh, out=t1)
+            np.subtract(d_z, t1, out=d_z)
+            np.subtract(1, z, out=t1)
+            np.multiply(dh, t1, out=t1)
+            np.multiply(hh, hh, out=t2)  # tanh: d * (1 - y * y)
+            np.subtract(1, t2, out=t2)
+            np.multiply(t1, t2, out=d_hh)
+            np.multiply(d_hh, cache["inner_h"], out=d_r)
+            for d, y in ((d_z, z), (d_r, r)):  # sigmoid: d * y * (1 - y)
+                np.multiply(d, y, out=d)
+                np.subtract(1, y, out=t1)
+                np.multiply(d, t1, out=d)
+            d_inner[:, :2 * H] = dst[:, :2 * H]  # gradient of h @ R + b_rec
+            np.multiply(d_hh, r, out=d_inner[:, 2 * H:])
+            np.matmul(d_inner, r_t, out=t1)
+            np.add(dh_prev, t1, out=dh_prev)
+            return dst, [dh_prev]
+        return step_backward
+
     def _input_gradients(self, x: np.ndarray, d_projected: np.ndarray,
-                         acc: dict) -> tuple[np.ndarray, list[np.ndarray]]:
+                         acc: dict) -> tuple[np.ndarray | None, list[np.ndarray]]:
         """``x @ kernel + b_in`` differentiated once for every timestep: ``(dx, [dK, dR,
-        (db)])``."""
+        (db)])`` (dx None when ``acc["need_dx"]`` is False)."""
         batch, timesteps, features = x.shape
         H = self.units
         d_xp = d_projected.reshape(-1, 3 * H)  # (B*T, 3H)
-        dx = (d_xp @ self.kernel.T).reshape(batch, timesteps, features)  # (B, T, F)
-        if self.reset_after:
+        dx = (d_xp @ self.kernel.T).reshape(batch, timesteps, features) \
+            if acc.get("need_dx", True) else None  # (B, T, F)
+        if "h_prev" in acc:  # sums over steps as products over B*T rows (reset_after)
+            h_prev = acc["h_prev"].reshape(-1, H)  # (B*T, H)
+            d_inner_h = d_xp[:, 2 * H:] * acc["r"].reshape(-1, H)  # (B*T, H)
+            d_rec = np.concatenate([(d_xp[:, :2 * H].T @ h_prev).T, (d_inner_h.T @ h_prev).T],
+                                   axis=1)  # (H, 3H); transposed products: see lstm.py
+            acc["recurrent_bias"] = np.concatenate(
+                [column_sum(d_xp[:, :2 * H]), column_sum(d_inner_h)])
+        elif self.reset_after:
             d_rec = acc.get("recurrent_kernel", np.zeros_like(self.recurrent_kernel))
         else:
             d_rec = np.zeros_like(self.recurrent_kernel)  # (H, 3H)
@@ -260,4 +314,5 @@ class GRU(RNNBase):
 
 
 _GRU_STEP = GRU.step
+_GRU_STEP_BACKWARD = GRU.step_backward
 _GRU_PROJECT = GRU.project_inputs

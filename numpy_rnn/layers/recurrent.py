@@ -70,14 +70,24 @@ def rnn_loop(
     batch, timesteps = projected.shape[:2]
     dtype = projected.dtype
     outputs = np.empty((batch, timesteps, output_size), dtype) if return_sequences else None
-    prev_out = np.zeros((batch, output_size), dtype)
+    xs = projected.transpose(1, 0, 2)  # (T, batch, G) view: xs[t] is cheaper than [:, t]
     order = range(timesteps - 1, -1, -1) if go_backwards else range(timesteps)
+    if mask is None and tape is None:  # inference without a mask: nothing but the steps
+        if outputs is None:
+            for t in order:
+                out, states = step(xs[t], states)
+        else:
+            for k, t in enumerate(order):
+                out, states = step(xs[t], states)
+                outputs[:, k] = out
+        return out, outputs, states
+    prev_out = np.zeros((batch, output_size), dtype)
     for k, t in enumerate(order):
         if tape is None:
-            out, new_states = step(projected[:, t], states)
+            out, new_states = step(xs[t], states)
         else:
             cache: dict = {}
-            out, new_states = step(projected[:, t], states, cache)
+            out, new_states = step(xs[t], states, cache)
             tape.append((states, cache))
         if mask is not None:
             m = mask[:, t, None]  # (batch, 1)
@@ -90,7 +100,7 @@ def rnn_loop(
     return prev_out, outputs, states
 
 
-StepBackward = Callable[[dict, list, "np.ndarray | None", list],
+StepBackward = Callable[[dict, list, "np.ndarray | None", list, np.ndarray],
                         "tuple[np.ndarray, list[np.ndarray]]"]
 
 
@@ -109,8 +119,10 @@ def rnn_loop_backward(
     """Backpropagate through the time loop recorded by :func:`rnn_loop` (``tape``).
 
     Args:
-        step_backward: ``(cache, prev_states, d_out (batch, units) or None, d_states) ->
-            (d_projected_t (batch, G), d_prev_states)`` for one step.
+        step_backward: ``(cache, prev_states, d_out (batch, units) or None, d_states, dst) ->
+            (d_projected_t (batch, G), d_prev_states)`` for one step; ``dst`` is the step's
+            row block of the result (``d_projected[:, t]``, a strided view) and may be written
+            and returned as ``d_projected_t`` (no copy then).
         tape: the ``(prev_states, cache)`` pairs :func:`rnn_loop` recorded, in processing order.
         input_width: ``G``, the width of a projected step.
         grad_sequence: gradient of the output sequence ``(batch, timesteps, units)``, in
@@ -134,21 +146,38 @@ def rnn_loop_backward(
     for k in range(timesteps - 1, -1, -1):
         t = order[k]
         prev_states, cache = tape[k]
+        dst = d_projected[:, t]  # (batch, G)
         d_out = _sum_or_none(grad_sequence[:, k] if grad_sequence is not None else None,
                              grad_last if k == timesteps - 1 else None, d_carry)
         if mask is None:
-            d_xp, d_states = step_backward(cache, prev_states, d_out, d_states)
+            d_xp, d_states = step_backward(cache, prev_states, d_out, d_states, dst)
+            if d_xp is not dst:
+                dst[...] = d_xp
         else:
             m = mask[:, t, None]  # (batch, 1)
             # out = where(m, cell_out, prev_out or 0); new_states = where(m, new, old)
             d_carry = None if d_out is None or zero_output_for_mask else np.where(m, 0, d_out)
             d_cell = None if d_out is None else np.where(m, d_out, 0)  # (batch, units)
             d_new = [np.where(m, d, 0) for d in d_states]
-            d_xp, d_prev = step_backward(cache, prev_states, d_cell, d_new)
+            d_xp, d_prev = step_backward(cache, prev_states, d_cell, d_new, dst)
             d_states = [np.where(m, dp, d) for dp, d in zip(d_prev, d_states)]  # carried as is
-            d_xp = np.where(m, d_xp, 0)  # (batch, G): exactly zero at masked steps
-        d_projected[:, t] = d_xp
+            if d_xp is not dst:
+                dst[...] = d_xp
+            np.copyto(dst, 0, where=~m)  # (batch, G): exactly zero at masked steps
     return d_projected, d_states
+
+
+def in_time_order(tape: list, get: Callable[[list, dict], np.ndarray],
+                  go_backwards: bool) -> np.ndarray:
+    """``get(prev_states, cache)`` of every recorded step stacked in input time order,
+    ``(batch, timesteps, n)``: the layout of :func:`rnn_loop_backward`'s ``d_projected``, so a
+    weight gradient summed over steps is one matrix product over ``batch * timesteps`` rows."""
+    first = get(*tape[0])
+    out = np.empty((first.shape[0], len(tape), first.shape[1]), first.dtype)
+    order = range(len(tape) - 1, -1, -1) if go_backwards else range(len(tape))
+    for k, (prev_states, cache) in enumerate(tape):
+        out[:, order[k]] = get(prev_states, cache)
+    return out
 
 
 def _sum_or_none(*parts: np.ndarray | None) -> np.ndarray | None:
@@ -168,6 +197,9 @@ class RNNBase(Layer):
     """
 
     supports_masking = True
+    #: False while a training step differentiates this layer for its weights alone (the
+    #: bottom trainable layer: nothing reads its input gradient); ``backward`` returns None.
+    _input_gradient_needed = True
     #: Whether an empty batch ``(0, T, F)`` gives empty outputs (Keras's GRU and SimpleRNN) or
     #: raises (Keras 3's LSTM).
     _empty_batch_ok = True
@@ -269,6 +301,16 @@ class RNNBase(Layer):
                       d_out: np.ndarray | None, d_states: list[np.ndarray], acc: dict):
         """``(d_projected_t (batch, G), d_prev_states)`` of one step; adds into ``acc``."""
         raise NotImplementedError
+
+    def make_step_backward(self, tape: Tape, acc: dict) -> StepBackward:
+        """The step backward :func:`rnn_loop_backward` runs for one ``backward``: here
+        :meth:`step_backward` (the reference, one step at a time, recurrent-weight gradients
+        added into ``acc`` per step); a cell may return a closure over buffers made once per
+        call that writes ``d_projected`` in place and leaves the recurrent-weight gradients to
+        one matrix product over all steps in :meth:`_input_gradients` (noting so in ``acc``)."""
+        def step_backward(cache, prev_states, d_out, d_new, dst):
+            return self.step_backward(cache, prev_states, d_out, d_new, acc)
+        return step_backward
 
     def _input_gradients(self, x: np.ndarray, d_projected: np.ndarray,
                          acc: dict) -> tuple[np.ndarray, list[np.ndarray]]:
@@ -397,13 +439,10 @@ class RNNBase(Layer):
             state variables, and get no gradient).
         """
         d_output, d_states = self._check_grad_output(grad_output, tape)
-        acc: dict = {}
-
-        def step_backward(cache, prev_states, d_out, d_new):
-            return self.step_backward(cache, prev_states, d_out, d_new, acc)
-
+        # the bottom layer of a training step: nobody reads d inputs (see training.backward)
+        acc: dict = {"need_dx": self._input_gradient_needed}
         d_projected, d_initial = rnn_loop_backward(
-            step_backward, tape.steps, input_width=self.gates * self.units,
+            self.make_step_backward(tape, acc), tape.steps, input_width=self.gates * self.units,
             grad_sequence=d_output if tape.return_sequences else None,
             grad_last=None if tape.return_sequences else d_output,
             grad_states=d_states, mask=tape.mask, go_backwards=tape.go_backwards,

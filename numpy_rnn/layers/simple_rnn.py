@@ -13,7 +13,7 @@ import numpy as np
 
 from .. import activations
 from .backprop import activation_backward, add_into, column_sum, needs_input
-from .recurrent import RNNBase
+from .recurrent import RNNBase, in_time_order
 
 
 class SimpleRNN(RNNBase):
@@ -121,18 +121,51 @@ class SimpleRNN(RNNBase):
         add_into(acc, "recurrent_kernel", h_prev.T @ d_pre)  # (H, H)
         return d_pre, [d_pre @ self.recurrent_kernel.T]
 
+    def make_step_backward(self, tape, acc: dict):
+        """With :meth:`step` / :meth:`step_backward` not replaced and an activation
+        differentiated from its output: :meth:`step_backward`'s arithmetic written straight
+        into ``d_projected``, ``dR`` left to one product over all steps (``acc["h_prev"]``)."""
+        if type(self).step_backward is not _SRNN_STEP_BACKWARD or \
+                type(self).step is not _SRNN_STEP or needs_input(self.activation):
+            return super().make_step_backward(tape, acc)
+        acc["h_prev"] = in_time_order(tape.steps, lambda prev, cache: prev[0], tape.go_backwards)
+        r_t, act = self.recurrent_kernel.T, self.activation
+        batch, H, dtype = tape.x.shape[0], self.units, self.dtype
+        dh_sum = np.empty((batch, H), dtype)
+        dhs = (np.empty((batch, H), dtype), np.empty((batch, H), dtype))
+        flip = [0]
+
+        def step_backward(cache, prev_states, d_out, d_states, dst):
+            j = flip[0] = 1 - flip[0]
+            dh = d_states[0] if d_out is None else np.add(d_out, d_states[0], out=dh_sum)
+            if act is activations.tanh:  # d * (1 - y * y), as activation_backward
+                np.multiply(cache["h"], cache["h"], out=dst)
+                np.subtract(1, dst, out=dst)
+                np.multiply(dh, dst, out=dst)
+            else:
+                dst[...] = activation_backward(act, None, cache["h"], dh)
+            np.matmul(dst, r_t, out=dhs[j])
+            return dst, [dhs[j]]
+        return step_backward
+
     def _input_gradients(self, x: np.ndarray, d_projected: np.ndarray,
-                         acc: dict) -> tuple[np.ndarray, list[np.ndarray]]:
-        """``x @ kernel + bias`` differentiated once for every timestep."""
+                         acc: dict) -> tuple[np.ndarray | None, list[np.ndarray]]:
+        """``x @ kernel + bias`` differentiated once for every timestep (dx None when
+        ``acc["need_dx"]`` is False; ``dR`` from ``acc["h_prev"]`` when the fast backward ran)."""
         batch, timesteps, features = x.shape
         d_pre = d_projected.reshape(-1, self.units)  # (B*T, H)
-        dx = (d_pre @ self.kernel.T).reshape(batch, timesteps, features)  # (B, T, F)
-        grads = [x.reshape(-1, features).T @ d_pre,  # (F, H)
-                 acc.get("recurrent_kernel", np.zeros_like(self.recurrent_kernel))]
+        dx = (d_pre @ self.kernel.T).reshape(batch, timesteps, features) \
+            if acc.get("need_dx", True) else None  # (B, T, F)
+        if "h_prev" in acc:  # sum over steps of h_prev^T d_pre: one product over B*T rows
+            d_rec = np.ascontiguousarray((d_pre.T @ acc["h_prev"].reshape(-1, self.units)).T)
+        else:
+            d_rec = acc.get("recurrent_kernel", np.zeros_like(self.recurrent_kernel))
+        grads = [x.reshape(-1, features).T @ d_pre, d_rec]  # (F, H), (H, H)
         if self.use_bias:
             grads.append(column_sum(d_pre))  # (H,)
         return dx, grads
 
 
 _SRNN_STEP = SimpleRNN.step
+_SRNN_STEP_BACKWARD = SimpleRNN.step_backward
 _SRNN_PROJECT = SimpleRNN.project_inputs

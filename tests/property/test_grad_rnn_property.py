@@ -228,25 +228,69 @@ def test_bidirectional_gradients(case):
 
 
 # -- teeth: the planted backward bugs of tests/parity/test_grad_rnn.py must fail these too ------
-from hypothesis import Phase, settings  # noqa: E402
+from hypothesis import Phase, example, settings  # noqa: E402
 
 from tests.parity.test_grad_rnn import (  # noqa: E402
     MUTANTS, _bidirectional_half_not_reversed, bidirectional_mod)
 
 _NO_SHRINK = settings(max_examples=40, phases=[Phase.explicit, Phase.generate])
 _PROPERTIES = {
-    "LSTM": _NO_SHRINK(test_lstm_gradients.hypothesis.inner_test),
-    "GRU": _NO_SHRINK(test_gru_gradients.hypothesis.inner_test),
-    "SimpleRNN": _NO_SHRINK(test_simple_rnn_gradients.hypothesis.inner_test),
+    "LSTM": test_lstm_gradients.hypothesis.inner_test,
+    "GRU": test_gru_gradients.hypothesis.inner_test,
+    "SimpleRNN": test_simple_rnn_gradients.hypothesis.inner_test,
+}
+
+#: One explicit example per layer that every planted loop bug changes, run before the drawn
+#: ones.  Without it the teeth depended on luck: "repeated previous output gets no gradient"
+#: needs return_sequences, zero_output_for_mask=False and a masked step after a valid one, which
+#: the strategies draw in 1..10 of 40 examples (measured: GRU 1 of 40 in two of three runs), and a
+#: drawn hit may still be rejected (imprecise float32 activation, forward gap); under the
+#: non-derandomized dev profile a run with no usable hit let the mutant through.  float64,
+#: default activations, a right-padded mask and initial states, once forwards and once
+#: with go_backwards: every loop mutant of MUTANTS shows (test below).
+_EXPLICIT_CONFIG = {"return_sequences": True, "return_state": True, "go_backwards": False,
+                    "use_bias": True, "zero_output_for_mask": False, "activation": "tanh",
+                    "dtype": "float64"}
+_MAKE = {"LSTM": (strategies.make_lstm_case,
+                  {"recurrent_activation": "sigmoid", "unit_forget_bias": True}),
+         "GRU": (strategies.make_gru_case, {"recurrent_activation": "sigmoid", "reset_after": True}),
+         "SimpleRNN": (strategies.make_simple_rnn_case, {})}
+#: Per layer: forwards (the repeated output's gradient, masks, final states) and go_backwards.
+_EXPLICIT = {
+    layer: [make(11 + k, strategies.Shape(3, 6, 3, 4),
+                 {**_EXPLICIT_CONFIG, **extra, "go_backwards": backwards}, mask_kind="right",
+                 initial_state=True) for k, backwards in enumerate((False, True))]
+    for layer, (make, extra) in _MAKE.items()
 }
 
 
-def _run(prop, strategy) -> None:
-    given(case=strategy)(prop)()
+def _run(prop, strategy, explicit=(), generate: bool = True) -> None:
+    """``prop`` under hypothesis: the ``explicit`` cases first, then (``generate``) 40 drawn, no
+    shrinking (a fresh wrapper, so the real property test's own settings are untouched)."""
+    def run(case):
+        prop(case)
+    run = _NO_SHRINK(run) if generate else settings(phases=[Phase.explicit])(run)
+    for case in explicit:
+        run = example(case=case)(run)
+    given(case=strategy)(run)()
 
 
 _STRATEGIES = {"LSTM": strategies.lstm_cases(masks=strategies.MASK_KINDS),
                "GRU": strategies.gru_cases(), "SimpleRNN": strategies.simple_rnn_cases()}
+
+
+@pytest.mark.parametrize("target", sorted(_EXPLICIT))
+def test_explicit_teeth_example_alone_catches_every_loop_mutant(target, monkeypatch):
+    """Each explicit case passes unbroken and, run alone (no drawn examples), fails under every
+    planted bug of the time loop's backward: the teeth no longer depend on the draw."""
+    _run(_PROPERTIES[target], _STRATEGIES[target], _EXPLICIT[target], generate=False)
+    for name, (owner, attr, fn, layer) in MUTANTS.items():
+        if layer is None:
+            with monkeypatch.context() as m:
+                m.setattr(owner, attr, fn)
+                with pytest.raises(AssertionError):
+                    _run(_PROPERTIES[target], _STRATEGIES[target], _EXPLICIT[target],
+                         generate=False)
 
 
 @pytest.mark.parametrize("name", sorted(MUTANTS))
@@ -255,13 +299,13 @@ def test_teeth_property_suite_catches_planted_backward_bug(name, monkeypatch):
     monkeypatch.setattr(owner, attr, fn)
     for target in ([layer] if layer else ["LSTM", "GRU", "SimpleRNN"]):
         with pytest.raises(AssertionError):
-            _run(_PROPERTIES[target], _STRATEGIES[target])
+            _run(_PROPERTIES[target], _STRATEGIES[target], _EXPLICIT[target])
 
 
 def test_teeth_property_suite_catches_bidirectional_half_not_reversed(monkeypatch):
     monkeypatch.setattr(bidirectional_mod.Bidirectional, "_split_grad_output",
                         _bidirectional_half_not_reversed)
-    prop = _NO_SHRINK(test_bidirectional_gradients.hypothesis.inner_test)
+    prop = test_bidirectional_gradients.hypothesis.inner_test
     with pytest.raises(AssertionError):
         _run(prop, strategies.bidirectional_cases(masks=("none", "holes")).filter(
             lambda c: c.config["layer_config"]["return_sequences"]))
