@@ -13,8 +13,8 @@ case a missing TensorFlow is an error: a CI run must never go green by skipping 
 Keras runs eagerly (``tf.config.run_functions_eagerly(True)``) in the modules that use the
 ``keras_eager`` fixture: there ``train_on_batch`` / ``fit`` on a freshly built model would
 otherwise trace a ``tf.function`` first, which costs more than the few tiny steps the test then
-runs (measured, CPU seconds: tests/parity/test_fit_parity.py 124 -> 41, test_compare_training.py
-14 -> 5, test_examples.py 18 -> 8).  Not everywhere: a long ``fit`` (README's 12 epochs, the port
+runs (measured, CPU seconds: tests/parity/test_fit_parity.py 124 -> 43, test_compare_training.py
+13 -> 4, test_examples.py 17 -> 7).  Not everywhere: a long ``fit`` (README's 12 epochs, the port
 walkthrough's training) is 3x slower eagerly.  The ops and their order are the same (no XLA: on a
 CPU-only machine Keras's ``jit_compile="auto"`` is off); ``NUMPY_RNN_KERAS_GRAPH=1`` keeps Keras's
 graph mode everywhere, to compare against what ``fit`` runs by default.
