@@ -9,10 +9,20 @@ Profiles (select with ``--hypothesis-profile NAME`` or ``HYPOTHESIS_PROFILE=NAME
 Tests that compare against tf.keras live in ``tests/parity`` and ``tests/property`` and start with
 ``pytest.importorskip("tensorflow")``.  Without TensorFlow they are skipped, unless ``NUMPY_RNN_REQUIRE_KERAS=1`` (set by ``.ci/run``), in which
 case a missing TensorFlow is an error: a CI run must never go green by skipping every comparison.
+
+Keras runs eagerly (``tf.config.run_functions_eagerly(True)``) in the modules that use the
+``keras_eager`` fixture: there ``train_on_batch`` / ``fit`` on a freshly built model would
+otherwise trace a ``tf.function`` first, which costs more than the few tiny steps the test then
+runs (measured, CPU seconds: tests/parity/test_fit_parity.py 124 -> 43, test_compare_training.py
+13 -> 4, test_examples.py 17 -> 7).  Not everywhere: a long ``fit`` (README's 12 epochs, the port
+walkthrough's training) is 3x slower eagerly.  The ops and their order are the same (no XLA: on a
+CPU-only machine Keras's ``jit_compile="auto"`` is off); ``NUMPY_RNN_KERAS_GRAPH=1`` keeps Keras's
+graph mode everywhere, to compare against what ``fit`` runs by default.
 """
 from __future__ import annotations
 
 import os
+import sys
 
 import pytest
 
@@ -50,3 +60,20 @@ def pytest_configure(config):
             "NUMPY_RNN_REQUIRE_KERAS=1 but tensorflow is not importable; "
             "install the test extra: pip install '.[test]'"
         )
+
+
+@pytest.fixture
+def keras_eager():
+    """Keras runs eagerly during the test (``tf.config.run_functions_eagerly``), unless
+    ``NUMPY_RNN_KERAS_GRAPH=1``.  For modules that train freshly built models a few steps (module
+    docstring); a module opts in with ``pytestmark = pytest.mark.usefixtures("keras_eager")``."""
+    tf = sys.modules.get("tensorflow")
+    if tf is None or os.environ.get("NUMPY_RNN_KERAS_GRAPH") == "1":
+        yield
+        return
+    before = tf.config.functions_run_eagerly()
+    tf.config.run_functions_eagerly(True)
+    try:
+        yield
+    finally:
+        tf.config.run_functions_eagerly(before)

@@ -12,6 +12,8 @@ import parity  # noqa: E402
 from numpy_rnn import losses, optimizers  # noqa: E402
 from parity.cases.weights import randomize_model  # noqa: E402
 
+pytestmark = pytest.mark.usefixtures("keras_eager")  # conftest.py: no tf.function traced per model
+
 B, T, F, U, V = 4, 5, 3, 6, 9
 
 

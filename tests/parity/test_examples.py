@@ -12,7 +12,7 @@ import pytest
 
 pytest.importorskip("tensorflow")
 
-pytestmark = pytest.mark.keras
+pytestmark = [pytest.mark.keras, pytest.mark.usefixtures("keras_eager")]  # conftest.py
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "train_side_by_side.py"
 TINY = ["--steps", "4", "--batch-size", "8", "--embedding-dim", "4", "--units", "5",

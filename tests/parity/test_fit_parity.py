@@ -30,7 +30,7 @@ from parity.bridge.referee import NOISE_FACTOR  # noqa: E402
 losses = pytest.importorskip("numpy_rnn.losses")
 optimizers = pytest.importorskip("numpy_rnn.optimizers")
 
-pytestmark = pytest.mark.keras
+pytestmark = [pytest.mark.keras, pytest.mark.usefixtures("keras_eager")]  # conftest.py
 
 RTOL64 = 1e-12
 RTOL32 = 1e-6
