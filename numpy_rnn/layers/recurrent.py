@@ -388,8 +388,8 @@ class RNNBase(Layer):
             loop = dict(output_size=self.units, go_backwards=self.go_backwards,
                         zero_output_for_mask=self.zero_output_for_mask,
                         return_sequences=return_sequences)
-            blocks = [slice(0, batch)] if training else _threads.batch_blocks(
-                batch, projected.shape[-1] * projected.itemsize)
+            blocks = [slice(0, batch)] if training or _threads.get_num_threads() == 1 \
+                else _threads.batch_blocks(batch, projected.shape[-1] * projected.itemsize)
             if len(blocks) == 1:
                 with np.errstate(over="ignore"):  # the cells' exp forms may overflow to inf
                     last, seq, final = rnn_loop(
