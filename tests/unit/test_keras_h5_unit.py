@@ -401,3 +401,39 @@ def test_teeth_pairing_by_name_goes_red(tmp_path, monkeypatch):
     monkeypatch.setattr(keras_h5, "_names", by_name)
     with pytest.raises((AssertionError, KerasFileError)):
         test_weights_are_paired_by_order_not_by_name(tmp_path)
+
+
+def test_bidirectional_halves_forward_then_backward(tmp_path):
+    """Bidirectional's weights are stored forward half then backward half (one group, six names):
+    with distinct halves, the output is [forward LSTM on x, LSTM on reversed x] computed by hand,
+    so halves swapped or the forward half read twice both go red without TensorFlow."""
+    rng = np.random.default_rng(5)
+    emb = rng.normal(size=(V, E)).astype(np.float32)
+    halves = [[rng.normal(size=(E, 4 * H)), rng.normal(size=(H, 4 * H)) * 0.5,
+               rng.normal(size=(4 * H,))] for _ in range(2)]
+    halves = [[a.astype(np.float32) for a in half] for half in halves]
+    config = seed_config()
+    lstm = rnn_cfg("LSTM", "lstm", H)
+    config["config"]["layers"][2] = {"class_name": "Bidirectional", "config": {
+        "name": "bidirectional", "trainable": True, "dtype": "float32", "layer": lstm,
+        "merge_mode": "concat"}}
+    del config["config"]["layers"][3]  # Embedding -> Bidirectional(LSTM)
+    names = [f"bidirectional/{d}_lstm/lstm_cell/{w}:0" for d in ("forward", "backward")
+             for w in ("kernel", "recurrent_kernel", "bias")]
+    path = write_h5(tmp_path / "bidi.h5", config, [
+        ("embedding", [("embedding/embeddings:0", emb)]),
+        ("bidirectional", list(zip(names, halves[0] + halves[1])))])
+    x = emb.astype(np.float64)[ids()]
+    _, fwd, _ = reference_lstm(x, *halves[0])
+    _, bwd, _ = reference_lstm(x[:, ::-1], *halves[1])
+    expected = np.concatenate([fwd, bwd], axis=-1).astype(np.float32)
+    assert_close(numpy_rnn.load_keras_model(path).predict(ids()), expected, name="bidirectional")
+    _, bwd_with_forward_weights, _ = reference_lstm(x[:, ::-1], *halves[0])
+    assert np.abs(bwd - bwd_with_forward_weights).max() > 1e-2  # the halves are told apart
+
+
+def test_teeth_bidirectional_halves_swapped_goes_red(tmp_path, monkeypatch):
+    real = keras_h5.weight_owners
+    monkeypatch.setattr(keras_h5, "weight_owners", lambda layer: real(layer)[::-1])
+    with pytest.raises(AssertionError):
+        test_bidirectional_halves_forward_then_backward(tmp_path)
