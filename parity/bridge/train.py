@@ -47,15 +47,20 @@ __all__ = ["compare_training", "keras_optimizer", "floatx"]
 
 @contextlib.contextmanager
 def floatx(dtype: str) -> Iterator[None]:
-    """Keras's floatx set to ``dtype`` inside, restored afterwards."""
+    """Keras's floatx set to ``dtype`` inside, restored afterwards -- and Keras's global dtype
+    policy restored too: Keras derives that policy from floatx the first time a layer needs it
+    (again after ``clear_session``), so a first layer built inside would otherwise leave every
+    later layer of the process in ``dtype`` (measured: a Bidirectional wrapper then computed in
+    float64 in another test).  Read here first, the policy is the one outside the block."""
     import keras
 
-    old = keras.config.floatx()
+    old, old_policy = keras.config.floatx(), keras.config.dtype_policy()
     keras.config.set_floatx(dtype)
     try:
         yield
     finally:
         keras.config.set_floatx(old)
+        keras.config.set_dtype_policy(old_policy)
 
 
 def _learning_rate(optimizer: Any) -> float:

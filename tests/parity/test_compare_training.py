@@ -197,3 +197,16 @@ def test_floatx_is_restored_when_keras_fails():
     with pytest.raises(Exception):
         parity.compare_training(n, k, x, y[:, :2])  # targets of the wrong width: Keras raises
     assert keras.config.floatx() == "float32"
+
+
+def test_floatx_context_leaves_no_float64_layers_behind():
+    """Keras derives its global dtype policy from floatx when a layer first needs it (again after
+    clear_session): a first layer built inside ``floatx("float64")`` used to leave every later
+    layer of the process in float64 (a Bidirectional test failed depending on xdist's order)."""
+    from parity.bridge.train import floatx
+
+    keras.backend.clear_session()
+    with floatx("float64"):
+        keras.layers.Dense(2)
+    assert keras.config.floatx() == "float32"
+    assert keras.layers.Dense(2).dtype == "float32"

@@ -19,7 +19,6 @@ row instead of per slice, clipping the summed rows...) and require these compari
 """
 from __future__ import annotations
 
-import contextlib
 import functools
 
 import numpy as np
@@ -30,6 +29,7 @@ import keras  # noqa: E402
 
 from numpy_rnn import optimizers, sparse  # noqa: E402
 from numpy_rnn.sparse import IndexedSlices  # noqa: E402
+from parity.bridge.train import floatx as train_floatx  # noqa: E402
 
 pytestmark = pytest.mark.keras
 
@@ -90,14 +90,9 @@ def _problem(dtype: str):
     return inits, steps
 
 
-@contextlib.contextmanager
 def floatx(dtype: str | None):
-    old = keras.config.floatx()
-    keras.config.set_floatx(dtype or old)
-    try:
-        yield
-    finally:
-        keras.config.set_floatx(old)
+    """parity's floatx context (None: the current floatx)."""
+    return train_floatx(dtype or keras.config.floatx())
 
 
 @functools.lru_cache(maxsize=None)
