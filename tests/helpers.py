@@ -4,7 +4,8 @@
   naive (per-gate matmuls, explicit Python loop) so that it shares no code with numpy_rnn; it is
   checked against Keras itself in tests/parity;
 * ``random_inputs``: the parity tests' standard-normal inputs;
-* ``check_junit_structure``: what Jenkins / GitLab read in a ``--junit`` file.
+* ``check_junit_structure``: what Jenkins / GitLab read in a ``--junit`` file;
+* ``wrap_backward``: plant a bug after a layer class's ``_backward`` (the teeth tests).
 """
 from __future__ import annotations
 
@@ -84,3 +85,15 @@ def check_junit_structure(root: ET.Element) -> dict[str, ET.Element]:
             total[k] += got[k]
     assert counts(root) == total
     return cases
+
+
+def wrap_backward(cls, monkeypatch, mutate) -> None:
+    """Plant a bug: after ``cls._backward`` runs, ``mutate(layer)`` (e.g. zero a gradient)."""
+    real = cls._backward
+
+    def mutant(self, record, grad_output):
+        out = real(self, record, grad_output)
+        mutate(self)
+        return out
+
+    monkeypatch.setattr(cls, "_backward", mutant)

@@ -387,21 +387,20 @@ class RNNBase(Layer):
             projected = self.project_inputs(x)
             loop = dict(output_size=self.units, go_backwards=self.go_backwards,
                         zero_output_for_mask=self.zero_output_for_mask,
-                        return_sequences=return_sequences)
+                        return_sequences=return_sequences,
+                        **({"tape": steps} if training else {}))
+
+            def run(rows: slice):  # the loop on rows ``rows`` (a view: no copy for all rows)
+                with np.errstate(over="ignore"):  # per thread: the exp forms may reach inf
+                    return rnn_loop(
+                        self.make_step(rows.stop - rows.start, training), projected[rows],
+                        [s[rows] for s in states],
+                        mask=None if mask_arr is None else mask_arr[rows], **loop)
             blocks = [slice(0, batch)] if training or _threads.get_num_threads() == 1 \
                 else _threads.batch_blocks(batch, projected.shape[-1] * projected.itemsize)
             if len(blocks) == 1:
-                with np.errstate(over="ignore"):  # the cells' exp forms may overflow to inf
-                    last, seq, final = rnn_loop(
-                        self.make_step(batch, training), projected, states, mask=mask_arr,
-                        **loop, **({"tape": steps} if training else {}))
+                last, seq, final = run(blocks[0])
             else:  # rows never interact: each block runs the whole loop, on its own thread
-                def run(rows: slice):
-                    with np.errstate(over="ignore"):  # per thread (exp forms may reach inf)
-                        return rnn_loop(
-                            self.make_step(rows.stop - rows.start), projected[rows],
-                            [s[rows] for s in states],
-                            mask=None if mask_arr is None else mask_arr[rows], **loop)
                 parts = _threads.run_blocks(run, blocks)
                 last = np.concatenate([p[0] for p in parts])
                 seq = np.concatenate([p[1] for p in parts]) if return_sequences else None

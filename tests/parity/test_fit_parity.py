@@ -16,8 +16,6 @@ order (``shuffle=False``: Keras's shuffle order cannot be reproduced with NumPy)
 """
 from __future__ import annotations
 
-import contextlib
-
 import numpy as np
 import pytest
 
@@ -26,6 +24,7 @@ import keras  # noqa: E402
 
 import parity  # noqa: E402
 from parity.bridge.referee import NOISE_FACTOR  # noqa: E402
+from parity.bridge.train import floatx  # noqa: E402
 
 losses = pytest.importorskip("numpy_rnn.losses")
 optimizers = pytest.importorskip("numpy_rnn.optimizers")
@@ -35,16 +34,6 @@ pytestmark = [pytest.mark.keras, pytest.mark.usefixtures("keras_eager")]  # conf
 RTOL64 = 1e-12
 RTOL32 = 1e-6
 LOSS_RTOL32 = 1e-6
-
-
-@contextlib.contextmanager
-def floatx(dtype: str):
-    old = keras.config.floatx()
-    keras.config.set_floatx(dtype)
-    try:
-        yield
-    finally:
-        keras.config.set_floatx(old)
 
 
 # -- models: (keras builder, data maker, loss name) ---------------------------------------------
@@ -231,31 +220,12 @@ def trajectory_errors(km, nm, x, y, batch_size, steps):
     return out
 
 
-def _rnn_backward_available() -> bool:
-    from numpy_rnn import LSTM
-    layer = LSTM(2)
-    try:
-        layer(np.zeros((1, 2, 3), "float32"), training=True)
-        layer.backward(np.zeros((1, 2), "float32"))
-        return True
-    except (RuntimeError, NotImplementedError, AttributeError):
-        return False
-
-
-NEEDS_RNN_BACKWARD = pytest.mark.xfail(
-    not _rnn_backward_available(), strict=True,
-    reason="the recurrent backward (branch h12-rnn-grad) is not merged yet")
-RECURRENT = ("next_word_lstm", "masked_sequence_gru", "stacked_bidirectional")
-
-
 def _case(model_key: str, opt_key: str):
-    marks = [NEEDS_RNN_BACKWARD] if model_key in RECURRENT else []
-    return pytest.param(model_key, opt_key, marks=marks, id=f"{model_key}-{opt_key}")
+    return pytest.param(model_key, opt_key, id=f"{model_key}-{opt_key}")
 
 
 def _model_case(model_key: str):
-    return pytest.param(model_key, id=model_key,
-                        marks=[NEEDS_RNN_BACKWARD] if model_key in RECURRENT else [])
+    return pytest.param(model_key, id=model_key)
 
 
 CASES = [_case(m, o) for m in MODELS for o in OPTIMIZERS]
@@ -407,7 +377,6 @@ def test_float32_adam_referee_has_teeth(monkeypatch):
     assert float32_adam_step_error() > RTOL32
 
 
-TEETH_RECURRENT = ("output mask not applied by the loss", "lowest layer left out of the update")
 TEETH = {
     "output mask not applied by the loss": (
         _drop_output_mask, lambda: five_steps_float64("masked_sequence_gru", "sgd")),
@@ -427,9 +396,7 @@ TEETH = {
 }
 
 
-@pytest.mark.parametrize("name", [
-    pytest.param(n, marks=[NEEDS_RNN_BACKWARD] if n in TEETH_RECURRENT else [])
-    for n in sorted(TEETH)])
+@pytest.mark.parametrize("name", sorted(TEETH))
 def test_teeth(name, monkeypatch):
     plant, measure = TEETH[name]
     plant(monkeypatch)

@@ -17,6 +17,7 @@ from numpy_rnn import activations  # noqa: E402
 from numpy_rnn.layers.core import Dropout  # noqa: E402
 from numpy_rnn.layers.dense import Dense  # noqa: E402
 from numpy_rnn.layers.embedding import Embedding  # noqa: E402
+from tests.helpers import wrap_backward  # noqa: E402
 
 #: Tolerance relative to max |Keras gradient|, per dtype.
 REL = {"float32": 1e-6, "float64": 1e-12}
@@ -224,20 +225,9 @@ def test_dropout_training_same_mask_gives_keras_forward_and_gradient(dtype, rate
 
 
 # -- teeth: the same comparisons must fail on planted bugs -----------------------------------------
-def _wrap_backward(cls, monkeypatch, mutate):
-    real = cls._backward
-
-    def mutant(self, record, grad_output):
-        out = real(self, record, grad_output)
-        mutate(self)
-        return out
-
-    monkeypatch.setattr(cls, "_backward", mutant)
-
-
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_teeth_dense_bias_gradient_dropped(monkeypatch, dtype):
-    _wrap_backward(Dense, monkeypatch,
+    wrap_backward(Dense, monkeypatch,
                    lambda s: s.gradients.__setitem__(1, np.zeros_like(s.gradients[1])))
     with pytest.raises(AssertionError, match="bias"):
         compare_dense(4, "tanh", (4, 7, 5), dtype)
@@ -245,7 +235,7 @@ def test_teeth_dense_bias_gradient_dropped(monkeypatch, dtype):
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_teeth_dense_transposed_kernel_gradient(monkeypatch, dtype):
-    _wrap_backward(Dense, monkeypatch,
+    wrap_backward(Dense, monkeypatch,
                    lambda s: s.gradients.__setitem__(0, s.gradients[0].T.copy()))
     with pytest.raises(AssertionError, match="kernel"):
         compare_dense(5, None, (4, 7, 5), dtype)

@@ -24,15 +24,6 @@ def _layer(name: str, **options):
     return cls(H, F, dtype="float64", seed=5, **LAYERS[name], **options)
 
 
-@pytest.fixture
-def small_blocks(monkeypatch):
-    """Blocks of a few rows, so that the test batch is cut into several (uneven) blocks."""
-    monkeypatch.setattr(_threads, "BLOCK_BYTES", 1)
-    monkeypatch.setattr(_threads, "MIN_ROWS", 8)
-    yield
-    _threads.set_num_threads(1)
-
-
 def _as_list(out) -> list[np.ndarray]:
     return [np.array(a, copy=True) for a in (out if isinstance(out, list) else [out])]
 

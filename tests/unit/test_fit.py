@@ -407,21 +407,6 @@ import numpy_rnn  # noqa: E402
 from numpy_rnn import LSTM, Dense, Dropout, Embedding, losses, optimizers  # noqa: E402
 
 
-def _rnn_backward_available() -> bool:
-    layer = LSTM(2)
-    try:
-        layer(np.zeros((1, 2, 3), "float32"), training=True)
-        layer.backward(np.zeros((1, 2), "float32"))
-        return True
-    except (RuntimeError, NotImplementedError, AttributeError):
-        return False
-
-
-NEEDS_RNN_BACKWARD = pytest.mark.xfail(
-    not _rnn_backward_available(), strict=True,
-    reason="the recurrent backward (branch h12-rnn-grad) is not merged yet")
-
-
 def next_word_model(seed=0, mask_zero=True, return_sequences=False, dtype="float64"):
     """README's next-word model: Embedding(mask_zero) -> LSTM -> Dense(softmax)."""
     return Sequential([Embedding(12, 6, mask_zero=mask_zero, seed=seed, dtype=dtype),
@@ -449,7 +434,6 @@ def test_compile_takes_keras_names():
         model.compile("no-such-optimizer", "mse")
 
 
-@NEEDS_RNN_BACKWARD
 def test_next_word_model_learns_saves_and_loads(tmp_path):
     """fit lowers the loss; the trained model goes to a bundle whose test vectors are its own
     (marked as not verified by Keras) and comes back with NumPy alone, predicting the same and
@@ -478,7 +462,6 @@ def _train_two_steps(y, return_sequences=True, mask_zero=True):
     return values, model.get_weights(), x
 
 
-@NEEDS_RNN_BACKWARD
 def test_padded_steps_do_not_reach_the_loss():
     """A masked sequence output: targets at padded steps change neither the loss nor the
     update (Keras applies the output mask in the loss); without the mask they do."""
@@ -495,7 +478,6 @@ def test_padded_steps_do_not_reach_the_loss():
     assert u1 != u2
 
 
-@NEEDS_RNN_BACKWARD
 def test_set_weights_keeps_the_optimizer_state():
     """On a compiled model set_weights writes into the arrays the optimizer was built with,
     as Keras assigns its variables: training goes on with the momenta it had."""

@@ -9,6 +9,7 @@ from numpy_rnn import activations
 from numpy_rnn.layers.core import Dropout, Masking
 from numpy_rnn.layers.dense import Dense
 from numpy_rnn.layers.embedding import Embedding
+from tests.helpers import wrap_backward
 
 EPS = 1e-6
 #: Central differences in float64 carry ~1e-10 truncation/rounding error here; a real bug is O(1).
@@ -245,26 +246,15 @@ def test_backward_of_an_empty_batch(kind):
 
 
 # -- teeth: planted bugs the checks above must catch -----------------------------------------------
-def _wrap_backward(cls, monkeypatch, mutate):
-    real = cls._backward
-
-    def mutant(self, record, grad_output):
-        out = real(self, record, grad_output)
-        mutate(self)
-        return out
-
-    monkeypatch.setattr(cls, "_backward", mutant)
-
-
 def test_teeth_dense_bias_gradient_dropped(monkeypatch):
-    _wrap_backward(Dense, monkeypatch,
+    wrap_backward(Dense, monkeypatch,
                    lambda s: s.gradients.__setitem__(1, np.zeros_like(s.gradients[1])))
     with pytest.raises(AssertionError, match="bias"):
         check_layer_fd(_dense(4, 3), np.random.default_rng(0).normal(size=(2, 3, 3)))
 
 
 def test_teeth_dense_transposed_kernel_gradient(monkeypatch):
-    _wrap_backward(Dense, monkeypatch,
+    wrap_backward(Dense, monkeypatch,
                    lambda s: s.gradients.__setitem__(0, s.gradients[0].T.copy()))
     with pytest.raises(AssertionError, match="kernel"):  # square kernel: same shape, wrong values
         check_layer_fd(_dense(3, 3), np.random.default_rng(0).normal(size=(2, 3, 3)))

@@ -14,15 +14,6 @@ LAYERS = ["LSTM", "GRU", "SimpleRNN"]
 B, T, F, H = 53, 6, 4, 5
 
 
-@pytest.fixture
-def small_blocks(monkeypatch):
-    """Blocks of a few rows, so that the test batch is cut into several blocks."""
-    monkeypatch.setattr(_threads, "BLOCK_BYTES", 1)
-    monkeypatch.setattr(_threads, "MIN_ROWS", 8)
-    yield
-    _threads.set_num_threads(1)
-
-
 def _case(layer: str, dtype: str = "float32", **options):
     rng = np.random.default_rng(7)
     n = getattr(numpy_rnn, layer)(H, F, dtype=dtype, seed=3, return_state=True, **options)
