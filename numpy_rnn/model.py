@@ -58,6 +58,9 @@ def output_shape(layer: Any, input_shape: tuple | None) -> tuple | None:
         width = inner.units * (2 if getattr(layer, "merge_mode", None) == "concat" else 1)
         batch, timesteps = input_shape[0], (input_shape[1] if len(input_shape) > 1 else None)
         return (batch, timesteps, width) if layer.return_sequences else (batch, width)
+    compute = getattr(layer, "compute_output_shape", None)
+    if compute is not None:  # every other layer states its own (Keras's compute_output_shape)
+        return tuple(compute(tuple(input_shape)))
     return None
 
 
@@ -200,7 +203,10 @@ class Sequential:
         if isinstance(layer, (Dense, Dropout)):
             y = layer(x, mask=mask, training=training)
             return y, layer.compute_mask(x, mask)
-        y = layer(x, training=True) if training else layer(x)  # another Layer subclass
+        # Any other layer: the mask goes in when it supports masking (Keras's
+        # ``supports_masking``), and out as its ``compute_mask`` says.
+        kwargs = {"mask": mask} if getattr(layer, "supports_masking", False) else {}
+        y = layer(x, training=True, **kwargs) if training else layer(x, **kwargs)
         compute = getattr(layer, "compute_mask", None)
         return y, (compute(x, mask) if compute is not None else None)
 

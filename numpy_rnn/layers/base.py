@@ -51,6 +51,8 @@ class Layer:
 
     # -- weights -------------------------------------------------------------------------
     #: Attribute names any layer may use for its weights; ``__getattr__`` materialises them.
+    #: A layer whose weights have other names extends it in its own class
+    #: (``_WEIGHT_ATTRS = Layer._WEIGHT_ATTRS | {"gamma", "beta"}``).
     _WEIGHT_ATTRS = frozenset({"kernel", "recurrent_kernel", "bias", "embeddings"})
 
     def weight_names(self) -> list[str]:
@@ -73,7 +75,7 @@ class Layer:
         # Only reached when ``name`` is not an instance attribute: a built layer whose weights
         # were never set is given its initial weights on the first read, so that a layer built
         # only to receive weights (set_weights, bundles, .keras files) never allocates them.
-        if name in Layer._WEIGHT_ATTRS and self.__dict__.get("built") and \
+        if name in type(self)._WEIGHT_ATTRS and self.__dict__.get("built") and \
                 name in self.weight_names():
             self._materialise()
             return self.__dict__[name]
@@ -92,7 +94,7 @@ class Layer:
 
     def _drop_weights(self) -> None:
         """Forget the weights (a new build draws them afresh on first use)."""
-        for name in Layer._WEIGHT_ATTRS:
+        for name in type(self)._WEIGHT_ATTRS:
             self.__dict__.pop(name, None)
 
     @property
