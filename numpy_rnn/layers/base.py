@@ -37,6 +37,13 @@ class Layer:
 
     #: Set to True by layers that accept and propagate a mask (Keras's ``supports_masking``).
     supports_masking = False
+    #: True for layers whose ``build(input_shape)`` takes the whole input shape (batch first)
+    #: and records it as ``build_input_shape``: the bridge then builds a twin from the shape
+    #: its Keras counterpart was built for (``get_build_config()``), and the reverse.
+    builds_from_shape = False
+    #: The input shape (batch first, None for unknown sizes) of the last ``build``, for layers
+    #: with ``builds_from_shape``.
+    build_input_shape: Any = None
 
     def __init__(self, *, name: str | None = None, dtype: Any = "float32", seed: int | None = None,
                  trainable: bool = True) -> None:

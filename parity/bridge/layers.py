@@ -145,7 +145,11 @@ def layer_from_keras(layer: Any):
                              "copy: call it on an input (or build it) first.")
     weights = [np.asarray(w) for w in layer.get_weights()]
     if not np_layer.built:
-        np_layer.build_from_weights(weights)
+        shape = _keras_build_shape(layer)
+        if getattr(np_layer, "builds_from_shape", False) and shape is not None:
+            np_layer.build(shape)  # the layers around the recurrent ones: Keras's build shape
+        else:
+            np_layer.build_from_weights(weights)
     copy_weights(weights, np_layer.weight_names(), np_layer.weight_shapes(),
                  f"from_keras('{layer.name}')")
     np_layer.set_weights(weights)
@@ -154,6 +158,20 @@ def layer_from_keras(layer: Any):
         np_layer.states = [np.asarray(s.numpy() if hasattr(s, "numpy") else s, dtype=np_layer.dtype)
                            for s in states]
     return np_layer
+
+
+def _keras_build_shape(layer: Any) -> Any:
+    """The input shape a built Keras layer was built for (batch first), or None."""
+    try:
+        cfg = layer.get_build_config() or {}
+    except Exception:  # noqa: BLE001 - tf_keras layers and unbuilt ones have none
+        return None
+    shape = cfg.get("input_shape")
+    if isinstance(shape, dict) or shape is None:
+        return shape
+    if shape and isinstance(shape[0], (list, tuple)):  # several inputs
+        return [tuple(s) for s in shape]
+    return tuple(shape)
 
 
 def _bidirectional_from_keras(layer: Any):
@@ -227,6 +245,8 @@ def layer_to_keras(np_obj: Any):
         layer.build((None, np_obj.features))
     elif cls in ("Masking", "Dropout"):
         pass  # weightless, built at construction
+    elif getattr(np_obj, "builds_from_shape", False):
+        layer.build(np_obj.build_input_shape)  # the shape the NumPy layer was built for
     else:
         batch = np_obj.states[0].shape[0] if getattr(np_obj, "states", None) else None
         if getattr(np_obj, "stateful", False) and batch is None:
