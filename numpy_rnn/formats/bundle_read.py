@@ -342,7 +342,7 @@ def read_bundle(path: str | os.PathLike, verify: bool = True) -> Bundle:
 
 def _read_bundle(path: str, verify: bool) -> Bundle:
     zf = _open_zip(path)
-    with zf:
+    with zf.fp, zf:  # a ZipFile given an open file never closes it: close both
         members = _read_headers(path, zf)
         for key in (CONFIG_KEY, DIGEST_KEY):
             if key not in members:
