@@ -56,6 +56,10 @@ def _check_options(args: argparse.Namespace) -> dict | None:
                         f"{args.reference!r}")
     if args.seed < 0:
         raise GateError(f"--seed: expected a non-negative integer, received {args.seed}")
+    if args.only is not None and not [p for p in args.only.split(",") if p.strip()]:
+        # An unset CI variable (--only "$CASES") must not silently select every case.
+        raise GateError(f"--only: expected a case name or pattern (see --list), received "
+                        f"{args.only!r}; leave --only out to run every case")
     if not args.growth_factor > 1.0:
         raise GateError(f"--growth-factor: expected a number > 1, received {args.growth_factor}")
     if not args.growth_floor >= 0.0:

@@ -146,6 +146,8 @@ BAD_INVOCATIONS = [
     ("parity", ["--json", "{dir}"]),
     ("parity", ["--examples", "x"]),
     ("parity", ["--only", "no-such-case-anywhere"]),
+    ("parity", ["--only", ""]),
+    ("parity", ["--only", " , "]),
     ("check", ["{dir}"]),
     ("check", ["{json}"]),
     ("check", ["{notjson}"]),
