@@ -129,6 +129,10 @@ def _not_a_bundle(path: str) -> str | None:
                 else f"{path!r} is not a regular file, so not a bundle file")
     with open(path, "rb") as fh:
         head = fh.read(512)
+    port_it = (f"; port it first: numpy-rnn port {path} -o model.npz (or compare it with Keras "
+               f"layer by layer: numpy-rnn check --trace {path})")
+    if head.startswith(b"\x89HDF\r\n\x1a\n"):
+        return f"{path!r} is a Keras HDF5 (.h5) model file, not a numpy-rnn bundle" + port_it
     if head[:4] not in _ZIP_MAGIC:
         stripped = head.lstrip()
         found = ("JSON text" if stripped[:1] in (b"{", b"[") else
@@ -142,6 +146,8 @@ def _not_a_bundle(path: str) -> str | None:
             names = set(zf.namelist())
     except (zipfile.BadZipFile, OSError, ValueError, EOFError):
         return None  # a zip that cannot be opened: truncated or corrupted -> a failed check
+    if "config.json" in names and "config.npy" not in names:
+        return f"{path!r} is a Keras model archive (.keras), not a numpy-rnn bundle" + port_it
     if not {"config.npy", "sha256.npy"} <= names:
         return (f"{path!r} is not a numpy-rnn bundle: an .npz without its 'config' and "
                 f"'sha256' arrays (it holds {sorted(names)[:8]})")
