@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from typing import Any
@@ -42,6 +43,14 @@ def _fmt_tol(report) -> str:
     if worst.atol == 0 and worst.rtol == 0:
         return "exact"
     return f"atol={worst.atol:.0e} rtol={worst.rtol:.0e}"
+
+
+def usable_cores() -> int:
+    """The cores this process may run on (its CPU affinity where the OS tells, else all)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
 
 
 def _usage_error(message: str) -> int:
@@ -134,6 +143,11 @@ def cmd_parity(args: argparse.Namespace) -> int:
         base = _check_options(args)
     except gate.GateError as exc:
         return _usage_error(str(exc))
+    cores = usable_cores()
+    if args.jobs > cores:  # more workers than cores only compete (each loads TensorFlow)
+        print(f"numpy-rnn parity: warning: --jobs {args.jobs} exceeds the {cores} core(s) this "
+              f"process may use; running {cores} worker process(es)", file=sys.stderr)
+        args.jobs = cores
     full = sweep_cases(args.seed, args.examples, args.reference, args.only)
     if args.only and not full:
         return _usage_error(f"--only {args.only!r} matches no case; see --list")

@@ -514,3 +514,18 @@ def test_a_baseline_pass_its_own_figures_contradict_is_refused(tmp_path, capsys)
     bl.save_baseline(str(path), base)
     with pytest.raises(bl.BaselineError, match=name):
         bl.load_baseline(str(path))
+
+
+def test_jobs_beyond_the_cores_warns_and_caps(capsys, monkeypatch):
+    """Issue 21: --jobs 2 on a busy 2-core machine took 2.3x the serial time; more workers than
+    cores only compete, so they are capped at the cores, with a warning."""
+    from parity.cli import parity_cmd
+
+    monkeypatch.setattr(parity_cmd, "usable_cores", lambda: 1)
+    code = cli.main(["parity", "--list", "--jobs", "3", "--only", "dense/*"])
+    err = capsys.readouterr().err
+    assert code == 0
+    assert "--jobs 3 exceeds the 1 core(s)" in err and "running 1 worker" in err, err
+    monkeypatch.setattr(parity_cmd, "usable_cores", lambda: 4)
+    assert cli.main(["parity", "--list", "--jobs", "3", "--only", "dense/*"]) == 0
+    assert "exceeds" not in capsys.readouterr().err
