@@ -307,6 +307,26 @@ def _data(model: Any, x: Any, y: Any, xname: str = "x", yname: str = "y"):
     return model._cast_model_input(xa), ya
 
 
+def require_finite(name: str, arr: Any) -> None:
+    """The one NaN policy of training: ``fit`` / ``train_on_batch`` refuse non-finite inputs,
+    targets and sample weights before any update, with a ValueError naming the argument and
+    the first bad element (Keras trains on and silently spreads NaN into every weight with
+    Adam or SGD; numpy_rnn's RMSprop on sparse gradients failed with an IndexError).
+    Integer and boolean arrays are always finite."""
+    if arr is None:
+        return
+    a = np.asarray(arr)
+    if a.dtype.kind not in "fc":
+        return
+    bad = ~np.isfinite(a)
+    if bad.any():
+        where = tuple(int(i) for i in np.argwhere(bad)[0])
+        raise ValueError(
+            f"`{name}` must be finite to train on: it holds {int(bad.sum())} NaN or infinite "
+            f"value(s), the first at index {list(where)} ({a[where]!r}). Nothing was updated; "
+            "drop or fill those samples first.")
+
+
 def evaluate(model: Any, x: Any, y: Any, batch_size: int = 32, verbose: Any = "auto",
              stream: TextIO | None = None) -> float:
     """The loss over ``(x, y)`` in batches: the batch losses' mean weighted by batch size."""
@@ -337,6 +357,8 @@ def fit(model: Any, x: Any, y: Any, batch_size: int = 32, epochs: int = 1, shuff
     stream = stream if stream is not None else sys.stdout
     verbose = _verbosity(verbose, stream)
     xa, ya = _data(model, x, y)
+    require_finite("x", xa)
+    require_finite("y", ya)
     val = None
     if validation_data is not None:
         if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
@@ -345,6 +367,8 @@ def fit(model: Any, x: Any, y: Any, batch_size: int = 32, epochs: int = 1, shuff
                              + (f" of length {len(validation_data)}"
                                 if isinstance(validation_data, (tuple, list)) else ""))
         val = _data(model, validation_data[0], validation_data[1], "x_val", "y_val")
+        require_finite("validation_data[0]", val[0])
+        require_finite("validation_data[1]", val[1])
     n = xa.shape[0]
     steps = math.ceil(n / batch_size)
     rng = np.random.default_rng(seed)
