@@ -192,6 +192,12 @@ def assign_in_place(model: Any, layer: Any, weights: list) -> bool:
     array cannot take them; the caller then replaces the arrays."""
     if not (getattr(model, "compiled", False) and layer.built):
         return False
+    return copy_into(layer, weights)
+
+
+def copy_into(layer: Any, weights: list) -> bool:
+    """Copy ``weights`` (already checked) into the built layer's own arrays; False (nothing
+    done) when an array cannot take them."""
     current, new = layer.weights, [np.asarray(w) for w in weights]
     if not all(isinstance(c, np.ndarray) and c.flags.writeable and c.shape == n.shape
                for c, n in zip(current, new)):
