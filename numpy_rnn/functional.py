@@ -44,6 +44,7 @@ from . import _validation as v
 from . import training as _train
 from .graph import backward as _backward
 from .graph import config as _config
+from .graph import steps as _steps
 from .graph.input_layer import Input, InputLayer
 from .graph.run import fill, run_node
 from .graph.symbolic import SymbolicTensor, flatten, pack_like
@@ -381,7 +382,7 @@ class Model(Layer):
         single loss for every output, a list (one per output, None for none) or a dict by
         output name; ``loss_weights`` a list or a dict alike (default 1 each)."""
         optimizer = _train.resolve("optimizer", optimizer)
-        losses, weights = _train.resolve_losses(self, loss, loss_weights)
+        losses, weights = _steps.resolve_losses(self, loss, loss_weights)
         self.optimizer, self.loss, self.loss_weights = optimizer, losses, weights
         self.compiled = True
 
@@ -401,6 +402,32 @@ class Model(Layer):
     def evaluate(self, x: Any, y: Any, batch_size: int = 32, verbose: Any = "auto") -> Any:
         """The loss at inference (a float, or ``[total, per output...]`` as ``train_on_batch``)."""
         return _train.evaluate(self, x, y, batch_size=batch_size, verbose=verbose)
+
+    # the hooks numpy_rnn.training's loops call (numpy_rnn.graph.steps)
+    def _graph_data(self, x: Any, y: Any, xname: str = "x", yname: str = "y") -> tuple:
+        xs = self._standardize_inputs(x, what=xname)
+        ys = _steps.standardize_targets(self, y, what=yname)
+        rows = {a.shape[0] for a in xs} | {a.shape[0] for a in ys if a is not None}
+        if len(rows) > 1:
+            raise ValueError(f"`{xname}` and `{yname}` must have the same number of samples. "
+                             f"Received: {xname} with shapes {[a.shape for a in xs]}, {yname} "
+                             f"with shapes {[None if a is None else a.shape for a in ys]}")
+        if xs[0].shape[0] == 0:
+            raise ValueError(f"`{xname}` is empty: there is nothing to train or evaluate on. "
+                             f"Received: {xname} with shapes {[a.shape for a in xs]}")
+        return xs, ys
+
+    def _graph_train_step(self, xs: list, ys: list, sample_weight: Any = None) -> tuple:
+        return _steps.train_step(self, xs, ys, sample_weight)
+
+    def _graph_eval_step(self, xs: list, ys: list) -> tuple:
+        return _steps.eval_step(self, xs, ys)
+
+    def _graph_loss_names(self) -> list[str]:
+        return _steps.loss_names(self)
+
+    def _graph_loss_dtype(self) -> np.dtype:
+        return _steps.loss_dtype(self)
 
     # -- description -------------------------------------------------------------------------
     def summary(self, print_fn: Callable[[str], Any] | None = print) -> str:
