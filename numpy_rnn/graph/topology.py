@@ -83,6 +83,8 @@ def map_graph(inputs: list[SymbolicTensor], outputs: list[SymbolicTensor]):
     computable = {id(t) for t in inputs}
     seen_layers: list[str] = []
     for node in nodes:
+        if node.is_input:  # an Input the model was not given computes nothing
+            continue
         for t in node.input_tensors:
             if id(t) not in computable:
                 raise ValueError(
