@@ -25,6 +25,7 @@ from . import training as _train
 from .layers import (GRU, LSTM, Add, Average, Bidirectional, Concatenate, Dense, Dot, Dropout,
                      Embedding, EmbeddingLayer, Layer, Masking, Maximum, Minimum, Multiply,
                      SimpleRNN, Subtract)
+from .graph import symbolic
 from .layers.base import _graph_aware
 from .layers.recurrent import RNNBase
 
@@ -153,7 +154,14 @@ class Sequential:
 
     # -- building the stack -------------------------------------------------------------------
     def add(self, layer: Layer) -> None:
-        """Append ``layer``; names must be unique and the layer must have a single output."""
+        """Append ``layer``; names must be unique and the layer must have a single output.
+        ``numpy_rnn.Input(shape, dtype)`` first, as in Keras, sets the model's input shape and
+        dtype."""
+        if isinstance(layer, symbolic.SymbolicTensor) and layer.node is not None and \
+                layer.node.is_input and not self.layers:
+            self.input_shape = self._check_input_shape(layer.shape[1:])
+            self.input_dtype = np.dtype(layer.dtype).name
+            return
         if isinstance(layer, Sequential):
             raise TypeError("Nested Sequential models are not supported: add the inner model's "
                             f"layers instead. Received: {layer!r}")
