@@ -18,7 +18,10 @@ from .text import (  # noqa: E402
     pad_sequences,
     text_to_word_sequence,
 )
+from .layers import (Add, Average, Concatenate, Dot, Maximum, Minimum,  # noqa: E402
+                     Multiply, Subtract)
 from .model import Sequential  # noqa: E402
+from .functional import Input, InputLayer, Model  # noqa: E402
 from .io import (  # noqa: E402
     BundleError,
     BundleIntegrityError,
@@ -62,6 +65,17 @@ __all__ = [
     "pad_sequences",
     "text_to_word_sequence",
     "Sequential",
+    "Model",
+    "Input",
+    "InputLayer",
+    "Add",
+    "Subtract",
+    "Multiply",
+    "Average",
+    "Maximum",
+    "Minimum",
+    "Concatenate",
+    "Dot",
     "save",
     "load",
     "read_bundle",

@@ -22,8 +22,11 @@ import numpy as np
 
 from . import _validation as v
 from . import training as _train
-from .layers import (GRU, LSTM, Bidirectional, Dense, Dropout, Embedding, EmbeddingLayer, Layer,
-                     Masking, SimpleRNN)
+from .layers import (GRU, LSTM, Add, Average, Bidirectional, Concatenate, Dense, Dot, Dropout,
+                     Embedding, EmbeddingLayer, Layer, Masking, Maximum, Minimum, Multiply,
+                     SimpleRNN, Subtract)
+from .graph import symbolic
+from .layers.base import _graph_aware
 from .layers.recurrent import RNNBase
 
 _counter = itertools.count()
@@ -32,7 +35,7 @@ _counter = itertools.count()
 LAYER_CLASSES: dict[str, type] = {
     cls.__name__: cls
     for cls in (Embedding, EmbeddingLayer, LSTM, GRU, SimpleRNN, Bidirectional, Dense, Dropout,
-                Masking)
+                Masking, Add, Subtract, Multiply, Average, Maximum, Minimum, Concatenate, Dot)
 }
 
 def _multi_output_reason(layer: Any) -> str | None:
@@ -62,6 +65,26 @@ def output_shape(layer: Any, input_shape: tuple | None) -> tuple | None:
     if compute is not None:  # every other layer states its own (Keras's compute_output_shape)
         return tuple(compute(tuple(input_shape)))
     return None
+
+
+def cast_model_input(model_name: str, inputs: Any, dtype: Any, what: str = "inputs") -> np.ndarray:
+    """``inputs`` as an array of ``dtype`` (unchanged when ``dtype`` is None), as Keras converts
+    a model input to its ``keras.Input`` dtype: float ids for an integer input are truncated
+    toward zero (and must be finite and fit the dtype)."""
+    arr = v.numeric_array(what, inputs)
+    if dtype is None:
+        return arr
+    dt = np.dtype(dtype)
+    if dt.kind in "iu" and arr.dtype.kind == "f":
+        if not np.isfinite(arr).all():
+            raise ValueError(f"`{what}` of model '{model_name}' (input dtype {dt.name}) must "
+                             "be finite. Received: an array holding NaN or infinity")
+        arr = np.trunc(arr)
+        info = np.iinfo(dt)
+        if arr.size and (arr.min() < info.min or arr.max() > info.max):
+            raise ValueError(f"`{what}` of model '{model_name}' must fit its input dtype "
+                             f"{dt.name}. Received: values in [{arr.min()}, {arr.max()}]")
+    return arr.astype(dt, copy=False)
 
 
 def _first_input_shape(layer: Any) -> tuple | None:
@@ -131,7 +154,14 @@ class Sequential:
 
     # -- building the stack -------------------------------------------------------------------
     def add(self, layer: Layer) -> None:
-        """Append ``layer``; names must be unique and the layer must have a single output."""
+        """Append ``layer``; names must be unique and the layer must have a single output.
+        ``numpy_rnn.Input(shape, dtype)`` first, as in Keras, sets the model's input shape and
+        dtype."""
+        if isinstance(layer, symbolic.SymbolicTensor) and layer.node is not None and \
+                layer.node.is_input and not self.layers:
+            self.input_shape = self._check_input_shape(layer.shape[1:])
+            self.input_dtype = np.dtype(layer.dtype).name
+            return
         if isinstance(layer, Sequential):
             raise TypeError("Nested Sequential models are not supported: add the inner model's "
                             f"layers instead. Received: {layer!r}")
@@ -214,20 +244,7 @@ class Sequential:
         """The input as the model's ``input_dtype`` when one is set (Keras converts the input
         to its ``keras.Input`` dtype first: float ids given to an int32 model are truncated
         before the Embedding computes its mask)."""
-        arr = v.numeric_array("inputs", inputs)
-        if self.input_dtype is None:
-            return arr
-        dt = np.dtype(self.input_dtype)
-        if dt.kind in "iu" and arr.dtype.kind == "f":
-            if not np.isfinite(arr).all():
-                raise ValueError(f"`inputs` of model '{self.name}' (input dtype {dt.name}) must "
-                                 "be finite. Received: an array holding NaN or infinity")
-            arr = np.trunc(arr)
-            info = np.iinfo(dt)
-            if arr.size and (arr.min() < info.min or arr.max() > info.max):
-                raise ValueError(f"`inputs` of model '{self.name}' must fit its input dtype "
-                                 f"{dt.name}. Received: values in [{arr.min()}, {arr.max()}]")
-        return arr.astype(dt, copy=False)
+        return cast_model_input(self.name, inputs, self.input_dtype)
 
     def _snapshot(self) -> list:
         return [layer._snapshot() for layer in self.layers]
@@ -350,6 +367,10 @@ class Sequential:
 
     def set_weights(self, weights: list) -> None:
         """Set every layer's weights from one list (``get_weights()`` order); all or nothing."""
+        self._commit_weights(self._prepare_weights(weights), in_place=self.compiled)
+
+    def _prepare_weights(self, weights: Any) -> list:
+        """Check (and cast) ``weights`` for every layer, changing nothing."""
         if not isinstance(weights, (list, tuple)):
             raise TypeError(f"`weights` must be a list of arrays. Received: "
                             f"{type(weights).__name__}")
@@ -367,12 +388,31 @@ class Sequential:
                 given = list(weights[start:start + count])
                 prepared.append((layer, layer._prepare_weights(given), given))
             start += count
+        return prepared
+
+    def _commit_weights(self, prepared: list, in_place: bool = False) -> None:
+        """Install what ``_prepare_weights`` checked (cannot fail); a compiled model (or one
+        inside a compiled model: ``in_place``) copies into the arrays the optimizer holds."""
         for layer, ready, given in prepared:
-            if not _train.assign_in_place(self, layer, given):
+            if not (in_place and layer.built and _train.copy_into(layer, given)):
                 layer._commit_weights(ready)
 
     def count_params(self) -> int:
         return int(sum(layer.count_params for layer in self.layers))
+
+    # -- graphs: a Sequential called as a layer inside a functional Model --------------------
+    def compute_output_shape(self, input_shape: tuple) -> tuple | None:
+        """The output shape for ``input_shape`` (batch first)."""
+        shape = tuple(input_shape)
+        for layer in self.layers:
+            shape = output_shape(layer, shape)
+        return shape
+
+    def output_dtypes(self) -> list[str]:
+        return [self.layers[-1].dtype.name] if self.layers else ["float32"]
+
+    def _build_for_graph(self, input_shape: tuple) -> None:
+        self.build(tuple(input_shape)[1:])
 
     # -- description --------------------------------------------------------------------------
     def summary(self, print_fn: Callable[[str], Any] | None = print) -> str:
@@ -452,3 +492,7 @@ class Sequential:
             layers.append(layer_cls.from_config(dict(item["config"])))
         return cls(layers, name=config.get("name"), input_shape=config.get("input_shape"),
                    input_dtype=config.get("input_dtype"))
+
+
+# ``model(x)`` on symbolic tensors records a node (a Sequential nested in a functional Model).
+Sequential.__call__ = _graph_aware(Sequential.__call__)  # type: ignore[method-assign]

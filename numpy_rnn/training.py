@@ -1,4 +1,10 @@
-"""Training for :class:`numpy_rnn.Sequential`: compile, one step, the fit and evaluate loops.
+"""Training for :class:`numpy_rnn.Sequential` and the functional :class:`numpy_rnn.Model`:
+compile, one step, the fit and evaluate loops.
+
+The loops see a batch as lists of arrays (one per model input / output): a Sequential has one of
+each; a functional model brings its own data check and step (``numpy_rnn.graph.steps``: a loss
+per output, the backward pass through its graph) and, with several losses, one loss tracker
+more per output (``<output>_loss``), as Keras's ``CompileLoss`` keeps them.
 
 What Keras 3.15 does, and so what this module does (``keras/src/trainers/trainer.py``,
 ``backend/tensorflow/trainer.py``, ``metrics/reduction_metrics.py``, ``callbacks/``):
@@ -173,7 +179,8 @@ def resolve(kind: str, identifier: Any) -> Any:
 def _compiled(model: Any, method: str) -> tuple[Any, Any]:
     if not getattr(model, "compiled", False):
         raise RuntimeError(f"You must call `compile()` before calling `{method}()`.")
-    if model.loss is None:
+    if model.loss is None or (isinstance(model.loss, list)
+                              and all(loss is None for loss in model.loss)):
         raise ValueError("No loss to compute. Provide a `loss` argument in `compile()`.")
     if not model.layers:
         raise ValueError(f"Model '{model.name}' has no layers; add() some first.")
@@ -192,6 +199,12 @@ def assign_in_place(model: Any, layer: Any, weights: list) -> bool:
     array cannot take them; the caller then replaces the arrays."""
     if not (getattr(model, "compiled", False) and layer.built):
         return False
+    return copy_into(layer, weights)
+
+
+def copy_into(layer: Any, weights: list) -> bool:
+    """Copy ``weights`` (already checked) into the built layer's own arrays; False (nothing
+    done) when an array cannot take them."""
     current, new = layer.weights, [np.asarray(w) for w in weights]
     if not all(isinstance(c, np.ndarray) and c.flags.writeable and c.shape == n.shape
                for c, n in zip(current, new)):
@@ -307,6 +320,75 @@ def _data(model: Any, x: Any, y: Any, xname: str = "x", yname: str = "y"):
     return model._cast_model_input(xa), ya
 
 
+def _is_graph(model: Any) -> bool:
+    return hasattr(model, "_graph_train_step")
+
+
+def _prepare(model: Any, x: Any, y: Any, xname: str = "x", yname: str = "y") -> tuple:
+    """``(xs, ys, n)``: one array per model input and per output (None: no loss), n rows."""
+    if _is_graph(model):
+        xs, ys = model._graph_data(x, y, xname, yname)
+    else:
+        xa, ya = _data(model, x, y, xname, yname)
+        xs, ys = [xa], [ya]
+    return xs, ys, xs[0].shape[0]
+
+
+def _rows(arrays: list, index: Any) -> list:
+    return [None if a is None else a[index] for a in arrays]
+
+
+def _step(model: Any, xs: list, ys: list, train: bool, sample_weight: Any = None) -> tuple:
+    """``(total loss, [loss per output])`` of one batch (the list empty for one loss)."""
+    if _is_graph(model):
+        return (model._graph_train_step(xs, ys, sample_weight) if train
+                else model._graph_eval_step(xs, ys))
+    if train:
+        return train_step(model, xs[0], ys[0], sample_weight), []
+    return eval_step(model, xs[0], ys[0]), []
+
+
+class _Trackers:
+    """``"loss"`` and, for a model with several losses, one tracker per output loss."""
+
+    def __init__(self, model: Any) -> None:
+        if _is_graph(model):
+            self.names = ["loss"] + model._graph_loss_names()
+            dtype = model._graph_loss_dtype()
+        else:
+            self.names, dtype = ["loss"], _loss_dtype(model.loss)
+        self.trackers = [LossTracker(dtype) for _ in self.names]
+
+    def reset(self) -> None:
+        for t in self.trackers:
+            t.reset()
+
+    def update(self, result: tuple, rows: int) -> None:
+        total, per_output = result
+        for t, value in zip(self.trackers, [total] + list(per_output)):
+            t.update(value, rows)
+
+    def logs(self, prefix: str = "") -> dict[str, float]:
+        return {prefix + n: t.result() for n, t in zip(self.names, self.trackers)}
+
+    def value(self) -> Any:
+        """A float for one loss, else ``[total, per output...]`` (Keras's return value)."""
+        results = [t.result() for t in self.trackers]
+        return results[0] if len(results) == 1 else results
+
+
+def train_on_batch(model: Any, x: Any, y: Any, sample_weight: Any = None) -> Any:
+    """One optimizer step on ``(x, y)``: the loss(es) before the update, as Keras returns them."""
+    _compiled(model, "train_on_batch")
+    xs, ys, n = _prepare(model, x, y)
+    _require_finite_all("x", xs)
+    _require_finite_all("y", ys)
+    require_finite("sample_weight", sample_weight)
+    trackers = _Trackers(model)
+    trackers.update(_step(model, xs, ys, True, sample_weight), n)
+    return trackers.value()
+
+
 def require_finite(name: str, arr: Any) -> None:
     """The one NaN policy of training: ``fit`` / ``train_on_batch`` refuse non-finite inputs,
     targets and sample weights before any update, with a ValueError naming the argument and
@@ -314,6 +396,15 @@ def require_finite(name: str, arr: Any) -> None:
     Adam or SGD; numpy_rnn's RMSprop on sparse gradients failed with an IndexError).
     Integer and boolean arrays are always finite."""
     if arr is None:
+        return
+    if isinstance(arr, dict):  # by output name
+        for key, value in arr.items():
+            require_finite(f"{name}[{key!r}]", value)
+        return
+    if isinstance(arr, (list, tuple)) and any(isinstance(a, (np.ndarray, list, tuple))
+                                              for a in arr):
+        for i, value in enumerate(arr):  # one array per output
+            require_finite(f"{name}[{i}]", value)
         return
     a = np.asarray(arr)
     if a.dtype.kind not in "fc":
@@ -327,38 +418,50 @@ def require_finite(name: str, arr: Any) -> None:
             "drop or fill those samples first.")
 
 
+def _require_finite_all(name: str, arrays: list) -> None:
+    """:func:`require_finite` for each array of a model's inputs or outputs (``x[1]``...)."""
+    for i, arr in enumerate(arrays):
+        require_finite(name if len(arrays) == 1 else f"{name}[{i}]", arr)
+
+
 def evaluate(model: Any, x: Any, y: Any, batch_size: int = 32, verbose: Any = "auto",
-             stream: TextIO | None = None) -> float:
-    """The loss over ``(x, y)`` in batches: the batch losses' mean weighted by batch size."""
-    loss, _ = _compiled(model, "evaluate")
+             stream: TextIO | None = None) -> Any:
+    """The loss over ``(x, y)`` in batches: the batch losses' mean weighted by batch size (a
+    float, or ``[total, per output...]`` for a model with several losses)."""
+    return _evaluate(model, x, y, batch_size, verbose, stream).value()
+
+
+def _evaluate(model: Any, x: Any, y: Any, batch_size: int, verbose: Any,
+              stream: TextIO | None) -> _Trackers:
+    _compiled(model, "evaluate")
     batch_size = v.positive_int("batch_size", batch_size)
     stream = stream if stream is not None else sys.stdout
     verbose = _verbosity(verbose, stream)
-    xa, ya = _data(model, x, y)
-    n = xa.shape[0]
+    xs, ys, n = _prepare(model, x, y)
     steps = math.ceil(n / batch_size)
-    tracker, bar = LossTracker(_loss_dtype(loss)), ProgressBar(steps, verbose, stream)
+    trackers, bar = _Trackers(model), ProgressBar(steps, verbose, stream)
     for step, start in enumerate(range(0, n, batch_size)):
-        xb, yb = xa[start:start + batch_size], ya[start:start + batch_size]
-        tracker.update(eval_step(model, xb, yb), xb.shape[0])
-        bar.update(step + 1, {"loss": tracker.result()}, finalize=step + 1 == steps)
-    return tracker.result()
+        rows = slice(start, start + batch_size)
+        xb, yb = _rows(xs, rows), _rows(ys, rows)
+        trackers.update(_step(model, xb, yb, False), xb[0].shape[0])
+        bar.update(step + 1, trackers.logs(), finalize=step + 1 == steps)
+    return trackers
 
 
 def fit(model: Any, x: Any, y: Any, batch_size: int = 32, epochs: int = 1, shuffle: bool = True,
         verbose: Any = "auto", validation_data: Any = None, seed: int | None = None,
         stream: TextIO | None = None) -> History:
     """``epochs`` passes over ``(x, y)`` in batches of ``batch_size`` (module docstring)."""
-    loss, _ = _compiled(model, "fit")
+    _compiled(model, "fit")
     batch_size = v.positive_int("batch_size", batch_size)
     epochs = v.non_negative_int("epochs", epochs)
     shuffle = v.boolean("shuffle", shuffle)
     seed = v.seed("seed", seed)
     stream = stream if stream is not None else sys.stdout
     verbose = _verbosity(verbose, stream)
-    xa, ya = _data(model, x, y)
-    require_finite("x", xa)
-    require_finite("y", ya)
+    xs, ys, n = _prepare(model, x, y)
+    _require_finite_all("x", xs)
+    _require_finite_all("y", ys)
     val = None
     if validation_data is not None:
         if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
@@ -366,33 +469,31 @@ def fit(model: Any, x: Any, y: Any, batch_size: int = 32, epochs: int = 1, shuff
                              f"{type(validation_data).__name__}"
                              + (f" of length {len(validation_data)}"
                                 if isinstance(validation_data, (tuple, list)) else ""))
-        val = _data(model, validation_data[0], validation_data[1], "x_val", "y_val")
-        require_finite("validation_data[0]", val[0])
-        require_finite("validation_data[1]", val[1])
-    n = xa.shape[0]
+        val = validation_data
+        vxs, vys, _ = _prepare(model, val[0], val[1], "x_val", "y_val")  # checked before any step
+        _require_finite_all("validation_data[0]", vxs)
+        _require_finite_all("validation_data[1]", vys)
     steps = math.ceil(n / batch_size)
     rng = np.random.default_rng(seed)
     history = History()
     history.params = {"verbose": verbose, "epochs": epochs, "steps": steps}
-    tracker = LossTracker(_loss_dtype(loss))
+    trackers = _Trackers(model)
     for epoch in range(epochs):
         if verbose and epochs > 1:
             stream.write(f"Epoch {epoch + 1}/{epochs}\n")
         bar = ProgressBar(steps, verbose, stream)
         order = rng.permutation(n) if shuffle else None
-        tracker.reset()
+        trackers.reset()
         for step, start in enumerate(range(0, n, batch_size)):
-            if order is None:
-                xb, yb = xa[start:start + batch_size], ya[start:start + batch_size]
-            else:
-                idx = order[start:start + batch_size]
-                xb, yb = xa[idx], ya[idx]
-            tracker.update(train_step(model, xb, yb), xb.shape[0])
+            rows: Any = slice(start, start + batch_size) if order is None \
+                else order[start:start + batch_size]
+            xb, yb = _rows(xs, rows), _rows(ys, rows)
+            trackers.update(_step(model, xb, yb, True), xb[0].shape[0])
             if step + 1 < steps:
-                bar.update(step + 1, {"loss": tracker.result()})
-        logs = {"loss": tracker.result()}
+                bar.update(step + 1, trackers.logs())
+        logs = trackers.logs()
         if val is not None:
-            logs["val_loss"] = evaluate(model, val[0], val[1], batch_size, verbose=0)
+            logs.update(_evaluate(model, val[0], val[1], batch_size, 0, None).logs("val_"))
         bar.update(steps, logs, finalize=True)
         history._record(epoch, logs)
     return history

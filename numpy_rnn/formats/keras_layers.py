@@ -61,6 +61,15 @@ KERAS_LAYER_RULES: dict[str, KerasLayerRule] = {
     "Dense": KerasLayerRule("Dense", ("units", "use_bias"), ("activation",)),
     "Dropout": KerasLayerRule("Dropout", ("rate", "noise_shape")),
     "Masking": KerasLayerRule("Masking", ("mask_value",)),
+    # Merge layers (functional models): no weights; Keras's names and options.
+    "Add": KerasLayerRule("Add"),
+    "Subtract": KerasLayerRule("Subtract"),
+    "Multiply": KerasLayerRule("Multiply"),
+    "Average": KerasLayerRule("Average"),
+    "Maximum": KerasLayerRule("Maximum"),
+    "Minimum": KerasLayerRule("Minimum"),
+    "Concatenate": KerasLayerRule("Concatenate", ("axis",)),
+    "Dot": KerasLayerRule("Dot", ("axes", "normalize")),
 }
 
 #: Options whose listed value is the only one supported anywhere, with the reason when refused.

@@ -8,6 +8,9 @@ from .bidirectional import Bidirectional
 from .dense import Dense
 from .core import Dropout, Masking
 from .recurrent import RNNBase, rnn_loop
+from .merging import Add, Average, Concatenate, Dot, Maximum, Merge, Minimum, Multiply, Subtract
 
 __all__ = ["Layer", "Embedding", "EmbeddingLayer", "TokenIdError", "LSTM",
-           "GRU", "SimpleRNN", "Bidirectional", "Dense", "Dropout", "Masking", "RNNBase", "rnn_loop"]
+           "GRU", "SimpleRNN", "Bidirectional", "Dense", "Dropout", "Masking", "RNNBase", "rnn_loop",
+           "Merge", "Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum",
+           "Concatenate", "Dot"]

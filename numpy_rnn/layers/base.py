@@ -1,16 +1,35 @@
 """The base class every NumPy layer shares: dtype, seed, weights in Keras order, configs."""
 from __future__ import annotations
 
+import functools
 import itertools
 import threading
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
 from .. import _validation as v
+from ..graph import symbolic
 
 _counter = itertools.count()
 _MATERIALISE_LOCK = threading.Lock()
+
+
+def _graph_aware(call: Callable) -> Callable:
+    """``call`` (a layer class's ``__call__``), sending a call on symbolic tensors (from
+    ``numpy_rnn.Input``) to the graph builder; a call on arrays goes straight to ``call``."""
+    params = list(symbolic.signature(call).parameters)
+    first_name = params[1] if len(params) > 1 else None
+
+    @functools.wraps(call)
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        first = args[0] if args else kwargs.get(first_name)
+        if isinstance(first, symbolic.SymbolicTensor) or (
+                type(first) in (list, tuple) and symbolic.is_symbolic(first)):
+            return symbolic.call_layer(self, call, args, kwargs)
+        return call(self, *args, **kwargs)
+    __call__._graph_aware = True  # type: ignore[attr-defined]
+    return __call__
 
 
 def _features_of(input_shape: Any) -> int:
@@ -44,6 +63,15 @@ class Layer:
     #: The input shape (batch first, None for unknown sizes) of the last ``build``, for layers
     #: with ``builds_from_shape``.
     build_input_shape: Any = None
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        # One place where layers meet graphs: every class's own ``__call__`` is wrapped so that
+        # a call on symbolic tensors builds a graph node (numpy_rnn.graph.symbolic) and a call
+        # on arrays runs as written.
+        super().__init_subclass__(**kwargs)
+        call = cls.__dict__.get("__call__")
+        if call is not None and not getattr(call, "_graph_aware", False):
+            cls.__call__ = _graph_aware(call)
 
     def __init__(self, *, name: str | None = None, dtype: Any = "float32", seed: int | None = None,
                  trainable: bool = True) -> None:

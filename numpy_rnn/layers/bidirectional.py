@@ -392,6 +392,42 @@ class Bidirectional(Layer):
 
     reset_states = reset_state
 
+    # -- graphs: shapes and masks (Keras's ``Bidirectional.compute_output_shape`` / mask) ----
+    def compute_output_shape(self, input_shape: tuple) -> Any:
+        """The merged output's shape (two with ``merge_mode=None``), then with
+        ``return_state`` the forward then the backward states' ``(batch, units)``."""
+        fw, bw = self.forward_layer, self.backward_layer
+        batch = input_shape[0]
+        lead = (batch, input_shape[1] if len(input_shape) > 1 else None) \
+            if self.return_sequences else (batch,)
+        if self.merge_mode is None:
+            outs = [lead + (fw.units,), lead + (bw.units,)]
+        else:
+            outs = [lead + (fw.units + bw.units if self.merge_mode == "concat" else fw.units,)]
+        if not self.return_state:
+            return outs[0] if len(outs) == 1 else outs
+        return outs + [(batch, n) for n in fw.state_size + bw.state_size]
+
+    def compute_mask(self, inputs: Any, mask: Any = None) -> Any:
+        """The input mask on each output with ``return_sequences`` (else None); none on the
+        states."""
+        if isinstance(mask, (list, tuple)):
+            mask = mask[0] if mask else None
+        out = mask if self.return_sequences else None
+        n_out = 2 if self.merge_mode is None else 1
+        if not self.return_state:
+            return out if n_out == 1 else [out, out]
+        n_states = len(self.forward_layer.state_size) + len(self.backward_layer.state_size)
+        return [out] * n_out + [None] * n_states
+
+    def output_dtypes(self) -> list[str]:
+        """The merged output(s) in the wrapper's dtype, the states in the inner layers'."""
+        n_out = 2 if self.merge_mode is None else 1
+        states = ([self.forward_layer.dtype.name] * len(self.forward_layer.state_size)
+                  + [self.backward_layer.dtype.name] * len(self.backward_layer.state_size)
+                  if self.return_state else [])
+        return [self.dtype.name] * n_out + states
+
     # -- config --------------------------------------------------------------------------------
     def get_config(self) -> dict:
         def ser(layer):

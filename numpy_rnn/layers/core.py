@@ -62,6 +62,9 @@ class Masking(Layer):
         """``(batch, timesteps)`` booleans: True for a step with any feature != mask_value."""
         return self._keep(self._inputs(inputs))
 
+    def compute_output_shape(self, input_shape: tuple) -> tuple:
+        return tuple(input_shape)
+
     def get_config(self) -> dict:
         return {"mask_value": self.mask_value, **self._base_config()}
 
@@ -136,6 +139,9 @@ class Dropout(Layer):
 
     def compute_mask(self, inputs: Any, mask: Any = None) -> Any:
         return mask
+
+    def compute_output_shape(self, input_shape: tuple) -> tuple:
+        return tuple(input_shape)
 
     def get_config(self) -> dict:
         return {"rate": self.rate, "noise_shape": self.noise_shape, **self._base_config()}

@@ -142,6 +142,10 @@ class Dense(Layer):
     def compute_mask(self, inputs: Any, mask: Any = None) -> Any:
         return mask
 
+    def compute_output_shape(self, input_shape: tuple) -> tuple:
+        """``(..., features)`` -> ``(..., units)``."""
+        return tuple(input_shape)[:-1] + (self.units,)
+
     def get_config(self) -> dict:
         inits = {k: (val if isinstance(val, str) else initializers.serialize(self._inits[k]))
                  for k, val in self._init_names.items()}

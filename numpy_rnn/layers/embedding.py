@@ -97,6 +97,10 @@ class Embedding(Layer):
 
     predict = __call__
 
+    def compute_output_shape(self, input_shape: tuple) -> tuple:
+        """``ids (...)`` -> ``(..., output_dim)``."""
+        return tuple(input_shape) + (self.output_dim,)
+
     def compute_mask(self, ids: Any, mask: Any = None) -> np.ndarray | None:
         """``ids != 0`` when ``mask_zero`` (on the raw ids, as Keras), else None."""
         if not self.mask_zero:

@@ -530,6 +530,24 @@ class RNNBase(Layer):
 
     reset_states = reset_state
 
+    # -- graphs: shapes and masks (Keras's ``RNN.compute_output_shape`` / ``compute_mask``) ---
+    def compute_output_shape(self, input_shape: tuple) -> Any:
+        """``(batch, timesteps, features)`` -> ``(batch, [timesteps,] units)``; with
+        ``return_state`` the list ``[output shape, (batch, units) per state]``."""
+        batch = input_shape[0]
+        timesteps = input_shape[1] if len(input_shape) > 1 else None
+        out = (batch, timesteps, self.units) if self.return_sequences else (batch, self.units)
+        if self.return_state:
+            return [out] + [(batch, n) for n in self.state_size]
+        return out
+
+    def compute_mask(self, inputs: Any, mask: Any = None) -> Any:
+        """The input mask with ``return_sequences`` (else None); the states have none."""
+        if isinstance(mask, (list, tuple)):
+            mask = mask[0] if mask else None
+        out = mask if self.return_sequences else None
+        return [out] + [None] * len(self.state_size) if self.return_state else out
+
     # -- config -----------------------------------------------------------------------------
     def get_config(self) -> dict:
         cfg = {
