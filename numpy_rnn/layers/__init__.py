@@ -8,6 +8,10 @@ from .bidirectional import Bidirectional
 from .dense import Dense
 from .core import Dropout, Masking
 from .recurrent import RNNBase, rnn_loop
+from .normalization import (BatchNormalization, GroupNormalization, LayerNormalization,
+                            RMSNormalization, UnitNormalization)
 
 __all__ = ["Layer", "Embedding", "EmbeddingLayer", "TokenIdError", "LSTM",
-           "GRU", "SimpleRNN", "Bidirectional", "Dense", "Dropout", "Masking", "RNNBase", "rnn_loop"]
+           "GRU", "SimpleRNN", "Bidirectional", "Dense", "Dropout", "Masking", "RNNBase", "rnn_loop",
+           "BatchNormalization", "GroupNormalization", "LayerNormalization", "RMSNormalization",
+           "UnitNormalization"]
