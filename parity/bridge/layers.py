@@ -193,13 +193,17 @@ def _bidirectional_from_keras(layer: Any):
     return np_layer
 
 
+#: Options Keras 3 takes through ``**kwargs`` (not in the signature): RNN's
+#: ``zero_output_for_mask``, LayerNormalization's deprecated ``rms_scaling``.
+_THROUGH_KWARGS = frozenset({"zero_output_for_mask", "rms_scaling"})
+
+
 def _keras_kwargs(np_layer: Any, keras_cls: Any, spec: LayerSpec) -> dict:
     cfg = np_layer.get_config()
     accepted = set(inspect.signature(keras_cls.__init__).parameters)
     kwargs = {k: cfg[k] for k in spec.options + spec.activations if k in cfg}
     dropped = {k for k in kwargs if k not in accepted}
-    if "zero_output_for_mask" in dropped:  # Keras 3 takes it through **kwargs of RNN
-        dropped.discard("zero_output_for_mask")
+    dropped -= _THROUGH_KWARGS  # options Keras takes through **kwargs
     for k in dropped:
         del kwargs[k]
     for key in spec.activations:
