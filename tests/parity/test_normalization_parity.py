@@ -197,7 +197,8 @@ def _keras_fit(model, seed=0):
     x = _ids(seed)
     y = np.random.default_rng(seed + 1).normal(size=(len(x),) + tuple(model.output_shape[1:]))
     model.compile("adam", "mse")
-    model.fit(x, y, epochs=2, batch_size=4, verbose=0)  # the moving statistics move
+    for i in range(0, len(x), 4):  # the moving statistics move
+        model.train_on_batch(x[i:i + 4], y[i:i + 4])
     return x
 
 

@@ -17,6 +17,10 @@
   trainable (``trainable_weight_names``); the moving statistics get zero gradients (as the
   tape gives a non-trainable variable) and the optimizer never sees them.
 
+Keras's masked moments squeeze every size-1 axis, so a mask on an input whose ``axis`` has size 1
+crashes Keras unless ``axis=-1`` (``mean.shape[0]`` of a scalar); numpy_rnn computes what
+Keras computes with ``axis=-1`` there.
+
 ``axis`` is one int, as Keras 3's ``int(axis)`` (a one-element list, the form Keras 2 files
 store, is read as that int).  ``renorm`` is not supported.
 """

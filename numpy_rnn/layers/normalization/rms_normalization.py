@@ -3,7 +3,9 @@
 
 Keras multiplies by ``scale`` with plain broadcasting (from the last axis), not reshaped to the
 normalized axes as LayerNormalization does: with ``axis`` not ending at the last axis the
-weight meets the trailing axes, as in Keras (an error where the sizes differ).  The layer does
+weight meets the trailing axes, as in Keras.  Where that broadcast would change the output's
+shape (``axis=[1, -1]`` sorts to ``[-1, 1]``: a ``(F, T)`` weight against ``(T, F)`` with ``T``
+1 gives Keras a ``(B, F, F)`` output) or fails, numpy_rnn raises a ValueError instead.  The layer does
 not support masking (Keras 3's default for a layer without ``compute_mask``): a mask stops here.
 One weight, ``scale``, of the normalized axes' shape (sorted as Keras sorts a list ``axis``).
 """
