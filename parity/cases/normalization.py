@@ -13,7 +13,7 @@ forward, ``--only 'grad/normalization/*'`` gradients and the training steps).
 * ``grad/normalization/training ...``: Embedding(mask_zero) -> LSTM(sequences) ->
   BatchNormalization -> LayerNormalization -> LSTM -> BatchNormalization -> Dense trained three
   ``train_on_batch`` steps in both libraries, float64 (``compare_training``: every weight after
-  every step, the moving statistics included), with SGD and with Adam.
+  every step, the moving statistics included), with SGD.
 
 Random weights with a different value per feature (gamma around 1, beta, moving mean and a
 moving variance in [0.5, 2.5]) and inputs off zero (``N(0.3, 1.5)``), so a statistic taken over
@@ -252,6 +252,7 @@ def normalization_cases(seed: int) -> list[Case]:
     for cls, options, shape, mask in GRAD_ROWS:
         add(f"grad/normalization/{_label(cls, options, True, mask, shape)}",
             lambda c=cls, o=options, s=shape, m=mask: grad_case(c, o, s, m, seed))
-    for optimizer in ("sgd", "adam"):
-        add(training_name(optimizer), lambda o=optimizer: training_case(o, seed))
+    # one training row (Keras traces its train function once per model: seconds; Adam and
+    # RMSprop run in tests/parity/test_normalization_parity.py)
+    add(training_name("sgd"), lambda: training_case("sgd", seed))
     return cases
