@@ -363,8 +363,8 @@ MASK[3, 1] = False
     (lambda: RMSNormalization(axis=[1, 2]), (3, 4, 5), {}),
 ])
 def test_backward_matches_finite_differences(make, shape, call):
-    layer = make()
-    layer.dtype = np.dtype("float64")
+    made = make()
+    layer = type(made).from_config({**made.get_config(), "dtype": "float64"})
     x = _x(shape, seed=3)
     layer.build(x.shape) if layer.weight_names() else None
     if layer.weight_names():
