@@ -11,6 +11,8 @@ from . import losses, optimizers  # noqa: E402
 from .layers import LSTM, Embedding, EmbeddingLayer, Layer, TokenIdError  # noqa: E402
 from .layers import GRU, Bidirectional, Dense, Dropout, Masking, SimpleRNN  # noqa: E402
 from .layers.recurrent import RNNBase, rnn_loop  # noqa: E402
+from .layers import (BatchNormalization, GroupNormalization, LayerNormalization,  # noqa: E402
+                     RMSNormalization, UnitNormalization)
 from ._threads import get_num_threads, set_num_threads  # noqa: E402
 from .text import (  # noqa: E402
     TextVectorization,
@@ -56,6 +58,11 @@ __all__ = [
     "Dense",
     "Dropout",
     "Masking",
+    "BatchNormalization",
+    "LayerNormalization",
+    "UnitNormalization",
+    "GroupNormalization",
+    "RMSNormalization",
     "RNNBase",
     "rnn_loop",
     "set_num_threads",

@@ -221,7 +221,66 @@ def declared_weights(class_name: str, cfg: dict, in_width: int | None,
             out += [(prefix + n, s) for n, s in shapes]
             widths.append(width)
         return out, (2 * widths[0] if merge == "concat" else widths[0])
+    if class_name in _NORMALIZATION:
+        return _normalization_weights(label, class_name, cfg, in_width, stored), in_width
     raise LimitError(f"{label}: unknown layer class {class_name!r}")
+
+
+#: Normalization layers: their weights have the shape of the normalized axes of their input.
+_NORMALIZATION = ("BatchNormalization", "LayerNormalization", "UnitNormalization",
+                  "GroupNormalization", "RMSNormalization")
+
+
+def _normalization_names(label: str, class_name: str, cfg: dict) -> list[str]:
+    if class_name == "UnitNormalization":
+        return []
+    if class_name == "RMSNormalization":
+        return ["scale"]
+    scale, center = _flag(label, cfg, "scale", True), _flag(label, cfg, "center", True)
+    if class_name == "LayerNormalization" and _flag(label, cfg, "rms_scaling", False):
+        return ["gamma"]
+    names = (["gamma"] if scale else []) + (["beta"] if center else [])
+    return names + (["moving_mean", "moving_variance"] if class_name == "BatchNormalization"
+                    else [])
+
+
+def _normalization_weights(label: str, class_name: str, cfg: dict, in_width: int | None,
+                           stored: list | None) -> list[tuple[str, tuple]]:
+    """The weights of a normalization layer: the input's sizes at ``axis`` (sorted, as Keras
+    sorts a list), from the ``build_input_shape`` its config records; without one, the input
+    width for ``axis=-1``, else the first stored weight's shape (bounded by the file)."""
+    names = _normalization_names(label, class_name, cfg)
+    if not names:
+        return []
+    axis = cfg.get("axis", -1)
+    axes = list(axis) if isinstance(axis, (list, tuple)) else [axis]
+    if not axes or any(isinstance(a, bool) or not isinstance(a, numbers.Integral) for a in axes):
+        raise LimitError(f"{label}: `axis` must be an int or a list of ints. Received: "
+                         f"axis={_show(axis)}")
+    axes = sorted(int(a) for a in axes)
+    built = cfg.get("build_input_shape")
+    if built is not None:
+        if not isinstance(built, (list, tuple)) or any(
+                d is not None and (isinstance(d, bool) or not isinstance(d, numbers.Integral))
+                for d in built):
+            raise LimitError(f"{label}: `build_input_shape` must be a list of ints or None. "
+                             f"Received: build_input_shape={_show(built)}")
+        rank = len(built)
+        if any(a >= rank or a < -rank for a in axes):
+            raise LimitError(f"{label}: `axis` {axis} does not fit build_input_shape "
+                             f"{_show(built)}")
+        shape = tuple(built[a] for a in axes)
+        if any(d is None or d < 1 for d in shape):
+            raise LimitError(f"{label}: the normalized axes of build_input_shape "
+                             f"{_show(built)} must have positive sizes")
+    elif axes == [-1] and in_width is not None:
+        shape = (in_width,)
+    elif stored:
+        shape = tuple(stored[0])
+    else:
+        raise LimitError(f"{label}: its input shape is unknown (no `build_input_shape`, no "
+                         "input width)")
+    return [(name, shape) for name in names]
 
 
 def element_count(shape: tuple) -> int:

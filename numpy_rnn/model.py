@@ -22,9 +22,10 @@ import numpy as np
 
 from . import _validation as v
 from . import training as _train
-from .layers import (GRU, LSTM, Add, Average, Bidirectional, Concatenate, Dense, Dot, Dropout,
-                     Embedding, EmbeddingLayer, Layer, Masking, Maximum, Minimum, Multiply,
-                     SimpleRNN, Subtract)
+from .layers import (GRU, LSTM, Add, Average, BatchNormalization, Bidirectional, Concatenate,
+                     Dense, Dot, Dropout, Embedding, EmbeddingLayer, GroupNormalization, Layer,
+                     LayerNormalization, Masking, Maximum, Minimum, Multiply, RMSNormalization,
+                     SimpleRNN, Subtract, UnitNormalization)
 from .graph import symbolic
 from .layers.base import _graph_aware
 from .layers.recurrent import RNNBase
@@ -35,7 +36,9 @@ _counter = itertools.count()
 LAYER_CLASSES: dict[str, type] = {
     cls.__name__: cls
     for cls in (Embedding, EmbeddingLayer, LSTM, GRU, SimpleRNN, Bidirectional, Dense, Dropout,
-                Masking, Add, Subtract, Multiply, Average, Maximum, Minimum, Concatenate, Dot)
+                Masking, Add, Subtract, Multiply, Average, Maximum, Minimum, Concatenate, Dot,
+                BatchNormalization, LayerNormalization, UnitNormalization, GroupNormalization,
+                RMSNormalization)
 }
 
 def _multi_output_reason(layer: Any) -> str | None:

@@ -18,7 +18,9 @@ What Keras 3.15 does, and so what this module does (``keras/src/trainers/trainer
   ``tf.IndexedSlices``: Adam and RMSprop then square each slice before the duplicates are summed
   (``numpy_rnn/sparse.py``), which the dense gradient would not reproduce.  Layers with
   ``trainable=False`` are run backward (when a trainable layer sits below them) but their
-  weights are not updated.
+  weights are not updated.  Only a layer's ``trainable_weight_names()`` go to the optimizer:
+  a ``BatchNormalization``'s moving mean and variance are non-trainable, and its training
+  call itself moves them in the forward pass, as Keras's ``assign`` inside ``call`` does.
 * The reported loss is Keras's loss tracker, a ``keras.metrics.Mean`` kept in the loss dtype
   (Keras keeps it in ``floatx``, which is also the default loss dtype): each batch adds
   ``loss * batch_size`` to ``total`` and ``batch_size`` to ``count``, both rounded in that dtype,
@@ -218,7 +220,7 @@ def copy_into(layer: Any, weights: list) -> bool:
 def _trainable(model: Any) -> list[int]:
     """Indices of the layers whose weights the optimizer updates."""
     return [i for i, layer in enumerate(model.layers)
-            if layer.trainable and layer.built and layer.weight_names()]
+            if layer.trainable and layer.built and layer.trainable_weight_names()]
 
 
 def _writable_weights(layer: Any) -> list[np.ndarray]:
@@ -233,8 +235,9 @@ def _writable_weights(layer: Any) -> list[np.ndarray]:
 def backward(model: Any, grad: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
     """Send ``grad`` (dLoss/d output) back through the layers of the last ``training=True``
     forward, down to the lowest trainable layer; returns ``(gradient, weight array)`` pairs
-    for every trainable layer, bottom layer first, each layer in ``get_weights()`` order (a
-    layer's ``sparse_gradients`` where it has them: the Embedding's IndexedSlices)."""
+    for every trainable weight (``trainable_weight_names``) of every trainable layer, bottom
+    layer first, each layer in ``get_weights()`` order (a layer's ``sparse_gradients`` where it
+    has them: the Embedding's IndexedSlices)."""
     trainable = _trainable(model)
     if not trainable:
         return []
@@ -258,7 +261,11 @@ def backward(model: Any, grad: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]
         if len(grads[i]) != len(arrays):  # pragma: no cover - a layer breaking the protocol
             raise RuntimeError(f"Layer '{layer.name}' returned {len(grads[i])} gradients for "
                                f"{len(arrays)} weights.")
-        pairs += list(zip(grads[i], arrays))
+        # only the trainable weights (Keras's ``trainable_weights``): a BatchNormalization's
+        # moving statistics are moved by its training call, never by the optimizer
+        keep = set(layer.trainable_weight_names())
+        pairs += [(g, w) for name, g, w in zip(layer.weight_names(), grads[i], arrays)
+                  if name in keep]
     return pairs
 
 

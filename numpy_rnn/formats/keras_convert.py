@@ -164,6 +164,9 @@ def convert_layer(cfg: Any, problems: list[str], *, inner_of: str | None = None,
     if cls in REFUSED_LAYERS:
         problems.append(f"{label}: {REFUSED_LAYERS[cls]}")
         return None
+    if dialect is not None and cls in dialect.refused:
+        problems.append(f"{label} (written by {dialect.name}): {dialect.refused[cls]}")
+        return None
     if cls in ("Sequential", "Functional", "Model"):
         problems.append(f"{label}: nested models are not supported; flatten the layers into one "
                         "model")
@@ -232,10 +235,26 @@ def convert_layer(cfg: Any, problems: list[str], *, inner_of: str | None = None,
                 _v.positive_int(key, kwargs.get(key))
             LAYER_CLASSES[rule.np_class](**{**kwargs, "input_dim": 1, "output_dim": 1})
             return Deferred(rule.np_class, kwargs)
-        return LAYER_CLASSES[rule.np_class](**kwargs)
+        layer = LAYER_CLASSES[rule.np_class](**kwargs)
+        shape = build_shape(cfg)
+        if getattr(layer, "builds_from_shape", False) and not layer.built and shape is not None:
+            layer.build(shape)  # the shape Keras built it for: its weights' shapes follow
+        return layer
     except (ValueError, TypeError) as exc:
         problems.append(f"{label}: numpy_rnn refuses its options: {exc}")
         return None
+
+
+def build_shape(cfg: dict) -> Any:
+    """The input shape a serialized Keras 3 layer was built for (its ``build_config``; a list
+    of shapes for several inputs), or None."""
+    build = cfg.get("build_config")
+    shape = build.get("input_shape") if isinstance(build, dict) else None
+    if not isinstance(shape, (list, tuple)):
+        return None
+    if shape and all(isinstance(s, (list, tuple)) for s in shape):
+        return [tuple(s) for s in shape]
+    return tuple(shape)
 
 
 def _snake_case(name: str) -> str:

@@ -26,7 +26,8 @@ from typing import Any
 __all__ = ["KerasLayerRule", "KERAS_LAYER_RULES", "RECURRENT_CLASSES", "ONLY_VALUE_OPTIONS",
            "MODEL_ONLY_VALUE_OPTIONS", "INFERENCE_NEUTRAL_OPTIONS", "NEUTRAL_SUFFIXES",
            "GATES", "is_inference_neutral", "only_value", "supported_keras_layers",
-           "Dialect", "KERAS2_ACTIVATIONS", "KERAS2_DEFAULTS", "REFUSED_LAYERS", "dialect_of"]
+           "Dialect", "KERAS2_ACTIVATIONS", "KERAS2_DEFAULTS", "KERAS2_REFUSED", "REFUSED_LAYERS",
+           "dialect_of"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -70,6 +71,17 @@ KERAS_LAYER_RULES: dict[str, KerasLayerRule] = {
     "Minimum": KerasLayerRule("Minimum"),
     "Concatenate": KerasLayerRule("Concatenate", ("axis",)),
     "Dot": KerasLayerRule("Dot", ("axes", "normalize")),
+    # Normalization (keras/src/layers/normalization/); their initializers, regularizers and
+    # constraints are neutral as everywhere (the weights are copied).
+    "BatchNormalization": KerasLayerRule("BatchNormalization", ("axis", "momentum", "epsilon",
+                                                                "center", "scale",
+                                                                "synchronized")),
+    "LayerNormalization": KerasLayerRule("LayerNormalization", ("axis", "epsilon", "center",
+                                                                "scale", "rms_scaling")),
+    "UnitNormalization": KerasLayerRule("UnitNormalization", ("axis",)),
+    "GroupNormalization": KerasLayerRule("GroupNormalization", ("groups", "axis", "epsilon",
+                                                                "center", "scale")),
+    "RMSNormalization": KerasLayerRule("RMSNormalization", ("axis", "epsilon")),
 }
 
 #: Options whose listed value is the only one supported anywhere, with the reason when refused.
@@ -79,6 +91,9 @@ ONLY_VALUE_OPTIONS: dict[str, tuple[Any, str]] = {
     "lora_rank": (None, "LoRA adapters are not supported"),
     "ragged": (False, "ragged inputs are not supported"),
     "sparse": (False, "sparse inputs are not supported"),
+    "renorm": (False, "batch renormalization (BatchNormalization(renorm=True)) is not supported"),
+    "virtual_batch_size": (None, "ghost batch normalization (virtual_batch_size) is not "
+                                 "supported"),
 }
 
 #: Options fine on a single live layer (its states are copied) but refused inside a model.
@@ -94,6 +109,8 @@ INFERENCE_NEUTRAL_OPTIONS = frozenset({
     "name", "trainable", "dtype", "seed", "implementation", "activity_regularizer",
     "input_length", "batch_input_shape", "batch_shape", "input_shape", "use_cudnn", "lora_alpha",
     "build_config",
+    # BatchNormalization's renorm settings act only with renorm=True, which is refused above
+    "renorm_clipping", "renorm_momentum",
 })
 NEUTRAL_SUFFIXES = ("_initializer", "_regularizer", "_constraint")
 
@@ -131,6 +148,9 @@ class Dialect:
     name: str
     activations: dict | None = None
     defaults: dict = dataclasses.field(default_factory=dict)
+    #: Keras class name -> why numpy_rnn refuses that layer from this writer (its maths differ
+    #: from the Keras 3 layer numpy_rnn reproduces).
+    refused: dict = dataclasses.field(default_factory=dict)
 
 
 KERAS3 = Dialect("Keras 3")
@@ -166,6 +186,22 @@ KERAS2_DEFAULTS: tuple = (
 _AMBIGUOUS = {"LSTM": {"recurrent_activation": None},
               "GRU": {"recurrent_activation": None, "reset_after": None}}
 
+#: Keras 2 layers whose maths differ from their Keras 3 namesake (what numpy_rnn computes).
+#: BatchNormalization and LayerNormalization are read: Keras 2 computes their inference with
+#: the same formula (``tf.nn.batch_normalization`` of the moving or the sample statistics;
+#: tf_keras's fused LayerNormalization kernel rounds differently, measured 1e-6 .. 4e-5 from
+#: Keras 3's on float32 rows offset by 0 .. 100, the same as each one's own distance from the
+#: float64 answer, and no emulation of the kernel's order measured closer).
+KERAS2_REFUSED: dict[str, str] = {
+    "UnitNormalization": ("Keras 2's UnitNormalization is tf.linalg.l2_normalize, which clips "
+                          "the squared norm at 1e-12 where Keras 3 clips the inverse norm at "
+                          "1e12 (different results for rows of norm below 1e-6); numpy_rnn "
+                          "computes Keras 3's"),
+    "GroupNormalization": ("Keras 2's GroupNormalization takes a mask (weighted moments over "
+                           "the unmasked steps) where Keras 3's ignores it; numpy_rnn computes "
+                           "Keras 3's"),
+}
+
 #: Layers refused with a reason of their own (rather than "not supported").
 REFUSED_LAYERS: dict[str, str] = {
     "Lambda": "a Lambda layer holds Python code, which numpy_rnn never runs",
@@ -200,4 +236,4 @@ def dialect_of(keras_version: Any) -> tuple[Dialect | None, str | None]:
                       "Keras 2 (tf.keras, tf_keras) and Keras 3")
     defaults = _AMBIGUOUS if text.endswith("-tf") else next(
         (d for lo, hi, d in KERAS2_DEFAULTS if lo <= (major, minor) <= hi), _AMBIGUOUS)
-    return Dialect(f"Keras {text}", KERAS2_ACTIVATIONS, defaults), None
+    return Dialect(f"Keras {text}", KERAS2_ACTIVATIONS, defaults, KERAS2_REFUSED), None

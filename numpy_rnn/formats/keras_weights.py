@@ -250,6 +250,12 @@ def build_checked(plan: ModelPlan, pending: list) -> Sequential:
     deferred = {id(lp.layer): i for i, lp in enumerate(plan.layers)
                 if isinstance(lp.layer, Deferred)}
     model = plan.build_model()
+    if any(getattr(layer, "builds_from_shape", False) and not layer.built
+           for layer in model.layers):
+        try:  # a layer whose weights follow from its whole input shape (a Keras 2 file keeps
+            model.build()  # no build shape per layer): the model's shapes, layer by layer
+        except ValueError as exc:
+            raise KerasFileError(f"the model cannot be built: {exc}") from None
     for index, owner, datasets in pending:
         if id(owner) in deferred:
             owner = model.layers[index]

@@ -101,9 +101,14 @@ def _add_grad(grads: dict, tensor: SymbolicTensor, g: Any) -> None:
 
 
 def _layer_weight_grads(layer: Any, acc: Accumulator) -> None:
+    """The layer's gradients of its trainable weights (``trainable_weight_names``: a
+    BatchNormalization's moving statistics are moved by its training call, never by the
+    optimizer) into ``acc``."""
     grads = getattr(layer, "sparse_gradients", None) or layer.gradients
-    for w, g in zip(layer.weights, grads or []):
-        acc.add(w, g)
+    keep = set(layer.trainable_weight_names())
+    for name, w, g in zip(layer.weight_names(), layer.weights, grads or []):
+        if name in keep:
+            acc.add(w, g)
 
 
 def _backward_layer(layer: Any, grad_output: Any, acc: Accumulator, trainable: bool) -> Any:
@@ -117,13 +122,13 @@ def _backward_layer(layer: Any, grad_output: Any, acc: Accumulator, trainable: b
         for sub, stashed in zip(reversed(layer.layers), reversed(layer._record)):
             restore(sub, stashed)
             g = sub.backward(g)
-            if trainable and sub.trainable and sub.weight_names():
+            if trainable and sub.trainable and sub.trainable_weight_names():
                 _layer_weight_grads(sub, acc)
             if g is None:
                 break
         return g
     dx = layer.backward(grad_output)
-    if trainable and layer.trainable and layer.weight_names():
+    if trainable and layer.trainable and layer.trainable_weight_names():
         _layer_weight_grads(layer, acc)
     return dx
 

@@ -94,6 +94,12 @@ class Layer:
         """Names of this layer's weights in Keras's order (empty for weightless layers)."""
         return []
 
+    def trainable_weight_names(self) -> list[str]:
+        """The weights an optimizer updates (Keras's ``trainable_weights``), in
+        ``weight_names()`` order: all of them, unless the layer keeps statistics of its own
+        (BatchNormalization's moving mean and variance, which its training calls move)."""
+        return self.weight_names()
+
     def weight_shapes(self) -> dict[str, tuple]:
         """Expected shape of each weight; only meaningful once built."""
         return self._shapes_for(getattr(self, "features", None))

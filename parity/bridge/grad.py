@@ -213,6 +213,9 @@ def keras_gradients(keras_obj: Any, inputs: Any, *, targets: Any = None, loss: A
     if init is not None:
         kwargs["initial_state"] = init
     variables = keras_variables(keras_obj)
+    # a non-trainable variable (BatchNormalization's moving statistics) is not watched: its
+    # gradient is zero, as for any unwatched source (the tape refuses to differentiate it)
+    watched = [v for v in variables if getattr(v, "trainable", True)]
     with tf.GradientTape() as tape:
         if floating:
             tape.watch(x)
@@ -223,12 +226,15 @@ def keras_gradients(keras_obj: Any, inputs: Any, *, targets: Any = None, loss: A
             value = tf.add_n([tf.reduce_sum(o) for o in _as_list(out)])
         else:
             value = keras_loss(loss)(tf.convert_to_tensor(np.asarray(targets)), out)
-    sources = variables + ([x] if floating else []) + (init or [])
+    sources = watched + ([x] if floating else []) + (init or [])
     grads = tape.gradient(value, sources, unconnected_gradients=tf.UnconnectedGradients.ZERO)
     grads = [np.asarray(tf.convert_to_tensor(g)) for g in grads]
-    n = len(variables)
+    n = len(watched)
+    taken = iter(grads[:n])
+    weight_grads = [next(taken) if getattr(v, "trainable", True)
+                    else np.zeros(tuple(v.shape), np.dtype(str(v.dtype))) for v in variables]
     dx = grads[n] if floating else None
-    return grads[:n], dx, grads[n + (1 if floating else 0):]
+    return weight_grads, dx, grads[n + (1 if floating else 0):]
 
 
 def _row(name: str, actual: Any, expected: np.ndarray, want_dtype: Any, rtol, atol) -> OutputDiff:

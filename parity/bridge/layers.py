@@ -193,13 +193,17 @@ def _bidirectional_from_keras(layer: Any):
     return np_layer
 
 
+#: Options Keras 3 takes through ``**kwargs`` (not in the signature): RNN's
+#: ``zero_output_for_mask``, LayerNormalization's deprecated ``rms_scaling``.
+_THROUGH_KWARGS = frozenset({"zero_output_for_mask", "rms_scaling"})
+
+
 def _keras_kwargs(np_layer: Any, keras_cls: Any, spec: LayerSpec) -> dict:
     cfg = np_layer.get_config()
     accepted = set(inspect.signature(keras_cls.__init__).parameters)
     kwargs = {k: cfg[k] for k in spec.options + spec.activations if k in cfg}
     dropped = {k for k in kwargs if k not in accepted}
-    if "zero_output_for_mask" in dropped:  # Keras 3 takes it through **kwargs of RNN
-        dropped.discard("zero_output_for_mask")
+    dropped -= _THROUGH_KWARGS  # options Keras takes through **kwargs
     for k in dropped:
         del kwargs[k]
     for key in spec.activations:
@@ -243,8 +247,8 @@ def layer_to_keras(np_obj: Any):
         layer.build()
     elif cls == "Dense":
         layer.build((None, np_obj.features))
-    elif cls in ("Masking", "Dropout"):
-        pass  # weightless, built at construction
+    elif not np_obj.weight_names():
+        pass  # weightless (Masking, Dropout, UnitNormalization): built at construction
     elif getattr(np_obj, "builds_from_shape", False):
         layer.build(np_obj.build_input_shape)  # the shape the NumPy layer was built for
     else:
