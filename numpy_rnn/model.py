@@ -21,6 +21,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from . import _validation as v
+from ._validation import cast_model_input
 from . import training as _train
 from .layers import (GRU, LSTM, Add, Average, BatchNormalization, Bidirectional, Concatenate,
                      Dense, Dot, Dropout, Embedding, EmbeddingLayer, GroupNormalization, Layer,
@@ -68,26 +69,6 @@ def output_shape(layer: Any, input_shape: tuple | None) -> tuple | None:
     if compute is not None:  # every other layer states its own (Keras's compute_output_shape)
         return tuple(compute(tuple(input_shape)))
     return None
-
-
-def cast_model_input(model_name: str, inputs: Any, dtype: Any, what: str = "inputs") -> np.ndarray:
-    """``inputs`` as an array of ``dtype`` (unchanged when ``dtype`` is None), as Keras converts
-    a model input to its ``keras.Input`` dtype: float ids for an integer input are truncated
-    toward zero (and must be finite and fit the dtype)."""
-    arr = v.numeric_array(what, inputs)
-    if dtype is None:
-        return arr
-    dt = np.dtype(dtype)
-    if dt.kind in "iu" and arr.dtype.kind == "f":
-        if not np.isfinite(arr).all():
-            raise ValueError(f"`{what}` of model '{model_name}' (input dtype {dt.name}) must "
-                             "be finite. Received: an array holding NaN or infinity")
-        arr = np.trunc(arr)
-        info = np.iinfo(dt)
-        if arr.size and (arr.min() < info.min or arr.max() > info.max):
-            raise ValueError(f"`{what}` of model '{model_name}' must fit its input dtype "
-                             f"{dt.name}. Received: values in [{arr.min()}, {arr.max()}]")
-    return arr.astype(dt, copy=False)
 
 
 def _first_input_shape(layer: Any) -> tuple | None:

@@ -45,6 +45,7 @@ from typing import Any, TextIO
 import numpy as np
 
 from . import _validation as v
+from ._validation import require_finite, require_finite_all as _require_finite_all
 
 __all__ = ["History", "ProgressBar", "LossTracker"]
 
@@ -394,41 +395,6 @@ def train_on_batch(model: Any, x: Any, y: Any, sample_weight: Any = None) -> Any
     trackers = _Trackers(model)
     trackers.update(_step(model, xs, ys, True, sample_weight), n)
     return trackers.value()
-
-
-def require_finite(name: str, arr: Any) -> None:
-    """The one NaN policy of training: ``fit`` / ``train_on_batch`` refuse non-finite inputs,
-    targets and sample weights before any update, with a ValueError naming the argument and
-    the first bad element (Keras trains on and silently spreads NaN into every weight with
-    Adam or SGD; numpy_rnn's RMSprop on sparse gradients failed with an IndexError).
-    Integer and boolean arrays are always finite."""
-    if arr is None:
-        return
-    if isinstance(arr, dict):  # by output name
-        for key, value in arr.items():
-            require_finite(f"{name}[{key!r}]", value)
-        return
-    if isinstance(arr, (list, tuple)) and any(isinstance(a, (np.ndarray, list, tuple))
-                                              for a in arr):
-        for i, value in enumerate(arr):  # one array per output
-            require_finite(f"{name}[{i}]", value)
-        return
-    a = np.asarray(arr)
-    if a.dtype.kind not in "fc":
-        return
-    bad = ~np.isfinite(a)
-    if bad.any():
-        where = tuple(int(i) for i in np.argwhere(bad)[0])
-        raise ValueError(
-            f"`{name}` must be finite to train on: it holds {int(bad.sum())} NaN or infinite "
-            f"value(s), the first at index {list(where)} ({a[where]!r}). Nothing was updated; "
-            "drop or fill those samples first.")
-
-
-def _require_finite_all(name: str, arrays: list) -> None:
-    """:func:`require_finite` for each array of a model's inputs or outputs (``x[1]``...)."""
-    for i, arr in enumerate(arrays):
-        require_finite(name if len(arrays) == 1 else f"{name}[{i}]", arr)
 
 
 def evaluate(model: Any, x: Any, y: Any, batch_size: int = 32, verbose: Any = "auto",
