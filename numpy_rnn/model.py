@@ -22,8 +22,10 @@ import numpy as np
 
 from . import _validation as v
 from . import training as _train
-from .layers import (GRU, LSTM, Bidirectional, Dense, Dropout, Embedding, EmbeddingLayer, Layer,
-                     Masking, SimpleRNN)
+from .layers import (ELU, GRU, LSTM, Activation, ActivityRegularization, AlphaDropout,
+                     Bidirectional, Dense, Dropout, Embedding, EmbeddingLayer, GaussianDropout,
+                     GaussianNoise, Layer, LeakyReLU, Masking, PReLU, ReLU, SimpleRNN, Softmax,
+                     SpatialDropout1D)
 from .layers.recurrent import RNNBase
 
 _counter = itertools.count()
@@ -32,7 +34,8 @@ _counter = itertools.count()
 LAYER_CLASSES: dict[str, type] = {
     cls.__name__: cls
     for cls in (Embedding, EmbeddingLayer, LSTM, GRU, SimpleRNN, Bidirectional, Dense, Dropout,
-                Masking)
+                Masking, Activation, ReLU, LeakyReLU, PReLU, ELU, Softmax, SpatialDropout1D,
+                GaussianNoise, GaussianDropout, AlphaDropout, ActivityRegularization)
 }
 
 def _multi_output_reason(layer: Any) -> str | None:
@@ -332,6 +335,12 @@ class Sequential:
     def evaluate(self, x: Any, y: Any, batch_size: int = 32, verbose: Any = "auto") -> float:
         """The loss on ``(x, y)`` at inference: the batch losses' mean weighted by batch size."""
         return _train.evaluate(self, x, y, batch_size=batch_size, verbose=verbose)
+
+    @property
+    def losses(self) -> list[np.ndarray]:
+        """Keras's ``model.losses``: the activity penalties of the last call (layer order), then
+        the penalty of every regularized trainable weight; training adds them to the loss."""
+        return _train.penalties(self)
 
     # -- weights ------------------------------------------------------------------------------
     @property

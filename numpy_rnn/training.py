@@ -19,6 +19,16 @@ What Keras 3.15 does, and so what this module does (``keras/src/trainers/trainer
   and the result is ``total / count``.  ``train_on_batch`` resets it first, so it returns
   ``(loss * n) / n`` of its batch; ``fit`` resets it each epoch (the epoch loss is the mean over
   the epoch's batches weighted by their sizes); ``evaluate`` resets it once.
+* Regularization (``compute_loss``): Keras adds ``model.losses`` to the compiled loss -- every
+  layer's activity penalties of this forward (``ActivityRegularization``: ``(l1 * sum|y| +
+  l2 * sum y**2) / batch``), in layer order, then the penalty of every regularized trainable
+  weight (``kernel_regularizer`` ...), in weight order -- as ``sum([loss, *penalties])`` in the
+  loss dtype (Keras refuses penalties of another dtype with a TypeError; so does this module).
+  The reported loss includes them, in ``train_on_batch``, ``fit`` and ``evaluate`` alike.  Their
+  gradients join the backward pass where TensorFlow's tape adds them: an activity penalty's to
+  the gradient of its layer's output, a weight penalty's to that weight's gradient (dense: an
+  Embedding with an ``embeddings_regularizer`` then gets its gradient dense, as TensorFlow sums
+  ``IndexedSlices`` with a dense tensor into a dense one).  Without any penalty nothing changes.
 * Batches are taken in order, the last one partial.  ``shuffle=True`` permutes the samples each
   epoch with ``numpy.random.default_rng(seed)``: deterministic for a given ``seed``, but not
   Keras's order (Keras shuffles with TensorFlow's random ops, which NumPy cannot reproduce), so
@@ -217,6 +227,28 @@ def _writable_weights(layer: Any) -> list[np.ndarray]:
     return weights
 
 
+def penalties(model: Any) -> list[np.ndarray]:
+    """Keras's ``model.losses`` after a forward: each layer's activity penalties of that call, in
+    layer order, then the penalty of every regularized trainable weight, in weight order."""
+    activity = [p for layer in model.layers for p in layer._activity_losses]
+    return activity + [p for layer in model.layers for p in layer.weight_penalties()]
+
+
+def add_penalties(value: float, found: list[np.ndarray], dtype: Any) -> float:
+    """``sum([value, *found])`` in the loss ``dtype`` (``value`` unchanged when ``found`` is
+    empty); TypeError for a penalty of another dtype, as Keras's ``ops.sum`` of the list."""
+    if not found:
+        return value
+    dtype = np.dtype(dtype)
+    other = sorted({np.asarray(p).dtype.name for p in found} - {dtype.name})
+    if other:
+        raise TypeError(
+            f"The loss is computed in {dtype.name} but the model's regularization penalties are "
+            f"{other}; Keras cannot add them either. Give the loss the dtype of the model "
+            f"(e.g. losses.MeanSquaredError(dtype={other[0]!r})).")
+    return float(np.sum(np.array([value, *found], dtype=dtype)))
+
+
 def backward(model: Any, grad: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
     """Send ``grad`` (dLoss/d output) back through the layers of the last ``training=True``
     forward, down to the lowest trainable layer; returns ``(gradient, weight array)`` pairs
@@ -228,6 +260,9 @@ def backward(model: Any, grad: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]
     grads: dict[int, list] = {}
     for i in range(len(model.layers) - 1, trainable[0] - 1, -1):
         layer = model.layers[i]
+        activity = layer._activity_gradient()  # its own penalty's gradient joins the output's
+        if activity is not None:
+            grad = grad + activity
         if i == trainable[0] and hasattr(layer, "_input_gradient_needed"):
             layer._input_gradient_needed = False  # nobody reads the bottom layer's d inputs
             try:
@@ -237,7 +272,7 @@ def backward(model: Any, grad: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]
         else:
             grad = layer.backward(grad)
         if i in trainable:
-            grads[i] = list(getattr(layer, "sparse_gradients", None) or layer.gradients)
+            grads[i] = _with_weight_penalties(layer)
     pairs = []
     for i in trainable:
         layer = model.layers[i]
@@ -247,6 +282,17 @@ def backward(model: Any, grad: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]
                                f"{len(arrays)} weights.")
         pairs += list(zip(grads[i], arrays))
     return pairs
+
+
+def _with_weight_penalties(layer: Any) -> list:
+    """The layer's gradients for the optimizer (its ``sparse_gradients`` where it has them), with
+    each regularized weight's penalty gradient added (that weight's gradient then dense)."""
+    sparse = getattr(layer, "sparse_gradients", None)
+    out = list(sparse or layer.gradients)
+    for j, (reg, w) in enumerate(zip(layer.weight_regularizers(), layer.weights)):
+        if reg is not None:
+            out[j] = layer.gradients[j] + reg.gradient(w)
+    return out
 
 
 def train_step(model: Any, x: np.ndarray, y: Any, sample_weight: Any = None) -> float:
@@ -259,6 +305,7 @@ def train_step(model: Any, x: np.ndarray, y: Any, sample_weight: Any = None) -> 
     try:
         y_pred, mask = model._forward(x, training=True)
         value = loss(y, y_pred, sample_weight=sample_weight, mask=mask)
+        value = add_penalties(value, penalties(model), _loss_dtype(loss))
         grad = loss.gradient(y, y_pred, sample_weight=sample_weight, mask=mask)
         pairs = backward(model, grad)
     except BaseException:
@@ -275,7 +322,8 @@ def eval_step(model: Any, x: np.ndarray, y: Any) -> float:
     snapshot = model._snapshot()
     try:
         y_pred, mask = model._forward(x, training=False)
-        return float(loss(y, y_pred, mask=mask))
+        value = float(loss(y, y_pred, mask=mask))
+        return add_penalties(value, penalties(model), _loss_dtype(loss))
     except BaseException:
         model._restore(snapshot)
         raise

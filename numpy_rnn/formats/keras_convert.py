@@ -14,7 +14,8 @@ from .. import _validation as _v
 from .. import activations as _activations
 from ..model import LAYER_CLASSES, Sequential
 from .keras_layers import (KERAS_LAYER_RULES, RECURRENT_CLASSES, REFUSED_LAYERS, Dialect,
-                           is_inference_neutral, only_value, supported_keras_layers)
+                           is_inference_neutral, only_value, rename_keras2,
+                           supported_keras_layers)
 
 RNN_CLASSES = RECURRENT_CLASSES
 
@@ -178,6 +179,8 @@ def convert_layer(cfg: Any, problems: list[str], *, inner_of: str | None = None,
         problems.append(f"{label} has no config")
         return None
     mine: list[str] = []
+    if dialect is not None:
+        config = rename_keras2(cls, config, dialect.renames)
     for key, default in (dialect.defaults.get(cls, {}) if dialect else {}).items():
         if key not in config and default is None:
             mine.append(f"option {key} is missing from the config and the {dialect.name} "
@@ -232,7 +235,12 @@ def convert_layer(cfg: Any, problems: list[str], *, inner_of: str | None = None,
                 _v.positive_int(key, kwargs.get(key))
             LAYER_CLASSES[rule.np_class](**{**kwargs, "input_dim": 1, "output_dim": 1})
             return Deferred(rule.np_class, kwargs)
-        return LAYER_CLASSES[rule.np_class](**kwargs)
+        layer = LAYER_CLASSES[rule.np_class](**kwargs)
+        shape = (cfg.get("build_config") or {}).get("input_shape") \
+            if isinstance(cfg.get("build_config"), dict) else None
+        if getattr(layer, "builds_from_shape", False) and isinstance(shape, (list, tuple)):
+            layer.build(tuple(shape))  # the shape Keras built it for (no weights drawn)
+        return layer
     except (ValueError, TypeError) as exc:
         problems.append(f"{label}: numpy_rnn refuses its options: {exc}")
         return None

@@ -8,6 +8,11 @@ from .bidirectional import Bidirectional
 from .dense import Dense
 from .core import Dropout, Masking
 from .recurrent import RNNBase, rnn_loop
+from .activations import ELU, Activation, LeakyReLU, PReLU, ReLU, Softmax
+from .regularization import (ActivityRegularization, AlphaDropout, GaussianDropout,
+                             GaussianNoise, SpatialDropout1D)
 
 __all__ = ["Layer", "Embedding", "EmbeddingLayer", "TokenIdError", "LSTM",
-           "GRU", "SimpleRNN", "Bidirectional", "Dense", "Dropout", "Masking", "RNNBase", "rnn_loop"]
+           "GRU", "SimpleRNN", "Bidirectional", "Dense", "Dropout", "Masking", "RNNBase", "rnn_loop",
+           "Activation", "ReLU", "LeakyReLU", "PReLU", "ELU", "Softmax", "SpatialDropout1D",
+           "GaussianNoise", "GaussianDropout", "AlphaDropout", "ActivityRegularization"]

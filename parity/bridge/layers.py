@@ -82,6 +82,8 @@ def _activation_name(layer: Any, key: str, value: Any) -> str:
 
 def _np_kwargs(layer: Any, spec: LayerSpec) -> dict:
     cfg = layer.get_config()
+    if type(layer).__module__.split(".")[0] == "tf_keras":  # Keras 2's option names
+        cfg = keras_layers.rename_keras2(type(layer).__name__, cfg)
     kwargs: dict[str, Any] = {}
     problems = []
     for key, value in cfg.items():
@@ -243,8 +245,8 @@ def layer_to_keras(np_obj: Any):
         layer.build()
     elif cls == "Dense":
         layer.build((None, np_obj.features))
-    elif cls in ("Masking", "Dropout"):
-        pass  # weightless, built at construction
+    elif not np_obj.weight_names():
+        pass  # weightless: nothing to build (Keras builds these at construction or call)
     elif getattr(np_obj, "builds_from_shape", False):
         layer.build(np_obj.build_input_shape)  # the shape the NumPy layer was built for
     else:
