@@ -8,14 +8,16 @@ them with the compiled loss; numpy_rnn.training does the same).  At inference it
 Formulas, term for term as ``keras/src/regularizers/regularizers.py`` on TensorFlow:
 
 * ``L1(l1=0.01)``: ``l1 * sum(|x|)``; gradient ``l1 * sign(x)`` (0 at 0).  Keras keeps ``l1`` in a
-  float32 tensor (``ops.convert_to_tensor`` under the default floatx), so the factor is rounded
-  through float32 even for float64 weights, and ``get_config()`` returns the rounded value
+  float32 tensor, so ``get_config()`` returns the rounded value
   (``L1(0.01).get_config() == {"l1": 0.009999999776482582}``); so does this class.
 * ``L2(l2=0.01)``: ``l2 * sum(x**2)``; gradient ``l2 * (x * 2)`` (TensorFlow's Square gradient).
 * ``L1L2(l1=0.0, l2=0.0)``: ``(0 + l1 * sum|x|) + l2 * sum(x**2)``, a term only when its factor is
   not 0.
 
-Every factor is cast to the weight's dtype, so a float32 weight gets a float32 penalty.
+Every factor reaches the weight's dtype through Keras's ``ops.cast``, which on TensorFlow makes a
+float32 tensor of a Python float first: the factor is ``float32(l2)`` even for float64 weights
+(measured, Keras 3.15.1: ``L2(0.01)`` of a float64 ``[1.0]`` is 0.009999999776482582, under a
+float32 or a float64 floatx alike).  So here: ``dtype(float32(factor))``.
 
 ``get(identifier)`` takes what Keras's ``regularizers.get`` takes for these classes: ``None``, an
 instance, a name (``"l1"``, ``"l2"``, ``"l1l2"``, ``"L1"``, ``"L2"``, ``"L1L2"``) or a serialized
@@ -43,6 +45,11 @@ def _factor(name: str, value: Any) -> float:
         raise ValueError(f"Invalid value for argument {name}: expected a non-negative float."
                          f"Received: {name}={value!r}")
     return float(value)
+
+
+def _cast(factor: float, dtype: np.dtype) -> Any:
+    """Keras's ``ops.cast(factor, dtype)`` on TensorFlow: through a float32 tensor."""
+    return np.dtype(dtype).type(np.float32(factor))
 
 
 def _weight(x: Any) -> np.ndarray:
@@ -88,11 +95,11 @@ class L1(Regularizer):
 
     def __call__(self, x: Any) -> np.ndarray:
         x = _weight(x)
-        return x.dtype.type(self.l1) * np.sum(np.abs(x))
+        return _cast(self.l1, x.dtype) * np.sum(np.abs(x))
 
     def gradient(self, x: Any) -> np.ndarray:
         x = _weight(x)
-        return x.dtype.type(self.l1) * np.sign(x)  # AbsGrad: grad * sign(x)
+        return _cast(self.l1, x.dtype) * np.sign(x)  # AbsGrad: grad * sign(x)
 
     def get_config(self) -> dict:
         return {"l1": self.l1}
@@ -106,11 +113,11 @@ class L2(Regularizer):
 
     def __call__(self, x: Any) -> np.ndarray:
         x = _weight(x)
-        return x.dtype.type(self.l2) * np.sum(np.square(x))
+        return _cast(self.l2, x.dtype) * np.sum(np.square(x))
 
     def gradient(self, x: Any) -> np.ndarray:
         x = _weight(x)
-        return x.dtype.type(self.l2) * (x * x.dtype.type(2))  # SquareGrad: grad * (x * 2)
+        return _cast(self.l2, x.dtype) * (x * x.dtype.type(2))  # SquareGrad: grad * (x * 2)
 
     def get_config(self) -> dict:
         return {"l2": self.l2}
@@ -128,9 +135,9 @@ class L1L2(Regularizer):
         t = x.dtype.type
         out = t(0.0)
         if self.l1 != 0.0:
-            out = out + t(self.l1) * np.sum(np.abs(x))
+            out = out + _cast(self.l1, x.dtype) * np.sum(np.abs(x))
         if self.l2 != 0.0:
-            out = out + t(self.l2) * np.sum(np.square(x))
+            out = out + _cast(self.l2, x.dtype) * np.sum(np.square(x))
         return np.asarray(out, x.dtype)
 
     def gradient(self, x: Any) -> np.ndarray:
@@ -138,9 +145,9 @@ class L1L2(Regularizer):
         t = x.dtype.type
         parts = []
         if self.l1 != 0.0:
-            parts.append(t(self.l1) * np.sign(x))
+            parts.append(_cast(self.l1, x.dtype) * np.sign(x))
         if self.l2 != 0.0:
-            parts.append(t(self.l2) * (x * t(2)))
+            parts.append(_cast(self.l2, x.dtype) * (x * t(2)))
         if not parts:
             return np.zeros_like(x)
         return parts[0] if len(parts) == 1 else parts[0] + parts[1]

@@ -11,7 +11,11 @@ Keras's piecewise formula (``keras/src/activations/activations.py`` ``ReLU.stati
   ``relu(x)``.  Gradients as TensorFlow's: ``x > threshold`` is strict (0 at the threshold);
   relu passes for ``x > 0``; relu6 for ``0 < x < 6``; ``clip_by_value`` (``minimum`` then
   ``maximum``) passes at ``x == max_value``; the negative part passes where ``threshold - x > 0``
-  (so the slope does not reach ``x == threshold`` or ``x == 0``).  Measured against Keras 3.15.1
+  (so the slope does not reach ``x == threshold`` or ``x == 0``).  The threshold of the
+  comparison and ``max_value`` go through Keras's ``ops.cast``, which rounds a Python float
+  through float32 on TensorFlow (a float64 ``ReLU(max_value=0.1)`` clips at
+  0.10000000149011612); the threshold inside ``relu(threshold - x)`` and the slope are converted
+  exactly.  Measured against Keras 3.15.1
   at every kink, float32 and float64 (tests/parity/test_activation_layers_parity.py).
 """
 from __future__ import annotations
@@ -22,6 +26,12 @@ from typing import Any
 import numpy as np
 
 from .activation import ElementwiseLayer
+
+
+def _cast(value: float, dtype: np.dtype) -> Any:
+    """Keras's ``ops.cast(value, dtype)`` of a Python float on TensorFlow: ``tf.cast`` makes a
+    float32 tensor first, so a float64 layer gets ``float64(float32(value))``."""
+    return np.dtype(dtype).type(np.float32(value))
 
 
 def _non_negative(name: str, value: Any, allow_none: bool = False) -> float | None:
@@ -65,7 +75,7 @@ class ReLU(ElementwiseLayer):
             neg = np.maximum(-x + dt(self.threshold), zero) if self.threshold != 0 \
                 else np.maximum(-x, zero)
         if self.threshold != 0:
-            pos = np.where(x > dt(self.threshold), x, zero)
+            pos = np.where(x > _cast(self.threshold, x.dtype), x, zero)
         elif self._relu6():
             pos = np.minimum(np.maximum(x, zero), dt(6))
         else:
@@ -78,7 +88,7 @@ class ReLU(ElementwiseLayer):
             return np.where(x > 0, x, x * dt(np.float32(self.negative_slope)))
         pos, neg = self._parts(x)
         if self.max_value is not None and not self._relu6():
-            pos = np.maximum(np.minimum(pos, dt(self.max_value)), dt(0))  # clip_by_value
+            pos = np.maximum(np.minimum(pos, _cast(self.max_value, x.dtype)), dt(0))  # clip
         if neg is not None:
             pos = pos - dt(self.negative_slope) * neg
         return pos
@@ -90,13 +100,13 @@ class ReLU(ElementwiseLayer):
             return np.where(x > 0, g, g * dt(np.float32(self.negative_slope)))
         pos, neg = self._parts(x)
         if self.threshold != 0:
-            passes = x > x.dtype.type(self.threshold)  # where's gradient: strict
+            passes = x > _cast(self.threshold, x.dtype)  # where's gradient: strict
         elif self._relu6():
             passes = (x > 0) & (x < 6)  # Relu6Grad on the input: 0 at 0 and at 6
         else:
             passes = pos > 0  # ReluGrad on the output: 0 at 0
         if self.max_value is not None and not self._relu6():
-            passes = passes & (pos <= x.dtype.type(self.max_value))  # minimum: x <= max passes
+            passes = passes & (pos <= _cast(self.max_value, x.dtype))  # minimum: <= max passes
         dx = np.where(passes, g, zero)
         if neg is not None:  # Mul, Relu and Neg gradients of - slope * relu(threshold - x)
             dx = dx + np.where(neg > 0, g * dt(self.negative_slope), zero)

@@ -51,10 +51,10 @@ class ActivityRegularization(Layer):
         dt = x.dtype.type
         inv = dt(1) / dt(x.shape[0]) if x.ndim > 0 and x.shape[0] else dt(0 if x.ndim else 1)
         out = np.zeros_like(x)
-        if self.l1 != 0:
-            out = out + (dt(self.l1) * inv) * np.sign(x)
+        if self.l1 != 0:  # the factors as L1L2 casts them (through float32)
+            out = out + (dt(np.float32(self.l1)) * inv) * np.sign(x)
         if self.l2 != 0:
-            out = out + (dt(self.l2) * inv) * (x * dt(2))
+            out = out + (dt(np.float32(self.l2)) * inv) * (x * dt(2))
         return out
 
     def _backward(self, record: tuple, grad_output: Any) -> np.ndarray:
