@@ -236,6 +236,13 @@ def _prelu_alpha(label: str, cfg: dict, in_width: int | None, stored: list | Non
     if any(isinstance(a, bool) or not isinstance(a, numbers.Integral) or a < 1 for a in shared):
         raise LimitError(f"{label}: `shared_axes` must be axes >= 1. Received: "
                          f"shared_axes={_show(cfg.get('shared_axes'))}")
+    shape = cfg.get("build_input_shape")
+    if isinstance(shape, (list, tuple)) and len(shape) >= 2 and all(
+            d is None or (isinstance(d, numbers.Integral) and not isinstance(d, bool) and d >= 1)
+            for d in shape):
+        dims = [1 if i in shared else d for i, d in enumerate(shape) if i > 0]
+        if all(d is not None for d in dims) and all(a < len(shape) for a in shared):
+            return tuple(int(d) for d in dims)  # built: the config fixes every size
     first = tuple(stored[0]) if stored else None
     if first is None or not first or any(
             isinstance(d, bool) or not isinstance(d, numbers.Integral) or d < 1 for d in first):

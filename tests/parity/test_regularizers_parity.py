@@ -116,3 +116,10 @@ def test_tf_keras_regularizer_configs_are_read():
     kern, bias = n.weight_regularizers()
     assert isinstance(kern, regularizers.L1L2) and kern.l1 == pytest.approx(0.1)
     assert isinstance(bias, regularizers.L2) and bias.l2 == pytest.approx(0.01)
+
+
+def test_planted_l2_gradient_without_the_factor_2_is_caught(monkeypatch):
+    _check(cases.training_case("dense", "sgd", "float64", steps=1))  # honest first
+    monkeypatch.setattr(regularizers.L2, "gradient",
+                        lambda self, x: regularizers._cast(self.l2, x.dtype) * x)
+    assert not cases.training_case("dense", "sgd", "float64", steps=1).passed

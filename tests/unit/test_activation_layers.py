@@ -10,7 +10,9 @@ import numpy as np
 import pytest
 
 import numpy_rnn
-from numpy_rnn import ELU, Activation, LeakyReLU, PReLU, ReLU, Sequential, Softmax, activations
+from numpy_rnn import (ELU, Activation, ActivityRegularization, AlphaDropout, GaussianDropout,
+                       GaussianNoise, LeakyReLU, PReLU, ReLU, Sequential, Softmax,
+                       SpatialDropout1D, activations, regularizers)
 from tests.unit.test_grad_layers import _assert_fd, _numeric_grad, check_layer_fd
 
 #: Inputs that sit on every kink the options below use (0, 0.5, 1, 1.5, 2, 6), and between.
@@ -218,8 +220,10 @@ def test_prelu_builds_from_weights_shape_errors_and_config():
     assert not unbuilt.built  # a call that raises changes nothing
     with pytest.raises(ValueError, match="every input size outside"):
         PReLU().build((None, None, 4))
-    cfg = PReLU(shared_axes=(1,), alpha_regularizer="l2").get_config()
+    cfg = PReLU(shared_axes=(1,), alpha_regularizer="l2",
+                build_input_shape=(None, 3, 4)).get_config()
     assert cfg["shared_axes"] == [1] and cfg["alpha_regularizer"]["class_name"] == "L2"
+    assert cfg["build_input_shape"] == [None, 3, 4]
     assert PReLU.from_config(cfg).get_config() == cfg
 
 
@@ -340,3 +344,31 @@ def test_warning_free_construction():
         warnings.simplefilter("error")
         for make in LAYERS.values():
             make()
+
+
+# -- bundles ------------------------------------------------------------------------------------
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_bundle_round_trip_with_every_layer(tmp_path, dtype):
+    kw = {"dtype": dtype}
+    model = Sequential([
+        numpy_rnn.Dense(5, kernel_regularizer="l2", seed=0, **kw),
+        ReLU(max_value=1.5, negative_slope=0.1, threshold=0.2, **kw), LeakyReLU(0.2, **kw),
+        PReLU(shared_axes=[1], alpha_initializer="glorot_uniform", seed=1, **kw),
+        ELU(0.7, **kw), Activation("selu", **kw), SpatialDropout1D(0.2, **kw),
+        GaussianNoise(0.3, **kw), GaussianDropout(0.2, **kw), AlphaDropout(0.2, **kw),
+        ActivityRegularization(0.01, 0.02, **kw),
+        numpy_rnn.LSTM(4, return_sequences=True, seed=2,
+                       recurrent_regularizer=regularizers.L1L2(0.1, 0.2), **kw),
+        Softmax(axis=[1, 2], **kw)], input_shape=(6, 3))
+    model.build()
+    x = np.random.default_rng(0).normal(size=(4, 6, 3)).astype(dtype)
+    want = model.predict(x)
+    path = numpy_rnn.save(model, tmp_path / "acts.npz", test_inputs=x)
+    back = numpy_rnn.load(path)
+    assert back.get_config() == model.get_config()
+    for a, b in zip(back.get_weights(), model.get_weights()):
+        np.testing.assert_array_equal(a, b)
+        assert a.dtype == np.dtype(dtype)
+    np.testing.assert_array_equal(back.predict(x), want)
+    assert back.layers[3].build_input_shape == (None, 6, 5)  # kept in its config
+    assert back.layers[11].weight_regularizers()[1] == regularizers.L1L2(0.1, 0.2)

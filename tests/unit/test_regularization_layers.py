@@ -322,3 +322,32 @@ def test_sequential_losses_after_a_call():
     np.testing.assert_allclose(model.losses[0], act, rtol=1e-6)
     np.testing.assert_allclose(model.losses[1],
                                np.float32(0.01) * np.abs(model.layers[0].kernel).sum(), rtol=1e-6)
+
+
+# -- teeth: planted bugs the checks above must catch ---------------------------------------------
+def _l2_without_2(self, x):
+    return regularizers._cast(self.l2, np.asarray(x).dtype) * np.asarray(x)  # l2 x, not 2 l2 x
+
+
+def _l1l2_without_2(self, x):
+    x = np.asarray(x)
+    return regularizers._cast(self.l1, x.dtype) * np.sign(x) + \
+        regularizers._cast(self.l2, x.dtype) * x
+
+
+TEETH = {
+    "L2 gradient without the factor 2": (regularizers.L2, "gradient", _l2_without_2),
+    "L1L2 gradient without the factor 2": (regularizers.L1L2, "gradient", _l1l2_without_2),
+    "activity penalty's gradient dropped": (ActivityRegularization, "_activity_gradient",
+                                            lambda self: None),
+    "penalties left out of the loss": (numpy_rnn.training, "add_penalties",
+                                       lambda value, found, dtype: value),
+}
+
+
+@pytest.mark.parametrize("bug", TEETH)
+def test_planted_bug_is_caught(bug, monkeypatch):
+    owner, name, mutant = TEETH[bug]
+    monkeypatch.setattr(owner, name, mutant)
+    with pytest.raises(AssertionError):
+        test_training_gradient_of_loss_plus_penalties_matches_finite_differences()

@@ -30,13 +30,17 @@ class PReLU(ElementwiseLayer):
         alpha_initializer: Keras initializer name for ``alpha`` (default ``"zeros"``).
         alpha_regularizer: a weight regularizer for ``alpha`` (training only).
         shared_axes: an axis or a list of axes (>= 1) along which ``alpha`` is shared.
+        build_input_shape: builds the layer now for this input shape (batch first); kept in
+            ``get_config()`` once built, as Dense keeps ``features``, so that a bundle rebuilds
+            the layer before its weights arrive.
     """
 
     _WEIGHT_ATTRS = Layer._WEIGHT_ATTRS | {"alpha"}
     builds_from_shape = True
 
     def __init__(self, alpha_initializer: Any = "zeros", alpha_regularizer: Any = None,
-                 shared_axes: Any = None, **kwargs: Any) -> None:
+                 shared_axes: Any = None, build_input_shape: Any = None,
+                 **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.built = False
         self._init_name = alpha_initializer
@@ -44,6 +48,8 @@ class PReLU(ElementwiseLayer):
         self._set_regularizers({"alpha_regularizer": ("alpha", alpha_regularizer)})
         self.shared_axes = self._axes(shared_axes)
         self.features: int | None = None
+        if build_input_shape is not None:
+            self.build(build_input_shape)
 
     @staticmethod
     def _axes(shared_axes: Any) -> list[int] | None:
@@ -168,5 +174,7 @@ class PReLU(ElementwiseLayer):
     def get_config(self) -> dict:
         init = (self._init_name if isinstance(self._init_name, str)
                 else initializers.serialize(self._init))
+        shape = None if self.build_input_shape is None else list(self.build_input_shape)
         return {"alpha_initializer": init, "shared_axes": self.shared_axes,
-                **self._regularizer_config(), **self._base_config()}
+                "build_input_shape": shape, **self._regularizer_config(),
+                **self._base_config()}
