@@ -25,6 +25,8 @@ from typing import Any, Callable, Iterator
 
 import numpy as np
 
+from numpy_rnn import losses
+
 from ..bridge import compare, from_keras, to_keras
 from ..bridge.train import compare_training, floatx
 from ..report import ParityReport, compare_outputs, diff_arrays
@@ -282,8 +284,6 @@ def regularized_keras(kind: str, dtype: str) -> Any:
 def training_case(kind: str, optimizer: str = "sgd", dtype: str = "float64", seed: int = 0,
                   steps: int = 3) -> ParityReport:
     """``train_on_batch`` steps of :func:`regularized_keras` in numpy_rnn and in Keras."""
-    from numpy_rnn import losses
-
     keras = _keras()
     rng = np.random.default_rng(seed)
     keras.utils.set_random_seed(seed)
