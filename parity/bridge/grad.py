@@ -106,8 +106,8 @@ def pair_layers(np_obj: Any, keras_obj: Any, what: str = "compare_gradients"
     dropped = _dropout_layers(np_obj)
     if dropped:
         raise ValueError(
-            f"{what}: layer(s) {dropped} drop units or add noise at random while training "
-            "(dropout or noise > 0); the two sides would draw different masks. Compare with "
+            f"{what}: layer(s) {dropped} drop units at random while training (dropout > 0) "
+            "or add noise at random; the two sides would draw different masks. Compare with "
             "rate 0.")
     if model:
         n_layers, k_layers = list(np_obj.layers), list(keras_obj.layers)
