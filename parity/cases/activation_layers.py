@@ -279,8 +279,8 @@ def regularized_keras(kind: str, dtype: str) -> Any:
     """Keras models with every kind of penalty: ``dense`` (Dense with an L2 kernel regularizer,
     the brief's first proof), ``lstm`` (LSTM with an L2 kernel regularizer), ``mixed``
     (Dense L1L2 + bias L1, ActivityRegularization, LSTM kernel L2 / recurrent L1 / bias L2,
-    PReLU alpha L2)
-    and ``embedding`` (embeddings L2)."""
+    PReLU alpha L2), ``embedding`` (embeddings L2) and ``bidirectional`` (GRU kernel L2 and
+    recurrent L1L2 in both directions, SimpleRNN bias L1)."""
     keras = _keras()
     L = keras.layers
     shape = {"embedding": ((5,), "int32"), "dense": ((3,), dtype)}.get(kind, ((5, 3), dtype))
@@ -298,6 +298,12 @@ def regularized_keras(kind: str, dtype: str) -> Any:
                   L.PReLU(alpha_regularizer="l2", alpha_initializer="ones", dtype=dtype)],
         "embedding": [L.Embedding(9, 3, embeddings_regularizer="l2", dtype=dtype),
                       L.LSTM(4, dtype=dtype)],
+        "bidirectional": [L.Bidirectional(L.GRU(3, return_sequences=True,
+                                                kernel_regularizer="l2",
+                                                recurrent_regularizer=keras.regularizers.L1L2(
+                                                    0.01, 0.02), dtype=dtype), dtype=dtype),
+                          L.SimpleRNN(4, bias_regularizer=keras.regularizers.L1(0.05),
+                                      bias_initializer="ones", dtype=dtype)],
     }[kind]
     return keras.Sequential([inp] + layers, name=f"regularized_{kind}")
 

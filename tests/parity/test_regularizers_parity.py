@@ -28,7 +28,7 @@ def _check(report):
 
 @pytest.mark.parametrize("kind, optimizer", [
     ("dense", "sgd"), ("lstm", "sgd"), ("lstm", "adam"), ("mixed", "sgd"), ("mixed", "adam"),
-    ("embedding", "rmsprop"), ("embedding", "sgd")])
+    ("embedding", "rmsprop"), ("embedding", "sgd"), ("bidirectional", "adam")])
 def test_training_steps_float64(kind, optimizer):
     report = _check(cases.training_case(kind, optimizer, "float64", steps=3))
     # the reported loss includes the penalties (checked against Keras's in the "loss" rows)
