@@ -276,8 +276,8 @@ NOISE_ROWS: list[tuple[str, dict]] = [
 
 # -- training steps with penalties -------------------------------------------------------------
 def regularized_keras(kind: str, dtype: str) -> Any:
-    """Keras models with every kind of penalty: ``dense`` (Dense with an L2 kernel regularizer,
-    the brief's first proof), ``lstm`` (LSTM with an L2 kernel regularizer), ``mixed``
+    """Keras models with every kind of penalty: ``dense`` (Dense with an L2 kernel regularizer),
+    ``lstm`` (LSTM with an L2 kernel regularizer), ``mixed``
     (Dense L1L2 + bias L1, ActivityRegularization, LSTM kernel L2 / recurrent L1 / bias L2,
     PReLU alpha L2), ``embedding`` (embeddings L2) and ``bidirectional`` (GRU kernel L2 and
     recurrent L1L2 in both directions, SimpleRNN bias L1)."""
