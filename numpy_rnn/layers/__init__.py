@@ -13,6 +13,6 @@ from .regularization import (ActivityRegularization, AlphaDropout, GaussianDropo
                              GaussianNoise, SpatialDropout1D)
 
 __all__ = ["Layer", "Embedding", "EmbeddingLayer", "TokenIdError", "LSTM",
-           "GRU", "SimpleRNN", "Bidirectional", "Dense", "Dropout", "Masking", "RNNBase", "rnn_loop",
-           "Activation", "ReLU", "LeakyReLU", "PReLU", "ELU", "Softmax", "SpatialDropout1D",
+           "GRU", "SimpleRNN", "Bidirectional", "Dense", "Dropout", "Masking", "RNNBase",
+           "rnn_loop", "Activation", "ReLU", "LeakyReLU", "PReLU", "ELU", "Softmax", "SpatialDropout1D",
            "GaussianNoise", "GaussianDropout", "AlphaDropout", "ActivityRegularization"]
