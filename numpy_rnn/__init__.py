@@ -7,9 +7,12 @@ from __future__ import annotations
 __version__ = "0.1.0"
 
 from . import activations, datasets, initializers  # noqa: E402
-from . import losses, optimizers  # noqa: E402
+from . import losses, optimizers, regularizers  # noqa: E402
 from .layers import LSTM, Embedding, EmbeddingLayer, Layer, TokenIdError  # noqa: E402
 from .layers import GRU, Bidirectional, Dense, Dropout, Masking, SimpleRNN  # noqa: E402
+from .layers import ELU, Activation, LeakyReLU, PReLU, ReLU, Softmax  # noqa: E402
+from .layers import (ActivityRegularization, AlphaDropout, GaussianDropout,  # noqa: E402
+                     GaussianNoise, SpatialDropout1D)
 from .layers.recurrent import RNNBase, rnn_loop  # noqa: E402
 from .layers import (BatchNormalization, GroupNormalization, LayerNormalization,  # noqa: E402
                      RMSNormalization, UnitNormalization)
@@ -47,6 +50,7 @@ __all__ = [
     "datasets",
     "losses",
     "optimizers",
+    "regularizers",
     "Layer",
     "Embedding",
     "EmbeddingLayer",
@@ -63,6 +67,17 @@ __all__ = [
     "UnitNormalization",
     "GroupNormalization",
     "RMSNormalization",
+    "Activation",
+    "ReLU",
+    "LeakyReLU",
+    "PReLU",
+    "ELU",
+    "Softmax",
+    "SpatialDropout1D",
+    "GaussianNoise",
+    "GaussianDropout",
+    "AlphaDropout",
+    "ActivityRegularization",
     "RNNBase",
     "rnn_loop",
     "set_num_threads",

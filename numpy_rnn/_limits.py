@@ -123,7 +123,9 @@ def read_file(path: str, limit: int) -> bytes:
 # Declared weight shapes: pure arithmetic from a numpy_rnn layer config
 # ------------------------------------------------------------------------------------------------
 _RNN_GATES = {"LSTM": 4, "GRU": 3, "SimpleRNN": 1}
-_WEIGHTLESS = ("Masking", "Dropout")
+_WEIGHTLESS = ("Masking", "Dropout", "Activation", "ReLU", "LeakyReLU", "ELU", "Softmax",
+               "SpatialDropout1D", "GaussianNoise", "GaussianDropout", "AlphaDropout",
+               "ActivityRegularization")
 
 
 def _count(label: str, cfg: dict, key: str, default: Any = None, optional: bool = False):
@@ -189,6 +191,8 @@ def declared_weights(class_name: str, cfg: dict, in_width: int | None,
             return int(first[0])
         raise LimitError(f"{label}: its input size is unknown (no `features`, no input shape)")
 
+    if class_name == "PReLU":
+        return [("alpha", _prelu_alpha(label, cfg, in_width, stored))], in_width
     if class_name == "Dense":
         units = _count(label, cfg, "units")
         shapes = [("kernel", (features(), units))]
@@ -281,6 +285,38 @@ def _normalization_weights(label: str, class_name: str, cfg: dict, in_width: int
         raise LimitError(f"{label}: its input shape is unknown (no `build_input_shape`, no "
                          "input width)")
     return [(name, shape) for name in names]
+
+
+def _prelu_alpha(label: str, cfg: dict, in_width: int | None, stored: list | None) -> tuple:
+    """PReLU's ``alpha`` is the input shape without the batch axis (1 along ``shared_axes``):
+    the config alone does not give the sizes of the middle axes, so the stored shape stands in
+    for them, checked against what the config does fix (1 along the shared axes, the input
+    width on the last axis unless shared)."""
+    shared = cfg.get("shared_axes")
+    shared = [] if shared is None else (list(shared) if isinstance(shared, (list, tuple))
+                                        else [shared])
+    if any(isinstance(a, bool) or not isinstance(a, numbers.Integral) or a < 1 for a in shared):
+        raise LimitError(f"{label}: `shared_axes` must be axes >= 1. Received: "
+                         f"shared_axes={_show(cfg.get('shared_axes'))}")
+    shape = cfg.get("build_input_shape")
+    if isinstance(shape, (list, tuple)) and len(shape) >= 2 and all(
+            d is None or (isinstance(d, numbers.Integral) and not isinstance(d, bool) and d >= 1)
+            for d in shape):
+        dims = [1 if i in shared else d for i, d in enumerate(shape) if i > 0]
+        if all(d is not None for d in dims) and all(a < len(shape) for a in shared):
+            return tuple(int(d) for d in dims)  # built: the config fixes every size
+    first = tuple(stored[0]) if stored else None
+    if first is None or not first or any(
+            isinstance(d, bool) or not isinstance(d, numbers.Integral) or d < 1 for d in first):
+        raise LimitError(f"{label}: its weight `alpha` is missing or has no valid shape "
+                         f"(stored: {_show(first)})")
+    want = list(first)
+    for a in shared:
+        if a <= len(want):
+            want[a - 1] = 1
+    if in_width is not None and len(want) not in shared:
+        want[-1] = in_width
+    return tuple(int(d) for d in want)
 
 
 def element_count(shape: tuple) -> int:

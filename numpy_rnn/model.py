@@ -23,10 +23,12 @@ import numpy as np
 from . import _validation as v
 from ._validation import cast_model_input
 from . import training as _train
-from .layers import (GRU, LSTM, Add, Average, BatchNormalization, Bidirectional, Concatenate,
-                     Dense, Dot, Dropout, Embedding, EmbeddingLayer, GroupNormalization, Layer,
-                     LayerNormalization, Masking, Maximum, Minimum, Multiply, RMSNormalization,
-                     SimpleRNN, Subtract, UnitNormalization)
+from .layers import (ELU, GRU, LSTM, Activation, ActivityRegularization, Add, AlphaDropout,
+                     Average, BatchNormalization, Bidirectional, Concatenate, Dense, Dot, Dropout,
+                     Embedding, EmbeddingLayer, GaussianDropout, GaussianNoise,
+                     GroupNormalization, Layer, LayerNormalization, LeakyReLU, Masking, Maximum,
+                     Minimum, Multiply, PReLU, ReLU, RMSNormalization, SimpleRNN, Softmax,
+                     SpatialDropout1D, Subtract, UnitNormalization)
 from .graph import symbolic
 from .layers.base import _graph_aware
 from .layers.recurrent import RNNBase
@@ -39,7 +41,9 @@ LAYER_CLASSES: dict[str, type] = {
     for cls in (Embedding, EmbeddingLayer, LSTM, GRU, SimpleRNN, Bidirectional, Dense, Dropout,
                 Masking, Add, Subtract, Multiply, Average, Maximum, Minimum, Concatenate, Dot,
                 BatchNormalization, LayerNormalization, UnitNormalization, GroupNormalization,
-                RMSNormalization)
+                RMSNormalization, Activation, ReLU, LeakyReLU, PReLU, ELU, Softmax,
+                SpatialDropout1D, GaussianNoise, GaussianDropout, AlphaDropout,
+                ActivityRegularization)
 }
 
 def _multi_output_reason(layer: Any) -> str | None:
@@ -335,6 +339,12 @@ class Sequential:
     def evaluate(self, x: Any, y: Any, batch_size: int = 32, verbose: Any = "auto") -> float:
         """The loss on ``(x, y)`` at inference: the batch losses' mean weighted by batch size."""
         return _train.evaluate(self, x, y, batch_size=batch_size, verbose=verbose)
+
+    @property
+    def losses(self) -> list[np.ndarray]:
+        """Keras's ``model.losses``: the activity penalties of the last call (layer order), then
+        the penalty of every regularized trainable weight; training adds them to the loss."""
+        return _train.penalties(self)
 
     # -- weights ------------------------------------------------------------------------------
     @property

@@ -14,7 +14,8 @@ from .. import _validation as _v
 from .. import activations as _activations
 from ..model import LAYER_CLASSES, Sequential
 from .keras_layers import (KERAS_LAYER_RULES, RECURRENT_CLASSES, REFUSED_LAYERS, Dialect,
-                           is_inference_neutral, only_value, supported_keras_layers)
+                           is_inference_neutral, only_value, rename_keras2,
+                           supported_keras_layers)
 
 RNN_CLASSES = RECURRENT_CLASSES
 
@@ -181,6 +182,8 @@ def convert_layer(cfg: Any, problems: list[str], *, inner_of: str | None = None,
         problems.append(f"{label} has no config")
         return None
     mine: list[str] = []
+    if dialect is not None:
+        config = rename_keras2(cls, config, dialect.renames)
     for key, default in (dialect.defaults.get(cls, {}) if dialect else {}).items():
         if key not in config and default is None:
             mine.append(f"option {key} is missing from the config and the {dialect.name} "

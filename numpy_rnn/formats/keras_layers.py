@@ -10,7 +10,8 @@ a layer is accepted or refused alike, whichever way it arrives.  A config key is
 2. an activation (``KerasLayerRule.activations``: Keras built-in names only);
 3. taken over as the numpy_rnn constructor argument of the same name (``KerasLayerRule.options``);
 4. ignored when it only matters for training, initialisation or graph building
-   (:func:`is_inference_neutral`);
+   (:func:`is_inference_neutral`) -- except the weight regularizers a row lists as options
+   (``kernel_regularizer`` ...), carried so that training adds their penalties as Keras does;
 5. otherwise refused as unknown.
 
 ``dropout``, ``recurrent_dropout`` and ``unroll`` are options (step 3): numpy_rnn's recurrent
@@ -26,8 +27,8 @@ from typing import Any
 __all__ = ["KerasLayerRule", "KERAS_LAYER_RULES", "RECURRENT_CLASSES", "ONLY_VALUE_OPTIONS",
            "MODEL_ONLY_VALUE_OPTIONS", "INFERENCE_NEUTRAL_OPTIONS", "NEUTRAL_SUFFIXES",
            "GATES", "is_inference_neutral", "only_value", "supported_keras_layers",
-           "Dialect", "KERAS2_ACTIVATIONS", "KERAS2_DEFAULTS", "KERAS2_REFUSED", "REFUSED_LAYERS",
-           "dialect_of"]
+           "Dialect", "KERAS2_ACTIVATIONS", "KERAS2_DEFAULTS", "KERAS2_REFUSED", "KERAS2_RENAMES",
+           "REFUSED_LAYERS", "dialect_of", "rename_keras2", "WEIGHT_REGULARIZERS"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -40,18 +41,26 @@ class KerasLayerRule:
     options: tuple = ()
     #: Config keys holding an activation (Keras built-in names only).
     activations: tuple = ()
+    #: True when the layer hands an incoming mask on unchanged (Keras's ``supports_masking``
+    #: with the base ``compute_mask``): Keras's automatic mask flows through it in a model.
+    passes_mask: bool = False
 
 
+#: Weight regularizers of Dense and the recurrent layers: carried into the numpy_rnn layer,
+#: which has no use for them at inference; training adds their penalties to the loss.
+WEIGHT_REGULARIZERS = ("kernel_regularizer", "bias_regularizer")
 #: Options every recurrent layer takes (LSTM, GRU, SimpleRNN).
 RECURRENT_OPTIONS = ("units", "use_bias", "return_sequences", "return_state", "go_backwards",
-                     "stateful", "zero_output_for_mask", "dropout", "recurrent_dropout", "unroll")
+                     "stateful", "zero_output_for_mask", "dropout", "recurrent_dropout", "unroll",
+                     *WEIGHT_REGULARIZERS, "recurrent_regularizer")
 RECURRENT_CLASSES = ("LSTM", "GRU", "SimpleRNN")
 #: Gate blocks along the last axis of a recurrent layer's kernels (Keras order).
 GATES = {"LSTM": 4, "GRU": 3, "SimpleRNN": 1}
 
 #: Keras class name -> rule.
 KERAS_LAYER_RULES: dict[str, KerasLayerRule] = {
-    "Embedding": KerasLayerRule("Embedding", ("input_dim", "output_dim", "mask_zero")),
+    "Embedding": KerasLayerRule("Embedding", ("input_dim", "output_dim", "mask_zero",
+                                              "embeddings_regularizer")),
     "LSTM": KerasLayerRule("LSTM", RECURRENT_OPTIONS + ("unit_forget_bias",),
                            ("activation", "recurrent_activation")),
     "GRU": KerasLayerRule("GRU", RECURRENT_OPTIONS + ("reset_after",),
@@ -59,8 +68,9 @@ KERAS_LAYER_RULES: dict[str, KerasLayerRule] = {
     "SimpleRNN": KerasLayerRule("SimpleRNN", RECURRENT_OPTIONS, ("activation",)),
     # Bidirectional's inner layers (config keys "layer", "backward_layer") go through their own rows.
     "Bidirectional": KerasLayerRule("Bidirectional", ("merge_mode",)),
-    "Dense": KerasLayerRule("Dense", ("units", "use_bias"), ("activation",)),
-    "Dropout": KerasLayerRule("Dropout", ("rate", "noise_shape")),
+    "Dense": KerasLayerRule("Dense", ("units", "use_bias") + WEIGHT_REGULARIZERS,
+                            ("activation",), passes_mask=True),
+    "Dropout": KerasLayerRule("Dropout", ("rate", "noise_shape"), passes_mask=True),
     "Masking": KerasLayerRule("Masking", ("mask_value",)),
     # Merge layers (functional models): no weights; Keras's names and options.
     "Add": KerasLayerRule("Add"),
@@ -82,6 +92,21 @@ KERAS_LAYER_RULES: dict[str, KerasLayerRule] = {
     "GroupNormalization": KerasLayerRule("GroupNormalization", ("groups", "axis", "epsilon",
                                                                 "center", "scale")),
     "RMSNormalization": KerasLayerRule("RMSNormalization", ("axis", "epsilon")),
+    # activation layers (numpy_rnn/layers/activations)
+    "Activation": KerasLayerRule("Activation", (), ("activation",), passes_mask=True),
+    "ReLU": KerasLayerRule("ReLU", ("max_value", "negative_slope", "threshold"),
+                           passes_mask=True),
+    "LeakyReLU": KerasLayerRule("LeakyReLU", ("negative_slope",), passes_mask=True),
+    "PReLU": KerasLayerRule("PReLU", ("shared_axes", "alpha_regularizer"), passes_mask=True),
+    "ELU": KerasLayerRule("ELU", ("alpha",), passes_mask=True),
+    "Softmax": KerasLayerRule("Softmax", ("axis",), passes_mask=True),
+    # regularization layers (numpy_rnn/layers/regularization)
+    "SpatialDropout1D": KerasLayerRule("SpatialDropout1D", ("rate",), passes_mask=True),
+    "GaussianNoise": KerasLayerRule("GaussianNoise", ("stddev",), passes_mask=True),
+    "GaussianDropout": KerasLayerRule("GaussianDropout", ("rate",), passes_mask=True),
+    "AlphaDropout": KerasLayerRule("AlphaDropout", ("rate", "noise_shape"), passes_mask=True),
+    "ActivityRegularization": KerasLayerRule("ActivityRegularization", ("l1", "l2"),
+                                             passes_mask=True),
 }
 
 #: Options whose listed value is the only one supported anywhere, with the reason when refused.
@@ -151,6 +176,9 @@ class Dialect:
     #: Keras class name -> why numpy_rnn refuses that layer from this writer (its maths differ
     #: from the Keras 3 layer numpy_rnn reproduces).
     refused: dict = dataclasses.field(default_factory=dict)
+    #: Per class, the writer's option names that numpy_rnn (Keras 3) names otherwise:
+    #: ``{class: {writer's key: numpy_rnn's key, or None for a key without effect, dropped}}``.
+    renames: dict = dataclasses.field(default_factory=dict)
 
 
 KERAS3 = Dialect("Keras 3")
@@ -163,6 +191,15 @@ KERAS2_ACTIVATIONS: dict[str, str] = {
     "hard_sigmoid": "keras2_hard_sigmoid", "relu": "relu", "elu": "elu", "selu": "selu",
     "softplus": "softplus", "softsign": "softsign", "swish": "swish", "gelu": "gelu",
     "exponential": "exponential", "mish": "mish", "softmax": "softmax", "softmax_v2": "softmax",
+}
+
+#: Keras 2 option names Keras 3 renamed (``Dialect.renames``): tf_keras's ``LeakyReLU(alpha=0.3)``
+#: is Keras 3's ``LeakyReLU(negative_slope=0.3)`` (the same default, 0.3; tf_keras writes the
+#: float32 value 0.30000001192092896, which TensorFlow's LeakyRelu rounds to anyway); tf_keras's
+#: SpatialDropout1D writes Dropout's ``noise_shape``, which it overrides with (batch, 1, features).
+KERAS2_RENAMES: dict[str, dict[str, str | None]] = {
+    "LeakyReLU": {"alpha": "negative_slope"},
+    "SpatialDropout1D": {"noise_shape": None},
 }
 
 _SIGMOID_GATES = {"LSTM": {"recurrent_activation": "sigmoid"},
@@ -216,6 +253,22 @@ REFUSED_LAYERS: dict[str, str] = {
 }
 
 
+def rename_keras2(class_name: str, config: dict, renames: dict | None = None) -> dict:
+    """``config`` with the writer's option names turned into numpy_rnn's (``renames``: a
+    dialect's, default ``KERAS2_RENAMES``); keys renamed to None are dropped."""
+    table = (KERAS2_RENAMES if renames is None else renames).get(class_name)
+    if not table:
+        return config
+    out = {}
+    for key, value in config.items():
+        if key in table:
+            if table[key] is not None:
+                out[table[key]] = value
+        else:
+            out[key] = value
+    return out
+
+
 def dialect_of(keras_version: Any) -> tuple[Dialect | None, str | None]:
     """``(dialect, None)`` for the ``keras_version`` a model file declares, else
     ``(None, reason)``: Keras 2 (standalone, tf.keras or tf_keras) or Keras 3."""
@@ -236,4 +289,5 @@ def dialect_of(keras_version: Any) -> tuple[Dialect | None, str | None]:
                       "Keras 2 (tf.keras, tf_keras) and Keras 3")
     defaults = _AMBIGUOUS if text.endswith("-tf") else next(
         (d for lo, hi, d in KERAS2_DEFAULTS if lo <= (major, minor) <= hi), _AMBIGUOUS)
-    return Dialect(f"Keras {text}", KERAS2_ACTIVATIONS, defaults, KERAS2_REFUSED), None
+    return Dialect(f"Keras {text}", KERAS2_ACTIVATIONS, defaults, refused=KERAS2_REFUSED,
+                   renames=KERAS2_RENAMES), None

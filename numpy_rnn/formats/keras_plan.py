@@ -9,7 +9,7 @@ from typing import Any
 from .errors import KerasFileError, UnsupportedModelError
 from .keras_convert import (MASK_OPS, RNN_CLASSES, LayerPlan, ModelPlan, convert_layer, dims_of,
                             h5_paths, input_spec, layer_label, short)
-from .keras_layers import Dialect
+from .keras_layers import KERAS_LAYER_RULES, Dialect
 
 def plan_model(model_config: Any, where: str = "model") -> ModelPlan:
     """Turn a serialized Keras model (``config.json`` content) into numpy_rnn layers.
@@ -378,7 +378,7 @@ def _check_masks(chain: list[str], by_name: dict, calls: dict, start: str | None
         elif cls == "Bidirectional":
             inner = (cfg.get("layer") or {}).get("config") or {}
             source = source if inner.get("return_sequences") else None
-        elif cls not in ("Dense", "Dropout"):
+        elif not (cls in KERAS_LAYER_RULES and KERAS_LAYER_RULES[cls].passes_mask):
             source = None
         previous = n
 

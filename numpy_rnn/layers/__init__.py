@@ -11,10 +11,15 @@ from .recurrent import RNNBase, rnn_loop
 from .merging import Add, Average, Concatenate, Dot, Maximum, Merge, Minimum, Multiply, Subtract
 from .normalization import (BatchNormalization, GroupNormalization, LayerNormalization,
                             RMSNormalization, UnitNormalization)
+from .activations import ELU, Activation, LeakyReLU, PReLU, ReLU, Softmax
+from .regularization import (ActivityRegularization, AlphaDropout, GaussianDropout,
+                             GaussianNoise, SpatialDropout1D)
 
 __all__ = ["Layer", "Embedding", "EmbeddingLayer", "TokenIdError", "LSTM",
            "GRU", "SimpleRNN", "Bidirectional", "Dense", "Dropout", "Masking", "RNNBase", "rnn_loop",
            "Merge", "Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum",
            "Concatenate", "Dot",
            "BatchNormalization", "GroupNormalization", "LayerNormalization", "RMSNormalization",
-           "UnitNormalization"]
+           "UnitNormalization",
+           "Activation", "ReLU", "LeakyReLU", "PReLU", "ELU", "Softmax", "SpatialDropout1D",
+           "GaussianNoise", "GaussianDropout", "AlphaDropout", "ActivityRegularization"]

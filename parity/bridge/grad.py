@@ -85,6 +85,8 @@ def _dropout_layers(np_obj: Any) -> list[str]:
         for lay in inner:
             if isinstance(lay, numpy_rnn.Dropout) and lay.rate > 0:
                 found.append(lay.name)
+            elif getattr(lay, "random_in_training", False):  # GaussianNoise, AlphaDropout ...
+                found.append(lay.name)
             elif getattr(lay, "dropout", 0) or getattr(lay, "recurrent_dropout", 0):
                 found.append(lay.name)
     return found
@@ -104,8 +106,9 @@ def pair_layers(np_obj: Any, keras_obj: Any, what: str = "compare_gradients"
     dropped = _dropout_layers(np_obj)
     if dropped:
         raise ValueError(
-            f"{what}: layer(s) {dropped} drop units at random while training (dropout > 0); "
-            "the two sides would draw different masks. Compare with rate 0.")
+            f"{what}: layer(s) {dropped} drop units at random while training (dropout > 0) "
+            "or add noise at random; the two sides would draw different masks. Compare with "
+            "rate 0.")
     if model:
         n_layers, k_layers = list(np_obj.layers), list(keras_obj.layers)
         if len(n_layers) != len(k_layers):

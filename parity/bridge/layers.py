@@ -82,6 +82,8 @@ def _activation_name(layer: Any, key: str, value: Any) -> str:
 
 def _np_kwargs(layer: Any, spec: LayerSpec) -> dict:
     cfg = layer.get_config()
+    if type(layer).__module__.split(".")[0] == "tf_keras":  # Keras 2's option names
+        cfg = keras_layers.rename_keras2(type(layer).__name__, cfg)
     kwargs: dict[str, Any] = {}
     problems = []
     for key, value in cfg.items():
@@ -248,7 +250,7 @@ def layer_to_keras(np_obj: Any):
     elif cls == "Dense":
         layer.build((None, np_obj.features))
     elif not np_obj.weight_names():
-        pass  # weightless (Masking, Dropout, UnitNormalization): built at construction
+        pass  # weightless: nothing to build (Keras builds these at construction or call)
     elif getattr(np_obj, "builds_from_shape", False):
         layer.build(np_obj.build_input_shape)  # the shape the NumPy layer was built for
     else:

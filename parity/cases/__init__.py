@@ -9,7 +9,8 @@ the property tests' examples all come from here.
   ``tf.GradientTape`` and Keras's ``train_on_batch``), ``merging`` (the merge layers, forward
   and input gradients), ``normalization`` (BatchNormalization, LayerNormalization,
   UnitNormalization, GroupNormalization, RMSNormalization: forward, gradients and training
-  steps), ``selftest`` (the checker's own teeth);
+  steps), ``activation_layers`` (the activation and regularization layers, forward and
+  gradients, and training steps with regularizers), ``selftest`` (the checker's own teeth);
 * ``reference``: the grid rebuilt on tf_keras; ``random``: the seeded random LSTM sweep and the
   LSTM example builder the hypothesis strategies use.
 
@@ -17,7 +18,9 @@ Importing this package builds no Keras object; each case imports TensorFlow when
 """
 from __future__ import annotations
 
-from . import core, text, family, models, grad, merging, normalization, selftest  # noqa: F401  (registers the groups, in order)
+# registers the groups, in order
+from . import (core, text, family, models, grad, merging, normalization,  # noqa: F401
+               activation_layers, selftest)
 from .case import GROUPS, Case, register
 from .random import random_cases
 from .reference import reference_cases
