@@ -11,6 +11,9 @@ from . import losses, optimizers  # noqa: E402
 from .layers import LSTM, Embedding, EmbeddingLayer, Layer, TokenIdError  # noqa: E402
 from .layers import GRU, Bidirectional, Dense, Dropout, Masking, SimpleRNN  # noqa: E402
 from .layers.recurrent import RNNBase, rnn_loop  # noqa: E402
+from .layers import (AveragePooling1D, Conv1D, Conv1DTranspose, DepthwiseConv1D,  # noqa: E402
+                     GlobalAveragePooling1D, GlobalMaxPooling1D, MaxPooling1D,
+                     SeparableConv1D)
 from ._threads import get_num_threads, set_num_threads  # noqa: E402
 from .text import (  # noqa: E402
     TextVectorization,
@@ -55,6 +58,14 @@ __all__ = [
     "Masking",
     "RNNBase",
     "rnn_loop",
+    "Conv1D",
+    "Conv1DTranspose",
+    "DepthwiseConv1D",
+    "SeparableConv1D",
+    "MaxPooling1D",
+    "AveragePooling1D",
+    "GlobalMaxPooling1D",
+    "GlobalAveragePooling1D",
     "set_num_threads",
     "get_num_threads",
     "Vocabulary",

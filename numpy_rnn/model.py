@@ -24,6 +24,8 @@ from . import _validation as v
 from . import training as _train
 from .layers import (GRU, LSTM, Bidirectional, Dense, Dropout, Embedding, EmbeddingLayer, Layer,
                      Masking, SimpleRNN)
+from .layers import convolutional as _conv
+from .layers import pooling as _pool
 from .layers.recurrent import RNNBase
 
 _counter = itertools.count()
@@ -32,7 +34,9 @@ _counter = itertools.count()
 LAYER_CLASSES: dict[str, type] = {
     cls.__name__: cls
     for cls in (Embedding, EmbeddingLayer, LSTM, GRU, SimpleRNN, Bidirectional, Dense, Dropout,
-                Masking)
+                Masking, _conv.Conv1D, _conv.Conv1DTranspose, _conv.DepthwiseConv1D,
+                _conv.SeparableConv1D, _pool.MaxPooling1D, _pool.AveragePooling1D,
+                _pool.GlobalMaxPooling1D, _pool.GlobalAveragePooling1D)
 }
 
 def _multi_output_reason(layer: Any) -> str | None:

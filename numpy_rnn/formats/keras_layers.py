@@ -23,7 +23,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-__all__ = ["KerasLayerRule", "KERAS_LAYER_RULES", "RECURRENT_CLASSES", "ONLY_VALUE_OPTIONS",
+__all__ = ["KerasLayerRule", "KERAS_LAYER_RULES", "CONV_POOL_RULES", "RECURRENT_CLASSES", "ONLY_VALUE_OPTIONS",
            "MODEL_ONLY_VALUE_OPTIONS", "INFERENCE_NEUTRAL_OPTIONS", "NEUTRAL_SUFFIXES",
            "GATES", "is_inference_neutral", "only_value", "supported_keras_layers",
            "Dialect", "KERAS2_ACTIVATIONS", "KERAS2_DEFAULTS", "REFUSED_LAYERS", "dialect_of"]
@@ -39,6 +39,9 @@ class KerasLayerRule:
     options: tuple = ()
     #: Config keys holding an activation (Keras built-in names only).
     activations: tuple = ()
+    #: Keras's ``call`` takes a ``mask`` (so a functional model passes the automatic mask to
+    #: it): the recurrent layers, Bidirectional, GlobalAveragePooling1D.
+    call_mask: bool = False
 
 
 #: Options every recurrent layer takes (LSTM, GRU, SimpleRNN).
@@ -48,19 +51,44 @@ RECURRENT_CLASSES = ("LSTM", "GRU", "SimpleRNN")
 #: Gate blocks along the last axis of a recurrent layer's kernels (Keras order).
 GATES = {"LSTM": 4, "GRU": 3, "SimpleRNN": 1}
 
+_CONV = ("kernel_size", "strides", "padding", "data_format", "dilation_rate", "use_bias")
+_POOL = ("pool_size", "strides", "padding", "data_format")
+_GLOBAL = ("data_format", "keepdims")
+#: Convolution and pooling (numpy_rnn/layers/convolutional, pooling), with Keras's aliases
+#: (``Convolution1D``, ``MaxPool1D`` ... name the same classes; Keras 2 files may use them).
+CONV_POOL_RULES: dict[str, KerasLayerRule] = {
+    "Conv1D": KerasLayerRule("Conv1D", ("filters", "groups") + _CONV, ("activation",)),
+    "Conv1DTranspose": KerasLayerRule("Conv1DTranspose", ("filters", "output_padding") + _CONV,
+                                      ("activation",)),
+    "DepthwiseConv1D": KerasLayerRule("DepthwiseConv1D", ("depth_multiplier",) + _CONV,
+                                      ("activation",)),
+    "SeparableConv1D": KerasLayerRule("SeparableConv1D", ("filters", "depth_multiplier") + _CONV,
+                                      ("activation",)),
+    "MaxPooling1D": KerasLayerRule("MaxPooling1D", _POOL),
+    "AveragePooling1D": KerasLayerRule("AveragePooling1D", _POOL),
+    "GlobalMaxPooling1D": KerasLayerRule("GlobalMaxPooling1D", _GLOBAL),
+    "GlobalAveragePooling1D": KerasLayerRule("GlobalAveragePooling1D", _GLOBAL, call_mask=True),
+}
+for _alias, _name in (("Convolution1D", "Conv1D"), ("Convolution1DTranspose", "Conv1DTranspose"),
+                      ("SeparableConvolution1D", "SeparableConv1D"), ("MaxPool1D", "MaxPooling1D"),
+                      ("AvgPool1D", "AveragePooling1D"), ("GlobalMaxPool1D", "GlobalMaxPooling1D"),
+                      ("GlobalAvgPool1D", "GlobalAveragePooling1D")):
+    CONV_POOL_RULES[_alias] = CONV_POOL_RULES[_name]
+
 #: Keras class name -> rule.
 KERAS_LAYER_RULES: dict[str, KerasLayerRule] = {
     "Embedding": KerasLayerRule("Embedding", ("input_dim", "output_dim", "mask_zero")),
     "LSTM": KerasLayerRule("LSTM", RECURRENT_OPTIONS + ("unit_forget_bias",),
-                           ("activation", "recurrent_activation")),
+                           ("activation", "recurrent_activation"), call_mask=True),
     "GRU": KerasLayerRule("GRU", RECURRENT_OPTIONS + ("reset_after",),
-                          ("activation", "recurrent_activation")),
-    "SimpleRNN": KerasLayerRule("SimpleRNN", RECURRENT_OPTIONS, ("activation",)),
+                          ("activation", "recurrent_activation"), call_mask=True),
+    "SimpleRNN": KerasLayerRule("SimpleRNN", RECURRENT_OPTIONS, ("activation",), call_mask=True),
     # Bidirectional's inner layers (config keys "layer", "backward_layer") go through their own rows.
-    "Bidirectional": KerasLayerRule("Bidirectional", ("merge_mode",)),
+    "Bidirectional": KerasLayerRule("Bidirectional", ("merge_mode",), call_mask=True),
     "Dense": KerasLayerRule("Dense", ("units", "use_bias"), ("activation",)),
     "Dropout": KerasLayerRule("Dropout", ("rate", "noise_shape")),
     "Masking": KerasLayerRule("Masking", ("mask_value",)),
+    **CONV_POOL_RULES,
 }
 
 #: Options whose listed value is the only one supported anywhere, with the reason when refused.

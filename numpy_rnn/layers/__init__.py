@@ -8,6 +8,11 @@ from .bidirectional import Bidirectional
 from .dense import Dense
 from .core import Dropout, Masking
 from .recurrent import RNNBase, rnn_loop
+from .convolutional import Conv1D, Conv1DTranspose, DepthwiseConv1D, SeparableConv1D
+from .pooling import (AveragePooling1D, GlobalAveragePooling1D, GlobalMaxPooling1D,
+                      MaxPooling1D)
 
 __all__ = ["Layer", "Embedding", "EmbeddingLayer", "TokenIdError", "LSTM",
-           "GRU", "SimpleRNN", "Bidirectional", "Dense", "Dropout", "Masking", "RNNBase", "rnn_loop"]
+           "GRU", "SimpleRNN", "Bidirectional", "Dense", "Dropout", "Masking", "RNNBase", "rnn_loop",
+           "Conv1D", "Conv1DTranspose", "DepthwiseConv1D", "SeparableConv1D", "MaxPooling1D",
+           "AveragePooling1D", "GlobalMaxPooling1D", "GlobalAveragePooling1D"]

@@ -243,8 +243,8 @@ def layer_to_keras(np_obj: Any):
         layer.build()
     elif cls == "Dense":
         layer.build((None, np_obj.features))
-    elif cls in ("Masking", "Dropout"):
-        pass  # weightless, built at construction
+    elif not np_obj.weight_names():
+        pass  # weightless (Masking, Dropout, pooling): built at construction
     elif getattr(np_obj, "builds_from_shape", False):
         layer.build(np_obj.build_input_shape)  # the shape the NumPy layer was built for
     else:
