@@ -54,8 +54,9 @@ GATES = {"LSTM": 4, "GRU": 3, "SimpleRNN": 1}
 _CONV = ("kernel_size", "strides", "padding", "data_format", "dilation_rate", "use_bias")
 _POOL = ("pool_size", "strides", "padding", "data_format")
 _GLOBAL = ("data_format", "keepdims")
-#: Convolution and pooling (numpy_rnn/layers/convolutional, pooling), with Keras's aliases
-#: (``Convolution1D``, ``MaxPool1D`` ... name the same classes; Keras 2 files may use them).
+#: Convolution and pooling (numpy_rnn/layers/convolutional, pooling).  Keras's aliases
+#: (``Convolution1D``, ``MaxPool1D``, ``GlobalMaxPool1D``, ``AvgPool1D`` ...) are the same classes
+#: and are serialized under these names, in Keras 3 and in tf_keras alike (checked).
 CONV_POOL_RULES: dict[str, KerasLayerRule] = {
     "Conv1D": KerasLayerRule("Conv1D", ("filters", "groups") + _CONV, ("activation",)),
     "Conv1DTranspose": KerasLayerRule("Conv1DTranspose", ("filters", "output_padding") + _CONV,
@@ -69,11 +70,6 @@ CONV_POOL_RULES: dict[str, KerasLayerRule] = {
     "GlobalMaxPooling1D": KerasLayerRule("GlobalMaxPooling1D", _GLOBAL),
     "GlobalAveragePooling1D": KerasLayerRule("GlobalAveragePooling1D", _GLOBAL, call_mask=True),
 }
-for _alias, _name in (("Convolution1D", "Conv1D"), ("Convolution1DTranspose", "Conv1DTranspose"),
-                      ("SeparableConvolution1D", "SeparableConv1D"), ("MaxPool1D", "MaxPooling1D"),
-                      ("AvgPool1D", "AveragePooling1D"), ("GlobalMaxPool1D", "GlobalMaxPooling1D"),
-                      ("GlobalAvgPool1D", "GlobalAveragePooling1D")):
-    CONV_POOL_RULES[_alias] = CONV_POOL_RULES[_name]
 
 #: Keras class name -> rule.
 KERAS_LAYER_RULES: dict[str, KerasLayerRule] = {
