@@ -8,7 +8,8 @@ a layer is accepted or refused alike, whichever way it arrives.  A config key is
    ``MODEL_ONLY_VALUE_OPTIONS``: a single live layer may return or keep its states, a layer in a
    model may not);
 2. an activation (``KerasLayerRule.activations``: Keras built-in names only);
-3. taken over as the numpy_rnn constructor argument of the same name (``KerasLayerRule.options``);
+3. taken over as the numpy_rnn constructor argument of the same name (``KerasLayerRule.options``),
+   or checked and dropped when the layer takes it at one value only (``KerasLayerRule.fixed``);
 4. ignored when it only matters for training, initialisation or graph building
    (:func:`is_inference_neutral`);
 5. otherwise refused as unknown.
@@ -42,6 +43,8 @@ class KerasLayerRule:
     #: Keras's ``call`` takes a ``mask`` (so a functional model passes the automatic mask to
     #: it): the recurrent layers, Bidirectional, GlobalAveragePooling1D.
     call_mask: bool = False
+    #: Config keys the layer accepts at one value only (key -> (value, why)); taken as no option.
+    fixed: dict = dataclasses.field(default_factory=dict)
 
 
 #: Options every recurrent layer takes (LSTM, GRU, SimpleRNN).
@@ -54,17 +57,20 @@ GATES = {"LSTM": 4, "GRU": 3, "SimpleRNN": 1}
 _CONV = ("kernel_size", "strides", "padding", "data_format", "dilation_rate", "use_bias")
 _POOL = ("pool_size", "strides", "padding", "data_format")
 _GLOBAL = ("data_format", "keepdims")
+#: tf_keras's SeparableConv1D, DepthwiseConv1D and Conv1DTranspose derive from its Conv1D and
+#: write its ``groups`` (always 1) into their configs.
+_KERAS2_GROUPS = {"groups": (1, "tf_keras writes groups=1 here; the layer has no groups")}
 #: Convolution and pooling (numpy_rnn/layers/convolutional, pooling).  Keras's aliases
 #: (``Convolution1D``, ``MaxPool1D``, ``GlobalMaxPool1D``, ``AvgPool1D`` ...) are the same classes
 #: and are serialized under these names, in Keras 3 and in tf_keras alike (checked).
 CONV_POOL_RULES: dict[str, KerasLayerRule] = {
     "Conv1D": KerasLayerRule("Conv1D", ("filters", "groups") + _CONV, ("activation",)),
     "Conv1DTranspose": KerasLayerRule("Conv1DTranspose", ("filters", "output_padding") + _CONV,
-                                      ("activation",)),
+                                      ("activation",), fixed=_KERAS2_GROUPS),
     "DepthwiseConv1D": KerasLayerRule("DepthwiseConv1D", ("depth_multiplier",) + _CONV,
-                                      ("activation",)),
+                                      ("activation",), fixed=_KERAS2_GROUPS),
     "SeparableConv1D": KerasLayerRule("SeparableConv1D", ("filters", "depth_multiplier") + _CONV,
-                                      ("activation",)),
+                                      ("activation",), fixed=_KERAS2_GROUPS),
     "MaxPooling1D": KerasLayerRule("MaxPooling1D", _POOL),
     "AveragePooling1D": KerasLayerRule("AveragePooling1D", _POOL),
     "GlobalMaxPooling1D": KerasLayerRule("GlobalMaxPooling1D", _GLOBAL),

@@ -14,7 +14,7 @@ Importing this package builds no Keras object; each case imports TensorFlow when
 """
 from __future__ import annotations
 
-from . import core, text, family, models, grad, selftest  # noqa: F401  (registers the groups, in order)
+from . import core, text, family, models, grad, convolutional, selftest  # noqa: F401  (registers the groups, in order)
 from .case import GROUPS, Case, register
 from .random import random_cases
 from .reference import reference_cases

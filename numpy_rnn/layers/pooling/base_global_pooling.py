@@ -37,6 +37,10 @@ class BaseGlobalPooling(Layer):
             return (shape[0], 1, shape[2]) if self.keepdims else (shape[0], shape[2])
         return (shape[0], shape[1], 1) if self.keepdims else (shape[0], shape[1])
 
+    def build(self, input_shape: Any) -> None:
+        """Nothing to build (weightless); the shape is checked as Keras's build would."""
+        self.compute_output_shape(input_shape)
+
     def _inputs(self, inputs: Any) -> np.ndarray:
         x = self._cast_input("inputs", inputs)
         bc.check_rank3(self, x)

@@ -58,6 +58,10 @@ class BasePooling(Layer):
             return (shape[0], out, shape[2])
         return (shape[0], shape[1], out)
 
+    def build(self, input_shape: Any) -> None:
+        """Nothing to build (weightless); the shape is checked as Keras's build would."""
+        self.compute_output_shape(input_shape)
+
     def _inputs(self, inputs: Any) -> np.ndarray:
         x = self._cast_input("inputs", inputs)
         bc.check_rank3(self, x)
