@@ -76,6 +76,8 @@ def _first_input_shape(layer: Any) -> tuple | None:
         return (None, None, layer.features)
     if isinstance(layer, Dense) and layer.features is not None:
         return (None, layer.features)
+    if getattr(layer, "builds_from_shape", False) and layer.build_input_shape is not None:
+        return (None,) + tuple(layer.build_input_shape)[1:]  # e.g. a Conv1D built on a shape
     return None
 
 
@@ -182,12 +184,19 @@ class Sequential:
         plan = []
         for layer in self.layers:
             if not layer.built:
-                if shape is None or shape[-1] is None or not hasattr(layer, "build"):
+                # a layer built from the whole shape checks it itself (a channels_first Conv1D
+                # needs axis 1, not the last one)
+                whole = getattr(layer, "builds_from_shape", False)
+                if shape is None or (shape[-1] is None and not whole) or \
+                        not hasattr(layer, "build"):
                     raise ValueError(
                         f"Cannot build layer '{layer.name}': its input shape is unknown. Give "
                         "Sequential(input_shape=...) or call the model on an input first."
                     )
-                v.positive_int(f"input size of layer '{layer.name}'", shape[-1])
+                if whole:
+                    layer.compute_output_shape(shape)  # raises now: nothing built yet
+                else:
+                    v.positive_int(f"input size of layer '{layer.name}'", shape[-1])
                 plan.append((layer, shape))
             shape = output_shape(layer, shape)
         self.input_shape = model_shape

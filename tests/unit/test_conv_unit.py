@@ -398,3 +398,20 @@ def test_sequential_output_shapes_and_mask_flow():
     assert shapes[-1] == (None, 3)
     ids = RNG.integers(1, 20, size=(2, 9))
     assert model(ids).shape == (2, 3)
+
+
+def test_sequential_builds_channels_first_and_guesses_the_input_from_a_built_conv():
+    model = numpy_rnn.Sequential([Conv1D(4, 3, data_format="channels_first"),
+                                  numpy_rnn.GlobalMaxPooling1D(data_format="channels_first"),
+                                  numpy_rnn.Dense(2)], input_shape=(5, None))
+    model.build()
+    assert model.layers[0].build_input_shape == (None, 5, None) and model.built
+    assert model(np.zeros((2, 5, 9))).shape == (2, 2)
+    bad = numpy_rnn.Sequential([Conv1D(4, 3), Conv1D(6, 3, groups=3), numpy_rnn.Dense(2)],
+                               input_shape=(9, 3))
+    with pytest.raises(ValueError, match="divisible by the number of groups"):
+        bad.build()
+    assert not any(layer.built for layer in bad.layers)  # all or nothing
+    first = Conv1D(4, 3)
+    first.build((None, 7, 3))
+    assert numpy_rnn.Sequential([first]).summary(print_fn=None).count("(None, 5, 4)") == 1

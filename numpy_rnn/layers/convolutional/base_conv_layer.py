@@ -127,6 +127,8 @@ class BaseConv(Layer):
                 f"{(self.dilation_rate,)}`, `strides={(self.strides,)}`, `padding="
                 f"{self.padding}`. The input has {steps} steps; a `valid` window needs "
                 f"{bc.effective_kernel(self.kernel_size, self.dilation_rate)}.")
+        if channels is not None:
+            self._check_channels(channels, shape)
         out_channels = None if channels is None else self._out_channels(channels)
         if self.data_format == "channels_last":
             return (shape[0], out_steps, out_channels)
@@ -141,8 +143,7 @@ class BaseConv(Layer):
             raise ValueError(f"The channel dimension of the inputs of layer '{self.name}' should "
                              f"be defined. Received: input_shape={shape}")
         v.positive_int("input channels", channels)
-        self._check_channels(channels, shape)
-        self.compute_output_shape(shape)
+        self.compute_output_shape(shape)  # checks the channels (groups) and the steps
         self.features = channels
         self.build_input_shape = shape
         self.built = True
