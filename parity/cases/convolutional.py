@@ -296,34 +296,48 @@ def convolutional_cases(seed: int) -> list[Case]:
     return cases
 
 
+def _tape(k_last, x_last: np.ndarray, w_last: np.ndarray, mask: np.ndarray | None):
+    """``(output, [d weight...] + [d input])`` of ``sum(k_last(x_last) * w_last)``."""
+    import tensorflow as tf
+
+    xt = tf.constant(np.ascontiguousarray(x_last))
+    with tf.GradientTape() as tape:
+        tape.watch(xt)
+        out = k_last(xt, **({} if mask is None else {"mask": tf.constant(mask)}))
+        loss = tf.reduce_sum(out * tf.constant(w_last, out.dtype))
+    grads = tape.gradient(loss, list(k_last.trainable_weights) + [xt])
+    return np.asarray(out), [np.asarray(g) for g in grads]
+
+
 def channels_first_report(n, k_last, x_first: np.ndarray, case: str,
                           mask: np.ndarray | None = None) -> ParityReport:
     """A channels_first NumPy layer ``n`` against its definition: the channels_last Keras layer
     ``k_last`` (same weights) on the transposed input, outputs transposed back; forward and the
     gradients of ``sum(output * w)`` for a random ``w`` (every weight and the input), from
     ``tf.GradientTape``.  For what TensorFlow's CPU kernels refuse in channels_first (float64
-    Conv1D, Conv1DTranspose) or where Keras's bias add slips (module docstring)."""
-    import tensorflow as tf
+    Conv1D, Conv1DTranspose) or where Keras's bias add slips (module docstring).  A failing
+    float32 row goes to the float64 referee (``parity.bridge.referee``), as in
+    ``refereed_gradients``."""
+    from ..bridge.referee import keras_float64_copy, referee
+    from ..report import diff_arrays
 
-    from ..report import compare_outputs, diff_arrays
-
-    dtype = x_first.dtype
     kw = {} if mask is None else {"mask": mask}
     y = n(x_first, training=True, **kw)
     squeeze = y.ndim == 2  # a global pooling without keepdims
-    w = np.random.default_rng(0).normal(size=y.shape).astype(dtype)
-    xt = tf.constant(np.ascontiguousarray(x_first.transpose(0, 2, 1)))
-    with tf.GradientTape() as tape:
-        tape.watch(xt)
-        out = k_last(xt, **({} if mask is None else {"mask": tf.constant(mask)}))
-        wk = w if squeeze else w.transpose(0, 2, 1)
-        loss = tf.reduce_sum(out * tf.constant(wk))
-    grads = tape.gradient(loss, list(k_last.trainable_weights) + [xt])
-    want = np.asarray(out) if squeeze else np.asarray(out).transpose(0, 2, 1)
-    report = compare_outputs(case, [y], [want], ["output"], ["output"])
+    w = np.random.default_rng(0).normal(size=y.shape).astype(x_first.dtype)
+    back = (lambda a: a) if squeeze else (lambda a: a.transpose(0, 2, 1))
+    x_last, w_last = x_first.transpose(0, 2, 1), back(w)
+    out, grads = _tape(k_last, x_last, w_last, mask)
     dx = n.backward(w)
-    rows = [diff_arrays(f"d {name}", g, np.asarray(kg), kind="gradient")
-            for name, g, kg in zip(n.weight_names(), n.gradients, grads)]
-    rows.append(diff_arrays("d inputs", dx, np.asarray(grads[-1]).transpose(0, 2, 1),
-                            kind="gradient"))
-    return ParityReport(case, list(report.outputs) + rows)
+    names = ["output"] + [f"d {name}" for name in n.weight_names()] + ["d inputs"]
+    ours = [y] + list(n.gradients) + [dx]
+    theirs = [back(out)] + grads[:-1] + [grads[-1].transpose(0, 2, 1)]
+    rows = [diff_arrays(name, a, e, kind="output" if name == "output" else "gradient")
+            for name, a, e in zip(names, ours, theirs)]
+    if all(r.passed for r in rows) or x_first.dtype != np.float32:
+        return ParityReport(case, rows)
+    twin = keras_float64_copy(k_last, x_last)
+    out64, grads64 = _tape(twin, x_last.astype(np.float64), w_last.astype(np.float64), mask)
+    exact = [back(out64)] + grads64[:-1] + [grads64[-1].transpose(0, 2, 1)]
+    return ParityReport(case, [referee(r, a, e, x, case)
+                               for r, a, e, x in zip(rows, ours, theirs, exact)])

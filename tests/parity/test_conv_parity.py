@@ -33,12 +33,6 @@ def _assert(report):
     return report
 
 
-def _transposed_keras_outputs(k_last, x_first):
-    """A channels_last Keras layer run on channels_first data: the definition of
-    channels_first (used where TensorFlow's CPU kernels refuse channels_first)."""
-    return np.asarray(k_last(x_first.transpose(0, 2, 1))).transpose(0, 2, 1)
-
-
 # -- the main job's rows ------------------------------------------------------------------------
 def test_every_convolutional_row_passes():
     rows = cases.convolutional_cases(0)
@@ -97,21 +91,7 @@ def test_channels_first_is_channels_last_on_transposed_data(cls, args, options, 
     n.build((3, 4, 13))
     n.set_weights(k.get_weights())
     x = RNG.normal(size=(3, 4, 13)).astype(dtype)
-    y = n(x, training=True)
-    want = _transposed_keras_outputs(k, x)
-    _assert(parity.report.compare_outputs("channels_first", [y], [want], ["output"], ["output"]))
-    xt = tf.constant(x.transpose(0, 2, 1))
-    w = RNG.normal(size=y.shape).astype(dtype)
-    with tf.GradientTape() as tape:
-        tape.watch(xt)
-        loss = tf.reduce_sum(k(xt) * tf.constant(w.transpose(0, 2, 1)))
-    kgrads = tape.gradient(loss, list(k.trainable_weights) + [xt])
-    dx = n.backward(w)
-    rows = [parity.report.diff_arrays(f"d {name}", g, np.asarray(kg), kind="gradient")
-            for name, g, kg in zip(n.weight_names(), n.gradients, kgrads)]
-    rows.append(parity.report.diff_arrays("d inputs", dx, np.asarray(kgrads[-1]).transpose(0, 2, 1),
-                                          kind="gradient"))
-    _assert(parity.ParityReport("channels_first gradients", rows))
+    _assert(cases.channels_first_report(n, k, x, f"{cls} channels_first {dtype}"))
 
 
 def test_keras_tf_adds_a_channels_first_bias_to_the_steps_when_steps_equal_channels():
