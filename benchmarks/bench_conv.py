@@ -11,6 +11,8 @@ Both tf.functions are traced before timing; the contenders are timed in turn, re
 repeat (a noisy neighbour slows them alike).  Printed: min / median per contender, the ratio of
 the medians (numpy_rnn / tf.function: below 1 means numpy_rnn is faster), the thread settings,
 and a check that both sides computed the same thing (max |difference| of outputs and gradients).
+A third line times the forward's FLOPs as one plain matmul in each library (NumPy's BLAS
+against TensorFlow's), to tell the BLAS's share of a ratio from the convolution's.
 
     python benchmarks/bench_conv.py
     python benchmarks/bench_conv.py --padding same --repeats 30 --shape 64,200,128,128,5
@@ -107,11 +109,22 @@ def main(argv: list[str] | None = None) -> int:
     print(f"threads: {thread_settings()}")
     print("same work: max|numpy - tf| output, d kernel, d bias, d inputs = "
           + ", ".join(f"{d:.1e}" for d in diffs))
+    # The forward's FLOPs as one matmul (the im2col product) in each library: where numpy_rnn's
+    # ratio is about this one, the gap is the BLAS, not the convolution around it.
+    rows = batch * k.compute_output_shape(x.shape)[1]
+    a = rng.normal(size=(rows, kernel * channels)).astype("float32")
+    b = rng.normal(size=(kernel * channels, filters)).astype("float32")
+    at, bt = tf.constant(a), tf.constant(b)
+    tf_mm = tf.function(lambda u, v: tf.matmul(u, v))
+    tf_mm(at, bt)
     for label, fns in (("forward", {"numpy_rnn": lambda: n(x),
                                     "tf.function": lambda: tf_forward(xt).numpy()}),
                        ("training step (forward + backward)",
                         {"numpy_rnn": np_step,
-                         "tf.function": lambda: [t.numpy() for t in tf_step(xt, gt)]})):
+                         "tf.function": lambda: [t.numpy() for t in tf_step(xt, gt)]}),
+                       (f"reference: one ({rows} x {kernel * channels}) @ ({kernel * channels} x "
+                        f"{filters}) matmul", {"numpy_rnn": lambda: a @ b,
+                                              "tf.function": lambda: tf_mm(at, bt).numpy()})):
         times = interleaved(fns, args.repeats)
         med = {name: statistics.median(ts) for name, ts in times.items()}
         print(f"\n{label}")

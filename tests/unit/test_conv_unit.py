@@ -415,3 +415,23 @@ def test_sequential_builds_channels_first_and_guesses_the_input_from_a_built_con
     first = Conv1D(4, 3)
     first.build((None, 7, 3))
     assert numpy_rnn.Sequential([first]).summary(print_fn=None).count("(None, 5, 4)") == 1
+
+
+def test_chunked_windows_give_the_same_answer(monkeypatch):
+    """Conv1D copies its windows a few batch rows at a time: one row per chunk (and chunks of
+    uneven size) computes exactly what one chunk does, forward and backward."""
+    x = RNG.normal(size=(5, 12, 4))
+    g = RNG.normal(size=(5, 6, 6))
+    whole = _conv((5, 12, 4), filters=6, kernel_size=3, strides=2, padding="same", groups=2)
+    y0 = whole(x, training=True)
+    dx0 = whole.backward(g)
+    grads0 = whole.gradients
+    for chunk in (1, 2 * 6 * 3 * 4 * 8):  # one row; two rows (the last chunk holds one)
+        monkeypatch.setattr(bc, "CHUNK_BYTES", chunk)
+        assert len(bc.batch_chunks(5, 6 * 3 * 4 * 8)) == (5 if chunk == 1 else 3)
+        y = whole(x, training=True)
+        np.testing.assert_allclose(y, y0, rtol=1e-13, atol=1e-13)
+        np.testing.assert_allclose(whole.backward(g), dx0, rtol=1e-13, atol=1e-13)
+        for a, b in zip(whole.gradients, grads0):
+            np.testing.assert_allclose(a, b, rtol=1e-13, atol=1e-13)
+    check_layer_fd(whole, x)

@@ -10,7 +10,8 @@ Everything works on channels-last arrays ``(batch, steps, channels)``; a layer w
 ``max((out - 1) * stride + (kernel - 1) * dilation + 1 - length, 0)``, the smaller half before.
 
 The windows are copied once per kernel tap (a loop over the taps, never over time), so a
-convolution is one matmul over ``(batch * out_steps, taps * channels)``.
+convolution is one matmul over ``(rows * out_steps, taps * channels)``, a chunk of batch rows at a
+time (``batch_chunks``).
 """
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ from ... import _validation as v
 __all__ = ["standardize_size", "standardize_padding", "standardize_data_format",
            "effective_kernel", "conv_output_length", "same_padding", "padding_amounts",
            "transpose_output_length", "to_channels_last", "from_channels_last", "windows",
-           "overlap_add", "check_rank3", "channels_of"]
+           "overlap_add", "check_rank3", "channels_of", "batch_chunks", "CHUNK_BYTES"]
 
 
 def standardize_size(name: str, value: Any, *, allow_zero: bool = False) -> int:
@@ -151,6 +152,20 @@ def pad_steps(x: np.ndarray, before: int, after: int, value: float = 0.0) -> np.
     out = np.full((x.shape[0], x.shape[1] + before + after, x.shape[2]), value, x.dtype)
     out[:, before:before + x.shape[1]] = x
     return out
+
+
+#: Bytes of im2col windows copied at a time (``batch_chunks``): the copy is read back by the
+#: matmul right away, from cache.  Measured on the 2-core machine (Conv1D(128, 5) on (64, 200,
+#: 128) float32, forward, best of 25): the matmul alone 29 ms; windows of the whole batch then one
+#: matmul 59 ms; 16 rows (8 MB) at a time 46 ms.
+CHUNK_BYTES = 8 << 20
+
+
+def batch_chunks(batch: int, row_bytes: int) -> list[slice]:
+    """Batch rows ``0..batch`` in consecutive slices of about ``CHUNK_BYTES`` (``row_bytes``: the
+    windows of one row); at least one row per slice."""
+    per = max(1, CHUNK_BYTES // max(1, row_bytes))
+    return [slice(i, min(i + per, batch)) for i in range(0, batch, per)] or [slice(0, 0)]
 
 
 def tap(xp: np.ndarray, k: int, dilation_rate: int, stride: int, out_steps: int) -> np.ndarray:

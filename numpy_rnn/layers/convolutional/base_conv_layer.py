@@ -195,13 +195,14 @@ class BaseConv(Layer):
 
     def _apply(self, x: np.ndarray, training: bool) -> np.ndarray:
         z_last, cache = self._conv(bc.to_channels_last(x, self.data_format))
-        z = bc.from_channels_last(z_last, self.data_format)
+        z = bc.from_channels_last(z_last, self.data_format)  # a fresh array (or a view of one)
         if self.use_bias:
-            z = z + self._bias_shaped()
-        y = self.activation(z)
+            z += self._bias_shaped()  # in place: the convolution's own output
+        keep_z = training and self.activation is not activations.linear and \
+            activations.needs_input(self.activation)
+        # the activation in place too, unless backward needs the pre-activation
+        y = self.activation(z) if keep_z else activations.in_place(self.activation, z)
         if training:
-            keep_z = self.activation is not activations.linear and activations.needs_input(
-                self.activation)
             self._record = (cache, z if keep_z else None, y, x.shape)
         else:  # an inference call forgets the training call: backward is for the last call
             self._record = None

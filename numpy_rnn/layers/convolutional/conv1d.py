@@ -3,7 +3,8 @@
 The convolution is TensorFlow's (a cross-correlation: the kernel is not flipped): for
 channels-last inputs, ``out[b, t, f] = sum_{k, c} xp[b, t * strides + k * dilation_rate, c] *
 kernel[k, c, f]`` over the (padded) input ``xp``, within the group of filter ``f``.  Computed as
-one im2col copy and one matmul (a batched matmul over the groups).
+an im2col copy and one matmul (a batched matmul over the groups), a few batch rows at a time so
+that the copied windows are still in cache when the matmul reads them (``base_conv.batch_chunks``).
 """
 from __future__ import annotations
 
@@ -129,23 +130,33 @@ class Conv1D(BaseConv):
         return int(k.shape[1]) * self.groups
 
     def _conv(self, x: np.ndarray) -> tuple[np.ndarray, Any]:
-        steps = x.shape[1]
+        b, steps, _ = x.shape
         before, after = bc.padding_amounts(steps, self.kernel_size, self.strides, self.padding,
                                            self.dilation_rate)
         out_steps = self._out_steps(steps)
         xp = bc.pad_steps(x, before, after)  # (batch, steps + pads, channels)
-        cols = bc.windows(xp, self.kernel_size, self.dilation_rate, self.strides, out_steps)
         kernel = self.kernel
-        z = grouped_conv(cols, kernel, self.groups)  # (batch, out_steps, filters)
-        return z, (cols, kernel, xp.shape[1], before, steps)
+        z = np.empty((b, out_steps, self.filters), x.dtype)
+        for rows in bc.batch_chunks(b, out_steps * self.kernel_size * x.shape[2] * x.itemsize):
+            cols = bc.windows(xp[rows], self.kernel_size, self.dilation_rate, self.strides,
+                              out_steps)  # (rows, out_steps, kernel_size, channels)
+            z[rows] = grouped_conv(cols, kernel, self.groups)  # (rows, out_steps, filters)
+        return z, (xp, kernel, before, steps)
 
     def _conv_backward(self, cache: Any, dz: np.ndarray, need_dx: bool):
-        cols, kernel, padded, before, steps = cache
-        d_kernel, dcols = grouped_conv_backward(cols, kernel, self.groups, dz, need_dx)
-        if not need_dx:
-            return [d_kernel], None
-        dxp = bc.overlap_add(dcols, padded, self.dilation_rate, self.strides)
-        return [d_kernel], dxp[:, before:before + steps]
+        xp, kernel, before, steps = cache
+        b, padded, _ = xp.shape
+        out_steps = dz.shape[1]
+        d_kernel = np.zeros_like(kernel)
+        dxp = np.empty_like(xp) if need_dx else None
+        for rows in bc.batch_chunks(b, out_steps * self.kernel_size * xp.shape[2] * xp.itemsize):
+            cols = bc.windows(xp[rows], self.kernel_size, self.dilation_rate, self.strides,
+                              out_steps)  # copied again, chunk by chunk: cheaper than keeping
+            dk, dcols = grouped_conv_backward(cols, kernel, self.groups, dz[rows], need_dx)
+            d_kernel += dk
+            if need_dx:
+                dxp[rows] = bc.overlap_add(dcols, padded, self.dilation_rate, self.strides)
+        return [d_kernel], (None if dxp is None else dxp[:, before:before + steps])
 
     def get_config(self) -> dict:
         return {"filters": self.filters, "groups": self.groups, **self._conv_config(),
