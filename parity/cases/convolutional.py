@@ -15,13 +15,15 @@ cover it another way (tests/parity/test_conv_parity.py):
 """
 from __future__ import annotations
 
+import warnings
 from typing import Callable
 
 import numpy as np
 
 from ..bridge import compare, from_keras, to_keras
 from ..bridge.grad_referee import refereed_gradients
-from ..report import ParityReport
+from ..bridge.referee import keras_float64_copy, referee
+from ..report import ParityReport, diff_arrays
 from .case import Case, register
 
 BATCH, STEPS, CHANNELS, FILTERS = 3, 11, 4, 6
@@ -149,8 +151,6 @@ def _quietly(fn: Callable) -> Callable:
     """Run ``fn`` without Keras's warning that a layer which does not support masking drops
     the mask (expected in these models: it is what they check)."""
     def run(*args, **kwargs):
-        import warnings
-
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=".*does not support masking.*")
             return fn(*args, **kwargs)
@@ -318,9 +318,6 @@ def channels_first_report(n, k_last, x_first: np.ndarray, case: str,
     Conv1D, Conv1DTranspose) or where Keras's bias add slips (module docstring).  A failing
     float32 row goes to the float64 referee (``parity.bridge.referee``), as in
     ``refereed_gradients``."""
-    from ..bridge.referee import keras_float64_copy, referee
-    from ..report import diff_arrays
-
     kw = {} if mask is None else {"mask": mask}
     y = n(x_first, training=True, **kw)
     squeeze = y.ndim == 2  # a global pooling without keepdims
