@@ -6,7 +6,8 @@ the property tests' examples all come from here.
 * the groups, in the order the sweep runs them: ``core`` (the original example's pipeline and
   the LSTM option grid), ``text``, ``family`` (GRU, SimpleRNN, Bidirectional, Dense, Masking,
   Dropout, stateful), ``models``, ``grad`` (gradients and training steps against
-  ``tf.GradientTape`` and Keras's ``train_on_batch``), ``selftest`` (the checker's own teeth);
+  ``tf.GradientTape`` and Keras's ``train_on_batch``), ``convolutional`` (Conv1D and its kin,
+  pooling: forward and gradients), ``selftest`` (the checker's own teeth);
 * ``reference``: the grid rebuilt on tf_keras; ``random``: the seeded random LSTM sweep and the
   LSTM example builder the hypothesis strategies use.
 

@@ -4,7 +4,9 @@ With a mask ``(batch, steps)`` Keras 3.15 averages the unmasked steps only:
 ``sum(where(mask, x, 0)) / sum(mask)`` -- a fully masked row is ``0 / 0 = NaN``, in Keras and
 here.  Without one it is the plain mean.  The output carries no mask.  Backward as TensorFlow's:
 ``grad / count`` at the unmasked steps, exactly 0 at the masked ones (a fully masked row gets 0
-everywhere).
+everywhere).  Keras 2 (tf_keras) multiplies by the mask instead (``inputs *= mask``): the same
+result for finite inputs; a masked step holding inf or NaN would turn its row NaN there, not here
+(a Keras 2 file is read with Keras 3's rule).
 """
 from __future__ import annotations
 
