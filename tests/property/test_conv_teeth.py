@@ -31,7 +31,8 @@ _layout = Conv1DTranspose._layout
 def flipped_kernel(monkeypatch):
     """Convolution instead of cross-correlation: the kernel read back to front."""
     monkeypatch.setattr(conv1d_module, "grouped_conv",
-                        lambda cols, kernel, groups: _grouped_conv(cols, kernel[::-1], groups))
+                        lambda cols, kernel, groups, out: _grouped_conv(cols, kernel[::-1],
+                                                                        groups, out))
 
 
 def causal_after(monkeypatch):

@@ -16,18 +16,20 @@ from . import base_conv as bc
 from .base_conv_layer import BaseConv
 
 
-def grouped_conv(cols: np.ndarray, kernel: np.ndarray, groups: int) -> np.ndarray:
-    """``cols (batch, out_steps, K, C)`` x ``kernel (K, C // groups, F)`` -> ``(batch,
-    out_steps, F)``; group ``j`` reads channels ``j*C/g ..`` and writes filters ``j*F/g ..``."""
+def grouped_conv(cols: np.ndarray, kernel: np.ndarray, groups: int, out: np.ndarray) -> None:
+    """``cols (batch, out_steps, K, C)`` x ``kernel (K, C // groups, F)`` -> ``out (batch,
+    out_steps, F)`` (contiguous); group ``j`` reads channels ``j*C/g ..`` and writes filters
+    ``j*F/g ..``."""
     b, t, k, c = cols.shape
     f = kernel.shape[-1]
     n = b * t
     if groups == 1:
-        return (cols.reshape(n, k * c) @ kernel.reshape(k * c, f)).reshape(b, t, f)
+        np.matmul(cols.reshape(n, k * c), kernel.reshape(k * c, f), out=out.reshape(n, f))
+        return
     cg, fg = c // groups, f // groups
     a = cols.reshape(n, k, groups, cg).transpose(2, 0, 1, 3).reshape(groups, n, k * cg)
     w = kernel.reshape(k, cg, groups, fg).transpose(2, 0, 1, 3).reshape(groups, k * cg, fg)
-    return (a @ w).transpose(1, 0, 2).reshape(b, t, f)  # (g, n, fg) -> (b, t, f)
+    out[...] = (a @ w).transpose(1, 0, 2).reshape(b, t, f)  # (g, n, fg) -> (b, t, f)
 
 
 def grouped_conv_backward(cols: np.ndarray, kernel: np.ndarray, groups: int, dz: np.ndarray,
@@ -140,7 +142,7 @@ class Conv1D(BaseConv):
         for rows in bc.batch_chunks(b, out_steps * self.kernel_size * x.shape[2] * x.itemsize):
             cols = bc.windows(xp[rows], self.kernel_size, self.dilation_rate, self.strides,
                               out_steps)  # (rows, out_steps, kernel_size, channels)
-            z[rows] = grouped_conv(cols, kernel, self.groups)  # (rows, out_steps, filters)
+            grouped_conv(cols, kernel, self.groups, out=z[rows])  # (rows, out_steps, filters)
         return z, (xp, kernel, before, steps)
 
     def _conv_backward(self, cache: Any, dz: np.ndarray, need_dx: bool):
@@ -148,14 +150,14 @@ class Conv1D(BaseConv):
         b, padded, _ = xp.shape
         out_steps = dz.shape[1]
         d_kernel = np.zeros_like(kernel)
-        dxp = np.empty_like(xp) if need_dx else None
+        dxp = np.zeros_like(xp) if need_dx else None
         for rows in bc.batch_chunks(b, out_steps * self.kernel_size * xp.shape[2] * xp.itemsize):
             cols = bc.windows(xp[rows], self.kernel_size, self.dilation_rate, self.strides,
                               out_steps)  # copied again, chunk by chunk: cheaper than keeping
             dk, dcols = grouped_conv_backward(cols, kernel, self.groups, dz[rows], need_dx)
             d_kernel += dk
             if need_dx:
-                dxp[rows] = bc.overlap_add(dcols, padded, self.dilation_rate, self.strides)
+                bc.overlap_add(dcols, padded, self.dilation_rate, self.strides, out=dxp[rows])
         return [d_kernel], (None if dxp is None else dxp[:, before:before + steps])
 
     def get_config(self) -> dict:
