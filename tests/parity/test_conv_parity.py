@@ -49,7 +49,7 @@ def test_rows_are_registered_with_the_others():
     assert all(groups.get(n) == "convolutional" for n in mine)
 
 
-# -- Conv1D over a grid ----------------------------------------------------------------------------
+# -- Conv1D over a grid ---------------------------------------------------------------------------
 #: Every padding x (strides, dilation); groups=2 on three of them (Keras compiles a grouped
 #: convolution with XLA on the CPU: seconds per case).
 CONV_GRID = [
@@ -183,7 +183,7 @@ def test_keras_on_jax_referees_what_tensorflow_cpu_refuses(tmp_path):
         _assert(report)
 
 
-# -- pooling -------------------------------------------------------------------------------------------
+# -- pooling --------------------------------------------------------------------------------------
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("cls", ["MaxPooling1D", "AveragePooling1D"])
 @pytest.mark.parametrize("pool, strides, padding", [
@@ -229,7 +229,7 @@ def test_masked_global_pooling_in_a_model(pool):
     _assert(cases.global_pool_mask_case(pool, 3))
 
 
-# -- models and files ---------------------------------------------------------------------------------
+# -- models and files -----------------------------------------------------------------------------
 @pytest.mark.parametrize("pool", ["max", "average"])
 def test_classifier_forward_and_gradients(pool):
     _assert(cases.classifier_case(pool, 5))
