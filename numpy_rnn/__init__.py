@@ -16,6 +16,9 @@ from .layers import (ActivityRegularization, AlphaDropout, GaussianDropout,  # n
 from .layers.recurrent import RNNBase, rnn_loop  # noqa: E402
 from .layers import (BatchNormalization, GroupNormalization, LayerNormalization,  # noqa: E402
                      RMSNormalization, UnitNormalization)
+from .layers import (AveragePooling1D, Conv1D, Conv1DTranspose, DepthwiseConv1D,  # noqa: E402
+                     GlobalAveragePooling1D, GlobalMaxPooling1D, MaxPooling1D,
+                     SeparableConv1D)
 from ._threads import get_num_threads, set_num_threads  # noqa: E402
 from .text import (  # noqa: E402
     TextVectorization,
@@ -80,6 +83,14 @@ __all__ = [
     "ActivityRegularization",
     "RNNBase",
     "rnn_loop",
+    "Conv1D",
+    "Conv1DTranspose",
+    "DepthwiseConv1D",
+    "SeparableConv1D",
+    "MaxPooling1D",
+    "AveragePooling1D",
+    "GlobalMaxPooling1D",
+    "GlobalAveragePooling1D",
     "set_num_threads",
     "get_num_threads",
     "Vocabulary",

@@ -126,6 +126,8 @@ _RNN_GATES = {"LSTM": 4, "GRU": 3, "SimpleRNN": 1}
 _WEIGHTLESS = ("Masking", "Dropout", "Activation", "ReLU", "LeakyReLU", "ELU", "Softmax",
                "SpatialDropout1D", "GaussianNoise", "GaussianDropout", "AlphaDropout",
                "ActivityRegularization")
+_CONV = ("Conv1D", "Conv1DTranspose", "DepthwiseConv1D", "SeparableConv1D")
+_POOL = ("MaxPooling1D", "AveragePooling1D", "GlobalMaxPooling1D", "GlobalAveragePooling1D")
 
 
 def _count(label: str, cfg: dict, key: str, default: Any = None, optional: bool = False):
@@ -175,6 +177,8 @@ def declared_weights(class_name: str, cfg: dict, in_width: int | None,
         raise LimitError(f"{label}: the config is not a dict")
     if class_name in _WEIGHTLESS:
         return [], in_width
+    if class_name in _POOL or class_name in _CONV:
+        return _conv_weights(label, class_name, cfg, in_width, stored)
     if class_name in ("Embedding", "EmbeddingLayer"):
         rows = _count(label, cfg, "input_dim", cfg.get("vocab_size"))
         cols = _count(label, cfg, "output_dim", cfg.get("hidden_dim"))
@@ -317,6 +321,56 @@ def _prelu_alpha(label: str, cfg: dict, in_width: int | None, stored: list | Non
     if in_width is not None and len(want) not in shared:
         want[-1] = in_width
     return tuple(int(d) for d in want)
+
+
+def _conv_weights(label: str, class_name: str, cfg: dict, in_width: int | None,
+                  stored: list | None) -> tuple[list[tuple[str, tuple]], int | None]:
+    """:func:`declared_weights` of the convolution and pooling layers.  ``in_width`` (the last
+    axis) is the channel count only for channels_last; otherwise the kernel the file stores
+    stands in for it, and the output width is unknown (the last axis is then the steps)."""
+    last = cfg.get("data_format", "channels_last") in (None, "channels_last")
+    if class_name in _POOL:  # channels_first: the channels are not the last axis
+        return [], (in_width if last else None)
+    size = cfg.get("kernel_size")
+    if isinstance(size, (list, tuple)) and len(size) == 1:
+        size = size[0]
+    k = _count(label, {"kernel_size": size}, "kernel_size")
+    first = stored[0] if stored else None
+    stored_dim = (lambda i: int(first[i]) if first is not None and len(first) == 3
+                  and isinstance(first[i], numbers.Integral) else None)
+    bias = _flag(label, cfg, "use_bias", True)
+    own = _count(label, cfg, "features", optional=True)  # a numpy_rnn config's input channels
+    known = own if own is not None else (in_width if last else None)
+    if class_name == "Conv1D":
+        filters, groups = _count(label, cfg, "filters"), _count(label, cfg, "groups", 1)
+        cin = known if known is not None else (
+            None if stored_dim(1) is None else stored_dim(1) * groups)
+        if cin is None or cin % groups:
+            raise LimitError(f"{label}: its input channels are unknown or not divisible by "
+                             f"groups={groups}")
+        shapes = [("kernel", (k, cin // groups, filters))]
+        out = filters
+    elif class_name == "Conv1DTranspose":
+        filters = _count(label, cfg, "filters")
+        cin = known if known is not None else stored_dim(2)
+        shapes, out = [("kernel", (k, filters, _needed(label, cin)))], filters
+    else:
+        dm = _count(label, cfg, "depth_multiplier", 1)
+        cin = _needed(label, known if known is not None else stored_dim(1))
+        if class_name == "DepthwiseConv1D":
+            shapes, out = [("kernel", (k, cin, dm))], cin * dm
+        else:
+            out = _count(label, cfg, "filters")
+            shapes = [("depthwise_kernel", (k, cin, dm)), ("pointwise_kernel", (1, cin * dm, out))]
+    if bias:
+        shapes.append(("bias", (out,)))
+    return shapes, (out if last else None)
+
+
+def _needed(label: str, channels: int | None) -> int:
+    if channels is None:
+        raise LimitError(f"{label}: its input channels are unknown (no input shape)")
+    return channels
 
 
 def element_count(shape: tuple) -> int:

@@ -23,27 +23,21 @@ import numpy as np
 from . import _validation as v
 from ._validation import cast_model_input
 from . import training as _train
-from .layers import (ELU, GRU, LSTM, Activation, ActivityRegularization, Add, AlphaDropout,
-                     Average, BatchNormalization, Bidirectional, Concatenate, Dense, Dot, Dropout,
-                     Embedding, EmbeddingLayer, GaussianDropout, GaussianNoise,
-                     GroupNormalization, Layer, LayerNormalization, LeakyReLU, Masking, Maximum,
-                     Minimum, Multiply, PReLU, ReLU, RMSNormalization, SimpleRNN, Softmax,
-                     SpatialDropout1D, Subtract, UnitNormalization)
+from . import layers as _layers
+from .layers import Bidirectional, Dense, Dropout, Embedding, Layer, Masking
 from .graph import symbolic
 from .layers.base import _graph_aware
 from .layers.recurrent import RNNBase
 
 _counter = itertools.count()
 
-#: Class name -> class, for ``Sequential.from_config`` (and bundles).
+#: Class name -> class, for ``Sequential.from_config`` (and bundles): every layer class
+#: ``numpy_rnn.layers`` exports, but the abstract bases (a new layer is one export, no row here).
+_BASES = ("Layer", "RNNBase", "Merge")
 LAYER_CLASSES: dict[str, type] = {
-    cls.__name__: cls
-    for cls in (Embedding, EmbeddingLayer, LSTM, GRU, SimpleRNN, Bidirectional, Dense, Dropout,
-                Masking, Add, Subtract, Multiply, Average, Maximum, Minimum, Concatenate, Dot,
-                BatchNormalization, LayerNormalization, UnitNormalization, GroupNormalization,
-                RMSNormalization, Activation, ReLU, LeakyReLU, PReLU, ELU, Softmax,
-                SpatialDropout1D, GaussianNoise, GaussianDropout, AlphaDropout,
-                ActivityRegularization)
+    name: getattr(_layers, name) for name in _layers.__all__
+    if isinstance(getattr(_layers, name), type) and issubclass(getattr(_layers, name), Layer)
+    and name not in _BASES
 }
 
 def _multi_output_reason(layer: Any) -> str | None:
@@ -83,6 +77,8 @@ def _first_input_shape(layer: Any) -> tuple | None:
         return (None, None, layer.features)
     if isinstance(layer, Dense) and layer.features is not None:
         return (None, layer.features)
+    if getattr(layer, "builds_from_shape", False) and layer.build_input_shape is not None:
+        return (None,) + tuple(layer.build_input_shape)[1:]  # e.g. a Conv1D built on a shape
     return None
 
 
@@ -196,12 +192,19 @@ class Sequential:
         plan = []
         for layer in self.layers:
             if not layer.built:
-                if shape is None or shape[-1] is None or not hasattr(layer, "build"):
+                # a layer built from the whole shape checks it itself (a channels_first Conv1D
+                # needs axis 1, not the last one)
+                whole = getattr(layer, "builds_from_shape", False)
+                if shape is None or (shape[-1] is None and not whole) or \
+                        not hasattr(layer, "build"):
                     raise ValueError(
                         f"Cannot build layer '{layer.name}': its input shape is unknown. Give "
                         "Sequential(input_shape=...) or call the model on an input first."
                     )
-                v.positive_int(f"input size of layer '{layer.name}'", shape[-1])
+                if whole:
+                    layer.compute_output_shape(shape)  # raises now: nothing built yet
+                else:
+                    v.positive_int(f"input size of layer '{layer.name}'", shape[-1])
                 plan.append((layer, shape))
             shape = output_shape(layer, shape)
         self.input_shape = model_shape

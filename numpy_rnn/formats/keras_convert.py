@@ -210,6 +210,10 @@ def convert_layer(cfg: Any, problems: list[str], *, inner_of: str | None = None,
                 kwargs[key] = name
         elif key in rule.options:
             kwargs[key] = value
+        elif key in rule.fixed:
+            allowed, why = rule.fixed[key]
+            if value != allowed:
+                mine.append(f"option {key}={short(value)} ({why})")
         elif cls == "Bidirectional" and key in ("layer", "backward_layer"):
             pass
         elif not is_inference_neutral(key):

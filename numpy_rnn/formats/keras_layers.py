@@ -8,7 +8,8 @@ a layer is accepted or refused alike, whichever way it arrives.  A config key is
    ``MODEL_ONLY_VALUE_OPTIONS``: a single live layer may return or keep its states, a layer in a
    model may not);
 2. an activation (``KerasLayerRule.activations``: Keras built-in names only);
-3. taken over as the numpy_rnn constructor argument of the same name (``KerasLayerRule.options``);
+3. taken over as the numpy_rnn constructor argument of the same name (``KerasLayerRule.options``),
+   or checked and dropped when the layer takes it at one value only (``KerasLayerRule.fixed``);
 4. ignored when it only matters for training, initialisation or graph building
    (:func:`is_inference_neutral`) -- except the weight regularizers a row lists as options
    (``kernel_regularizer`` ...), carried so that training adds their penalties as Keras does;
@@ -24,7 +25,8 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-__all__ = ["KerasLayerRule", "KERAS_LAYER_RULES", "RECURRENT_CLASSES", "ONLY_VALUE_OPTIONS",
+__all__ = ["KerasLayerRule", "KERAS_LAYER_RULES", "CONV_POOL_RULES", "RECURRENT_CLASSES",
+           "ONLY_VALUE_OPTIONS",
            "MODEL_ONLY_VALUE_OPTIONS", "INFERENCE_NEUTRAL_OPTIONS", "NEUTRAL_SUFFIXES",
            "GATES", "is_inference_neutral", "only_value", "supported_keras_layers",
            "Dialect", "KERAS2_ACTIVATIONS", "KERAS2_DEFAULTS", "KERAS2_REFUSED", "KERAS2_RENAMES",
@@ -44,6 +46,11 @@ class KerasLayerRule:
     #: True when the layer hands an incoming mask on unchanged (Keras's ``supports_masking``
     #: with the base ``compute_mask``): Keras's automatic mask flows through it in a model.
     passes_mask: bool = False
+    #: Keras's ``call`` takes a ``mask`` (so a functional model passes the automatic mask to
+    #: it): the recurrent layers, Bidirectional, GlobalAveragePooling1D.
+    call_mask: bool = False
+    #: Config keys the layer accepts at one value only (key -> (value, why)); taken as no option.
+    fixed: dict = dataclasses.field(default_factory=dict)
 
 
 #: Weight regularizers of Dense and the recurrent layers: carried into the numpy_rnn layer,
@@ -57,17 +64,40 @@ RECURRENT_CLASSES = ("LSTM", "GRU", "SimpleRNN")
 #: Gate blocks along the last axis of a recurrent layer's kernels (Keras order).
 GATES = {"LSTM": 4, "GRU": 3, "SimpleRNN": 1}
 
+_CONV = ("kernel_size", "strides", "padding", "data_format", "dilation_rate", "use_bias")
+_POOL = ("pool_size", "strides", "padding", "data_format")
+_GLOBAL = ("data_format", "keepdims")
+#: tf_keras's SeparableConv1D, DepthwiseConv1D and Conv1DTranspose derive from its Conv1D and
+#: write its ``groups`` (always 1) into their configs.
+_KERAS2_GROUPS = {"groups": (1, "tf_keras writes groups=1 here; the layer has no groups")}
+#: Convolution and pooling (numpy_rnn/layers/convolutional, pooling).  Keras's aliases
+#: (``Convolution1D``, ``MaxPool1D``, ``GlobalMaxPool1D``, ``AvgPool1D`` ...) are the same classes
+#: and are serialized under these names, in Keras 3 and in tf_keras alike (checked).
+CONV_POOL_RULES: dict[str, KerasLayerRule] = {
+    "Conv1D": KerasLayerRule("Conv1D", ("filters", "groups") + _CONV, ("activation",)),
+    "Conv1DTranspose": KerasLayerRule("Conv1DTranspose", ("filters", "output_padding") + _CONV,
+                                      ("activation",), fixed=_KERAS2_GROUPS),
+    "DepthwiseConv1D": KerasLayerRule("DepthwiseConv1D", ("depth_multiplier",) + _CONV,
+                                      ("activation",), fixed=_KERAS2_GROUPS),
+    "SeparableConv1D": KerasLayerRule("SeparableConv1D", ("filters", "depth_multiplier") + _CONV,
+                                      ("activation",), fixed=_KERAS2_GROUPS),
+    "MaxPooling1D": KerasLayerRule("MaxPooling1D", _POOL),
+    "AveragePooling1D": KerasLayerRule("AveragePooling1D", _POOL),
+    "GlobalMaxPooling1D": KerasLayerRule("GlobalMaxPooling1D", _GLOBAL),
+    "GlobalAveragePooling1D": KerasLayerRule("GlobalAveragePooling1D", _GLOBAL, call_mask=True),
+}
+
 #: Keras class name -> rule.
 KERAS_LAYER_RULES: dict[str, KerasLayerRule] = {
     "Embedding": KerasLayerRule("Embedding", ("input_dim", "output_dim", "mask_zero",
                                               "embeddings_regularizer")),
     "LSTM": KerasLayerRule("LSTM", RECURRENT_OPTIONS + ("unit_forget_bias",),
-                           ("activation", "recurrent_activation")),
+                           ("activation", "recurrent_activation"), call_mask=True),
     "GRU": KerasLayerRule("GRU", RECURRENT_OPTIONS + ("reset_after",),
-                          ("activation", "recurrent_activation")),
-    "SimpleRNN": KerasLayerRule("SimpleRNN", RECURRENT_OPTIONS, ("activation",)),
+                          ("activation", "recurrent_activation"), call_mask=True),
+    "SimpleRNN": KerasLayerRule("SimpleRNN", RECURRENT_OPTIONS, ("activation",), call_mask=True),
     # Bidirectional's inner layers (config keys "layer", "backward_layer") go through their own rows.
-    "Bidirectional": KerasLayerRule("Bidirectional", ("merge_mode",)),
+    "Bidirectional": KerasLayerRule("Bidirectional", ("merge_mode",), call_mask=True),
     "Dense": KerasLayerRule("Dense", ("units", "use_bias") + WEIGHT_REGULARIZERS,
                             ("activation",), passes_mask=True),
     "Dropout": KerasLayerRule("Dropout", ("rate", "noise_shape"), passes_mask=True),
@@ -107,6 +137,7 @@ KERAS_LAYER_RULES: dict[str, KerasLayerRule] = {
     "AlphaDropout": KerasLayerRule("AlphaDropout", ("rate", "noise_shape"), passes_mask=True),
     "ActivityRegularization": KerasLayerRule("ActivityRegularization", ("l1", "l2"),
                                              passes_mask=True),
+    **CONV_POOL_RULES,
 }
 
 #: Options whose listed value is the only one supported anywhere, with the reason when refused.

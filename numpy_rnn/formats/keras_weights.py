@@ -261,7 +261,7 @@ def build_checked(plan: ModelPlan, pending: list) -> Sequential:
             owner = model.layers[index]
         arrays = [np.asarray(ds[()]) for ds in datasets]
         if not owner.built:
-            owner.build_from_weights(arrays)
+            owner.build_from_weights(arrays)  # the input size the weights' shapes say
         owner.set_weights(arrays)
     for layer in model.layers:
         if isinstance(layer, Bidirectional):

@@ -14,6 +14,9 @@ from .normalization import (BatchNormalization, GroupNormalization, LayerNormali
 from .activations import ELU, Activation, LeakyReLU, PReLU, ReLU, Softmax
 from .regularization import (ActivityRegularization, AlphaDropout, GaussianDropout,
                              GaussianNoise, SpatialDropout1D)
+from .convolutional import Conv1D, Conv1DTranspose, DepthwiseConv1D, SeparableConv1D
+from .pooling import (AveragePooling1D, GlobalAveragePooling1D, GlobalMaxPooling1D,
+                      MaxPooling1D)
 
 __all__ = ["Layer", "Embedding", "EmbeddingLayer", "TokenIdError", "LSTM",
            "GRU", "SimpleRNN", "Bidirectional", "Dense", "Dropout", "Masking", "RNNBase", "rnn_loop",
@@ -22,4 +25,6 @@ __all__ = ["Layer", "Embedding", "EmbeddingLayer", "TokenIdError", "LSTM",
            "BatchNormalization", "GroupNormalization", "LayerNormalization", "RMSNormalization",
            "UnitNormalization",
            "Activation", "ReLU", "LeakyReLU", "PReLU", "ELU", "Softmax", "SpatialDropout1D",
-           "GaussianNoise", "GaussianDropout", "AlphaDropout", "ActivityRegularization"]
+           "GaussianNoise", "GaussianDropout", "AlphaDropout", "ActivityRegularization",
+           "Conv1D", "Conv1DTranspose", "DepthwiseConv1D", "SeparableConv1D", "MaxPooling1D",
+           "AveragePooling1D", "GlobalMaxPooling1D", "GlobalAveragePooling1D"]

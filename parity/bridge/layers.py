@@ -33,11 +33,14 @@ class LayerSpec:
     options: tuple
     #: Keras config keys that hold activations (checked against numpy_rnn.activations).
     activations: tuple = ()
+    #: Keras config keys accepted at one value only (key -> (value, why)).
+    fixed: dict = dataclasses.field(default_factory=dict)
 
 
 def _spec_table() -> dict[str, LayerSpec]:
     """``numpy_rnn.formats.keras_layers.KERAS_LAYER_RULES`` with the classes resolved."""
-    return {name: LayerSpec(getattr(numpy_rnn, rule.np_class), rule.options, rule.activations)
+    return {name: LayerSpec(getattr(numpy_rnn, rule.np_class), rule.options, rule.activations,
+                            rule.fixed)
             for name, rule in keras_layers.KERAS_LAYER_RULES.items()}
 
 
@@ -94,6 +97,9 @@ def _np_kwargs(layer: Any, spec: LayerSpec) -> dict:
                 kwargs[key] = _activation_name(layer, key, value)
             except UnsupportedKerasFeature as exc:
                 problems.append(str(exc))
+        elif key in spec.fixed:
+            if value != spec.fixed[key][0]:
+                problems.append(f"option {key}={value!r} ({spec.fixed[key][1]})")
         elif keras_layers.only_value(key, in_model=False) is not None:
             if value != keras_layers.only_value(key, in_model=False)[0]:
                 problems.append(f"option {key}={value!r}")

@@ -10,7 +10,8 @@ the property tests' examples all come from here.
   and input gradients), ``normalization`` (BatchNormalization, LayerNormalization,
   UnitNormalization, GroupNormalization, RMSNormalization: forward, gradients and training
   steps), ``activation_layers`` (the activation and regularization layers, forward and
-  gradients, and training steps with regularizers), ``selftest`` (the checker's own teeth);
+  gradients, and training steps with regularizers), ``convolutional`` (Conv1D and its kin, pooling: forward
+  and gradients), ``selftest`` (the checker's own teeth);
 * ``reference``: the grid rebuilt on tf_keras; ``random``: the seeded random LSTM sweep and the
   LSTM example builder the hypothesis strategies use.
 
@@ -20,7 +21,7 @@ from __future__ import annotations
 
 # registers the groups, in order
 from . import (core, text, family, models, grad, merging, normalization,  # noqa: F401
-               activation_layers, selftest)
+               activation_layers, convolutional, selftest)
 from .case import GROUPS, Case, register
 from .random import random_cases
 from .reference import reference_cases

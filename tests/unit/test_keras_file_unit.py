@@ -248,11 +248,11 @@ def test_every_problem_is_listed_in_one_error(tmp_path):
         embedding("embedding", 10, 3),
         layer("Lambda", "lam", function={}, arguments={}),
         mixed,
-        layer("Conv1D", "conv", filters=2, kernel_size=3),
+        layer("Conv2D", "conv", filters=2, kernel_size=3),
         dense("dense", 5, activation=act),
     ], "4 unsupported")
     text = str(err)
-    for needle in ["'lam' (Lambda)", "mixed_bfloat16", "time_major=True", "'conv' (Conv1D)",
+    for needle in ["'lam' (Lambda)", "mixed_bfloat16", "time_major=True", "'conv' (Conv2D)",
                    "'swishy'"]:
         assert needle in text, needle
     assert len(err.problems) == 4  # the LSTM's two options share its line
