@@ -11,6 +11,8 @@ from . import losses, optimizers  # noqa: E402
 from .layers import LSTM, Embedding, EmbeddingLayer, Layer, TokenIdError  # noqa: E402
 from .layers import GRU, Bidirectional, Dense, Dropout, Masking, SimpleRNN  # noqa: E402
 from .layers.recurrent import RNNBase, rnn_loop  # noqa: E402
+from .layers.reshaping import (Cropping1D, Flatten, Permute, RepeatVector, Reshape,  # noqa: E402
+                               TimeDistributed, UpSampling1D, ZeroPadding1D)
 from ._threads import get_num_threads, set_num_threads  # noqa: E402
 from .text import (  # noqa: E402
     TextVectorization,
@@ -53,6 +55,14 @@ __all__ = [
     "Dense",
     "Dropout",
     "Masking",
+    "Flatten",
+    "Reshape",
+    "Permute",
+    "RepeatVector",
+    "TimeDistributed",
+    "Cropping1D",
+    "ZeroPadding1D",
+    "UpSampling1D",
     "RNNBase",
     "rnn_loop",
     "set_num_threads",

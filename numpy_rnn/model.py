@@ -24,6 +24,8 @@ from . import _validation as v
 from . import training as _train
 from .layers import (GRU, LSTM, Bidirectional, Dense, Dropout, Embedding, EmbeddingLayer, Layer,
                      Masking, SimpleRNN)
+from .layers.reshaping import (Cropping1D, Flatten, Permute, RepeatVector, Reshape, TimeDistributed,
+                               UpSampling1D, ZeroPadding1D)
 from .layers.recurrent import RNNBase
 
 _counter = itertools.count()
@@ -32,7 +34,8 @@ _counter = itertools.count()
 LAYER_CLASSES: dict[str, type] = {
     cls.__name__: cls
     for cls in (Embedding, EmbeddingLayer, LSTM, GRU, SimpleRNN, Bidirectional, Dense, Dropout,
-                Masking)
+                Masking, Flatten, Reshape, Permute, RepeatVector, TimeDistributed, Cropping1D,
+                ZeroPadding1D, UpSampling1D)
 }
 
 def _multi_output_reason(layer: Any) -> str | None:

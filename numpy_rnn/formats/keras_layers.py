@@ -25,7 +25,7 @@ from typing import Any
 
 __all__ = ["KerasLayerRule", "KERAS_LAYER_RULES", "RECURRENT_CLASSES", "ONLY_VALUE_OPTIONS",
            "MODEL_ONLY_VALUE_OPTIONS", "INFERENCE_NEUTRAL_OPTIONS", "NEUTRAL_SUFFIXES",
-           "GATES", "is_inference_neutral", "only_value", "supported_keras_layers",
+           "GATES", "WRAPPERS", "is_inference_neutral", "only_value", "supported_keras_layers",
            "Dialect", "KERAS2_ACTIVATIONS", "KERAS2_DEFAULTS", "REFUSED_LAYERS", "dialect_of"]
 
 
@@ -61,6 +61,23 @@ KERAS_LAYER_RULES: dict[str, KerasLayerRule] = {
     "Dense": KerasLayerRule("Dense", ("units", "use_bias"), ("activation",)),
     "Dropout": KerasLayerRule("Dropout", ("rate", "noise_shape")),
     "Masking": KerasLayerRule("Masking", ("mask_value",)),
+    "Flatten": KerasLayerRule("Flatten", ("data_format",)),
+    "Reshape": KerasLayerRule("Reshape", ("target_shape",)),
+    "Permute": KerasLayerRule("Permute", ("dims",)),
+    "RepeatVector": KerasLayerRule("RepeatVector", ("n",)),
+    "Cropping1D": KerasLayerRule("Cropping1D", ("cropping",)),
+    "ZeroPadding1D": KerasLayerRule("ZeroPadding1D", ("padding", "data_format")),
+    "UpSampling1D": KerasLayerRule("UpSampling1D", ("size",)),
+    # TimeDistributed's wrapped layer (config key "layer") goes through its own row.
+    "TimeDistributed": KerasLayerRule("TimeDistributed"),
+}
+
+#: Wrappers: Keras class -> the classes they may wrap (None: any layer of the table but a
+#: wrapper of the same kind).  The wrapped layer's config sits under the key "layer" (and
+#: "backward_layer" for Bidirectional) and goes through its own row.
+WRAPPERS: dict[str, tuple | None] = {
+    "Bidirectional": RECURRENT_CLASSES,
+    "TimeDistributed": None,
 }
 
 #: Options whose listed value is the only one supported anywhere, with the reason when refused.

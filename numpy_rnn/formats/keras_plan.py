@@ -359,7 +359,7 @@ def _check_masks(chain: list[str], by_name: dict, calls: dict, start: str | None
         cfg = node.get("config") if isinstance(node.get("config"), dict) else {}
         kwargs = calls.get(n, ([], {}))[1]
         mask_refs = _tensor_refs(kwargs.get("mask"))
-        takes_mask = cls in RNN_CLASSES or cls == "Bidirectional"
+        takes_mask = cls in RNN_CLASSES or cls in ("Bidirectional", "TimeDistributed")
         if source is not None and takes_mask:
             if len(mask_refs) != 1 or not _mask_matches(mask_refs[0], source, by_name, calls):
                 problems.append(f"{layer_label(node)} does not receive the automatic mask of "
@@ -378,8 +378,8 @@ def _check_masks(chain: list[str], by_name: dict, calls: dict, start: str | None
         elif cls == "Bidirectional":
             inner = (cfg.get("layer") or {}).get("config") or {}
             source = source if inner.get("return_sequences") else None
-        elif cls not in ("Dense", "Dropout"):
-            source = None
+        elif cls not in ("Dense", "Dropout", "TimeDistributed"):
+            source = None  # the reshaping layers drop the mask (no supports_masking)
         previous = n
 
 
