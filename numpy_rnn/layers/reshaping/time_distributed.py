@@ -204,8 +204,8 @@ class TimeDistributed(Layer):
                         f"shape {m.shape}: its wrapped layer '{self.layer.name}' takes a mask "
                         "per step, so the mask needs a third axis, (batch, timesteps, "
                         "steps of the layer); Keras fails on it too")
-                kwargs["mask"] = m.reshape((batch * steps,) + m.shape[2:])
-        merged = x.reshape((batch * steps,) + shape[2:])  # row b * steps + t: sample b, step t
+                kwargs["mask"] = self._merge(m)
+        merged = self._merge(x)
         snapshot = None if self.layer.built else self._snapshot()
         try:
             if snapshot is not None:
@@ -215,9 +215,21 @@ class TimeDistributed(Layer):
             if snapshot is not None:
                 self._restore(snapshot)
             raise
-        out = y.reshape((batch, steps) + y.shape[1:])
+        out = self._split(y, batch, steps)
         self._record = (shape, out.shape) if training else None
         return out
+
+    @staticmethod
+    def _merge(a: np.ndarray) -> np.ndarray:
+        """``(batch, timesteps, ...)`` -> ``(batch * timesteps, ...)``: row ``b * timesteps + t``
+        is step ``t`` of sample ``b``."""
+        return a.reshape((a.shape[0] * a.shape[1],) + a.shape[2:])
+
+    @staticmethod
+    def _split(a: np.ndarray, batch: int, steps: int) -> np.ndarray:
+        """The inverse of :meth:`_merge`: ``(batch * timesteps, ...)`` -> ``(batch, timesteps,
+        ...)``."""
+        return a.reshape((batch, steps) + a.shape[1:])
 
     def _backward(self, record: tuple, grad_output: Any) -> Any:
         """``grad_output (batch, timesteps, ...)`` -> dL/dinputs ``(batch, timesteps, ...)``
@@ -225,7 +237,7 @@ class TimeDistributed(Layer):
         in_shape, out_shape = record
         g = self._grad_output(grad_output, out_shape)
         inner = self.layer
-        merged = g.reshape((in_shape[0] * in_shape[1],) + tuple(out_shape[2:]))
+        merged = self._merge(g)
         try:
             if not self._input_gradient_needed and hasattr(inner, "_input_gradient_needed"):
                 inner._input_gradient_needed = False
@@ -235,7 +247,7 @@ class TimeDistributed(Layer):
         self.gradients = list(inner.gradients or [])
         if dx is None or not self._input_gradient_needed:
             return None
-        return dx.reshape(in_shape).astype(self.dtype, copy=False)
+        return self._split(dx, in_shape[0], in_shape[1]).astype(self.dtype, copy=False)
 
     def compute_output_shape(self, input_shape: Any) -> tuple:
         shape = self._check_shape(input_shape)
