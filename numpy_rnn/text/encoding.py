@@ -55,7 +55,7 @@ def counts(ids: np.ndarray, depth: int) -> np.ndarray:
     if ids.ndim == 1:
         return np.bincount(ids[ids != DROPPED], minlength=depth).astype(np.int64)
     moved = np.moveaxis(ids, 1, -1)  # the summed axis last
-    rows = moved.reshape(-1, moved.shape[-1])
+    rows = moved.reshape(int(np.prod(moved.shape[:-1])), moved.shape[-1])  # (samples, summed)
     out = np.zeros((rows.shape[0], depth), np.int64)
     r, c = np.nonzero(rows != DROPPED)
     np.add.at(out, (r, rows[r, c]), 1)

@@ -397,6 +397,12 @@ class TextVectorization:
                 f"Received: {_v._show(data)} of type {type(data).__name__}"
             )
         if not counts:
+            if self._output_mode == "tf_idf" and self._idf is None:
+                raise ValueError(
+                    "adapt() found no token in `data`, and a 'tf_idf' layer needs idf weights "
+                    "(Keras fails here too, with an AttributeError). Received: data without "
+                    "any token"
+                )
             return  # Keras: nothing counted -> keep the previous vocabulary
         counts.pop(MASK_TOKEN, None)
         counts.pop(OOV_TOKEN, None)
