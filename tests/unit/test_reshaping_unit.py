@@ -425,3 +425,16 @@ def test_declared_weights_follow_time_distributed():
     assert _limits.declared_weights("RepeatVector", RepeatVector(2).get_config(), 5) == ([], 5)
     with pytest.raises(_limits.LimitError, match="serialized layer"):
         _limits.declared_weights("TimeDistributed", {"layer": "dense"}, 5)
+
+
+@pytest.mark.parametrize("layers,input_shape", [
+    (lambda: [Permute((3, 1, 2)), Flatten(), Dense(3, seed=0)], (3, 2, 4)),
+    (lambda: [RepeatVector(3), LSTM(3, seed=0)], (5,)),
+    (lambda: [TimeDistributed(Dense(3, seed=0)), GRU(2, seed=1)], (None, 4)),
+], ids=["permute-flatten-dense", "repeat-lstm", "time_distributed-gru"])
+def test_bundle_of_float_models_makes_inputs_of_the_model_shape(tmp_path, layers, input_shape):
+    model = Sequential(layers(), input_shape=input_shape)
+    path = str(tmp_path / "m.npz")
+    numpy_rnn.save(model, path)  # its stored test inputs have the model's input shape
+    bundle = numpy_rnn.read_bundle(path)
+    assert bundle.test_inputs.shape[1:] == tuple(d or 12 for d in input_shape)
