@@ -12,6 +12,7 @@ from .reshaping import (Cropping1D, Flatten, Permute, RepeatVector, Reshape, Tim
                         UpSampling1D, ZeroPadding1D)
 
 __all__ = ["Layer", "Embedding", "EmbeddingLayer", "TokenIdError", "LSTM",
-           "GRU", "SimpleRNN", "Bidirectional", "Dense", "Dropout", "Masking", "RNNBase", "rnn_loop",
+           "GRU", "SimpleRNN", "Bidirectional", "Dense", "Dropout", "Masking", "RNNBase",
+           "rnn_loop",
            "Flatten", "Reshape", "Permute", "RepeatVector", "TimeDistributed", "Cropping1D",
            "ZeroPadding1D", "UpSampling1D"]

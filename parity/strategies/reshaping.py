@@ -64,7 +64,8 @@ def _options(draw, layer: str) -> tuple[dict, tuple, bool]:
     """``(options, input shape without the batch axis, masked)`` for ``layer``."""
     if layer == "Flatten":
         fmt = draw(st.sampled_from([None, "channels_last", "channels_first"]))
-        return ({} if fmt is None else {"data_format": fmt}), _dims(draw, draw(st.integers(1, 3))), False
+        options = {} if fmt is None else {"data_format": fmt}
+        return options, _dims(draw, draw(st.integers(1, 3))), False
     if layer == "Reshape":
         shape = _dims(draw, draw(st.integers(1, 3)))
         return {"target_shape": _split(draw, math.prod(shape))}, shape, False

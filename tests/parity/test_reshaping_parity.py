@@ -11,12 +11,21 @@ import keras  # noqa: E402
 
 import numpy_rnn  # noqa: E402
 import parity  # noqa: E402
+from parity import cases  # noqa: E402
 from parity.cases import reshaping as rc  # noqa: E402
 from parity.cases.weights import randomize_model  # noqa: E402
 
 pytestmark = pytest.mark.usefixtures("keras_eager")  # a few train_on_batch steps below
 
 L = keras.layers
+
+
+def test_rows_are_registered_before_the_selftest():
+    by_name = {c.name: c.group for c in cases.all_cases(0)}
+    rows = [c.name for c in rc.reshaping_cases(0)]
+    assert len(rows) == 3 * len(rc.ROWS) + 6
+    assert all(by_name.get(n) == "reshaping" for n in rows)
+    assert list(by_name.values())[-1] == "selftest"
 
 
 @pytest.mark.parametrize("label", [row[0] for row in rc.ROWS])
@@ -164,7 +173,8 @@ def test_call_errors_like_keras(make, shape):
 
 @pytest.mark.parametrize("args", [
     ("Permute", {"dims": (0, 1)}), ("Permute", {"dims": (1, 3)}), ("RepeatVector", {"n": 0}),
-    ("RepeatVector", {"n": 2.0}), ("UpSampling1D", {"size": 0}), ("Reshape", {"target_shape": (-1, -1)}),
+    ("RepeatVector", {"n": 2.0}), ("UpSampling1D", {"size": 0}),
+    ("Reshape", {"target_shape": (-1, -1)}),
     ("Reshape", {"target_shape": (-2, 4)}), ("Cropping1D", {"cropping": (1, 2, 3)}),
     ("ZeroPadding1D", {"padding": (-1, 2)}),
 ], ids=str)

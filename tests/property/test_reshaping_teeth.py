@@ -9,7 +9,8 @@ import pytest
 tf = pytest.importorskip("tensorflow")
 from hypothesis import Phase, given, settings  # noqa: E402
 
-from numpy_rnn.layers.reshaping import Cropping1D, Permute, RepeatVector, TimeDistributed  # noqa: E402
+from numpy_rnn.layers.reshaping import (Cropping1D, Permute, RepeatVector,  # noqa: E402
+                                        TimeDistributed)
 from parity import strategies  # noqa: E402
 from tests.property.test_reshaping_property import check  # noqa: E402
 

@@ -21,7 +21,8 @@ class Permute(ReshapingLayer):
         try:
             dims = tuple(dims)
         except TypeError:
-            raise TypeError(f"`dims` must be a tuple of integers. Received: dims={dims!r}") from None
+            raise TypeError("`dims` must be a tuple of integers. Received: "
+                            f"dims={dims!r}") from None
         if any(isinstance(d, bool) or not isinstance(d, (int, np.integer)) for d in dims) or \
                 sorted(dims) != list(range(1, len(dims) + 1)):
             raise ValueError("Invalid permutation argument `dims` for Permute Layer. The set of "
