@@ -19,6 +19,8 @@ from .layers import (BatchNormalization, GroupNormalization, LayerNormalization,
 from .layers import (AveragePooling1D, Conv1D, Conv1DTranspose, DepthwiseConv1D,  # noqa: E402
                      GlobalAveragePooling1D, GlobalMaxPooling1D, MaxPooling1D,
                      SeparableConv1D)
+from .layers.reshaping import (Cropping1D, Flatten, Permute, RepeatVector, Reshape,  # noqa: E402
+                               TimeDistributed, UpSampling1D, ZeroPadding1D)
 from ._threads import get_num_threads, set_num_threads  # noqa: E402
 from .text import (  # noqa: E402
     TextVectorization,
@@ -81,6 +83,14 @@ __all__ = [
     "GaussianDropout",
     "AlphaDropout",
     "ActivityRegularization",
+    "Flatten",
+    "Reshape",
+    "Permute",
+    "RepeatVector",
+    "TimeDistributed",
+    "Cropping1D",
+    "ZeroPadding1D",
+    "UpSampling1D",
     "RNNBase",
     "rnn_loop",
     "Conv1D",

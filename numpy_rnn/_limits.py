@@ -130,6 +130,29 @@ _CONV = ("Conv1D", "Conv1DTranspose", "DepthwiseConv1D", "SeparableConv1D")
 _POOL = ("MaxPooling1D", "AveragePooling1D", "GlobalMaxPooling1D", "GlobalAveragePooling1D")
 
 
+def _reshaped_width(class_name: str, cfg: dict, in_width: int | None) -> int | None:
+    """The last-axis width after a weightless reshaping layer (None: not known from the
+    config and the input width alone)."""
+    if class_name in ("RepeatVector", "Cropping1D", "UpSampling1D"):
+        return in_width
+    if class_name == "ZeroPadding1D":
+        return in_width if cfg.get("data_format") in (None, "channels_last") else None
+    if class_name == "Reshape":
+        target = cfg.get("target_shape")
+        last = target[-1] if isinstance(target, (list, tuple)) and target else None
+        ok = isinstance(last, numbers.Integral) and not isinstance(last, bool) and last > 0
+        return int(last) if ok else None
+    if class_name == "Permute":
+        dims = cfg.get("dims")
+        keeps = isinstance(dims, (list, tuple)) and dims and dims[-1] == len(dims)
+        return in_width if keeps else None
+    return None  # Flatten: the product of every axis but the batch
+
+
+_RESHAPING = ("Flatten", "Reshape", "Permute", "RepeatVector", "Cropping1D", "ZeroPadding1D",
+              "UpSampling1D")
+
+
 def _count(label: str, cfg: dict, key: str, default: Any = None, optional: bool = False):
     value = cfg.get(key, default)
     if value is None and optional:
@@ -179,6 +202,14 @@ def declared_weights(class_name: str, cfg: dict, in_width: int | None,
         return [], in_width
     if class_name in _POOL or class_name in _CONV:
         return _conv_weights(label, class_name, cfg, in_width, stored)
+    if class_name in _RESHAPING:
+        return [], _reshaped_width(class_name, cfg, in_width)
+    if class_name == "TimeDistributed":
+        inner = cfg.get("layer")
+        if not isinstance(inner, dict) or not isinstance(inner.get("class_name"), str):
+            raise LimitError(f"{label}: `layer` must be a serialized layer. Received: "
+                             f"{_show(inner)}")
+        return declared_weights(inner["class_name"], inner.get("config"), in_width, stored)
     if class_name in ("Embedding", "EmbeddingLayer"):
         rows = _count(label, cfg, "input_dim", cfg.get("vocab_size"))
         cols = _count(label, cfg, "output_dim", cfg.get("hidden_dim"))

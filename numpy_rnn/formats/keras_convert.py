@@ -13,8 +13,8 @@ import numpy as np
 from .. import _validation as _v
 from .. import activations as _activations
 from ..model import LAYER_CLASSES, Sequential
-from .keras_layers import (KERAS_LAYER_RULES, RECURRENT_CLASSES, REFUSED_LAYERS, Dialect,
-                           is_inference_neutral, only_value, rename_keras2,
+from .keras_layers import (KERAS_LAYER_RULES, RECURRENT_CLASSES, REFUSED_LAYERS, WRAPPERS,
+                           Dialect, is_inference_neutral, only_value, rename_keras2,
                            supported_keras_layers)
 
 RNN_CLASSES = RECURRENT_CLASSES
@@ -146,11 +146,13 @@ def _is_custom(cfg: dict) -> str | None:
 
 
 def convert_layer(cfg: Any, problems: list[str], *, inner_of: str | None = None,
-                  defer: bool = False, dialect: Dialect | None = None):
+                  defer: bool = False, dialect: Dialect | None = None,
+                  wrapper: str = "Bidirectional"):
     """numpy_rnn layer for one serialized Keras layer, or None (problems appended).  With
     ``defer``, a layer whose constructor allocates its weights (Embedding) is checked and
     returned as a :class:`Deferred` instead, built only once the weights file agrees.
-    ``dialect``: the Keras that wrote the config (default Keras 3; see ``keras_layers``)."""
+    ``dialect``: the Keras that wrote the config (default Keras 3; see ``keras_layers``).
+    ``inner_of``: the name of the ``wrapper`` (a Keras class of ``WRAPPERS``) the layer sits in."""
     if not isinstance(cfg, dict) or not isinstance(cfg.get("class_name"), str):
         problems.append(f"layer entry {short(cfg)} is not a serialized Keras layer")
         return None
@@ -173,8 +175,10 @@ def convert_layer(cfg: Any, problems: list[str], *, inner_of: str | None = None,
                         "model")
         return None
     rule = KERAS_LAYER_RULES.get(cls)
-    if rule is None or (inner_of and cls not in RNN_CLASSES):
-        what = "LSTM, GRU or SimpleRNN" if inner_of else ", ".join(supported_keras_layers())
+    wrappable = WRAPPERS.get(wrapper) if inner_of else None
+    if rule is None or (wrappable is not None and cls not in wrappable):
+        what = ", ".join(wrappable) if wrappable is not None else ", ".join(
+            supported_keras_layers())
         problems.append(f"{label} is not supported; supported: {what}")
         return None
     config = cfg.get("config")
@@ -214,7 +218,7 @@ def convert_layer(cfg: Any, problems: list[str], *, inner_of: str | None = None,
             allowed, why = rule.fixed[key]
             if value != allowed:
                 mine.append(f"option {key}={short(value)} ({why})")
-        elif cls == "Bidirectional" and key in ("layer", "backward_layer"):
+        elif cls in WRAPPERS and key in ("layer", "backward_layer"):
             pass
         elif not is_inference_neutral(key):
             mine.append(f"option {key}={short(value)} is unknown to numpy_rnn")
@@ -233,6 +237,14 @@ def convert_layer(cfg: Any, problems: list[str], *, inner_of: str | None = None,
                 problems.append(f"{label}: " + "; ".join(mine))
             return None
         kwargs = {**kwargs, "layer": fw, "backward_layer": bw}
+    if cls == "TimeDistributed":
+        inner = convert_layer(config.get("layer"), problems, inner_of=kwargs["name"],
+                              dialect=dialect, wrapper=cls)
+        if inner is None:
+            if mine:
+                problems.append(f"{label}: " + "; ".join(mine))
+            return None
+        kwargs = {**kwargs, "layer": inner}
     if mine:
         problems.append(f"{label}: " + "; ".join(mine))
         return None

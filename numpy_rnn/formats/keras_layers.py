@@ -28,7 +28,7 @@ from typing import Any
 __all__ = ["KerasLayerRule", "KERAS_LAYER_RULES", "CONV_POOL_RULES", "RECURRENT_CLASSES",
            "ONLY_VALUE_OPTIONS",
            "MODEL_ONLY_VALUE_OPTIONS", "INFERENCE_NEUTRAL_OPTIONS", "NEUTRAL_SUFFIXES",
-           "GATES", "is_inference_neutral", "only_value", "supported_keras_layers",
+           "GATES", "WRAPPERS", "is_inference_neutral", "only_value", "supported_keras_layers",
            "Dialect", "KERAS2_ACTIVATIONS", "KERAS2_DEFAULTS", "KERAS2_REFUSED", "KERAS2_RENAMES",
            "REFUSED_LAYERS", "dialect_of", "rename_keras2", "WEIGHT_REGULARIZERS"]
 
@@ -138,6 +138,23 @@ KERAS_LAYER_RULES: dict[str, KerasLayerRule] = {
     "ActivityRegularization": KerasLayerRule("ActivityRegularization", ("l1", "l2"),
                                              passes_mask=True),
     **CONV_POOL_RULES,
+    "Flatten": KerasLayerRule("Flatten", ("data_format",)),
+    "Reshape": KerasLayerRule("Reshape", ("target_shape",)),
+    "Permute": KerasLayerRule("Permute", ("dims",)),
+    "RepeatVector": KerasLayerRule("RepeatVector", ("n",)),
+    "Cropping1D": KerasLayerRule("Cropping1D", ("cropping",)),
+    "ZeroPadding1D": KerasLayerRule("ZeroPadding1D", ("padding", "data_format")),
+    "UpSampling1D": KerasLayerRule("UpSampling1D", ("size",)),
+    # TimeDistributed's wrapped layer (config key "layer") goes through its own row.
+    "TimeDistributed": KerasLayerRule("TimeDistributed", call_mask=True, passes_mask=True),
+}
+
+#: Wrappers: Keras class -> the classes they may wrap (None: any layer of the table but a
+#: wrapper of the same kind).  The wrapped layer's config sits under the key "layer" (and
+#: "backward_layer" for Bidirectional) and goes through its own row.
+WRAPPERS: dict[str, tuple | None] = {
+    "Bidirectional": RECURRENT_CLASSES,
+    "TimeDistributed": None,
 }
 
 #: Options whose listed value is the only one supported anywhere, with the reason when refused.

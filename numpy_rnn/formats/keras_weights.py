@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 from .. import _limits
-from ..layers import Bidirectional
+from ..layers import Bidirectional, TimeDistributed
 from ..layers.recurrent import RNNBase
 from ..model import Sequential
 from .errors import KerasFileError
@@ -75,7 +75,10 @@ def _h5_datasets(h5py: Any, group: Any, where: str) -> list:
 
 def _weight_groups(layer: Any) -> list[tuple[str, str, Any]]:
     """``(group path below the layer's group, numpy layer class, its owner)`` for each group
-    of weights: a Bidirectional has two (forward then backward), other layers one."""
+    of weights: a Bidirectional has two (forward then backward), a TimeDistributed those of
+    its wrapped layer (below ``layer/``), other layers one."""
+    if isinstance(layer, TimeDistributed):
+        return [(f"layer/{sub}", cls, owner) for sub, cls, owner in _weight_groups(layer.layer)]
     if isinstance(layer, Bidirectional):
         return [("forward_layer/cell/vars", type(layer.forward_layer).__name__,
                  layer.forward_layer),
@@ -168,6 +171,14 @@ def weight_owners(layer: Any) -> list[Any]:
     return [owner for _, _, owner in _weight_groups(layer)]
 
 
+def _directional(cls: str, cfg: Any) -> bool:
+    """Whether the declared weight names of a layer carry a ``forward_`` / ``backward_`` prefix
+    (a Bidirectional, also wrapped in TimeDistributed)."""
+    while cls == "TimeDistributed" and isinstance(cfg, dict) and isinstance(cfg.get("layer"), dict):
+        cls, cfg = cfg["layer"].get("class_name"), cfg["layer"].get("config")
+    return cls == "Bidirectional"
+
+
 def check_found(plan: ModelPlan, found_by_layer: list[list[Found]], where: str,
                 errors: list[str]) -> list:
     """Every weight the config declares (pure arithmetic, no layer built), against the shapes
@@ -194,7 +205,7 @@ def check_found(plan: ModelPlan, found_by_layer: list[list[Found]], where: str,
         start = 0
         for f in found:
             count = len(f.owner.weight_names()) if not isinstance(f.owner, Deferred) else 1
-            mine = [(n.split("_", 1)[1] if cls == "Bidirectional" else n, shape)
+            mine = [(n.split("_", 1)[1] if _directional(cls, cfg) else n, shape)
                     for n, shape in declared[start:start + count]]
             start += count
             names = [n for n, _ in mine]
@@ -264,6 +275,8 @@ def build_checked(plan: ModelPlan, pending: list) -> Sequential:
             owner.build_from_weights(arrays)  # the input size the weights' shapes say
         owner.set_weights(arrays)
     for layer in model.layers:
+        while isinstance(layer, TimeDistributed):
+            layer = layer.layer
         if isinstance(layer, Bidirectional):
             layer.built = layer.forward_layer.built and layer.backward_layer.built
     return model

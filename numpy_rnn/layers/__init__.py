@@ -17,6 +17,8 @@ from .regularization import (ActivityRegularization, AlphaDropout, GaussianDropo
 from .convolutional import Conv1D, Conv1DTranspose, DepthwiseConv1D, SeparableConv1D
 from .pooling import (AveragePooling1D, GlobalAveragePooling1D, GlobalMaxPooling1D,
                       MaxPooling1D)
+from .reshaping import (Cropping1D, Flatten, Permute, RepeatVector, Reshape, TimeDistributed,
+                        UpSampling1D, ZeroPadding1D)
 
 __all__ = ["Layer", "Embedding", "EmbeddingLayer", "TokenIdError", "LSTM",
            "GRU", "SimpleRNN", "Bidirectional", "Dense", "Dropout", "Masking", "RNNBase", "rnn_loop",
@@ -27,4 +29,6 @@ __all__ = ["Layer", "Embedding", "EmbeddingLayer", "TokenIdError", "LSTM",
            "Activation", "ReLU", "LeakyReLU", "PReLU", "ELU", "Softmax", "SpatialDropout1D",
            "GaussianNoise", "GaussianDropout", "AlphaDropout", "ActivityRegularization",
            "Conv1D", "Conv1DTranspose", "DepthwiseConv1D", "SeparableConv1D", "MaxPooling1D",
-           "AveragePooling1D", "GlobalMaxPooling1D", "GlobalAveragePooling1D"]
+           "AveragePooling1D", "GlobalMaxPooling1D", "GlobalAveragePooling1D",
+           "Flatten", "Reshape", "Permute", "RepeatVector", "TimeDistributed", "Cropping1D",
+           "ZeroPadding1D", "UpSampling1D"]

@@ -89,7 +89,10 @@ def _np_kwargs(layer: Any, spec: LayerSpec) -> dict:
         cfg = keras_layers.rename_keras2(type(layer).__name__, cfg)
     kwargs: dict[str, Any] = {}
     problems = []
+    wrapper = type(layer).__name__ in keras_layers.WRAPPERS
     for key, value in cfg.items():
+        if wrapper and key in ("layer", "backward_layer"):
+            continue  # the wrapped layers go through their own rows
         if key in spec.options:
             kwargs[key] = value
         elif key in spec.activations:
@@ -143,11 +146,15 @@ def layer_from_keras(layer: Any):
         )
     if cls == "Bidirectional":
         return _bidirectional_from_keras(layer)
+    if cls == "TimeDistributed":
+        return _time_distributed_from_keras(layer, spec)
     kwargs = _np_kwargs(layer, spec)
     np_layer = spec.np_cls(**kwargs)
     if not layer.built:
         if cls == "Embedding":
             layer.build()
+        elif np_layer.built and not np_layer.weight_names():
+            pass  # weightless (the reshaping layers): Keras builds it on its first call
         else:
             raise ValueError(f"Keras layer '{layer.name}' is not built, so it has no weights to "
                              "copy: call it on an input (or build it) first.")
@@ -204,6 +211,19 @@ def _bidirectional_from_keras(layer: Any):
 #: Options Keras 3 takes through ``**kwargs`` (not in the signature): RNN's
 #: ``zero_output_for_mask``, LayerNormalization's deprecated ``rms_scaling``.
 _THROUGH_KWARGS = frozenset({"zero_output_for_mask", "rms_scaling"})
+def _time_distributed_from_keras(layer: Any, spec: LayerSpec):
+    """The wrapped layer through its own row, then the wrapper around it (the same layer, so
+    the weights are the wrapped layer's, already copied)."""
+    kwargs = _np_kwargs(layer, spec)
+    inner = layer_from_keras(layer.layer)
+    try:
+        np_layer = numpy_rnn.TimeDistributed(inner, **kwargs)
+    except ValueError as exc:
+        raise UnsupportedKerasFeature(f"layer '{layer.name}' (TimeDistributed): {exc}") from None
+    shape = _keras_build_shape(layer)
+    if isinstance(shape, tuple) and len(shape) >= 3:
+        np_layer.build_input_shape = shape
+    return np_layer
 
 
 def _keras_kwargs(np_layer: Any, keras_cls: Any, spec: LayerSpec) -> dict:
@@ -247,10 +267,12 @@ def layer_to_keras(np_obj: Any):
                                       f"no Keras twin; supported: {supported_layers()}")
     if cls == "Bidirectional":
         return _bidirectional_to_keras(np_obj)
+    if cls == "TimeDistributed":
+        return _time_distributed_to_keras(np_obj)
     keras_cls = getattr(keras.layers, cls)
     layer = keras_cls(**_keras_kwargs(np_obj, keras_cls, spec))
-    if not np_obj.built:
-        return layer
+    if not np_obj.built or not np_obj.weight_names():
+        return layer  # weightless layers build on their first call, as Keras's own
     if cls == "Embedding":
         layer.build()
     elif cls == "Dense":
@@ -312,4 +334,20 @@ def _bidirectional_to_keras(np_obj: Any):
         if np_inner.stateful and np_inner.states is not None:
             for var, value in zip(k_inner.states, np_inner.states):
                 var.assign(value)
+    return layer
+
+
+def _time_distributed_to_keras(np_obj: Any):
+    """keras.layers.TimeDistributed around the Keras twin of the wrapped layer (weights copied
+    there), built for the shape the NumPy wrapper was built for when it is known."""
+    import keras
+
+    inner = layer_to_keras(np_obj.layer)
+    layer = keras.layers.TimeDistributed(inner, name=np_obj.name, dtype=np_obj.dtype.name)
+    if np_obj.built:
+        shape = np_obj.build_input_shape
+        if shape is None:
+            features = getattr(np_obj.layer, "features", None)
+            shape = (None, None, features)
+        layer.build(tuple(shape))  # the wrapped layer is built already: Keras leaves it
     return layer

@@ -14,9 +14,9 @@ import numpy as np
 
 import numpy_rnn
 
-from ..report import ParityReport, compare_outputs, diff_arrays, notify, reporting_once
+from ..report import ParityReport, compare_outputs, notify, reporting_once
 from ._tf import require_tf
-from .text import compare_text, is_tokenizer
+from .text import compare_text, compare_text_vectorization, is_tokenizer
 
 __all__ = ["output_specs", "output_names", "output_kinds", "run_pair", "compare",
            "assert_parity"]
@@ -79,9 +79,7 @@ def run_pair(np_obj: Any, keras_obj: Any, inputs: Any, *, case: str, rtol=None, 
     if isinstance(np_obj, numpy_rnn.Vocabulary) or is_tokenizer(keras_obj):
         return compare_text(np_obj, keras_obj, inputs, case=case)
     if isinstance(np_obj, numpy_rnn.TextVectorization):
-        a = np.asarray(np_obj(inputs))
-        e = np.asarray(keras_obj(inputs))
-        return ParityReport(case, [diff_arrays("ids", a, e, rtol=0, atol=0)])
+        return compare_text_vectorization(np_obj, keras_obj, inputs, case=case)
     require_tf()
     np_out = np_obj(inputs, **call_kwargs)
     k_kwargs = {k: _to_tensor(v) for k, v in call_kwargs.items()}

@@ -11,7 +11,9 @@ the property tests' examples all come from here.
   UnitNormalization, GroupNormalization, RMSNormalization: forward, gradients and training
   steps), ``activation_layers`` (the activation and regularization layers, forward and
   gradients, and training steps with regularizers), ``convolutional`` (Conv1D and its kin, pooling: forward
-  and gradients), ``selftest`` (the checker's own teeth);
+  and gradients), ``reshaping`` (Flatten, Reshape, Permute, RepeatVector,
+  Cropping1D, ZeroPadding1D, UpSampling1D, TimeDistributed: forward and ``grad/`` rows),
+  ``selftest`` (the checker's own teeth);
 * ``reference``: the grid rebuilt on tf_keras; ``random``: the seeded random LSTM sweep and the
   LSTM example builder the hypothesis strategies use.
 
@@ -21,7 +23,7 @@ from __future__ import annotations
 
 # registers the groups, in order
 from . import (core, text, family, models, grad, merging, normalization,  # noqa: F401
-               activation_layers, convolutional, selftest)
+               activation_layers, convolutional, reshaping, selftest)
 from .case import GROUPS, Case, register
 from .random import random_cases
 from .reference import reference_cases
