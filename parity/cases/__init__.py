@@ -6,7 +6,9 @@ the property tests' examples all come from here.
 * the groups, in the order the sweep runs them: ``core`` (the original example's pipeline and
   the LSTM option grid), ``text``, ``family`` (GRU, SimpleRNN, Bidirectional, Dense, Masking,
   Dropout, stateful), ``models``, ``grad`` (gradients and training steps against
-  ``tf.GradientTape`` and Keras's ``train_on_batch``), ``selftest`` (the checker's own teeth);
+  ``tf.GradientTape`` and Keras's ``train_on_batch``), ``reach`` (optimizers, ``fit``, losses,
+  a Keras 2 ``.h5``, ``trace``, a tampered bundle, the comparison itself), ``selftest`` (the
+  checker's own teeth); the gate adds its own row (``parity.gate.selfcheck``: shards merged);
 * ``reference``: the grid rebuilt on tf_keras; ``random``: the seeded random LSTM sweep and the
   LSTM example builder the hypothesis strategies use.
 
@@ -14,7 +16,8 @@ Importing this package builds no Keras object; each case imports TensorFlow when
 """
 from __future__ import annotations
 
-from . import core, text, family, models, grad, selftest  # noqa: F401  (registers the groups, in order)
+# registers the groups, in order
+from . import core, text, family, models, grad, reach, selftest  # noqa: F401
 from .case import GROUPS, Case, register
 from .random import random_cases
 from .reference import reference_cases
