@@ -295,8 +295,10 @@ def legacy_h5_case(seed: int) -> ParityReport:
                                                  f"({install_hint('legacy')})")
     rng = np.random.default_rng(seed)
     L = tf_keras.layers
+    # embedding size = units: the LSTM's kernel and recurrent kernel have the same shape, so a
+    # reader that paired them the wrong way round passes every shape check; the values catch it
     model = tf_keras.Sequential([
-        L.Embedding(VOCAB, EMBED, mask_zero=True, input_length=LENGTH, name="embedding"),
+        L.Embedding(VOCAB, UNITS, mask_zero=True, input_length=LENGTH, name="embedding"),
         L.LSTM(UNITS, recurrent_activation="hard_sigmoid", name="lstm"),
         L.Dense(CLASSES, activation="tanh", name="dense")], name="reach_h5")
     model.build((None, LENGTH))

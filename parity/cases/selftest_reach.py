@@ -15,6 +15,8 @@ Trace.  :func:`parity.trace` must name the layer a bug was planted in:
 * ``trace names the lstm with gates i<->f swapped`` in Embedding -> LSTM -> Dense (the Dense,
   fed a wrong input, must read ``inherits``, not ``DIVERGES``);
 * ``trace names the embedding that lost its mask`` (values right, mask wrong);
+* ``trace names the first of two planted layers``: gates swapped in the LSTM and the Dense's
+  bias moved, both diverge given Keras's input: the LSTM, the first, is named;
 * ``trace blames the planted layer, not one that inherits``: in Dense -> Dense -> Dense the
   first layer is off by 8e-7 (inside tolerance), the second amplifies that past tolerance
   (its chained output fails, its isolated one passes) and the third has its bias moved by 0.01:
@@ -146,6 +148,15 @@ def _gates_swapped(model: Any) -> Any:
     return twin
 
 
+def _two_bugs(model: Any) -> Any:
+    """Gates swapped in the LSTM and the Dense's bias moved: two layers diverge on their own."""
+    twin = _gates_swapped(model)
+    dense = twin.layers[2]
+    kernel, bias = dense.get_weights()
+    dense.set_weights([kernel, bias + np.float32(BIAS_BUG)])
+    return twin
+
+
 def _mask_lost(model: Any) -> Any:
     twin = from_keras(model)
     emb = twin.layers[0]
@@ -206,6 +217,8 @@ def trace_rows(seed: int, name: str) -> list[OutputDiff]:
          stack, ids, _names(lstm, (dense,))),
         (f"trace names the {emb} that lost its mask", lambda: _mask_lost(stack), stack, ids,
          _names(emb)),
+        (f"trace names the first of two planted layers ({lstm}, {dense})",
+         lambda: _two_bugs(stack), stack, ids, _names(lstm)),
         ("trace blames the planted layer, not one that inherits", lambda: _blame_planted(blame),
          blame, x, _names("planted", ("amplifier",))),
     ]
