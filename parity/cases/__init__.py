@@ -13,7 +13,9 @@ the property tests' examples all come from here.
   gradients, and training steps with regularizers), ``convolutional`` (Conv1D and its kin, pooling: forward
   and gradients), ``reshaping`` (Flatten, Reshape, Permute, RepeatVector,
   Cropping1D, ZeroPadding1D, UpSampling1D, TimeDistributed: forward and ``grad/`` rows),
-  ``selftest`` (the checker's own teeth);
+  ``reach`` (optimizers, ``fit``, losses,
+  a Keras 2 ``.h5``, ``trace``, a tampered bundle, the comparison itself), ``selftest`` (the
+  checker's own teeth); the gate adds its own row (``parity.gate.selfcheck``: shards merged);
 * ``reference``: the grid rebuilt on tf_keras; ``random``: the seeded random LSTM sweep and the
   LSTM example builder the hypothesis strategies use.
 
@@ -23,7 +25,7 @@ from __future__ import annotations
 
 # registers the groups, in order
 from . import (core, text, family, models, grad, merging, normalization,  # noqa: F401
-               activation_layers, convolutional, reshaping, selftest)
+               activation_layers, convolutional, reshaping, reach, selftest)
 from .case import GROUPS, Case, register
 from .random import random_cases
 from .reference import reference_cases

@@ -29,7 +29,8 @@ from ..gate.baseline import (DEFAULT_FLOOR_FRACTION, DEFAULT_GROWTH_FACTOR, Base
 from ..gate.jobs import run_parallel
 from ..gate.sweep import run_cases
 from ..gate.junit import write_junit
-from ..gate.shard import parse_shard, shard_positions, sweep_cases, sweep_info
+from ..gate.catalog import sweep_cases
+from ..gate.shard import parse_shard, shard_positions, sweep_info
 from ..gate.plot import plot_error_by_timestep, require_matplotlib
 from .common import EXIT_FAIL, EXIT_OK, int_at_least, number, output_path_problem, usage_error
 
