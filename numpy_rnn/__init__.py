@@ -10,6 +10,7 @@ from . import activations, datasets, initializers  # noqa: E402
 from . import losses, optimizers  # noqa: E402
 from .layers import LSTM, Embedding, EmbeddingLayer, Layer, TokenIdError  # noqa: E402
 from .layers import GRU, Bidirectional, Dense, Dropout, Masking, SimpleRNN  # noqa: E402
+from .layers import AdditiveAttention, Attention, EinsumDense, MultiHeadAttention  # noqa: E402
 from .layers.recurrent import RNNBase, rnn_loop  # noqa: E402
 from ._threads import get_num_threads, set_num_threads  # noqa: E402
 from .text import (  # noqa: E402
@@ -53,6 +54,10 @@ __all__ = [
     "Dense",
     "Dropout",
     "Masking",
+    "EinsumDense",
+    "MultiHeadAttention",
+    "Attention",
+    "AdditiveAttention",
     "RNNBase",
     "rnn_loop",
     "set_num_threads",

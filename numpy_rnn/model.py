@@ -22,8 +22,9 @@ import numpy as np
 
 from . import _validation as v
 from . import training as _train
-from .layers import (GRU, LSTM, Bidirectional, Dense, Dropout, Embedding, EmbeddingLayer, Layer,
-                     Masking, SimpleRNN)
+from .layers import (GRU, LSTM, AdditiveAttention, Attention, Bidirectional, Dense, Dropout,
+                     EinsumDense, Embedding, EmbeddingLayer, Layer, Masking, MultiHeadAttention,
+                     SimpleRNN)
 from .layers.recurrent import RNNBase
 
 _counter = itertools.count()
@@ -32,7 +33,7 @@ _counter = itertools.count()
 LAYER_CLASSES: dict[str, type] = {
     cls.__name__: cls
     for cls in (Embedding, EmbeddingLayer, LSTM, GRU, SimpleRNN, Bidirectional, Dense, Dropout,
-                Masking)
+                Masking, EinsumDense, MultiHeadAttention, Attention, AdditiveAttention)
 }
 
 def _multi_output_reason(layer: Any) -> str | None:

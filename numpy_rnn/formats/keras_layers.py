@@ -61,6 +61,15 @@ KERAS_LAYER_RULES: dict[str, KerasLayerRule] = {
     "Dense": KerasLayerRule("Dense", ("units", "use_bias"), ("activation",)),
     "Dropout": KerasLayerRule("Dropout", ("rate", "noise_shape")),
     "Masking": KerasLayerRule("Masking", ("mask_value",)),
+    "EinsumDense": KerasLayerRule("EinsumDense", ("equation", "output_shape", "bias_axes"),
+                                  ("activation",)),
+    # query_shape / value_shape / key_shape: tf_keras keeps the build shapes in the config
+    "MultiHeadAttention": KerasLayerRule(
+        "MultiHeadAttention", ("num_heads", "key_dim", "value_dim", "dropout", "use_bias",
+                               "output_shape", "attention_axes", "use_gate", "sliding_window",
+                               "query_shape", "value_shape", "key_shape")),
+    "Attention": KerasLayerRule("Attention", ("use_scale", "score_mode", "dropout")),
+    "AdditiveAttention": KerasLayerRule("AdditiveAttention", ("use_scale", "dropout")),
 }
 
 #: Options whose listed value is the only one supported anywhere, with the reason when refused.

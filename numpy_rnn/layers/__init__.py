@@ -8,6 +8,9 @@ from .bidirectional import Bidirectional
 from .dense import Dense
 from .core import Dropout, Masking
 from .recurrent import RNNBase, rnn_loop
+from .einsum_dense import EinsumDense
+from .attention import AdditiveAttention, Attention, MultiHeadAttention
 
 __all__ = ["Layer", "Embedding", "EmbeddingLayer", "TokenIdError", "LSTM",
-           "GRU", "SimpleRNN", "Bidirectional", "Dense", "Dropout", "Masking", "RNNBase", "rnn_loop"]
+           "GRU", "SimpleRNN", "Bidirectional", "Dense", "Dropout", "Masking", "RNNBase", "rnn_loop",
+           "EinsumDense", "MultiHeadAttention", "Attention", "AdditiveAttention"]
