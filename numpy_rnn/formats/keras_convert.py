@@ -232,10 +232,27 @@ def convert_layer(cfg: Any, problems: list[str], *, inner_of: str | None = None,
                 _v.positive_int(key, kwargs.get(key))
             LAYER_CLASSES[rule.np_class](**{**kwargs, "input_dim": 1, "output_dim": 1})
             return Deferred(rule.np_class, kwargs)
-        return LAYER_CLASSES[rule.np_class](**kwargs)
+        layer = LAYER_CLASSES[rule.np_class](**kwargs)
+        if getattr(layer, "builds_from_shape", False) and not layer.built:
+            _build_from_config(layer, cfg.get("build_config"))
+        return layer
     except (ValueError, TypeError) as exc:
         problems.append(f"{label}: numpy_rnn refuses its options: {exc}")
         return None
+
+
+def _build_from_config(layer: Any, build_config: Any) -> None:
+    """Build a layer whose weight shapes need its whole input shape (EinsumDense, attention)
+    from Keras's ``build_config``: ``{"input_shape": ...}`` or ``{"shapes_dict": {...}}``
+    (MultiHeadAttention's ``query_shape`` ...).  Only shapes are worked out: no weight is
+    drawn (the weights file then supplies them).  ValueError / TypeError for garbage."""
+    if not isinstance(build_config, dict):
+        return
+    shapes = build_config.get("shapes_dict")
+    if isinstance(shapes, dict):
+        layer.build(**{str(k): v for k, v in shapes.items()})
+    elif build_config.get("input_shape") is not None:
+        layer.build(build_config["input_shape"])
 
 
 def _snake_case(name: str) -> str:

@@ -219,6 +219,15 @@ class MultiHeadAttention(Layer):
         it on the key kernel gradient's scale)."""
         return {"key/bias": "key/kernel"} if self.use_bias else {}
 
+    def keras_weight_groups(self) -> list[tuple[str, EinsumDense]]:
+        """``(group below the layer's group in a .keras weights file, the sublayer whose
+        weights it holds)`` in ``get_weights()`` order: Keras saves a sublayer under its public
+        property's name (``query_dense``), else its attribute's (``_gate_dense``)."""
+        named = (("query_dense", self.query_dense), ("key_dense", self.key_dense),
+                 ("_gate_dense", self.gate_dense), ("value_dense", self.value_dense),
+                 ("output_dense", self.output_dense))
+        return [(path, d) for path, d in named if d is not None]
+
     def weight_names(self) -> list[str]:
         return [f"{d.name}/{n}" for d in self._dense for n in d.weight_names()]
 
@@ -342,22 +351,28 @@ class MultiHeadAttention(Layer):
         (measured: exact 1/sqrt(3) leaves float64 outputs 1.3e-8 from Keras, this 1e-16)."""
         return np.asarray(np.float32(self._inverse_sqrt_key_dim), self.dtype)
 
+    def _scores(self, q: np.ndarray, k: np.ndarray, fused: bool) -> tuple[np.ndarray, np.ndarray]:
+        """``(the query the product used, the scaled scores (B, N, T, S))``: on the fused path
+        (``ops.dot_product_attention``) the product is scaled, on the explicit path
+        (``_compute_attention``) the query is scaled first, as Keras does."""
+        dot = self._equations[0]
+        if fused:
+            return q, np.einsum(dot, k, q, optimize=True) * self._scale()
+        qs = q * self._scale()
+        return qs, np.einsum(dot, k, qs, optimize=True)
+
     def _apply(self, q_in, v_in, k_in, mask, return_scores: bool, training: bool) -> Any:
-        dot, combine, target, source, product = self._equations
+        combine = self._equations[1]
         dtype = self.dtype
         fused = self.dropout == 0 and not return_scores and q_in.ndim == 3
         gate = self.gate_dense(q_in, training=training) if self.use_gate else None
         q = self.query_dense(q_in, training=training)  # (B, T, N, key_dim)
         k = self.key_dense(v_in if k_in is None else k_in, training=training)  # (B, S, N, key_dim)
         val = self.value_dense(v_in, training=training)  # (B, S, N, value_dim)
-        scale = self._scale()
-        if fused:  # ops.dot_product_attention: scale after the product, no zeroing
-            qs = q
-            scores = np.einsum(dot, k, q, optimize=True) * scale  # (B, N, T, S)
+        qs, scores = self._scores(q, k, fused)  # (B, N, T, S)
+        if fused:
             p = mm.fused_softmax(scores, mask)
-        else:  # _compute_attention: the query scaled first, Keras's Softmax layer
-            qs = q * scale
-            scores = np.einsum(dot, k, qs, optimize=True)
+        else:
             p = mm.explicit_softmax(scores, mask, self._norm_axes)
         keep = None
         pd = p
