@@ -142,6 +142,27 @@ def test_multi_head_attention_inference_dropout_is_the_explicit_path():
         assert report.passed, str(report)
 
 
+def test_keras_tensorflow_bias_add_quirk_is_not_reproduced():
+    """Keras 3.15's TensorFlow ``ops.add`` turns ``x + bias`` into ``tf.nn.bias_add(...,
+    "NCHW")`` when the bias's only non-1 axis matches the input's axis 1 and not its last: a
+    MultiHeadAttention with key_dim 1 and as many query positions as heads adds its query bias
+    ``(heads, 1)`` along the positions.  numpy_rnn broadcasts (as Keras documents and its other
+    backends do); parity.strategies.keras_bias_add_quirk keeps the property tests off it."""
+    from parity.strategies import keras_bias_add_quirk
+
+    assert keras_bias_add_quirk({"num_heads": 2, "key_dim": 1}, 2, 3)
+    k = keras.layers.EinsumDense("abc,cde->abde", (None, 2, 1), bias_axes="de", dtype="float64")
+    k.build((1, 2, 1))
+    k.set_weights([np.array([[[20.0], [21.0]]]), np.array([[30.0], [31.0]])])
+    x = np.ones((1, 2, 1))
+    n = parity.from_keras(k)
+    np.testing.assert_array_equal(n(x)[0, :, :, 0], [[50, 52], [50, 52]])  # x @ kernel + bias
+    got = np.asarray(k(x))[0, :, :, 0]
+    if np.array_equal(got, [[50, 52], [50, 52]]):
+        pytest.fail("Keras now broadcasts this bias: drop keras_bias_add_quirk")
+    np.testing.assert_array_equal(got, [[50, 51], [51, 52]])  # bias added along axis 1
+
+
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_multi_head_attention_to_keras(dtype):
     n = numpy_rnn.MultiHeadAttention(3, 2, value_dim=4, output_shape=7, dtype=dtype, seed=3,

@@ -207,14 +207,17 @@ class BaseDenseAttention(Layer):
         g = self._grad_output(grad_output, out_shape)
         if q_mask is not None:
             g = np.where(q_mask[..., None], g, np.zeros((), g.dtype))
-        d_dropped = g @ np.swapaxes(val, -1, -2)  # (B, Tq, Tv)
+        # dL/dweights in float64, the softmax's backward rounded once: it subtracts the
+        # weighted mean, which float32 roundings of each element would swamp where the values
+        # are alike (as MultiHeadAttention's backward)
+        d_dropped = g.astype(np.float64) @ np.swapaxes(val, -1, -2).astype(np.float64)
         d_val = np.swapaxes(dropped, -1, -2) @ g  # (B, Tv, dim_v)
         d_w = d_dropped if keep is None else np.where(
-            keep, d_dropped * np.asarray(1 / (1 - self.dropout), self.dtype),
-            np.zeros((), self.dtype))
+            keep, d_dropped * (1 / (1 - self.dropout)), 0.0)
         if g_scores is not None:
             d_w = d_w + g_scores
-        d_scores = weights * (d_w - np.sum(d_w * weights, axis=-1, keepdims=True))
+        d_scores = (weights * (d_w - np.sum(d_w * weights, axis=-1, keepdims=True))).astype(
+            self.dtype)  # (B, Tq, Tv)
         d_q, d_k, grads = self._scores_backward(cache, d_scores)
         self.gradients = [np.asarray(gw, dtype=self.dtype) for gw in grads]
         if key_is_value:
