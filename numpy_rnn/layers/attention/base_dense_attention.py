@@ -20,10 +20,29 @@ import numpy as np
 from ... import _validation as v
 from ..base import Layer
 
-__all__ = ["BaseDenseAttention"]
+__all__ = ["BaseDenseAttention", "split_grad_output"]
 
 #: keras/src/layers/attention/attention.py ``_apply_scores`` (not float16).
 MASK_SUBTRAHEND = 1.0e9
+
+
+def split_grad_output(layer: Layer, grad_output: Any, out_shape: tuple, scores_shape: tuple,
+                      return_scores: bool) -> tuple[np.ndarray, np.ndarray | None]:
+    """``(dL/doutput, dL/dscores or None)`` from what ``backward`` was given: one gradient, or
+    ``[d output, d attention_scores]`` when the call returned the scores (None: zeros), each
+    checked by ``layer._grad_output``."""
+    g_scores = None
+    if return_scores:
+        if not isinstance(grad_output, (list, tuple)) or len(grad_output) != 2:
+            raise ValueError(f"`grad_output` of layer '{layer.name}' must be a list of two "
+                             "gradients [d output, d attention_scores], as the call returned two "
+                             "outputs")
+        grad_output, g_scores = grad_output
+        if g_scores is not None:
+            g_scores = layer._grad_output(g_scores, scores_shape, "grad_output[1]")
+    if grad_output is None:
+        grad_output = np.zeros(out_shape, layer.dtype)
+    return layer._grad_output(grad_output, out_shape), g_scores
 
 
 class BaseDenseAttention(Layer):
@@ -193,18 +212,8 @@ class BaseDenseAttention(Layer):
         them); sets ``gradients`` in ``get_weights()`` order."""
         cache, weights, keep, dropped, val, q_mask, key_is_value, out_shape, return_scores = \
             record
-        g_scores = None
-        if return_scores:
-            if not isinstance(grad_output, (list, tuple)) or len(grad_output) != 2:
-                raise ValueError(f"`grad_output` of layer '{self.name}' must be a list of two "
-                                 "gradients [d output, d attention_scores], as the call returned "
-                                 "two outputs")
-            grad_output, g_scores = grad_output
-            if g_scores is not None:
-                g_scores = self._grad_output(g_scores, weights.shape, "grad_output[1]")
-        if grad_output is None:
-            grad_output = np.zeros(out_shape, self.dtype)
-        g = self._grad_output(grad_output, out_shape)
+        g, g_scores = split_grad_output(self, grad_output, out_shape, weights.shape,
+                                        return_scores)
         if q_mask is not None:
             g = np.where(q_mask[..., None], g, np.zeros((), g.dtype))
         # dL/dweights in float64, the softmax's backward rounded once: it subtracts the

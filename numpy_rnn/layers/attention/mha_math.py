@@ -15,6 +15,7 @@ Keras computes multi-head attention along one of two paths, and so does numpy_rn
 """
 from __future__ import annotations
 
+import numbers
 import string
 from typing import Any
 
@@ -25,6 +26,7 @@ from ... import _validation as v
 __all__ = ["build_proj_equation", "build_attention_equation", "get_output_shape",
            "causal_mask", "sliding_window_mask", "expand_mask", "broadcastable",
            "explicit_softmax", "fused_softmax", "softmax_backward", "attention_mask", "check_inputs",
+           "check_shape", "check_output_shape", "check_attention_axes",
            "EXPLICIT_NEGATIVE", "FUSED_NEGATIVE"]
 
 #: keras/src/layers/activations/softmax.py ``_large_negative_number`` (not float16).
@@ -221,3 +223,41 @@ def check_inputs(layer: str, q: np.ndarray, val: np.ndarray, k: np.ndarray | Non
         raise ValueError(f"`query` and `value` must agree on the axes attention does not run "
                          f"over {batch_axes}. Received: query shape {q.shape}, value shape "
                          f"{val.shape}")
+
+
+def check_shape(name: str, shape: Any) -> tuple:
+    try:
+        dims = tuple(None if d is None else int(d) for d in shape)
+    except (TypeError, ValueError):
+        raise ValueError(f"`{name}` must be a tuple of integers or None (batch first). "
+                         f"Received: {name}={shape!r}") from None
+    if len(dims) < 3:
+        raise ValueError(f"`{name}` must have rank 3 or more: (batch, <attention axes>, "
+                         f"features). Received: {name}={shape!r}")
+    return dims
+
+
+def check_output_shape(output_shape: Any) -> tuple | None:
+    if not output_shape:
+        return None
+    dims = (output_shape,) if isinstance(output_shape, numbers.Integral) else output_shape
+    try:
+        dims = tuple(dims)
+    except TypeError:
+        raise ValueError(f"Invalid `output_shape`: {output_shape!r}. When specified, the "
+                         "`output_shape` should be of type tuple, list, or int.") from None
+    return tuple(v.positive_int("output_shape", d) for d in dims)
+
+def check_attention_axes(axes: Any) -> tuple | None:
+    if axes is None:
+        return None
+    if isinstance(axes, numbers.Integral) and not isinstance(axes, bool):
+        axes = (axes,)
+    elif not isinstance(axes, (list, tuple)):
+        raise ValueError("`attention_axes` must be an int, list, or tuple."
+                         f"Received: attention_axes={axes!r}")
+    if not axes or any(isinstance(a, bool) or not isinstance(a, numbers.Integral)
+                       for a in axes):
+        raise ValueError("`attention_axes` must hold integers. Received: "
+                         f"attention_axes={axes!r}")
+    return tuple(int(a) for a in axes)

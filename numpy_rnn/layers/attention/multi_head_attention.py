@@ -26,22 +26,11 @@ from ... import initializers
 from ..base import Layer
 from ..einsum_dense import EinsumDense, einsum_grad
 from . import mha_math as mm
+from .base_dense_attention import split_grad_output
 
 __all__ = ["MultiHeadAttention"]
 
 _SHAPE_KEYS = ("query_shape", "value_shape", "key_shape")
-
-
-def _shape(name: str, shape: Any) -> tuple:
-    try:
-        dims = tuple(None if d is None else int(d) for d in shape)
-    except (TypeError, ValueError):
-        raise ValueError(f"`{name}` must be a tuple of integers or None (batch first). "
-                         f"Received: {name}={shape!r}") from None
-    if len(dims) < 3:
-        raise ValueError(f"`{name}` must have rank 3 or more: (batch, <attention axes>, "
-                         f"features). Received: {name}={shape!r}")
-    return dims
 
 
 class MultiHeadAttention(Layer):
@@ -91,8 +80,8 @@ class MultiHeadAttention(Layer):
         self.dropout = float(dropout)
         self.use_bias = v.boolean("use_bias", use_bias)
         self.use_gate = v.boolean("use_gate", use_gate)
-        self.output_shape = self._check_output_shape(output_shape)
-        self.attention_axes = self._check_axes(attention_axes)
+        self.output_shape = mm.check_output_shape(output_shape)
+        self.attention_axes = mm.check_attention_axes(attention_axes)
         self.sliding_window = v.positive_int("sliding_window", sliding_window, allow_none=True)
         self._init_names = {"kernel_initializer": kernel_initializer,
                             "bias_initializer": bias_initializer}
@@ -108,39 +97,12 @@ class MultiHeadAttention(Layer):
                                  f"value_shape={value_shape!r}")
             self.build(query_shape, value_shape, key_shape)
 
-    @staticmethod
-    def _check_output_shape(output_shape: Any) -> tuple | None:
-        if not output_shape:
-            return None
-        dims = (output_shape,) if isinstance(output_shape, numbers.Integral) else output_shape
-        try:
-            dims = tuple(dims)
-        except TypeError:
-            raise ValueError(f"Invalid `output_shape`: {output_shape!r}. When specified, the "
-                             "`output_shape` should be of type tuple, list, or int.") from None
-        return tuple(v.positive_int("output_shape", d) for d in dims)
-
-    @staticmethod
-    def _check_axes(axes: Any) -> tuple | None:
-        if axes is None:
-            return None
-        if isinstance(axes, numbers.Integral) and not isinstance(axes, bool):
-            axes = (axes,)
-        elif not isinstance(axes, (list, tuple)):
-            raise ValueError("`attention_axes` must be an int, list, or tuple."
-                             f"Received: attention_axes={axes!r}")
-        if not axes or any(isinstance(a, bool) or not isinstance(a, numbers.Integral)
-                           for a in axes):
-            raise ValueError("`attention_axes` must hold integers. Received: "
-                             f"attention_axes={axes!r}")
-        return tuple(int(a) for a in axes)
-
     # -- build -------------------------------------------------------------------------------
     def _build_state(self, query_shape: Any, value_shape: Any, key_shape: Any = None) -> dict:
         """Everything ``build`` installs, computed without changing the layer."""
-        q_shape = _shape("query_shape", query_shape)
-        v_shape = _shape("value_shape", value_shape)
-        k_shape = v_shape if key_shape is None else _shape("key_shape", key_shape)
+        q_shape = mm.check_shape("query_shape", query_shape)
+        v_shape = mm.check_shape("value_shape", value_shape)
+        k_shape = v_shape if key_shape is None else mm.check_shape("key_shape", key_shape)
         if v_shape[1:-1] != k_shape[1:-1]:
             raise ValueError("All dimensions of `value` and `key`, except the last one, must be "
                              f"equal. Received: value_shape={v_shape} and key_shape={k_shape}")
@@ -396,18 +358,7 @@ class MultiHeadAttention(Layer):
         (fused, mask, qs, k, val, p, keep, pd, o, gate, key_is_value, out_shape,
          return_scores) = record
         dot, combine, target, source, product = self._equations
-        g_scores = None
-        if return_scores:
-            if not isinstance(grad_output, (list, tuple)) or len(grad_output) != 2:
-                raise ValueError(f"`grad_output` of layer '{self.name}' must be a list of two "
-                                 "gradients [d output, d attention_scores], as the call returned "
-                                 "two outputs")
-            grad_output, g_scores = grad_output
-            if g_scores is not None:
-                g_scores = self._grad_output(g_scores, p.shape, "grad_output[1]")
-        if grad_output is None:
-            grad_output = np.zeros(out_shape, self.dtype)
-        g = self._grad_output(grad_output, out_shape)
+        g, g_scores = split_grad_output(self, grad_output, out_shape, p.shape, return_scores)
         d_in = self.output_dense.backward(g)
         d_gate_out = None
         if gate is not None:
