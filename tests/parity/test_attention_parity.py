@@ -129,6 +129,18 @@ def test_multi_head_attention_query_mask_is_the_tensors_mask():
     assert np.abs(expected - ignored).max() > 1e-3
 
 
+def test_multi_head_attention_scales_the_query_first():
+    """Keras's explicit path scales the query before ``q . k``: where the unscaled product would
+    overflow float32 Keras's scores stay finite, and so do numpy_rnn's."""
+    from tests.unit.test_attention_unit import overflow_example
+
+    n, q, v = overflow_example()
+    k = parity.to_keras(n)
+    report = parity.compare(n, k, [q, v], return_attention_scores=True)
+    assert report.passed, str(report)
+    assert np.all(np.isfinite(np.asarray(k(q, v, return_attention_scores=True)[1])))
+
+
 def test_multi_head_attention_inference_dropout_is_the_explicit_path():
     """``dropout > 0`` makes Keras take its explicit path at inference too: a query whose keys
     are all masked gets zero attention (the fused path would average the values)."""

@@ -152,15 +152,23 @@ def test_the_query_is_scaled_before_the_product_on_the_explicit_path():
     """Keras scales the query by 1/sqrt(key_dim) before ``q . k`` on the explicit path: with
     projections near 4e18 and key_dim 64 the unscaled product overflows float32 (1e39) and the
     scaled one does not (1.3e38); the scores then stay finite, as Keras's."""
-    layer = MultiHeadAttention(1, 64, dtype="float32", use_bias=False)
-    layer.build((None, 2, 1), (None, 3, 1))
-    wq, wk, wv, wo = (np.ones(w.shape, np.float32) for w in layer.get_weights())
-    layer.set_weights([wq * 4e18, wk, wv, wo])
-    q = np.ones((1, 2, 1), np.float32)
-    v = np.array([[[1.0], [-1.0], [0.5]]], np.float32)
+    layer, q, v = overflow_example()
     out, scores = layer(q, v, return_attention_scores=True)
     assert np.all(np.isfinite(scores)) and np.all(np.isfinite(out))
     np.testing.assert_allclose(scores[0, 0, :, 0], 1.0)  # the largest key wins outright
+    np.testing.assert_allclose(out[0, :, 0], 64.0)  # its value (1 per head dim) summed
+
+
+def overflow_example():
+    """float32 MultiHeadAttention whose projected query and key elements are 4e18 (key_dim
+    64): q . k = 1.02e39 overflows, (q / 8) . k = 1.28e38 does not."""
+    layer = MultiHeadAttention(1, 64, dtype="float32", use_bias=False)
+    layer.build((None, 2, 1), (None, 3, 1))
+    wq, wk, wv, wo = (np.ones(w.shape, np.float32) for w in layer.get_weights())
+    layer.set_weights([wq * 4e18, wk * 4e18, wv, wo])
+    q = np.ones((1, 2, 1), np.float32)
+    v = np.array([[[1.0], [-1.0], [0.5]]], np.float32)
+    return layer, q, v
 
 
 # -- MultiHeadAttention: backward --------------------------------------------------------------------

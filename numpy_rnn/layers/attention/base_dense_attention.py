@@ -19,6 +19,7 @@ import numpy as np
 
 from ... import _validation as v
 from ..base import Layer
+from . import mha_math
 
 __all__ = ["BaseDenseAttention", "split_grad_output"]
 
@@ -182,7 +183,7 @@ class BaseDenseAttention(Layer):
         scores_mask = v_mask
         if causal:
             tq, tv = scores.shape[-2:]
-            c = (np.arange(tq)[:, None] >= np.arange(tv)[None, :])[None]  # (1, Tq, Tv)
+            c = mha_math.causal_mask(tq, tv)  # (1, Tq, Tv): key j <= query i
             scores_mask = c if v_mask is None else np.expand_dims(v_mask, -2) & c
         if scores_mask is not None:
             padding = ~scores_mask
