@@ -5,7 +5,8 @@ the property tests' examples all come from here.
 * ``weights``: gate-distinct random weights; ``masks``: the mask patterns;
 * the groups, in the order the sweep runs them: ``core`` (the original example's pipeline and
   the LSTM option grid), ``text``, ``family`` (GRU, SimpleRNN, Bidirectional, Dense, Masking,
-  Dropout, stateful), ``models``, ``grad`` (gradients and training steps against
+  Dropout, stateful), ``attention`` (MultiHeadAttention, Attention, AdditiveAttention,
+  EinsumDense: forward and ``grad/attention/`` rows), ``models``, ``grad`` (gradients and training steps against
   ``tf.GradientTape`` and Keras's ``train_on_batch``), ``selftest`` (the checker's own teeth);
 * ``reference``: the grid rebuilt on tf_keras; ``random``: the seeded random LSTM sweep and the
   LSTM example builder the hypothesis strategies use.
@@ -14,7 +15,7 @@ Importing this package builds no Keras object; each case imports TensorFlow when
 """
 from __future__ import annotations
 
-from . import core, text, family, models, grad, selftest  # noqa: F401  (registers the groups, in order)
+from . import core, text, family, attention, models, grad, selftest  # noqa: F401  (registers the groups, in order)
 from .case import GROUPS, Case, register
 from .random import random_cases
 from .reference import reference_cases
