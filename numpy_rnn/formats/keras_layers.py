@@ -24,7 +24,8 @@ import dataclasses
 from typing import Any
 
 __all__ = ["KerasLayerRule", "KERAS_LAYER_RULES", "RECURRENT_CLASSES", "ONLY_VALUE_OPTIONS",
-           "MODEL_ONLY_VALUE_OPTIONS", "INFERENCE_NEUTRAL_OPTIONS", "NEUTRAL_SUFFIXES",
+           "MODEL_ONLY_VALUE_OPTIONS", "KERAS2_ONLY_OPTIONS", "INFERENCE_NEUTRAL_OPTIONS",
+           "NEUTRAL_SUFFIXES",
            "GATES", "is_inference_neutral", "only_value", "supported_keras_layers",
            "Dialect", "KERAS2_ACTIVATIONS", "KERAS2_DEFAULTS", "REFUSED_LAYERS", "dialect_of"]
 
@@ -67,7 +68,8 @@ KERAS_LAYER_RULES: dict[str, KerasLayerRule] = {
     "MultiHeadAttention": KerasLayerRule(
         "MultiHeadAttention", ("num_heads", "key_dim", "value_dim", "dropout", "use_bias",
                                "output_shape", "attention_axes", "use_gate", "sliding_window",
-                               "query_shape", "value_shape", "key_shape")),
+                               "query_shape", "value_shape", "key_shape",
+                               "softmax_robust_masking")),
     "Attention": KerasLayerRule("Attention", ("use_scale", "score_mode", "dropout")),
     "AdditiveAttention": KerasLayerRule("AdditiveAttention", ("use_scale", "dropout")),
 }
@@ -79,6 +81,14 @@ ONLY_VALUE_OPTIONS: dict[str, tuple[Any, str]] = {
     "lora_rank": (None, "LoRA adapters are not supported"),
     "ragged": (False, "ragged inputs are not supported"),
     "sparse": (False, "sparse inputs are not supported"),
+}
+
+#: Options only Keras 2 (tf_keras) has, whose maths Keras 3 cannot reproduce: a numpy_rnn layer
+#: holding one (not None) has no Keras 3 twin (``parity.to_keras`` refuses it).
+KERAS2_ONLY_OPTIONS: dict[str, str] = {
+    "softmax_robust_masking": ("tf_keras's MultiHeadAttention masks with -1e9 and never zeroes "
+                               "a row whose keys are all masked; Keras 3 has other masking "
+                               "maths"),
 }
 
 #: Options fine on a single live layer (its states are copied) but refused inside a model.

@@ -41,7 +41,7 @@ def is_model(obj: Any) -> bool:
 def keras_weight_name(layer: Any, variable: Any) -> str:
     """A Keras variable's name inside ``layer``: ``kernel``, or ``forward_gru/kernel`` in a
     Bidirectional (the ``*_cell`` level of a recurrent layer's path is left out)."""
-    parts = str(getattr(variable, "path", variable.name)).split("/")
+    parts = str(getattr(variable, "path", variable.name)).split(":")[0].split("/")
     if layer.name in parts:
         parts = parts[parts.index(layer.name) + 1:]
     kept = [p for p in parts if not p.endswith("_cell")]

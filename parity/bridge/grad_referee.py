@@ -48,7 +48,7 @@ def refereed_gradients(np_obj: Any, keras_obj: Any, inputs: Any, *, targets: Any
         return report
     several = isinstance(inputs, (list, tuple))  # a multi-input layer's [query, value, ...]
     x = [np.asarray(i) for i in inputs] if several else np.asarray(inputs)
-    twin = keras_float64_copy(keras_obj, x[0] if several else x)
+    twin = keras_float64_copy(keras_obj, x)
     loss64 = None
     if result.loss is not None:
         loss64 = type(result.loss).from_config({**result.loss.get_config(), "dtype": "float64"})

@@ -227,6 +227,12 @@ def _keras_kwargs(np_layer: Any, keras_cls: Any, spec: LayerSpec) -> dict:
                 f"layer '{np_layer.name}': activation {key}={name!r} is a custom callable with no "
                 "Keras equivalent"
             )
+    for key, why in keras_layers.KERAS2_ONLY_OPTIONS.items():
+        if cfg.get(key) is not None:
+            raise UnsupportedKerasFeature(
+                f"layer '{np_layer.name}': option {key}={cfg[key]!r} is tf_keras's ({why}); "
+                "Keras 3 has no twin. Compare this layer with tf_keras instead")
+    kwargs.pop("softmax_robust_masking", None)
     kwargs["dtype"] = np_layer.dtype.name
     kwargs["name"] = np_layer.name
     return kwargs

@@ -63,8 +63,9 @@ def _float64_config(cfg: Any) -> Any:
     return cfg
 
 
-def keras_float64_copy(keras_obj: Any, inputs: np.ndarray) -> Any:
-    """The same Keras layer or model (config and weights) computing in float64."""
+def keras_float64_copy(keras_obj: Any, inputs: Any) -> Any:
+    """The same Keras layer or model (config and weights) computing in float64 (``inputs``: an
+    array, or the list a multi-input layer takes, to build it)."""
     import keras
 
     if type(keras_obj).__module__.split(".")[0] == "tf_keras" and not hasattr(keras_obj, "layers"):
@@ -73,7 +74,10 @@ def keras_float64_copy(keras_obj: Any, inputs: np.ndarray) -> Any:
     else:
         cfg = _float64_config(keras.saving.serialize_keras_object(keras_obj))
         twin = keras.saving.deserialize_keras_object(cfg)
-    if not hasattr(keras_obj, 'layers') and not twin.built:  # a layer, not a model
+    if isinstance(inputs, (list, tuple)) and not twin.built:
+        # a multi-input layer (tf_keras's MultiHeadAttention builds on its first call)
+        call_keras(twin, [_to_tensor(np.zeros(np.shape(x), np.float64)) for x in inputs])
+    elif not hasattr(keras_obj, 'layers') and not twin.built:  # a layer, not a model
         twin.build((None,) * (inputs.ndim - 1) + (inputs.shape[-1],)
                    if inputs.dtype.kind == "f" else (None,) * inputs.ndim)
     twin.set_weights([np.asarray(w, np.float64) if np.asarray(w).dtype.kind == "f"
@@ -144,7 +148,7 @@ def refereed_parity(np_obj: Any, keras_obj: Any, inputs: Any, *, case: str | Non
         return report
     several = isinstance(inputs, (list, tuple))  # a multi-input layer's [query, value, ...]
     x = [np.asarray(i) for i in inputs] if several else np.asarray(inputs)
-    twin = keras_float64_copy(keras_obj, x[0] if several else x)
+    twin = keras_float64_copy(keras_obj, x)
 
     def keras_args(v: Any, to64: bool) -> Any:
         return v if isinstance(v, (bool, str)) or v is None else _to_tensor(

@@ -63,8 +63,7 @@ class BaseDenseAttention(Layer):
             raise ValueError("Invalid value received for argument `dropout`. Expected a float "
                              f"value between 0 and 1. Received: dropout={dropout!r}")
         self.dropout = float(dropout)
-        self.dim: int | None = None
-        self.features = None
+        self.features: int | None = None
         if build_input_shape is not None:
             self.build(build_input_shape)
 
@@ -108,10 +107,15 @@ class BaseDenseAttention(Layer):
         if self._needs_dim() and dim is None:
             raise ValueError(f"Layer '{self.name}' needs the query's last axis to build. "
                              f"Received: input_shape={input_shape!r}")
-        self.dim = self.features = dim
+        self.features = dim
         self.build_input_shape = shapes
         self.built = True
         self._drop_weights()
+
+    @property
+    def dim(self) -> int | None:
+        """The query's last axis (what AdditiveAttention's ``scale`` is sized by)."""
+        return self.features
 
     def _needs_dim(self) -> bool:
         return False

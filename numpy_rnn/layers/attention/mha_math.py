@@ -25,7 +25,7 @@ from ... import _validation as v
 
 __all__ = ["build_proj_equation", "build_attention_equation", "get_output_shape",
            "causal_mask", "sliding_window_mask", "expand_mask", "broadcastable",
-           "explicit_softmax", "fused_softmax", "softmax_backward", "attention_mask", "check_inputs",
+           "explicit_softmax", "fused_softmax", "keras2_softmax", "softmax_backward", "attention_mask", "check_inputs",
            "check_shape", "check_output_shape", "check_attention_axes",
            "EXPLICIT_NEGATIVE", "FUSED_NEGATIVE"]
 
@@ -134,6 +134,18 @@ def fused_softmax(logits: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
     if mask is not None:
         logits = np.where(mask, logits, np.asarray(FUSED_NEGATIVE, logits.dtype))
     return _softmax(logits, (-1,))
+
+
+def keras2_softmax(scores: np.ndarray, mask: np.ndarray | None, axes: tuple,
+                   robust: bool) -> np.ndarray:
+    """tf_keras's ``Softmax(axis)(scores, mask)`` (its MultiHeadAttention): masked scores get
+    ``-1e9`` added (``robust=False``, the default) or are set to ``-1e9`` (``robust=True``); the
+    probabilities are not zeroed after (a row with every key masked is uniform in float32)."""
+    if mask is not None:
+        negative = np.asarray(EXPLICIT_NEGATIVE, scores.dtype)
+        scores = np.where(mask, scores, negative) if robust else \
+            scores + (1 - mask.astype(scores.dtype)) * negative
+    return _softmax(scores, axes)
 
 
 def softmax_backward(p: np.ndarray, g: np.ndarray, axes: tuple,

@@ -48,6 +48,9 @@ class MultiHeadAttention(Layer):
         kernel_initializer, bias_initializer: for the projections (Keras defaults).
         query_shape, value_shape, key_shape: build now for these input shapes (batch first;
             kept in ``get_config()``, as tf_keras does).
+        softmax_robust_masking: None (Keras 3) or tf_keras's option of that name, which gives
+            tf_keras's maths: always the explicit path, the exact ``1/sqrt(key_dim)``, masked
+            scores shifted by -1e9 (False) or set to -1e9 (True), never zeroed after.
         dtype, seed, name, trainable: as every layer.
     """
 
@@ -59,7 +62,8 @@ class MultiHeadAttention(Layer):
                  attention_axes: Any = None, use_gate: bool = False,
                  sliding_window: int | None = None, kernel_initializer: Any = "glorot_uniform",
                  bias_initializer: Any = "zeros", query_shape: Any = None,
-                 value_shape: Any = None, key_shape: Any = None, **kwargs: Any) -> None:
+                 value_shape: Any = None, key_shape: Any = None,
+                 softmax_robust_masking: bool | None = None, **kwargs: Any) -> None:
         for name, value, allow_none in (("num_heads", num_heads, False),
                                         ("key_dim", key_dim, False),
                                         ("value_dim", value_dim, True)):
@@ -83,6 +87,8 @@ class MultiHeadAttention(Layer):
         self.output_shape = mm.check_output_shape(output_shape)
         self.attention_axes = mm.check_attention_axes(attention_axes)
         self.sliding_window = v.positive_int("sliding_window", sliding_window, allow_none=True)
+        self.softmax_robust_masking = None if softmax_robust_masking is None else v.boolean(
+            "softmax_robust_masking", softmax_robust_masking)
         self._init_names = {"kernel_initializer": kernel_initializer,
                             "bias_initializer": bias_initializer}
         for k, val in self._init_names.items():
@@ -311,6 +317,8 @@ class MultiHeadAttention(Layer):
         """``1/sqrt(key_dim)`` as Keras's TensorFlow backend has it: ``ops.cast`` of a Python
         float goes through a float32 tensor, so a float64 layer scales by the float32 rounding
         (measured: exact 1/sqrt(3) leaves float64 outputs 1.3e-8 from Keras, this 1e-16)."""
+        if self.softmax_robust_masking is not None:  # tf_keras: tf.multiply(query, float)
+            return np.asarray(self._inverse_sqrt_key_dim, self.dtype)
         return np.asarray(np.float32(self._inverse_sqrt_key_dim), self.dtype)
 
     def _scores(self, q: np.ndarray, k: np.ndarray, fused: bool) -> tuple[np.ndarray, np.ndarray]:
@@ -326,7 +334,8 @@ class MultiHeadAttention(Layer):
     def _apply(self, q_in, v_in, k_in, mask, return_scores: bool, training: bool) -> Any:
         combine = self._equations[1]
         dtype = self.dtype
-        fused = self.dropout == 0 and not return_scores and q_in.ndim == 3
+        keras2 = self.softmax_robust_masking is not None
+        fused = self.dropout == 0 and not return_scores and q_in.ndim == 3 and not keras2
         gate = self.gate_dense(q_in, training=training) if self.use_gate else None
         q = self.query_dense(q_in, training=training)  # (B, T, N, key_dim)
         k = self.key_dense(v_in if k_in is None else k_in, training=training)  # (B, S, N, key_dim)
@@ -334,6 +343,8 @@ class MultiHeadAttention(Layer):
         qs, scores = self._scores(q, k, fused)  # (B, N, T, S)
         if fused:
             p = mm.fused_softmax(scores, mask)
+        elif keras2:
+            p = mm.keras2_softmax(scores, mask, self._norm_axes, self.softmax_robust_masking)
         else:
             p = mm.explicit_softmax(scores, mask, self._norm_axes)
         keep = None
@@ -381,7 +392,9 @@ class MultiHeadAttention(Layer):
             d_q = einsum_grad(product, d_scores, source, k, target, qs.shape)
             d_k = einsum_grad(product, d_scores, target, qs, source, k.shape)
         else:
-            d_scores = mm.softmax_backward(p, d_p, self._norm_axes, mask).astype(self.dtype)
+            additive = self.softmax_robust_masking is False  # tf_keras: scores + (1 - mask) * -1e9
+            d_scores = mm.softmax_backward(p, d_p, self._norm_axes,
+                                           None if additive else mask).astype(self.dtype)
             d_q = einsum_grad(product, d_scores, source, k, target, qs.shape) * scale
             d_k = einsum_grad(product, d_scores, target, qs, source, k.shape)
         d_query = self.query_dense.backward(d_q)
@@ -435,7 +448,9 @@ class MultiHeadAttention(Layer):
                 else list(self.attention_axes),
                 "use_gate": self.use_gate, "sliding_window": self.sliding_window, **inits,
                 "query_shape": listed(self.query_shape), "value_shape": listed(self.value_shape),
-                "key_shape": listed(self.key_shape), **self._base_config()}
+                "key_shape": listed(self.key_shape), **self._base_config(),
+                **({} if self.softmax_robust_masking is None
+                   else {"softmax_robust_masking": self.softmax_robust_masking})}
 
     @classmethod
     def declared_weights(cls, cfg: dict, in_width: int | None = None,
