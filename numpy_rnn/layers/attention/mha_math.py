@@ -111,9 +111,11 @@ def broadcastable(mask_shape: tuple, shape: tuple) -> bool:
 
 
 def _softmax(x: np.ndarray, axes: tuple) -> np.ndarray:
-    if len(axes) == 1:  # ops.softmax
-        e = np.exp(x - np.max(x, axis=axes, keepdims=True))
-        return e / np.sum(e, axis=axes, keepdims=True)
+    if len(axes) == 1:  # ops.softmax; one array written in place (the scores are large)
+        e = np.subtract(x, np.max(x, axis=axes, keepdims=True))
+        np.exp(e, out=e)
+        e /= np.sum(e, axis=axes, keepdims=True)
+        return e
     m = np.max(x, axis=axes, keepdims=True)  # exp(x - logsumexp(x, axes)), as Keras's Softmax
     lse = m + np.log(np.sum(np.exp(x - m), axis=axes, keepdims=True))
     return np.exp(x - lse)
@@ -153,7 +155,9 @@ def softmax_backward(p: np.ndarray, g: np.ndarray, axes: tuple,
     """dL/dscores of ``p = softmax(where(mask, scores, negative))`` over ``axes`` given
     ``g`` = dL/dp: ``p * (g - sum(g * p))``, exactly 0 where ``mask`` is False (``where``
     passes no gradient to the replaced scores)."""
-    d = p * (g - np.sum(g * p, axis=axes, keepdims=True))
+    d = g * p
+    d = np.subtract(g, np.sum(d, axis=axes, keepdims=True), out=d)
+    d *= p
     return d if mask is None else np.where(mask, d, np.zeros((), d.dtype))
 
 

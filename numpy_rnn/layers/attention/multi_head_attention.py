@@ -24,7 +24,7 @@ from ... import _limits
 from ... import _validation as v
 from ... import initializers
 from ..base import Layer
-from ..einsum_dense import EinsumDense, einsum_grad
+from ..einsum_dense import EinsumDense, einsum2, einsum_grad
 from . import mha_math as mm
 from .base_dense_attention import split_grad_output
 
@@ -325,14 +325,14 @@ class MultiHeadAttention(Layer):
         """``(the query the product used, the scaled scores (B, N, T, S))``: on the fused path
         (``ops.dot_product_attention``) the product is scaled, on the explicit path
         (``_compute_attention``) the query is scaled first, as Keras does."""
-        dot = self._equations[0]
+        _, _, target, source, product = self._equations
         if fused:
-            return q, np.einsum(dot, k, q, optimize=True) * self._scale()
+            return q, einsum2(source, k, target, q, product) * self._scale()
         qs = q * self._scale()
-        return qs, np.einsum(dot, k, qs, optimize=True)
+        return qs, einsum2(source, k, target, qs, product)
 
     def _apply(self, q_in, v_in, k_in, mask, return_scores: bool, training: bool) -> Any:
-        combine = self._equations[1]
+        _, _, target, source, product = self._equations
         dtype = self.dtype
         keras2 = self.softmax_robust_masking is not None
         fused = self.dropout == 0 and not return_scores and q_in.ndim == 3 and not keras2
@@ -353,7 +353,7 @@ class MultiHeadAttention(Layer):
             keep = self._rng.random(p.shape) >= self.dropout
             pd = np.where(keep, p * np.asarray(1 / (1 - self.dropout), dtype),
                           np.zeros((), dtype))
-        o = np.einsum(combine, pd, val, optimize=True)  # (B, T, N, value_dim)
+        o = einsum2(product, pd, source, val, target)  # (B, T, N, value_dim)
         o_in = o * gate if gate is not None else o
         out = self.output_dense(o_in, training=training)
         if training:
