@@ -13,6 +13,7 @@ from .layers import GRU, Bidirectional, Dense, Dropout, Masking, SimpleRNN  # no
 from .layers import ELU, Activation, LeakyReLU, PReLU, ReLU, Softmax  # noqa: E402
 from .layers import (ActivityRegularization, AlphaDropout, GaussianDropout,  # noqa: E402
                      GaussianNoise, SpatialDropout1D)
+from .layers import AdditiveAttention, Attention, EinsumDense, MultiHeadAttention  # noqa: E402
 from .layers.recurrent import RNNBase, rnn_loop  # noqa: E402
 from .layers import (BatchNormalization, GroupNormalization, LayerNormalization,  # noqa: E402
                      RMSNormalization, UnitNormalization)
@@ -130,4 +131,8 @@ __all__ = [
     "read_keras_file",
     "UnsupportedModelError",
     "KerasFileError",
+    "EinsumDense",
+    "MultiHeadAttention",
+    "Attention",
+    "AdditiveAttention",
 ]

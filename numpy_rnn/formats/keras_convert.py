@@ -255,9 +255,8 @@ def convert_layer(cfg: Any, problems: list[str], *, inner_of: str | None = None,
             LAYER_CLASSES[rule.np_class](**{**kwargs, "input_dim": 1, "output_dim": 1})
             return Deferred(rule.np_class, kwargs)
         layer = LAYER_CLASSES[rule.np_class](**kwargs)
-        shape = build_shape(cfg)
-        if getattr(layer, "builds_from_shape", False) and not layer.built and shape is not None:
-            layer.build(shape)  # the shape Keras built it for: its weights' shapes follow
+        if getattr(layer, "builds_from_shape", False) and not layer.built:
+            _build_from_config(layer, cfg.get("build_config"))
         return layer
     except (ValueError, TypeError) as exc:
         problems.append(f"{label}: numpy_rnn refuses its options: {exc}")
@@ -274,6 +273,22 @@ def build_shape(cfg: dict) -> Any:
     if shape and all(isinstance(s, (list, tuple)) for s in shape):
         return [tuple(s) for s in shape]
     return tuple(shape)
+
+
+def _build_from_config(layer: Any, build_config: Any) -> None:
+    """Build a layer whose weight shapes need its whole input shape (EinsumDense, attention)
+    from Keras's ``build_config``: ``{"input_shape": ...}`` or ``{"shapes_dict": {...}}``
+    (MultiHeadAttention's ``query_shape`` ...).  Only shapes are worked out: no weight is
+    drawn (the weights file then supplies them).  ValueError / TypeError for garbage."""
+    if not isinstance(build_config, dict):
+        return
+    shapes = build_config.get("shapes_dict")
+    if isinstance(shapes, dict):
+        layer.build(**{str(k): v for k, v in shapes.items()})
+        return
+    shape = build_shape({"build_config": build_config})
+    if shape is not None:
+        layer.build(shape)
 
 
 def _snake_case(name: str) -> str:

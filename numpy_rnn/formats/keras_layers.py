@@ -27,7 +27,7 @@ from typing import Any
 
 __all__ = ["KerasLayerRule", "KERAS_LAYER_RULES", "CONV_POOL_RULES", "RECURRENT_CLASSES",
            "ONLY_VALUE_OPTIONS",
-           "MODEL_ONLY_VALUE_OPTIONS", "INFERENCE_NEUTRAL_OPTIONS", "NEUTRAL_SUFFIXES",
+           "MODEL_ONLY_VALUE_OPTIONS", "KERAS2_ONLY_OPTIONS", "INFERENCE_NEUTRAL_OPTIONS", "NEUTRAL_SUFFIXES",
            "GATES", "WRAPPERS", "is_inference_neutral", "only_value", "supported_keras_layers",
            "Dialect", "KERAS2_ACTIVATIONS", "KERAS2_DEFAULTS", "KERAS2_REFUSED", "KERAS2_RENAMES",
            "REFUSED_LAYERS", "dialect_of", "rename_keras2", "WEIGHT_REGULARIZERS"]
@@ -147,6 +147,16 @@ KERAS_LAYER_RULES: dict[str, KerasLayerRule] = {
     "UpSampling1D": KerasLayerRule("UpSampling1D", ("size",)),
     # TimeDistributed's wrapped layer (config key "layer") goes through its own row.
     "TimeDistributed": KerasLayerRule("TimeDistributed", call_mask=True, passes_mask=True),
+    "EinsumDense": KerasLayerRule("EinsumDense", ("equation", "output_shape", "bias_axes"),
+                                  ("activation",)),
+    # query_shape / value_shape / key_shape: tf_keras keeps the build shapes in the config
+    "MultiHeadAttention": KerasLayerRule(
+        "MultiHeadAttention", ("num_heads", "key_dim", "value_dim", "dropout", "use_bias",
+                               "output_shape", "attention_axes", "use_gate", "sliding_window",
+                               "query_shape", "value_shape", "key_shape",
+                               "softmax_robust_masking")),
+    "Attention": KerasLayerRule("Attention", ("use_scale", "score_mode", "dropout")),
+    "AdditiveAttention": KerasLayerRule("AdditiveAttention", ("use_scale", "dropout")),
 }
 
 #: Wrappers: Keras class -> the classes they may wrap (None: any layer of the table but a
@@ -167,6 +177,14 @@ ONLY_VALUE_OPTIONS: dict[str, tuple[Any, str]] = {
     "renorm": (False, "batch renormalization (BatchNormalization(renorm=True)) is not supported"),
     "virtual_batch_size": (None, "ghost batch normalization (virtual_batch_size) is not "
                                  "supported"),
+}
+
+#: Options only Keras 2 (tf_keras) has, whose maths Keras 3 cannot reproduce: a numpy_rnn layer
+#: holding one (not None) has no Keras 3 twin (``parity.to_keras`` refuses it).
+KERAS2_ONLY_OPTIONS: dict[str, str] = {
+    "softmax_robust_masking": ("tf_keras's MultiHeadAttention masks with -1e9 and never zeroes "
+                               "a row whose keys are all masked; Keras 3 has other masking "
+                               "maths"),
 }
 
 #: Options fine on a single live layer (its states are copied) but refused inside a model.

@@ -12,6 +12,7 @@ from .. import _limits
 from ..layers import Bidirectional, TimeDistributed
 from ..layers.recurrent import RNNBase
 from ..model import Sequential
+from .declared import declared_weights
 from .errors import KerasFileError
 from .keras_convert import Deferred, LayerPlan, ModelPlan
 
@@ -86,6 +87,9 @@ def _weight_groups(layer: Any) -> list[tuple[str, str, Any]]:
                  layer.backward_layer)]
     if isinstance(layer, Deferred):
         return [("vars", layer.np_class, layer)]
+    groups = getattr(layer, "keras_weight_groups", None)
+    if groups is not None:  # a layer made of sublayers (MultiHeadAttention), each with its own
+        return [(f"{path}/vars", type(sub).__name__, sub) for path, sub in groups()]
     if isinstance(layer, RNNBase):
         return [("cell/vars", type(layer).__name__, layer)]
     return [("vars", type(layer).__name__, layer)]
@@ -196,7 +200,7 @@ def check_found(plan: ModelPlan, found_by_layer: list[list[Found]], where: str,
             width = None
         stored = [tuple(ds.shape) for f in found for ds in (f.datasets or [])]
         try:
-            declared, width = _limits.declared_weights(cls, cfg, width, stored)
+            declared, width = declared_weights(cls, cfg, width, stored)
         except _limits.LimitError as exc:
             errors.append(f"{label}: {exc}" if not str(exc).startswith("layer ") else str(exc))
             width = None

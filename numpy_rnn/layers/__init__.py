@@ -19,6 +19,8 @@ from .pooling import (AveragePooling1D, GlobalAveragePooling1D, GlobalMaxPooling
                       MaxPooling1D)
 from .reshaping import (Cropping1D, Flatten, Permute, RepeatVector, Reshape, TimeDistributed,
                         UpSampling1D, ZeroPadding1D)
+from .einsum_dense import EinsumDense
+from .attention import AdditiveAttention, Attention, MultiHeadAttention
 
 __all__ = ["Layer", "Embedding", "EmbeddingLayer", "TokenIdError", "LSTM",
            "GRU", "SimpleRNN", "Bidirectional", "Dense", "Dropout", "Masking", "RNNBase", "rnn_loop",
@@ -31,4 +33,5 @@ __all__ = ["Layer", "Embedding", "EmbeddingLayer", "TokenIdError", "LSTM",
            "Conv1D", "Conv1DTranspose", "DepthwiseConv1D", "SeparableConv1D", "MaxPooling1D",
            "AveragePooling1D", "GlobalMaxPooling1D", "GlobalAveragePooling1D",
            "Flatten", "Reshape", "Permute", "RepeatVector", "TimeDistributed", "Cropping1D",
-           "ZeroPadding1D", "UpSampling1D"]
+           "ZeroPadding1D", "UpSampling1D",
+           "EinsumDense", "MultiHeadAttention", "Attention", "AdditiveAttention"]

@@ -161,7 +161,9 @@ def layer_from_keras(layer: Any):
     weights = [np.asarray(w) for w in layer.get_weights()]
     if not np_layer.built:
         shape = _keras_build_shape(layer)
-        if getattr(np_layer, "builds_from_shape", False) and shape is not None:
+        if getattr(np_layer, "builds_from_shape", False) and isinstance(shape, _ShapesDict):
+            np_layer.build(**shape)  # build(query_shape=..., value_shape=...), as Keras's
+        elif getattr(np_layer, "builds_from_shape", False) and shape is not None:
             np_layer.build(shape)  # the layers around the recurrent ones: Keras's build shape
         else:
             np_layer.build_from_weights(weights)
@@ -175,12 +177,21 @@ def layer_from_keras(layer: Any):
     return np_layer
 
 
+class _ShapesDict(dict):
+    """A Keras build config's ``shapes_dict``: the layer was built as ``build(**shapes)``
+    (e.g. MultiHeadAttention's ``query_shape`` / ``value_shape`` / ``key_shape``)."""
+
+
 def _keras_build_shape(layer: Any) -> Any:
-    """The input shape a built Keras layer was built for (batch first), or None."""
+    """The input shape a built Keras layer was built for (batch first), a :class:`_ShapesDict`
+    for a layer built from several named shapes, or None."""
     try:
         cfg = layer.get_build_config() or {}
     except Exception:  # noqa: BLE001 - tf_keras layers and unbuilt ones have none
         return None
+    if isinstance(cfg.get("shapes_dict"), dict):
+        return _ShapesDict({k: None if v is None else tuple(v)
+                            for k, v in cfg["shapes_dict"].items()})
     shape = cfg.get("input_shape")
     if isinstance(shape, dict) or shape is None:
         return shape
@@ -248,6 +259,12 @@ def _keras_kwargs(np_layer: Any, keras_cls: Any, spec: LayerSpec) -> dict:
                 f"layer '{np_layer.name}': activation {key}={name!r} is a custom callable with no "
                 "Keras equivalent"
             )
+    for key, why in keras_layers.KERAS2_ONLY_OPTIONS.items():
+        if cfg.get(key) is not None:
+            raise UnsupportedKerasFeature(
+                f"layer '{np_layer.name}': option {key}={cfg[key]!r} is tf_keras's ({why}); "
+                "Keras 3 has no twin. Compare this layer with tf_keras instead")
+    kwargs.pop("softmax_robust_masking", None)
     kwargs["dtype"] = np_layer.dtype.name
     kwargs["name"] = np_layer.name
     return kwargs
@@ -277,6 +294,9 @@ def layer_to_keras(np_obj: Any):
         layer.build()
     elif cls == "Dense":
         layer.build((None, np_obj.features))
+    elif getattr(np_obj, "builds_from_shape", False) and isinstance(np_obj.build_input_shape,
+                                                                     dict):
+        layer.build(**np_obj.build_input_shape)  # named shapes (MultiHeadAttention)
     elif not np_obj.weight_names():
         pass  # weightless: nothing to build (Keras builds these at construction or call)
     elif getattr(np_obj, "builds_from_shape", False):
@@ -287,14 +307,26 @@ def layer_to_keras(np_obj: Any):
             raise ValueError(f"to_keras: stateful layer '{np_obj.name}' has not run yet, so its "
                              "batch size is unknown; call it once (or reset_state(states)) first.")
         layer.build((batch, None, np_obj.features))
-    weights = copy_weights(np_obj.get_weights(), [w.path.split("/")[-1] for w in layer.weights],
-                           {w.path.split("/")[-1]: tuple(w.shape) for w in layer.weights},
+    names = [keras_weight_path(layer, w) for w in layer.weights]  # kernel, query/kernel ...
+    weights = copy_weights(np_obj.get_weights(), names,
+                           {n: tuple(w.shape) for n, w in zip(names, layer.weights)},
                            f"to_keras('{np_obj.name}')")
     layer.set_weights(weights)
     if getattr(np_obj, "stateful", False) and np_obj.states is not None:
         for var, value in zip(layer.states, np_obj.states):
             var.assign(value)
     return layer
+
+
+def keras_weight_path(layer: Any, variable: Any) -> str:
+    """A variable's path inside ``layer``: ``kernel``, or ``query/kernel`` for a weight of a
+    sublayer (MultiHeadAttention); a recurrent layer's ``*_cell`` level is left out, so the
+    names are unique within the layer and equal to the NumPy twin's ``weight_names()``."""
+    parts = str(getattr(variable, "path", variable.name)).split("/")
+    if layer.name in parts:
+        parts = parts[parts.index(layer.name) + 1:]
+    kept = [p for p in parts if not p.endswith("_cell")]
+    return "/".join(kept) or parts[-1]
 
 
 def _stateful_batch(np_layer: Any) -> int | None:

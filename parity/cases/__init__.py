@@ -5,7 +5,8 @@ the property tests' examples all come from here.
 * ``weights``: gate-distinct random weights; ``masks``: the mask patterns;
 * the groups, in the order the sweep runs them: ``core`` (the original example's pipeline and
   the LSTM option grid), ``text``, ``family`` (GRU, SimpleRNN, Bidirectional, Dense, Masking,
-  Dropout, stateful), ``models``, ``grad`` (gradients and training steps against
+  Dropout, stateful), ``attention`` (MultiHeadAttention, Attention, AdditiveAttention,
+  EinsumDense: forward and ``grad/attention/`` rows), ``models``, ``grad`` (gradients and training steps against
   ``tf.GradientTape`` and Keras's ``train_on_batch``), ``merging`` (the merge layers, forward
   and input gradients), ``normalization`` (BatchNormalization, LayerNormalization,
   UnitNormalization, GroupNormalization, RMSNormalization: forward, gradients and training
@@ -24,8 +25,8 @@ Importing this package builds no Keras object; each case imports TensorFlow when
 from __future__ import annotations
 
 # registers the groups, in order
-from . import (core, text, family, models, grad, merging, normalization,  # noqa: F401
-               activation_layers, convolutional, reshaping, reach, selftest)
+from . import (core, text, family, attention, models, grad, merging,  # noqa: F401
+               normalization, activation_layers, convolutional, reshaping, reach, selftest)
 from .case import GROUPS, Case, register
 from .random import random_cases
 from .reference import reference_cases

@@ -2,7 +2,8 @@
 can import them for theirs (``from parity import strategies; strategies.lstm_cases()``).
 
 One namespace over four modules: ``lstm`` (LSTM examples), ``family`` (GRU, SimpleRNN,
-Bidirectional, Dense, masks), ``normalization`` (the normalization layers), ``activation``
+Bidirectional, Dense, masks), ``attention`` (MultiHeadAttention, Attention,
+AdditiveAttention), ``normalization`` (the normalization layers), ``activation``
 (ReLU, LeakyReLU, ELU, PReLU, Softmax), ``convolutional`` (convolution and pooling layers), ``reshaping``
 (Flatten ... TimeDistributed) and ``text`` (hostile text, corpora, Tokenizer /
 TextVectorization / pad_sequences options).  Arrays are built by NumPy from a drawn seed
@@ -17,8 +18,9 @@ except ImportError as exc:  # pragma: no cover - exercised without hypothesis
     raise ImportError("parity.strategies needs hypothesis: pip install 'numpy-rnn[keras]' "
                       "(from a checkout: pip install -e '.[keras]')") from exc
 
-from . import activation, convolutional, family, lstm, normalization, reshaping, text
+from . import activation, attention, convolutional, family, lstm, normalization, reshaping, text
 from .activation import *  # noqa: F401,F403
+from .attention import *  # noqa: F401,F403
 from .convolutional import *  # noqa: F401,F403
 from .family import *  # noqa: F401,F403
 from .lstm import *  # noqa: F401,F403
@@ -26,6 +28,7 @@ from .normalization import *  # noqa: F401,F403
 from .reshaping import *  # noqa: F401,F403
 from .text import *  # noqa: F401,F403
 
-__all__ = ["activation", "convolutional", "family", "lstm", "normalization", "reshaping", "text",
-           *activation.__all__, *convolutional.__all__, *family.__all__, *lstm.__all__,
-           *normalization.__all__, *reshaping.__all__, *text.__all__]
+__all__ = ["activation", "attention", "convolutional", "family", "lstm", "normalization",
+           "reshaping", "text", *activation.__all__, *attention.__all__, *convolutional.__all__,
+           *family.__all__, *lstm.__all__, *normalization.__all__, *reshaping.__all__,
+           *text.__all__]
