@@ -183,6 +183,11 @@ class ArrayDiff:
     #: the table's atol was multiplied by (max|expected|, or the weight's largest change), so
     #: ``atol`` above is already absolute; None for the absolute kinds.
     atol_scale: float | None = None
+    #: True when the float64 referee (``parity.bridge.referee``) judged this float32 output:
+    #: numpy and Keras disagreed beyond the table, and numpy passed (or failed) by its distance
+    #: from the float64 answer; ``note`` holds the figures.  Reports written before this field
+    #: existed lack it (read as False; their ``note`` still says ``refereed by float64 Keras``).
+    refereed: bool = False
 
     @property
     def is_sequence(self) -> bool:
@@ -196,6 +201,8 @@ class ArrayDiff:
         kw = {k: _from_json_number(v) for k, v in d.items() if k in names}
         kw["shape"] = tuple(kw.get("shape", ()))
         kw["worst_index"] = tuple(kw.get("worst_index", ()))
+        if "refereed" not in d:  # a report written before the field: its note says so
+            kw["refereed"] = "refereed by float64 Keras" in str(d.get("note") or "")
         return cls(**kw)
 
     def line(self) -> str:
@@ -222,6 +229,8 @@ class ArrayDiff:
                 text += f"; first bad timestep {self.first_bad_timestep}"
             if self.error_growth is not None and len(self.error_by_timestep or ()) >= 2:
                 text += f"; error growth x{self.error_growth:.3g} (last/first quarter)"
+        if self.refereed and "refereed" not in self.note:
+            text += "; refereed by float64 Keras"
         if self.note:
             text += f"; {self.note}"
         return text
