@@ -22,8 +22,8 @@ def import_h5py(what: str = "the weights of a .keras file"):
         import h5py
     except ImportError as exc:
         raise ImportError(
-            f"Reading {what} needs h5py: pip install 'numpy-rnn[h5]' "
-            "(from a checkout: pip install -e '.[h5]') "
+            f"Reading {what} needs h5py, the numpy-rnn[h5] extra "
+            "(from a checkout: pip install -e '.[h5]'; or pip install h5py) "
             f"(import failed: {exc})"
         ) from None
     return h5py

@@ -15,7 +15,7 @@ from __future__ import annotations
 try:
     import hypothesis  # noqa: F401
 except ImportError as exc:  # pragma: no cover - exercised without hypothesis
-    raise ImportError("parity.strategies needs hypothesis: pip install 'numpy-rnn[keras]' "
+    raise ImportError("parity.strategies needs hypothesis, the numpy-rnn[keras] extra "
                       "(from a checkout: pip install -e '.[keras]')") from exc
 
 from . import activation, attention, convolutional, family, lstm, normalization, reshaping, text

@@ -376,7 +376,8 @@ def test_missing_h5py_names_the_extra_and_refusals_need_no_h5py(tmp_path):
     proc = subprocess.run([sys.executable, "-c", BLOCK_H5, str(good), str(bad)],
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
-    assert "IMPORT-ERROR" in proc.stdout and "pip install 'numpy-rnn[h5]'" in proc.stdout
+    assert "IMPORT-ERROR" in proc.stdout and "numpy-rnn[h5]" in proc.stdout
+    assert "pip install -e '.[h5]'" in proc.stdout
     assert "REFUSED" in proc.stdout and "Lambda" in proc.stdout
 
 
