@@ -118,7 +118,9 @@ def plot_error_by_timestep(outcomes: Sequence[Outcome], path: str, *, title: str
         ax.set_xlabel("timestep (processing order)")
         ax.set_ylabel("max |numpy - keras| at the timestep")
         ax.set_title(f"{dtype} sequence outputs: {len(mine)} curve(s), "
-                     f"{len(failing)} failing", fontsize=11)
+                     f"{len(failing)} failing"
+                     + (f", {len(refereed)} refereed by float64 Keras (dashed)" if refereed else ""),
+                     fontsize=11)
         ax.grid(True, which="major", alpha=0.4)
         ax.legend(fontsize=7.5, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     if title:
