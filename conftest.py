@@ -26,7 +26,8 @@ import sys
 
 import pytest
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ log lines drown the report
+# TensorFlow's start-up lines: the parity plugin quiets them before this file is imported
+# (parity/pytest_plugin.py, pytest_load_initial_conftests).
 
 try:
     from hypothesis import HealthCheck, settings

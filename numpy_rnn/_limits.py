@@ -33,6 +33,9 @@ MAX_COMPRESSION_RATIO = 1100
 COMPRESSION_SLACK_BYTES = 1 << 20
 #: Bytes decompressed per read.
 CHUNK_BYTES = 1 << 20
+#: Most class labels a bundle may carry, and the longest label.
+MAX_LABELS = 1 << 20
+MAX_LABEL_CHARS = 1000
 
 _COMPRESSIONS = {zipfile.ZIP_STORED: "stored", zipfile.ZIP_DEFLATED: "deflate"}
 

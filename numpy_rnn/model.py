@@ -328,6 +328,8 @@ class Sequential:
         forward pass, before the update (Keras's value)."""
         _train._compiled(self, "train_on_batch")
         xa, ya = _train._data(self, x, y)
+        for name, arr in (("x", xa), ("y", ya), ("sample_weight", sample_weight)):
+            _train.require_finite(name, arr)
         tracker = _train.LossTracker(_train._loss_dtype(self.loss))
         tracker.update(_train.train_step(self, xa, ya, sample_weight), xa.shape[0])
         return tracker.result()

@@ -381,9 +381,47 @@ def train_on_batch(model: Any, x: Any, y: Any, sample_weight: Any = None) -> Any
     """One optimizer step on ``(x, y)``: the loss(es) before the update, as Keras returns them."""
     _compiled(model, "train_on_batch")
     xs, ys, n = _prepare(model, x, y)
+    _require_finite_all("x", xs)
+    _require_finite_all("y", ys)
+    require_finite("sample_weight", sample_weight)
     trackers = _Trackers(model)
     trackers.update(_step(model, xs, ys, True, sample_weight), n)
     return trackers.value()
+
+
+def require_finite(name: str, arr: Any) -> None:
+    """The one NaN policy of training: ``fit`` / ``train_on_batch`` refuse non-finite inputs,
+    targets and sample weights before any update, with a ValueError naming the argument and
+    the first bad element (Keras trains on and silently spreads NaN into every weight with
+    Adam or SGD; numpy_rnn's RMSprop on sparse gradients failed with an IndexError).
+    Integer and boolean arrays are always finite."""
+    if arr is None:
+        return
+    if isinstance(arr, dict):  # by output name
+        for key, value in arr.items():
+            require_finite(f"{name}[{key!r}]", value)
+        return
+    if isinstance(arr, (list, tuple)) and any(isinstance(a, (np.ndarray, list, tuple))
+                                              for a in arr):
+        for i, value in enumerate(arr):  # one array per output
+            require_finite(f"{name}[{i}]", value)
+        return
+    a = np.asarray(arr)
+    if a.dtype.kind not in "fc":
+        return
+    bad = ~np.isfinite(a)
+    if bad.any():
+        where = tuple(int(i) for i in np.argwhere(bad)[0])
+        raise ValueError(
+            f"`{name}` must be finite to train on: it holds {int(bad.sum())} NaN or infinite "
+            f"value(s), the first at index {list(where)} ({a[where]!r}). Nothing was updated; "
+            "drop or fill those samples first.")
+
+
+def _require_finite_all(name: str, arrays: list) -> None:
+    """:func:`require_finite` for each array of a model's inputs or outputs (``x[1]``...)."""
+    for i, arr in enumerate(arrays):
+        require_finite(name if len(arrays) == 1 else f"{name}[{i}]", arr)
 
 
 def evaluate(model: Any, x: Any, y: Any, batch_size: int = 32, verbose: Any = "auto",
@@ -422,6 +460,8 @@ def fit(model: Any, x: Any, y: Any, batch_size: int = 32, epochs: int = 1, shuff
     stream = stream if stream is not None else sys.stdout
     verbose = _verbosity(verbose, stream)
     xs, ys, n = _prepare(model, x, y)
+    _require_finite_all("x", xs)
+    _require_finite_all("y", ys)
     val = None
     if validation_data is not None:
         if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
@@ -430,7 +470,9 @@ def fit(model: Any, x: Any, y: Any, batch_size: int = 32, epochs: int = 1, shuff
                              + (f" of length {len(validation_data)}"
                                 if isinstance(validation_data, (tuple, list)) else ""))
         val = validation_data
-        _prepare(model, val[0], val[1], "x_val", "y_val")  # checked before any step
+        vxs, vys, _ = _prepare(model, val[0], val[1], "x_val", "y_val")  # checked before any step
+        _require_finite_all("validation_data[0]", vxs)
+        _require_finite_all("validation_data[1]", vys)
     steps = math.ceil(n / batch_size)
     rng = np.random.default_rng(seed)
     history = History()

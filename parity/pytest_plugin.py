@@ -30,7 +30,7 @@ import numpy as np
 import pytest
 
 from .bridge import (REFERENCES, compare, from_keras, import_tensorflow_quietly, install_hint,
-                     to_keras)
+                     quiet_tensorflow_logs, to_keras)
 from .cases.weights import gate_weights
 from .gate import versions
 from .report import add_observer, json_safe, remove_observer
@@ -92,11 +92,18 @@ def _collector(config: pytest.Config) -> _Collector | None:
     return config.stash.get(_KEY, None)
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_load_initial_conftests(early_config: pytest.Config, parser: pytest.Parser,
+                                  args: list[str]) -> None:
+    """TensorFlow's start-up lines (oneDNN, CPU features, cuda, absl) would break pytest's
+    progress line; the quieting only acts if in place before TensorFlow is imported, i.e. here,
+    before the first conftest.py and the test modules.  It changes no result; a log level the user
+    set is kept."""
+    quiet_tensorflow_logs()
+
+
 def pytest_configure(config: pytest.Config) -> None:
-    # TensorFlow's C++ INFO/WARNING start-up lines (oneDNN, CPU features) would break pytest's
-    # progress line; the level only acts if set before TensorFlow is imported, i.e. here, before
-    # collection.  A log level changes no result; a level the user set is kept.
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    quiet_tensorflow_logs()  # also when registered too late for the hook above (pytest_plugins)
     reference = config.getoption("parity_reference", "keras")
     if reference != "keras" and importlib.util.find_spec(reference) is None:
         raise pytest.UsageError(f"--parity-reference {reference}: {reference} is not installed; "

@@ -18,7 +18,8 @@ from .. import __version__
 from .. import _limits
 from ..model import Sequential
 from ..text import Vocabulary
-from .bundle_format import CONFIG_KEY, DIGEST_KEY, FORMAT, FORMAT_VERSION, INPUTS_KEY, OUTPUTS_KEY, bundle_digest
+from .bundle_format import (CONFIG_KEY, DIGEST_KEY, FORMAT, FORMAT_VERSION, INPUTS_KEY,
+                            OUTPUTS_KEY, bundle_digest, check_labels)
 from .bundle_verify import VerificationReport, stored_tolerances, verify_model
 from .errors import BundleError, BundleIntegrityError, BundleVerificationError, BundleVersionError
 
@@ -41,6 +42,12 @@ class Bundle:
     @property
     def provenance(self) -> dict:
         return dict(self.config.get("provenance") or {})
+
+    @property
+    def labels(self) -> list[str] | None:
+        """The class names stored with the model (``save(labels=...)``), or None."""
+        labels = self.config.get("labels")
+        return list(labels) if labels is not None else None
 
 
 
@@ -219,6 +226,11 @@ def _check_config(path: str, config: Any) -> None:
                                  "a newer numpy-rnn); this numpy-rnn "
                                  f"{__version__} reads format version(s) 1..{FORMAT_VERSION}: "
                                  "upgrade numpy-rnn")
+    if config.get("labels") is not None:
+        try:
+            check_labels(config["labels"])
+        except (TypeError, ValueError) as exc:
+            raise BundleError(f"{path!r}: the config's 'labels' entry: {exc}") from None
     test = config.get("test")
     if test is not None:
         if not isinstance(test, dict):
@@ -342,7 +354,7 @@ def read_bundle(path: str | os.PathLike, verify: bool = True) -> Bundle:
 
 def _read_bundle(path: str, verify: bool) -> Bundle:
     zf = _open_zip(path)
-    with zf:
+    with zf.fp, zf:  # a ZipFile given an open file never closes it: close both
         members = _read_headers(path, zf)
         for key in (CONFIG_KEY, DIGEST_KEY):
             if key not in members:

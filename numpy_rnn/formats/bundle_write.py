@@ -16,7 +16,8 @@ from .. import __version__
 from ..layers import Embedding
 from ..model import Sequential
 from ..text import Vocabulary
-from .bundle_format import CONFIG_KEY, DIGEST_KEY, FORMAT, FORMAT_VERSION, INPUTS_KEY, OUTPUTS_KEY, bundle_digest
+from .bundle_format import (CONFIG_KEY, DIGEST_KEY, FORMAT, FORMAT_VERSION, INPUTS_KEY,
+                            OUTPUTS_KEY, bundle_digest, check_labels)
 from .bundle_verify import TOLERANCES, compare_outputs, make_test_inputs
 
 def _umask() -> int:
@@ -72,7 +73,7 @@ def _versions() -> dict:
 def save(model: Sequential, path: str | os.PathLike, vocabulary: Any = None,
          test_inputs: Any = None, test_outputs: Any = None, *, verified_by: str | None = None,
          provenance: dict | None = None, rtol: float | None = None, atol: float | None = None,
-         n_test: int = 8, seed: int = 0) -> str:
+         n_test: int = 8, seed: int = 0, labels: Any = None) -> str:
     """Write ``model`` (with its vocabulary and test vectors) to one ``.npz`` bundle.
 
     Args:
@@ -85,6 +86,8 @@ def save(model: Sequential, path: str | os.PathLike, vocabulary: Any = None,
         verified_by: who computed ``test_outputs`` (e.g. ``"keras 3.15.1"``).
         provenance: extra facts to record (keras_version, tensorflow_version, source file...).
         rtol, atol: the tolerance ``load`` checks with (default by output dtype).
+        labels: optional class names, one per entry of the model output's last axis (what
+            ``numpy-rnn predict`` shows for a classifier).
 
     Returns:
         ``path`` as a string.
@@ -107,6 +110,7 @@ def save(model: Sequential, path: str | os.PathLike, vocabulary: Any = None,
                 f"'{first.name}' has input_dim={first.input_dim} rows. Received: a vocabulary "
                 f"of {len(vocab.word_index)} words")
         vocab_json = vocab.to_json()
+    labels = check_labels(labels)
     if test_inputs is None:
         if not model.built:
             model.build()
@@ -122,6 +126,11 @@ def save(model: Sequential, path: str | os.PathLike, vocabulary: Any = None,
     else:
         y = np.asarray(test_outputs)
         verified_by = verified_by or "caller"
+    if labels is not None and (y.ndim < 2 or y.shape[-1] not in (1, len(labels))
+                               or (y.shape[-1] == 1 and len(labels) != 2)):
+        raise ValueError(f"`labels` must name each of the {y.shape[-1]} entries of the model "
+                         "output's last axis (or two classes for a single sigmoid output). "
+                         f"Received: {len(labels)} labels for outputs of shape {y.shape}")
     out_key = "float64" if y.dtype == np.float64 and computed.dtype == np.float64 else "float32"
     d_rtol, d_atol = TOLERANCES[out_key]
     rtol = d_rtol if rtol is None else float(rtol)
@@ -153,6 +162,7 @@ def save(model: Sequential, path: str | os.PathLike, vocabulary: Any = None,
                  "input_dtype": x.dtype.name, "output_shape": list(y.shape),
                  "output_dtype": y.dtype.name},
         "vocabulary": vocab_json,
+        **({"labels": labels} if labels is not None else {}),
         "provenance": {**_versions(),
                        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(
                            timespec="seconds"),

@@ -37,11 +37,16 @@ class Archive:
                 f"{self.path!r} is an HDF5 ('.h5') file, not a '.keras' archive: read it with "
                 "numpy_rnn.load_keras_model / read_keras_file (legacy .h5 reader)"
             )
+        if self.path.lower().endswith((".h5", ".hdf5")):
+            raise KerasFileError(
+                f"{self.path!r} is named like a Keras HDF5 (.h5) file but is not an HDF5 file: "
+                f"it does not start with the HDF5 signature (it starts with {head!r}); a Keras "
+                ".h5 file comes from model.save('model.h5') or save_weights")
         try:
             self.zip = zipfile.ZipFile(self.path)
         except (zipfile.BadZipFile, OSError) as exc:
-            raise KerasFileError(f"{self.path!r} is not a Keras '.keras' archive (a zip file): "
-                                 f"{exc}") from None
+            raise KerasFileError(f"{self.path!r} is not a Keras '.keras' archive (a zip file) nor "
+                                 f"a Keras HDF5 (.h5) file: {exc}") from None
         self.names = self.zip.namelist()
 
     def read(self, name: str, limit: int) -> bytes:

@@ -173,7 +173,7 @@ def read_h5(path: str | os.PathLike, config: Any = None) -> H5Model:
         TypeError: ``config`` of another type.
     """
     where = os.fspath(path)
-    h5py = import_h5py()
+    h5py = import_h5py("a Keras HDF5 (.h5) file")
     try:
         h5 = h5py.File(where, "r")
     except (OSError, ValueError) as exc:

@@ -15,12 +15,13 @@ from ..model import Sequential
 from .errors import KerasFileError
 from .keras_convert import Deferred, LayerPlan, ModelPlan
 
-def import_h5py():
+def import_h5py(what: str = "the weights of a .keras file"):
+    """h5py, or an ImportError saying that reading ``what`` needs it and how to install it."""
     try:
         import h5py
     except ImportError as exc:
         raise ImportError(
-            "Reading the weights of a .keras file needs h5py: pip install 'numpy-rnn[h5]' "
+            f"Reading {what} needs h5py: pip install 'numpy-rnn[h5]' "
             "(from a checkout: pip install -e '.[h5]') "
             f"(import failed: {exc})"
         ) from None

@@ -57,7 +57,7 @@ def read_vocabulary(path: str | os.PathLike) -> numpy_rnn.Vocabulary:
 
 def port(model_path: str | os.PathLike, out_path: str | os.PathLike, vocabulary: Any = None, *,
          n_samples: int = 16, timesteps: int | None = None, seed: int = 0,
-         use_keras: bool = True, config: Any = None) -> PortResult:
+         use_keras: bool = True, config: Any = None, labels: Any = None) -> PortResult:
     """Read ``model_path`` with numpy_rnn, check it against Keras when possible, write a bundle.
 
     Args:
@@ -68,6 +68,7 @@ def port(model_path: str | os.PathLike, out_path: str | os.PathLike, vocabulary:
         config: only for a weights-only file (Keras 2 ``save_weights`` ``.h5`` or Keras 3
             ``.weights.h5``): the model config (dict, JSON text or a JSON file's path); the
             Keras side is then built from it by the Keras that wrote the weights.
+        labels: class names stored with the bundle (``numpy-rnn predict`` shows them).
 
     Returns:
         a PortResult; ``bundle_path`` is None (nothing written) when the parity check failed.
@@ -124,7 +125,7 @@ def port(model_path: str | os.PathLike, out_path: str | os.PathLike, vocabulary:
         result.bundle_path = numpy_rnn.save(
             model, out_path, vocabulary, x, keras_out,
             verified_by=f"{reference} (tensorflow {tf.__version__})",
-            provenance=provenance)
+            provenance=provenance, labels=labels)
     else:
         why = "TensorFlow is not installed" if use_keras else "Keras was not asked to run"
         result.notes.append(f"{why}: the test vectors are numpy-rnn's own outputs, NOT verified "
@@ -132,5 +133,5 @@ def port(model_path: str | os.PathLike, out_path: str | os.PathLike, vocabulary:
         result.bundle_path = numpy_rnn.save(
             model, out_path, vocabulary, x, None,
             verified_by=f"numpy-rnn {numpy_rnn.__version__} (not verified by Keras: {why})",
-            provenance=provenance)
+            provenance=provenance, labels=labels)
     return result

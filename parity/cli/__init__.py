@@ -15,6 +15,7 @@ import argparse
 import sys
 from typing import Sequence
 
+from ..bridge import quiet_tensorflow_logs
 from .common import EXIT_USAGE, Parser, usage_error, version_line
 from .merge_cmd import add_merge_command
 from .parity_cmd import add_parity_command
@@ -47,6 +48,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if getattr(args, "func", None) is None:
         parser.print_help(sys.stderr)
         return EXIT_USAGE
+    quiet_tensorflow_logs()  # before any subcommand imports TensorFlow, however it does
     try:
         return args.func(args)
     except (OSError, RecursionError, UnicodeError) as exc:  # the environment or a hostile file

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from typing import Any
@@ -44,6 +45,14 @@ def _fmt_tol(report) -> str:
     return f"atol={worst.atol:.0e} rtol={worst.rtol:.0e}"
 
 
+def usable_cores() -> int:
+    """The cores this process may run on (its CPU affinity where the OS tells, else all)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+
+
 def _usage_error(message: str) -> int:
     return usage_error("parity", message)
 
@@ -56,6 +65,10 @@ def _check_options(args: argparse.Namespace) -> dict | None:
                         f"{args.reference!r}")
     if args.seed < 0:
         raise GateError(f"--seed: expected a non-negative integer, received {args.seed}")
+    if args.only is not None and not [p for p in args.only.split(",") if p.strip()]:
+        # An unset CI variable (--only "$CASES") must not silently select every case.
+        raise GateError(f"--only: expected a case name or pattern (see --list), received "
+                        f"{args.only!r}; leave --only out to run every case")
     if not args.growth_factor > 1.0:
         raise GateError(f"--growth-factor: expected a number > 1, received {args.growth_factor}")
     if not args.growth_floor >= 0.0:
@@ -130,6 +143,11 @@ def cmd_parity(args: argparse.Namespace) -> int:
         base = _check_options(args)
     except gate.GateError as exc:
         return _usage_error(str(exc))
+    cores = usable_cores()
+    if args.jobs > cores:  # more workers than cores only compete (each loads TensorFlow)
+        print(f"numpy-rnn parity: warning: --jobs {args.jobs} exceeds the {cores} core(s) this "
+              f"process may use; running {cores} worker process(es)", file=sys.stderr)
+        args.jobs = cores
     full = sweep_cases(args.seed, args.examples, args.reference, args.only)
     if args.only and not full:
         return _usage_error(f"--only {args.only!r} matches no case; see --list")

@@ -3,8 +3,7 @@
 * ``numpy-rnn port MODEL.keras|MODEL.h5 -o MODEL.npz [--vocabulary tokenizer.json]`` (a Keras 2 /
   tf_keras ``.h5`` is checked against tf_keras)
 * ``numpy-rnn check MODEL.npz``; ``numpy-rnn check --trace MODEL.npz|MODEL.keras|MODEL.h5`` (``trace_cmd``)
-* ``numpy-rnn predict MODEL.npz --text "..." [--top K] [--generate N] [--temperature T]
-  [--seed S]``
+* ``numpy-rnn predict MODEL.npz --text "..." | --input FILE|-`` (``predict_cmd``)
 
 Exit status: 0 ok, 1 a check failed (parity with Keras, a bundle's integrity or test vectors),
 2 a usage or environment error (missing file, a file that is not a bundle / model / tokenizer
@@ -14,6 +13,7 @@ as one line ``numpy-rnn COMMAND: error: ...`` on stderr.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import warnings
@@ -23,16 +23,17 @@ from typing import Any
 import numpy as np
 
 import numpy_rnn
-from numpy_rnn import generate as nextword
+from numpy_rnn.formats.bundle_format import check_labels
 from numpy_rnn.io import verify_model
 
 from ..bridge import import_tensorflow_quietly, install_hint, quiet_tensorflow_logs
 from ..bridge import port as port_module
 from . import trace_cmd
+from .predict_cmd import add_predict_command
 from .common import (EXIT_FAIL, EXIT_OK, EXIT_USAGE, int_at_least, one_line, output_path_problem,
                      usage_error)
 
-__all__ = ["add_port_commands", "cmd_port", "cmd_check", "cmd_predict"]
+__all__ = ["add_port_commands", "cmd_port", "cmd_check"]
 
 
 def _err(command: str, message: str) -> None:
@@ -42,14 +43,15 @@ def _err(command: str, message: str) -> None:
 _NESTED = "JSON nested too deeply to be read"
 
 
-def _temperature(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a number, got {text!r}") from None
-    if not np.isfinite(value) or value < 0:
-        raise argparse.ArgumentTypeError(f"must be a finite number >= 0, got {text}")
-    return value
+def read_labels(path: str) -> list[str]:
+    """Class names from a JSON list or a text file with one label a line."""
+    with open(path, encoding="utf-8") as fh:
+        text = fh.read(1 << 24)
+    if text.lstrip().startswith("["):
+        labels = json.loads(text)
+    else:
+        labels = [line.strip() for line in text.splitlines() if line.strip()]
+    return check_labels(labels)
 
 
 # -- port -------------------------------------------------------------------------------------
@@ -81,6 +83,12 @@ def cmd_port(args: argparse.Namespace) -> int:
             return usage_error("port", f"--vocabulary {args.vocabulary!r}: {_NESTED}")
         except ValueError as exc:
             return usage_error("port", f"--vocabulary {args.vocabulary!r}: {exc}")
+    labels = None
+    if args.labels:
+        try:
+            labels = read_labels(args.labels)
+        except (OSError, UnicodeDecodeError, ValueError, TypeError, RecursionError) as exc:
+            return usage_error("port", f"--labels {args.labels!r}: {exc}")
     use_keras = not args.no_keras
     if use_keras:
         try:
@@ -95,7 +103,7 @@ def cmd_port(args: argparse.Namespace) -> int:
     try:
         result = port_module.port(args.model, args.output, vocabulary, n_samples=args.samples,
                       timesteps=args.timesteps, seed=args.seed, use_keras=use_keras,
-                      config=args.config)
+                      config=args.config, labels=labels)
     except (OSError, ImportError, numpy_rnn.UnsupportedModelError, numpy_rnn.KerasFileError,
             ValueError) as exc:
         return usage_error("port", str(exc))
@@ -129,6 +137,10 @@ def _not_a_bundle(path: str) -> str | None:
                 else f"{path!r} is not a regular file, so not a bundle file")
     with open(path, "rb") as fh:
         head = fh.read(512)
+    port_it = (f"; port it first: numpy-rnn port {path} -o model.npz (or compare it with Keras "
+               f"layer by layer: numpy-rnn check --trace {path})")
+    if head.startswith(b"\x89HDF\r\n\x1a\n"):
+        return f"{path!r} is a Keras HDF5 (.h5) model file, not a numpy-rnn bundle" + port_it
     if head[:4] not in _ZIP_MAGIC:
         stripped = head.lstrip()
         found = ("JSON text" if stripped[:1] in (b"{", b"[") else
@@ -142,6 +154,8 @@ def _not_a_bundle(path: str) -> str | None:
             names = set(zf.namelist())
     except (zipfile.BadZipFile, OSError, ValueError, EOFError):
         return None  # a zip that cannot be opened: truncated or corrupted -> a failed check
+    if "config.json" in names and "config.npy" not in names:
+        return f"{path!r} is a Keras model archive (.keras), not a numpy-rnn bundle" + port_it
     if not {"config.npy", "sha256.npy"} <= names:
         return (f"{path!r} is not a numpy-rnn bundle: an .npz without its 'config' and "
                 f"'sha256' arrays (it holds {sorted(names)[:8]})")
@@ -216,52 +230,6 @@ def cmd_check(args: argparse.Namespace) -> int:
     return EXIT_OK if report.passed else EXIT_FAIL
 
 
-# -- predict ----------------------------------------------------------------------------------
-def cmd_predict(args: argparse.Namespace) -> int:
-    bundle, code = _open_bundle("predict", args.bundle, verify=not args.no_verify)
-    if bundle is None:
-        return code
-    model, vocab = bundle.model, bundle.vocabulary
-    if vocab is None:
-        _err("predict", f"the bundle {args.bundle!r} has no vocabulary, so text cannot be turned "
-                        "into ids; port the model with --vocabulary tokenizer.json")
-        return EXIT_USAGE
-    why = nextword.next_word_problem(model)
-    if why is not None:
-        _err("predict", f"the bundle's model is not a next-word model: {why}")
-        return EXIT_USAGE
-    ids = nextword.text_ids(vocab, args.text)
-    if not ids:
-        _err("predict", f"none of the words of --text {args.text!r} are in the vocabulary "
-                        f"({len(vocab.word_index)} words, e.g. "
-                        f"{list(vocab.word_index)[:8]})")
-        return EXIT_USAGE
-    n_words = int(nextword.predictable_words(model, vocab).sum())
-    if not n_words:
-        _err("predict", "no output of the model corresponds to a vocabulary word")
-        return EXIT_USAGE
-    window = model.input_shape[0] if model.input_shape else None
-    known = vocab.sequences_to_texts([ids])[0]
-    note = (f"last {window} of {len(ids)} known words" if window and len(ids) > window
-            else f"{len(ids)} known word(s)" + (f", padded to {window}" if window and
-                                                 len(ids) < window else ""))
-    print(f'text: "{args.text}" -> "{known}" ({note})')
-    top = nextword.top_k_next(model, vocab, args.text, args.top)
-    print(f"top {len(top)} next words"
-          + (f" (--top {args.top}, but the model can predict only {n_words} words):"
-             if args.top > n_words else ":"))
-    width = max(len(word) for word, _ in top)
-    for rank, (word, p) in enumerate(top, 1):
-        print(f"  {rank:>2}. {word:<{width}}  {p:.4f}")
-    if args.generate:
-        words = nextword.generate(model, vocab, args.text, args.generate, args.temperature,
-                                  args.seed)
-        how = (f"sampled at temperature {args.temperature}, seed {args.seed}"
-               if args.temperature and args.temperature > 0 else "greedy")
-        print(f"generated ({how}): {known} {' '.join(words)}")
-    return EXIT_OK
-
-
 # -- registration -----------------------------------------------------------------------------
 def add_port_commands(subparsers: Any) -> None:
     """Add ``port``, ``check`` and ``predict`` to the ``numpy-rnn`` sub-command parser."""
@@ -279,6 +247,9 @@ def add_port_commands(subparsers: Any) -> None:
     p.add_argument("--vocabulary", metavar="TOKENIZER.json",
                    help="Tokenizer.to_json() / Vocabulary.to_json() output to store with the "
                         "model (needed by `numpy-rnn predict`)")
+    p.add_argument("--labels", metavar="LABELS",
+                   help="class names for a classifier's outputs, stored with the bundle (shown "
+                        "by `numpy-rnn predict`): a JSON list, or a text file with one per line")
     p.add_argument("--config", metavar="CONFIG.json",
                    help="for a weights-only file (Keras 2 save_weights .h5 or Keras 3 "
                         ".weights.h5): the model config, e.g. model.to_json() output")
@@ -301,20 +272,4 @@ def add_port_commands(subparsers: Any) -> None:
     trace_cmd.add_trace_arguments(c)
     c.set_defaults(func=cmd_check)
 
-    q = subparsers.add_parser(
-        "predict", help="next words for a text, with a next-word model bundle",
-        description="For a next-word model (Embedding -> RNN -> Dense softmax) bundled with its "
-                    "vocabulary: the most likely next words, and optionally a continuation.")
-    q.add_argument("bundle", metavar="MODEL.npz")
-    q.add_argument("--text", required=True, help="the text to continue")
-    q.add_argument("--top", type=int_at_least(1), default=5,
-                   help="how many next words to list (default 5)")
-    q.add_argument("--generate", type=int_at_least(0), default=0, metavar="N",
-                   help="continue the text with N words (greedy, or sampled with "
-                        "--temperature)")
-    q.add_argument("--temperature", type=_temperature, default=0.0,
-                   help="sampling temperature for --generate; 0 (default) is greedy")
-    q.add_argument("--seed", type=int, default=0, help="seed for sampling (default 0)")
-    q.add_argument("--no-verify", action="store_true",
-                   help="skip recomputing the bundle's test vectors on load")
-    q.set_defaults(func=cmd_predict)
+    add_predict_command(subparsers, _open_bundle)

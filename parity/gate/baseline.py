@@ -23,6 +23,7 @@ import math
 from typing import Any, Sequence
 
 from ..report import json_number, json_safe
+from .consistency import output_contradictions
 from .outcome import REFERENCES, Outcome, matches
 
 BASELINE_SCHEMA_ID = "numpy-rnn-parity-baseline/1"
@@ -43,7 +44,9 @@ def make_baseline(outcomes: Sequence[Outcome], *, seed: int, examples: int, refe
         if o.report is not None:
             for d in o.report.outputs:
                 entry["outputs"][d.name] = {"max_abs_err": d.max_abs_err, "max_ulp": d.max_ulp,
-                                            "dtype": d.dtype, "atol": d.atol, "rtol": d.rtol}
+                                            "dtype": d.dtype, "atol": d.atol, "rtol": d.rtol,
+                                            "passed": d.passed, "n_bad": d.n_bad,
+                                            "note": d.note}
         cases[o.case] = entry
     return json_safe({
         "schema": BASELINE_SCHEMA_ID,
@@ -136,6 +139,9 @@ def _check_document(data: dict) -> list[str]:
                     why = _check_figure(at, field, figures[field], status)
                     if why:
                         problems.append(why)
+            if status == "pass":  # a pass its own figures contradict is not a baseline
+                problems += [f"{where} says \"status\": \"pass\" but {why}"
+                             for why in output_contradictions(out_name, figures)]
         if len(problems) >= 5:
             break
     return problems

@@ -18,6 +18,7 @@ import json
 from typing import Sequence
 
 from .baseline import compare_to_baseline
+from .consistency import row_contradictions
 from .outcome import GateError, Outcome
 from .schema import validate
 from .shard import fingerprint, outcome_from_row, shard_positions
@@ -72,6 +73,12 @@ def load_shard_report(path: str) -> dict:
     if problems:
         raise MergeError(f"{path}: not a valid numpy-rnn parity report: {problems[0]}"
                          + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""))
+    for row in data.get("cases") or []:
+        problems = row_contradictions(row)
+        if problems:
+            raise MergeError(f"{path}: case {row.get('case')!r} says \"status\": \"pass\" but "
+                             + "; ".join(problems) + " (a row whose status disagrees with its "
+                             "own figures is not merged)")
     if data.get("shard") is None or "sweep" not in data:
         raise MergeError(f"{path}: not a shard report (no \"shard\"); write the parts with "
                          "numpy-rnn parity --shard K/N --json PATH")

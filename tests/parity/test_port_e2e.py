@@ -159,9 +159,8 @@ def test_predict_usage_errors(trained, tmp_path, capsys):
     capsys.readouterr()
     assert main(["predict", str(tmp_path / "novocab.npz"), "--text", TEXT]) == 2
     assert "has no vocabulary" in capsys.readouterr().err
-    with pytest.raises(SystemExit) as info:
-        main(["predict", str(root / "next_word.npz")])  # --text is required
-    assert info.value.code == 2
+    assert main(["predict", str(root / "next_word.npz")]) == 2  # no --text nor --input
+    assert "give the inputs" in capsys.readouterr().err
 
 
 def test_port_refusals_exit_2_with_the_reason(tmp_path, capsys):
@@ -248,3 +247,19 @@ def test_float64_model_ports_and_loads_in_float64(tmp_path):
     got = np.load(tmp_path / "out.npy")
     assert got.dtype == np.float64
     np.testing.assert_allclose(got, expected, rtol=1e-10, atol=1e-12)
+
+
+def test_port_stores_labels_that_predict_shows(trained, tmp_path, capsys):
+    root, model, _, _ = trained
+    units = model.layers[-1].units
+    labels = tmp_path / "labels.txt"
+    labels.write_text("\n".join(f"class-{i}" for i in range(units)) + "\n")
+    out = tmp_path / "labelled.npz"
+    assert main(["port", str(root / "next_word.keras"), "-o", str(out), "--labels",
+                 str(labels)]) == 0
+    capsys.readouterr()
+    assert numpy_rnn.read_bundle(str(out)).labels == [f"class-{i}" for i in range(units)]
+    labels.write_text("only-one\n")
+    assert main(["port", str(root / "next_word.keras"), "-o", str(tmp_path / "x.npz"),
+                 "--labels", str(labels)]) == 2
+    assert "labels" in capsys.readouterr().err

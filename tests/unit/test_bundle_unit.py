@@ -404,3 +404,22 @@ def test_float64_bundle_loaded_at_float32_is_refused(tmp_path):
     with pytest.raises(BundleVerificationError, match="no longer reproduces") as info:
         numpy_rnn.load(path)
     assert info.value.report.max_abs_err > 1e-10
+
+
+def test_load_and_read_bundle_close_the_file(bundle_path, tmp_path):
+    """numpy_rnn.load / read_bundle leave no file open (no ResourceWarning), also when the
+    bundle is refused after its archive was opened (issue 21: ``unclosed file``)."""
+    import gc
+
+    bad = tmp_path / "tampered.npz"
+    data = bytearray(open(bundle_path, "rb").read())
+    bad.write_bytes(bytes(data[: len(data) // 2]))  # truncated: refused after opening
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ResourceWarning)
+        numpy_rnn.load(bundle_path)
+        numpy_rnn.read_bundle(bundle_path)
+        with pytest.raises(BundleError):
+            numpy_rnn.load(str(bad))
+        gc.collect()
+    leaks = [w for w in caught if issubclass(w.category, ResourceWarning)]
+    assert not leaks, [str(w.message) for w in leaks]

@@ -146,6 +146,8 @@ BAD_INVOCATIONS = [
     ("parity", ["--json", "{dir}"]),
     ("parity", ["--examples", "x"]),
     ("parity", ["--only", "no-such-case-anywhere"]),
+    ("parity", ["--only", ""]),
+    ("parity", ["--only", " , "]),
     ("check", ["{dir}"]),
     ("check", ["{json}"]),
     ("check", ["{notjson}"]),
@@ -356,3 +358,44 @@ def test_ulp_counts_representable_values_of_the_compared_dtype():
     assert "(13 ulp)" in d.line() and d.max_ulp <= 2 ** 32
     big = diff_arrays("y", np.float32([-0.1003]), np.float32([0.5652]))
     assert big.max_ulp == bits  # never more than float32 has values
+
+
+def test_messages_point_the_right_way(tmp_path, capsys):
+    """Issue 21: a text file named .h5 is not called a broken '.keras' zip; `check` and
+    `predict` of a Keras model file say to port it first."""
+    import zipfile
+
+    fake_h5 = tmp_path / "model.h5"
+    fake_h5.write_text("not really hdf5\n")
+    code, _, err = run(["port", fake_h5, "-o", tmp_path / "o.npz"], capsys)
+    assert code == 2 and "HDF5" in err and "'.keras' archive (a zip file):" not in err, err
+    keras_zip = tmp_path / "model.keras"
+    with zipfile.ZipFile(keras_zip, "w") as zf:
+        zf.writestr("config.json", "{}")
+        zf.writestr("metadata.json", "{}")
+    real_h5 = tmp_path / "real.h5"
+    real_h5.write_bytes(b"\x89HDF\r\n\x1a\n" + b"\0" * 64)
+    for command in ("check", "predict"):
+        for path in (keras_zip, real_h5):
+            extra = ["--text", "the cat"] if command == "predict" else []
+            code, _, err = run([command, path, *extra], capsys)
+            assert code == 2 and f"numpy-rnn port {path}" in err, err
+
+
+def test_reading_an_h5_without_h5py_names_the_h5_file(monkeypatch):
+    import builtins
+
+    from numpy_rnn.formats import keras_weights
+
+    real_import = builtins.__import__
+
+    def no_h5py(name, *args, **kwargs):
+        if name == "h5py":
+            raise ImportError("No module named 'h5py'")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_h5py)
+    with pytest.raises(ImportError, match=r"Reading a Keras HDF5 \(\.h5\) file needs h5py"):
+        keras_weights.import_h5py("a Keras HDF5 (.h5) file")
+    with pytest.raises(ImportError, match=r"weights of a \.keras file needs h5py.*numpy-rnn\[h5\]"):
+        keras_weights.import_h5py()

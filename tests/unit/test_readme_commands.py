@@ -24,3 +24,13 @@ def test_ci_runs_the_readme_test_command_verbatim():
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
     assert test_cmd in ci.splitlines(), (test_cmd, ci)
     assert "-eq 5" in ci  # "no tests collected" must fail CI
+
+
+def test_ci_runs_the_unit_tests_again_under_another_blas_kernel():
+    """Issue 21: bits that depend on the BLAS/LAPACK kernel fail CI at home, not on a user's CPU."""
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    second = [line for line in ci.splitlines()
+              if re.search(r"OPENBLAS_CORETYPE=\$\w+ .*python -m pytest .*tests/unit$", line)]
+    assert second, ci
+    assert ci.count("-eq 5") >= 2  # "no tests collected" fails the second run too
+    assert "OPENBLAS_CORETYPE" in (ROOT / "README.md").read_text(encoding="utf-8")

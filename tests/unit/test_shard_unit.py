@@ -458,3 +458,74 @@ def test_merge_can_record_the_baseline_of_the_whole_sweep(tmp_path, capsys):
     saved = bl.load_baseline(str(tmp_path / "b.json"))
     direct = bl.make_baseline(outcomes, seed=0, examples=3, reference="keras", versions=VERSIONS)
     assert saved["cases"] == json.loads(json.dumps(direct["cases"]))
+
+
+@pytest.mark.parametrize("tamper", ["worst_far_outside", "n_bad", "output_failed",
+                                    "report_failed", "nan_error"])
+def test_merge_refuses_a_pass_its_own_figures_contradict(tmp_path, capsys, tamper):
+    """A shard row saying "pass" is taken only when its figures agree (issue 21: a row 0.5
+    from Keras with atol=1e-6 used to merge into a passing gate); exit 2 naming file and case."""
+    outcomes = sweep(ERRORS)
+    paths = write_shards(tmp_path, outcomes, 2)
+    data = json.loads(open(paths[1], encoding="utf-8").read())
+    row = data["cases"][0]
+    out = row["report"]["outputs"][0]
+    if tamper == "worst_far_outside":
+        out["actual_at_worst"] = out["expected_at_worst"] + 0.5
+        out["max_abs_err"] = 0.5
+    elif tamper == "n_bad":
+        out["n_bad"] = 3
+    elif tamper == "output_failed":
+        out["passed"] = False
+    elif tamper == "report_failed":
+        row["report"]["passed"] = False
+    else:
+        out["max_abs_err"] = "nan"
+    open(paths[1], "w", encoding="utf-8").write(json.dumps(data))
+    code, _, err = merge_cli(capsys, tmp_path / "m.json", *paths)
+    assert code == 2, err
+    assert paths[1] in err and row["case"] in err and "pass" in err, err
+    assert not (tmp_path / "m.json").exists()
+
+
+def test_a_refereed_pass_is_consistent_and_merges(tmp_path, capsys):
+    """The float64 referee may pass a float32 row whose plain figures lie outside the table;
+    its note says so, and such a row is not a contradiction."""
+    outcomes = sweep(ERRORS)
+    paths = write_shards(tmp_path, outcomes, 2)
+    data = json.loads(open(paths[0], encoding="utf-8").read())
+    out = data["cases"][0]["report"]["outputs"][0]
+    out["actual_at_worst"] = out["expected_at_worst"] + 1e-3
+    out["n_bad"] = 1
+    out["note"] = "refereed by float64 Keras: max|numpy-exact|=1e-7 ..."
+    open(paths[0], "w", encoding="utf-8").write(json.dumps(data))
+    code, _, err = merge_cli(capsys, tmp_path / "m.json", *paths)
+    assert code == 0, err
+
+
+def test_a_baseline_pass_its_own_figures_contradict_is_refused(tmp_path, capsys):
+    base = bl.make_baseline(sweep(ERRORS), seed=0, examples=3, reference="keras",
+                            versions=VERSIONS)
+    name = sorted(base["cases"])[0]
+    path = tmp_path / "base.json"
+    bl.save_baseline(str(path), base)
+    assert bl.load_baseline(str(path))  # as written: consistent
+    next(iter(base["cases"][name]["outputs"].values()))["n_bad"] = 2
+    bl.save_baseline(str(path), base)
+    with pytest.raises(bl.BaselineError, match=name):
+        bl.load_baseline(str(path))
+
+
+def test_jobs_beyond_the_cores_warns_and_caps(capsys, monkeypatch):
+    """Issue 21: --jobs 2 on a busy 2-core machine took 2.3x the serial time; more workers than
+    cores only compete, so they are capped at the cores, with a warning."""
+    from parity.cli import parity_cmd
+
+    monkeypatch.setattr(parity_cmd, "usable_cores", lambda: 1)
+    code = cli.main(["parity", "--list", "--jobs", "3", "--only", "dense/*"])
+    err = capsys.readouterr().err
+    assert code == 0
+    assert "--jobs 3 exceeds the 1 core(s)" in err and "running 1 worker" in err, err
+    monkeypatch.setattr(parity_cmd, "usable_cores", lambda: 4)
+    assert cli.main(["parity", "--list", "--jobs", "3", "--only", "dense/*"]) == 0
+    assert "exceeds" not in capsys.readouterr().err
