@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 from .. import _validation as _v
 from .. import activations as _activations
+from .. import registry as _registry
 from ..model import LAYER_CLASSES, Sequential
 from .keras_layers import (KERAS_LAYER_RULES, RECURRENT_CLASSES, REFUSED_LAYERS, Dialect,
                            is_inference_neutral, only_value, supported_keras_layers)
@@ -144,12 +145,33 @@ def _is_custom(cfg: dict) -> str | None:
     return None
 
 
+def registered_twin(cfg: dict, label: str, problems: list[str]):
+    """The twin a user registered for this layer (``numpy_rnn.register_layer``): ``(True,
+    layer or None)``; ``(False, None)`` when none is registered."""
+    reg = _registry.lookup(cfg.get("class_name"), cfg.get("registered_name"))
+    if reg is None:
+        return False, None
+    config = cfg.get("config")
+    if not isinstance(config, dict):
+        problems.append(f"{label} has no config")
+        return True, None
+    try:
+        return True, reg.make(config)
+    except Exception as exc:  # noqa: BLE001 - the user's factory: any failure is a problem
+        problems.append(f"{label}: the twin registered as {reg.keras_name!r} refused its "
+                        f"config: {type(exc).__name__}: {exc}")
+        return True, None
+
+
 def convert_layer(cfg: Any, problems: list[str], *, inner_of: str | None = None,
-                  defer: bool = False, dialect: Dialect | None = None):
+                  defer: bool = False, dialect: Dialect | None = None, graph: bool = False):
     """numpy_rnn layer for one serialized Keras layer, or None (problems appended).  With
     ``defer``, a layer whose constructor allocates its weights (Embedding) is checked and
     returned as a :class:`Deferred` instead, built only once the weights file agrees.
-    ``dialect``: the Keras that wrote the config (default Keras 3; see ``keras_layers``)."""
+    ``dialect``: the Keras that wrote the config (default Keras 3; see ``keras_layers``).
+    ``graph``: the layer sits in a functional graph, where several outputs
+    (``return_state``, ``merge_mode=None``) are fine.  A class the table lacks, or a custom
+    one, is made by the twin registered for it (``numpy_rnn.register_layer``) if any."""
     if not isinstance(cfg, dict) or not isinstance(cfg.get("class_name"), str):
         problems.append(f"layer entry {short(cfg)} is not a serialized Keras layer")
         return None
@@ -158,8 +180,13 @@ def convert_layer(cfg: Any, problems: list[str], *, inner_of: str | None = None,
     if inner_of:
         label = f"{label} inside '{inner_of}'"
     custom = _is_custom(cfg)
+    if (custom or cls not in KERAS_LAYER_RULES) and cls not in REFUSED_LAYERS and not inner_of:
+        found, twin = registered_twin(cfg, label, problems)
+        if found:
+            return twin
     if custom:
-        problems.append(f"{label} {custom}; numpy_rnn runs only Keras's built-in layers")
+        problems.append(f"{label} {custom}; numpy_rnn runs only Keras's built-in layers; "
+                        + _registry.how_to_register(cls, cfg.get("registered_name")))
         return None
     if cls in REFUSED_LAYERS:
         problems.append(f"{label}: {REFUSED_LAYERS[cls]}")
@@ -171,7 +198,9 @@ def convert_layer(cfg: Any, problems: list[str], *, inner_of: str | None = None,
     rule = KERAS_LAYER_RULES.get(cls)
     if rule is None or (inner_of and cls not in RNN_CLASSES):
         what = "LSTM, GRU or SimpleRNN" if inner_of else ", ".join(supported_keras_layers())
-        problems.append(f"{label} is not supported; supported: {what}")
+        hint = "" if inner_of else "; " + _registry.how_to_register(
+            cls, cfg.get("registered_name"))
+        problems.append(f"{label} is not supported; supported: {what}{hint}")
         return None
     config = cfg.get("config")
     if not isinstance(config, dict):
@@ -192,6 +221,8 @@ def convert_layer(cfg: Any, problems: list[str], *, inner_of: str | None = None,
         kwargs["dtype"] = dtype
     for key, value in config.items():
         restricted = only_value(key, in_model=True)
+        if graph and key == "return_state":
+            restricted = None
         if restricted is not None:
             allowed, why = restricted
             if value != allowed:
@@ -210,12 +241,12 @@ def convert_layer(cfg: Any, problems: list[str], *, inner_of: str | None = None,
             mine.append(f"option {key}={short(value)} is unknown to numpy_rnn")
     if cls == "Bidirectional":
         fw = convert_layer(config.get("layer"), problems, inner_of=kwargs["name"],
-                           dialect=dialect)
+                           dialect=dialect, graph=graph)
         bw = None
         if config.get("backward_layer") is not None:
             bw = convert_layer(config["backward_layer"], problems, inner_of=kwargs["name"],
-                               dialect=dialect)
-        if kwargs.get("merge_mode", "concat") is None:
+                               dialect=dialect, graph=graph)
+        if kwargs.get("merge_mode", "concat") is None and not graph:
             mine.append("option merge_mode=None (two outputs; a layer with several outputs "
                         "cannot sit inside a model)")
         if fw is None or (config.get("backward_layer") is not None and bw is None):
