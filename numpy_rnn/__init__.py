@@ -22,6 +22,7 @@ from .layers import (Add, Average, Concatenate, Dot, Maximum, Minimum,  # noqa: 
                      Multiply, Subtract)
 from .model import Sequential  # noqa: E402
 from .functional import Input, InputLayer, Model  # noqa: E402
+from .registry import register_layer, registered_layers, unregister_layer  # noqa: E402
 from .io import (  # noqa: E402
     BundleError,
     BundleIntegrityError,
@@ -68,6 +69,9 @@ __all__ = [
     "Model",
     "Input",
     "InputLayer",
+    "register_layer",
+    "unregister_layer",
+    "registered_layers",
     "Add",
     "Subtract",
     "Multiply",
