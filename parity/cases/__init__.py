@@ -7,7 +7,8 @@ the property tests' examples all come from here.
   the LSTM option grid), ``text``, ``family`` (GRU, SimpleRNN, Bidirectional, Dense, Masking,
   Dropout, stateful), ``models``, ``grad`` (gradients and training steps against
   ``tf.GradientTape`` and Keras's ``train_on_batch``), ``merging`` (the merge layers, forward
-  and input gradients), ``selftest`` (the checker's own teeth);
+  and input gradients), ``graphs`` (functional models: files, bundles, gradients, graph teeth),
+  ``selftest`` (the checker's own teeth);
 * ``reference``: the grid rebuilt on tf_keras; ``random``: the seeded random LSTM sweep and the
   LSTM example builder the hypothesis strategies use.
 
@@ -15,7 +16,7 @@ Importing this package builds no Keras object; each case imports TensorFlow when
 """
 from __future__ import annotations
 
-from . import core, text, family, models, grad, merging, selftest  # noqa: F401  (registers the groups, in order)
+from . import core, text, family, models, grad, merging, graphs, selftest  # noqa: F401  (registers the groups, in order)
 from .case import GROUPS, Case, register
 from .random import random_cases
 from .reference import reference_cases
