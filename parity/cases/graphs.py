@@ -20,6 +20,7 @@ import contextlib
 import functools
 import os
 import tempfile
+import types
 import warnings
 from typing import Any, Callable, Iterator
 
@@ -109,8 +110,6 @@ def tf_keras_h5_case(seed: int) -> ParityReport:
 
 
 def _tf_keras_namespace(tf_keras: Any) -> Any:
-    import types
-
     names = {n: getattr(tf_keras.layers, n) for n in dir(tf_keras.layers) if n[:1].isupper()}
     names.update(Input=tf_keras.Input, Model=tf_keras.Model, Sequential=tf_keras.Sequential)
     return types.SimpleNamespace(**names)

@@ -489,7 +489,8 @@ def test_merge_configs_round_trip_and_bad_arguments():
 def two_output_model():
     a = nr.Input((4,), name="ta", dtype="float64")
     b = nr.Input((3,), name="tb", dtype="float64")
-    z = nr.Concatenate(dtype="float64", name="tcat")([nr.Dense(3, dtype="float64", name="ta1")(a), b])
+    z = nr.Concatenate(dtype="float64", name="tcat")(
+        [nr.Dense(3, dtype="float64", name="ta1")(a), b])
     return randomize(nr.Model([a, b], [nr.Dense(2, dtype="float64", name="to1")(z),
                                        nr.Dense(1, dtype="float64", name="to2")(z)]))
 

@@ -28,16 +28,18 @@ def _l2_normalize(x: np.ndarray, axis: int) -> tuple[np.ndarray, Any]:
 
 
 def _l2_normalize_backward(kept: Any, g: np.ndarray, axis: int) -> np.ndarray:
-    """TensorFlow's chain: ``d(x * inv)``, ``inv = minimum(rsqrt(s), cap)`` (the tie goes to
-    rsqrt), ``d rsqrt(s) = -0.5 * rsqrt(s)**3``, ``s = sum(x**2)``."""
+    """TensorFlow's chain, in its order of operations: ``d(x * inv)``; ``inv = minimum(r, cap)``
+    with ``r = rsqrt(s)`` (the tie goes to ``r``); ``RsqrtGrad``: ``-0.5 * (dr * r) * (r * r)``;
+    ``s = sum(x**2)``: ``ds * (x * 2)``."""
     x, square_sum, inv, through = kept
+    zero = np.zeros((), g.dtype)
     d_inv = np.sum(g * x, axis=axis, keepdims=True)
-    d_rsqrt = np.where(through, d_inv, np.zeros((), g.dtype))
+    d_r = np.where(through, d_inv, zero)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         r = np.reciprocal(np.sqrt(square_sum))
-        d_s = np.where(through, d_rsqrt * (np.asarray(-0.5, g.dtype) * r * r * r),
-                       np.zeros((), g.dtype))
-    return g * inv + d_s * (np.asarray(2, g.dtype) * x)
+        d_s = np.where(d_r == 0, zero,
+                       np.asarray(-0.5, g.dtype) * (d_r * r) * (r * r))
+    return g * inv + d_s * (x * np.asarray(2, g.dtype))
 
 
 class Dot(Merge):

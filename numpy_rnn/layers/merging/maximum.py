@@ -1,4 +1,5 @@
-"""``Maximum``: the element-wise maximum, as ``keras.layers.Maximum`` (Keras's ``_apply_merge_op_and_or_mask``, masks included).
+"""``Maximum``: the element-wise maximum, as ``keras.layers.Maximum`` (Keras's
+``_apply_merge_op_and_or_mask``, masks included; ``Minimum`` runs the same loop).
 
 The gradient follows TensorFlow's for ``maximum(a, b)`` / ``minimum(a, b)``: all of it goes to
 ``a`` where ``a >= b`` (``a <= b`` for the minimum), ties included, none to ``b``.
