@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from .. import registry
 from .errors import KerasFileError, UnsupportedModelError
 from .keras_convert import (MASK_OPS, RNN_CLASSES, LayerPlan, ModelPlan, convert_layer, dims_of,
                             h5_paths, input_spec, layer_label, short)
 from .keras_graph import GraphPlan, plan_graph
-from .keras_layers import Dialect
+from .keras_layers import KERAS_LAYER_RULES, Dialect
 
 #: What a subclassed model's refusal says to do instead.
 SUBCLASSED_HINT = ("a subclassed keras.Model has no config numpy_rnn can read (its call() is "
@@ -40,6 +41,14 @@ def plan_config(model_config: Any, where: str, defer: bool,
     except RecursionError:
         raise KerasFileError(f"{where}: config.json nests too deeply to be a Keras model "
                              "config") from None
+
+
+def _registered_layers(config: dict) -> list[str]:
+    """The layers of a functional config made by twins users registered."""
+    items = config.get("layers") if isinstance(config.get("layers"), list) else []
+    return [_name_of(item) for item in items if isinstance(item, dict)
+            and item.get("class_name") not in KERAS_LAYER_RULES
+            and registry.lookup(item.get("class_name"), item.get("registered_name"))]
 
 
 def _nested_planner(dialect: Dialect | None, keras2: bool):
@@ -78,7 +87,8 @@ def _plan_model(model_config: Any, where: str, defer: bool,
         chain = _plan_legacy_functional if keras2 else _plan_functional
         scratch: list[str] = []
         plan = chain(name, config, scratch, defer, dialect)
-        if scratch:  # not a single chain: a graph (which lists its own problems, if any)
+        if scratch or _registered_layers(config):  # not a single chain of built-in layers:
+            # a graph (which lists its own problems, if any; users' layers read by path)
             plan = plan_graph(name, config, problems, dialect=dialect, keras2=keras2,
                               plan_nested=_nested_planner(dialect, keras2))
             if plan is not None:  # the calls too (refused layers' calls are skipped)
