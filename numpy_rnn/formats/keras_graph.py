@@ -11,7 +11,9 @@ Both dialects of ``inbound_nodes`` are read:
   (``numpy_rnn.functional``), so such operations, when they feed nothing but ``mask=``
   arguments, are left out; any other operation is refused.
 * Keras 2 / tf_keras: one list of ``[layer, node, index, kwargs]`` per call; a recurrent
-  layer's extra inputs are its ``initial_state``.
+  layer's extra inputs are its ``initial_state``.  Where Keras 2's masks differ from Keras 3's
+  (a masked recurrent layer called with ``initial_state``, a merge of masked inputs) the file
+  is refused (``keras_graph_masks``).
 
 Node indices count a layer's calls in this model; a nested ``Functional`` starts with a node of
 its own, which Keras counts (Keras 2 everywhere, also for a ``Sequential`` that starts with an

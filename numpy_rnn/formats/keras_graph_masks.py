@@ -153,10 +153,17 @@ _MASK_PASSING = ("Dense", "Dropout", "Activation", "Add", "Subtract", "Multiply"
                  "TimeDistributed", "SpatialDropout1D", "GaussianNoise", "GaussianDropout")
 
 
+#: Keras 2 merges whose output mask differs from Keras 3's (``Dot`` makes none in either).
+_KERAS2_MERGE_MASKS = ("Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum",
+                       "Concatenate")
+
+
 def keras2_state_masks(nodes: list[GraphNode], entries: dict, problems: list[str]) -> None:
-    """Keras 2 masks a recurrent layer called with ``initial_state`` (the states travel with
-    the inputs); Keras 3, and numpy_rnn's graph, do not.  Such a call on a masked input is
-    refused rather than computed the other way."""
+    """Where Keras 2's masks differ from Keras 3's (which numpy_rnn's graph follows), a call on
+    masked inputs is refused rather than computed the other way: Keras 2 masks a recurrent
+    layer called with ``initial_state`` (the states travel with the inputs), Keras 3 does not;
+    Keras 2's merges AND the masks they are given, Keras 3's OR them (none unless every input
+    has one)."""
     made_by: dict[str, list[GraphNode]] = {}
     for node in nodes:
         made_by.setdefault(node.layer, []).append(node)
@@ -186,6 +193,15 @@ def keras2_state_masks(nodes: list[GraphNode], entries: dict, problems: list[str
         return None
 
     for node in nodes:
+        entry = entries.get(node.layer, {})
+        if entry.get("class_name") in _KERAS2_MERGE_MASKS and isinstance(node.args[0], list):
+            sources = [s for r in node.args[0] if (s := masked(r))]
+            if sources:
+                problems.append(
+                    f"layer '{node.layer}' ({entry.get('class_name')}) merges inputs masked by "
+                    f"{sorted(set(sources))}: Keras 2 combines a merge's masks with AND over "
+                    "the masks given, Keras 3 (and numpy_rnn) with OR, and only when every "
+                    "input has one; load the file in Keras 3 and save it as .keras")
         if "initial_state" in node.kwargs:
             source = masked(node.args[0] if not isinstance(node.args[0], list) else None)
             if source:

@@ -103,10 +103,13 @@ def graph_to_keras(np_model: numpy_rnn.Model, layer_to_keras: Any, sequential_to
     inputs = pack_like(np_model._inputs_struct, [tensors[id(t)] for t in np_model.inputs])
     outputs = pack_like(np_model._outputs_struct, [tensors[id(t)] for t in np_model.outputs])
     k_model = keras.Model(inputs, outputs, name=np_model.name)
-    names = [lay.name for lay in k_model.layers]
-    if names != [lay.name for lay in np_model.layers]:
-        raise RuntimeError(f"to_keras: Keras ordered the layers of '{np_model.name}' as {names}, "
-                           f"numpy_rnn as {[lay.name for lay in np_model.layers]}")
+    # Keras counts its mask operations when it orders the layers, numpy_rnn does not: layers
+    # without weights (an InputLayer) may sit elsewhere; the weights' order must agree.
+    names = [lay.name for lay in k_model.layers if lay.weights]
+    if names != [lay.name for lay in np_model.layers if lay.weight_names()]:
+        raise RuntimeError(f"to_keras: Keras ordered the layers with weights of "
+                           f"'{np_model.name}' as {names}, numpy_rnn as "
+                           f"{[lay.name for lay in np_model.layers if lay.weight_names()]}")
     for np_w, k_w in zip(np_model.get_weights(), k_model.get_weights()):
         if np_w.shape != k_w.shape or not np.array_equal(np_w.astype(k_w.dtype), k_w):
             raise RuntimeError("to_keras: the Keras model's weights differ from the numpy "
