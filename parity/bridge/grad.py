@@ -109,7 +109,8 @@ def pair_layers(np_obj: Any, keras_obj: Any, what: str = "compare_gradients"
     if isinstance(np_obj, numpy_rnn.Model):
         return True, [(np_obj, keras_obj)], _graph_weight_names(np_obj, keras_obj, what)
     if model:
-        n_layers, k_layers = list(np_obj.layers), list(keras_obj.layers)
+        n_layers = list(np_obj.layers)  # a Functional chain lists its InputLayer: not a twin
+        k_layers = [lay for lay in keras_obj.layers if type(lay).__name__ != "InputLayer"]
         if len(n_layers) != len(k_layers):
             raise ValueError(
                 f"{what}: the models differ: numpy model '{np_obj.name}' has {len(n_layers)} "
