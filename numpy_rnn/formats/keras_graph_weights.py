@@ -17,12 +17,10 @@ import numpy as np
 from .. import _limits
 from .. import registry as _registry
 from ..functional import Model
-from ..layers import Bidirectional
-from ..layers.recurrent import RNNBase
 from ..model import Sequential
 from .errors import KerasFileError
 from .keras_graph import GraphLayer, GraphPlan
-from .keras_weights import _stored_bytes, checked_dataset, h5_group
+from .keras_weights import _stored_bytes, _weight_groups, checked_dataset, h5_group
 
 __all__ = ["load_graph_weights", "load_graph_by_order", "expected_shapes"]
 
@@ -77,7 +75,11 @@ def _vars(h5py: Any, root: Any, path: str, where: str) -> list[str] | None:
 
 def _layer_paths(h5py: Any, root: Any, path: str, layer: Any, entry: dict | None,
                  where: str) -> list[str] | None:
-    """The dataset paths of one layer's weights, in its weight order (None: no group)."""
+    """The dataset paths of one layer's weights, in its weight order (None: no group): a
+    registered twin's ``weight_paths``, else the groups the ``.keras`` reader uses for a table
+    layer (``keras_weights._weight_groups``: ``cell/vars``, a Bidirectional's two halves, a
+    wrapper's or a layer's sub-layers), else (a registered twin without paths, a nested model
+    made by a factory) the group walked in Keras's save order."""
     group = h5_group(h5py, root, path, where)
     if group is None:
         return None
@@ -85,13 +87,15 @@ def _layer_paths(h5py: Any, root: Any, path: str, layer: Any, entry: dict | None
         if entry else None
     if reg is not None and reg.weight_paths is not None:
         return [f"{path}/{p.strip('/')}" for p in reg.weight_paths]
-    if isinstance(layer, Bidirectional):
-        parts = [_vars(h5py, root, f"{path}/{half}/cell/vars", where)
-                 for half in ("forward_layer", "backward_layer")]
-        return None if any(p is None for p in parts) else parts[0] + parts[1]
-    if isinstance(layer, RNNBase):
-        return _vars(h5py, root, f"{path}/cell/vars", where)
-    return _walk(h5py, group, path, where)
+    if reg is not None or isinstance(layer, (Model, Sequential)):
+        return _walk(h5py, group, path, where)
+    out: list[str] = []
+    for sub, _, _ in _weight_groups(layer):
+        found = _vars(h5py, root, f"{path}/{sub}", where)
+        if found is None:
+            return None
+        out += found
+    return out
 
 
 def _group_name(h5py: Any, root: Any, path: str, where: str) -> str | None:
