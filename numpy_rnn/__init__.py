@@ -14,6 +14,7 @@ from .layers.recurrent import RNNBase, rnn_loop  # noqa: E402
 from ._threads import get_num_threads, set_num_threads  # noqa: E402
 from .text import (  # noqa: E402
     TextVectorization,
+    TextVectorizationLayer,
     Vocabulary,
     pad_sequences,
     text_to_word_sequence,
@@ -63,6 +64,7 @@ __all__ = [
     "get_num_threads",
     "Vocabulary",
     "TextVectorization",
+    "TextVectorizationLayer",
     "pad_sequences",
     "text_to_word_sequence",
     "Sequential",

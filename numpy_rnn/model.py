@@ -26,6 +26,7 @@ from .layers import (GRU, LSTM, Add, Average, Bidirectional, Concatenate, Dense,
                      Embedding, EmbeddingLayer, Layer, Masking, Maximum, Minimum, Multiply,
                      SimpleRNN, Subtract)
 from .graph import symbolic
+from .text.graph_layer import TextVectorizationLayer
 from .layers.base import _graph_aware
 from .layers.recurrent import RNNBase
 
@@ -35,7 +36,8 @@ _counter = itertools.count()
 LAYER_CLASSES: dict[str, type] = {
     cls.__name__: cls
     for cls in (Embedding, EmbeddingLayer, LSTM, GRU, SimpleRNN, Bidirectional, Dense, Dropout,
-                Masking, Add, Subtract, Multiply, Average, Maximum, Minimum, Concatenate, Dot)
+                Masking, Add, Subtract, Multiply, Average, Maximum, Minimum, Concatenate, Dot,
+                TextVectorizationLayer)
 }
 
 def _multi_output_reason(layer: Any) -> str | None:

@@ -99,6 +99,24 @@ def _masking_value(model: Model, tensor: Any) -> float | None:
     return None
 
 
+def _texts(model: Model, tensor: Any, shape: tuple, rng: np.random.Generator) -> np.ndarray:
+    """Texts of 1-8 words for a string input: words of the vocabulary of the TextVectorization
+    that reads it (and one unknown word), one text per sample."""
+    words = ["numpy", "rnn"]
+    for node in model.nodes:
+        if not node.is_input and any(t is tensor for t in node.input_tensors) and \
+                hasattr(node.layer, "get_vocabulary"):
+            words = [w for w in node.layer.get_vocabulary()[2:] if w] or words
+    texts = np.empty(shape, dtype=object)
+    for idx in np.ndindex(*shape):
+        n = int(rng.integers(1, 9))
+        picked = [str(words[int(i)]) for i in rng.integers(0, len(words), size=n)]
+        if idx[0] == 1:
+            picked.append("zzunknownzz")
+        texts[idx] = " ".join(picked)
+    return texts
+
+
 def make_graph_inputs(model: Model, n: int = 8, timesteps: int | None = None,
                       seed: int = 0) -> list[np.ndarray]:
     """Random valid inputs for each input of ``model``, in its input order: token ids below
@@ -114,7 +132,9 @@ def make_graph_inputs(model: Model, n: int = 8, timesteps: int | None = None,
             raise ValueError(f"Cannot make test inputs for input '{t.name}' of model "
                              f"'{model.name}': its feature size is unknown. Give `test_inputs`.")
         shape = (n, *dims)
-        if np.dtype(t.dtype).kind in "iu":
+        if t.dtype == "object":  # a string input: texts of the vocabulary's words
+            out.append(_texts(model, t, shape, rng))
+        elif np.dtype(t.dtype).kind in "iu":
             rows, mask_zero = _embedding_rows(model, t)
             high = rows or 10
             ids = rng.integers(1 if high > 1 else 0, high, size=shape)

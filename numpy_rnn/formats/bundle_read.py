@@ -139,9 +139,12 @@ def _read_header(path: str, zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> _Memb
     if dtype.hasobject:
         raise BundleError(f"{path!r}: array {key!r} holds Python objects; bundles hold plain "
                           "numbers only (nothing is unpickled)")
-    if dtype.kind not in "biuf" or dtype.fields is not None or dtype.subdtype is not None:
+    text = dtype.kind == "U" and key.startswith(INPUTS_KEY)  # a string model's test inputs
+    if (dtype.kind not in "biuf" and not text) or dtype.fields is not None or \
+            dtype.subdtype is not None:
         raise BundleError(f"{path!r}: array {key!r} has dtype {dtype}; bundles hold plain "
-                          "booleans, integers and floats only")
+                          "booleans, integers and floats only (and fixed-width text as the "
+                          "test inputs of a model that reads strings)")
     if any(not isinstance(d, int) or d < 0 for d in shape):
         raise BundleError(f"{path!r}: array {key!r} declares an invalid shape {shape}")
     member = _Member(info, tuple(shape), dtype, bool(fortran), stream.count)

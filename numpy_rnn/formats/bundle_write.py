@@ -182,9 +182,11 @@ def _as_list(value: Any, what: str) -> list[np.ndarray]:
     items = list(value) if isinstance(value, (list, tuple)) else [value]
     out = [np.asarray(v) for v in items]
     for a in out:
-        if a.dtype == object or a.ndim < 1:
-            raise TypeError(f"`{what}` must be numeric arrays with a batch axis. Received: "
-                            f"{a.dtype} array of shape {a.shape}")
+        strings = a.dtype.kind == "U" or (a.dtype == object and all(
+            isinstance(item, str) for item in a.reshape(-1)))
+        if (a.dtype == object and not strings) or a.ndim < 1:
+            raise TypeError(f"`{what}` must be numeric arrays (or strings) with a batch axis. "
+                            f"Received: {a.dtype} array of shape {a.shape}")
     return out
 
 
@@ -239,7 +241,9 @@ def _save_graph(model: Model, path: Any, vocabulary: Any, test_inputs: Any, test
     weights = model.get_weights()
     names = model.weight_names()
     arrays = {f"weight_{i:03d}": np.ascontiguousarray(w) for i, w in enumerate(weights)}
-    arrays.update({k: np.ascontiguousarray(x) for k, x in zip(test["inputs"], xs)})
+    # strings stored as fixed-width text (never as pickled objects)
+    arrays.update({k: np.ascontiguousarray(x.astype(str) if x.dtype == object else x)
+                   for k, x in zip(test["inputs"], xs)})
     arrays.update({k: np.ascontiguousarray(y) for k, y in zip(test["outputs"], ys)})
     config = {
         "format": FORMAT,

@@ -254,6 +254,10 @@ def convert_layer(cfg: Any, problems: list[str], *, inner_of: str | None = None,
                 problems.append(f"{label}: " + "; ".join(mine))
             return None
         kwargs = {**kwargs, "layer": fw, "backward_layer": bw}
+    if isinstance(kwargs.get("vocabulary"), str):
+        mine.append(f"option vocabulary={short(kwargs['vocabulary'])} is a file path; a model "
+                    "file's vocabulary is read from the config (a list) or the archive's assets, "
+                    "never from a path it names")
     if mine:
         problems.append(f"{label}: " + "; ".join(mine))
         return None
@@ -301,12 +305,14 @@ def input_spec(cfg: dict, problems: list[str]) -> tuple[tuple | None, str | None
         if config.get(key):
             mine.append(f"option {key}=True ({only_value(key, in_model=True)[1]})")
     dtype = config.get("dtype", "float32")
+    if dtype in ("string", "str"):  # a string input (read by a TextVectorization)
+        dtype = "object"
     if isinstance(dtype, dict):
         dtype, reason = dtype_from_policy(dtype)
         if reason:
             mine.append(f"option dtype: {reason}")
     try:
-        ok = dtype is not None and np.dtype(dtype).kind in "iuf" and \
+        ok = dtype is not None and np.dtype(dtype).kind in "iufO" and \
             np.dtype(dtype).name not in ("float16",)
     except TypeError:
         ok = False

@@ -29,7 +29,7 @@ from ..model import Sequential
 from .errors import KerasFileError
 from .keras_archive import WEIGHTS_NAME, Archive, config_members
 from .keras_graph import GraphPlan
-from .keras_graph_weights import load_graph_weights
+from .keras_graph_weights import load_graph_weights, read_assets
 from .keras_h5 import is_hdf5, read_h5
 from .keras_plan import plan_config
 from .keras_weights import import_h5py, load_weights
@@ -81,6 +81,8 @@ def read_keras_file(path: str | os.PathLike, config: Any = None) -> KerasFile:
     try:
         config, metadata = config_members(archive)
         plan = plan_config(config, where, defer=True)
+        if isinstance(plan, GraphPlan):
+            read_assets(archive, plan, where)
         if WEIGHTS_NAME not in archive.names:
             other = [n for n in archive.names if n.startswith("model.weights")]
             why = ("Keras's npz weights hold pickled objects, which numpy_rnn never loads; save "

@@ -18,11 +18,12 @@ from .. import _limits
 from .. import registry as _registry
 from ..functional import Model
 from ..model import Sequential
+from ..text.graph_layer import TextVectorizationLayer, vocabulary_from_asset
 from .errors import KerasFileError
 from .keras_graph import GraphLayer, GraphPlan
 from .keras_weights import _stored_bytes, _weight_groups, checked_dataset, h5_group
 
-__all__ = ["load_graph_weights", "load_graph_by_order", "expected_shapes"]
+__all__ = ["load_graph_weights", "load_graph_by_order", "expected_shapes", "read_assets"]
 
 
 def expected_shapes(layer: Any) -> list:
@@ -270,3 +271,25 @@ def load_graph_by_order(h5py: Any, root: Any, plan: GraphPlan, saved: list, wher
         _raise(where, errors)
     _set(pending, where, errors)
     return model
+
+
+def read_assets(archive: Any, plan: GraphPlan, where: str) -> None:
+    """Each TextVectorization's vocabulary from the archive's assets
+    (``assets/<the layer's group>/vocabulary.txt``, one token a line, as Keras 3 writes it)
+    when its config holds none; KerasFileError when the archive lacks it."""
+    for g in plan.layers:
+        if isinstance(g.nested, GraphPlan):
+            read_assets(archive, g.nested, where)
+        layer = g.layer
+        if not isinstance(layer, TextVectorizationLayer) or len(layer.get_vocabulary()) > 2:
+            continue
+        name = f"assets/{g.h5_path}/vocabulary.txt"
+        if name not in archive.names:
+            raise KerasFileError(f"{where}: layer '{g.name}' (TextVectorization) has no "
+                                 f"vocabulary in its config and the archive has no {name!r}")
+        tokens = vocabulary_from_asset(archive.read(name, _limits.MAX_JSON_BYTES))
+        try:
+            layer.vectorizer.set_vocabulary(np.array(tokens, dtype=object))
+        except (ValueError, TypeError) as exc:
+            raise KerasFileError(f"{where}: layer '{g.name}' (TextVectorization): its "
+                                 f"vocabulary {name!r} is refused: {exc}") from None

@@ -70,6 +70,11 @@ KERAS_LAYER_RULES: dict[str, KerasLayerRule] = {
     "Minimum": KerasLayerRule("Minimum"),
     "Concatenate": KerasLayerRule("Concatenate", ("axis",)),
     "Dot": KerasLayerRule("Dot", ("axes", "normalize")),
+    # Strings -> ids inside a model (numpy_rnn.text.graph_layer); the vocabulary comes from the
+    # config (a list) or the .keras archive's assets, never from a file path in the config.
+    "TextVectorization": KerasLayerRule("TextVectorizationLayer", (
+        "max_tokens", "standardize", "split", "ngrams", "output_mode", "output_sequence_length",
+        "pad_to_max_tokens", "vocabulary", "idf_weights", "encoding", "vocabulary_size")),
 }
 
 #: Options whose listed value is the only one supported anywhere, with the reason when refused.

@@ -51,6 +51,34 @@ def _registered_layers(config: dict) -> list[str]:
             and registry.lookup(item.get("class_name"), item.get("registered_name"))]
 
 
+def _strings_in(config: dict) -> bool:
+    """A model that reads strings (a TextVectorization): numpy_rnn runs it as a graph."""
+    items = config.get("layers") if isinstance(config.get("layers"), list) else []
+    return any(isinstance(item, dict) and item.get("class_name") == "TextVectorization"
+               for item in items)
+
+
+def _sequential_as_functional(config: dict) -> dict:
+    """A Sequential config written as the Functional config of the same chain (Keras 3's
+    format), so the graph planner reads it."""
+    items = [item for item in config.get("layers") or [] if isinstance(item, dict)]
+    layers, previous = [], None
+    if not items or items[0].get("class_name") != "InputLayer":
+        shape = config.get("build_input_shape") or ((items[0].get("build_config") or {}).get(
+            "input_shape") if items else None)
+        items = [{"class_name": "InputLayer", "config": {
+            "batch_shape": shape, "dtype": "string", "name": "input_layer"}}] + items
+    for item in items:
+        name = _name_of(item)
+        node = [] if previous is None else [{"args": [{
+            "class_name": "__keras_tensor__", "config": {"keras_history": [previous, 0, 0]}}],
+            "kwargs": {}}]
+        layers.append({**item, "name": name, "inbound_nodes": node})
+        previous = name
+    return {"name": config.get("name"), "layers": layers,
+            "input_layers": [[layers[0]["name"], 0, 0]], "output_layers": [[previous, 0, 0]]}
+
+
 def _nested_planner(dialect: Dialect | None, keras2: bool):
     """``plan(entry, problems, prefix)`` for a model nested in a graph: a ``Sequential`` (its
     own plan, weights under ``prefix``) or a ``Functional`` (a graph of its own)."""
@@ -80,14 +108,21 @@ def _plan_model(model_config: Any, where: str, defer: bool,
     config = model_config["config"]
     name = config.get("name") if isinstance(config.get("name"), str) else "model"
     where = f"{where} '{name}'" if where == "model" else f"model '{name}' in {where}"
-    if kind == "Sequential" and model_config.get("registered_name") in (None, "Sequential"):
+    if kind == "Sequential" and model_config.get("registered_name") in (None, "Sequential") \
+            and _strings_in(config):  # a Sequential that reads strings: run as a graph
+        plan = plan_graph(name, _sequential_as_functional(config), problems, dialect=dialect,
+                          keras2=False, plan_nested=_nested_planner(dialect, False))
+        if plan is not None:
+            plan.kind = "Sequential"
+            plan.build_model(problems)
+    elif kind == "Sequential" and model_config.get("registered_name") in (None, "Sequential"):
         plan = _plan_sequential(name, config, problems, defer, dialect)
     elif kind in ("Functional", "Model") and "input_layers" in config:
         keras2 = _legacy_graph(config)
         chain = _plan_legacy_functional if keras2 else _plan_functional
         scratch: list[str] = []
         plan = chain(name, config, scratch, defer, dialect)
-        if scratch or _registered_layers(config):  # not a single chain of built-in layers:
+        if scratch or _registered_layers(config) or _strings_in(config):  # not a single chain:
             # a graph (which lists its own problems, if any; users' layers read by path)
             plan = plan_graph(name, config, problems, dialect=dialect, keras2=keras2,
                               plan_nested=_nested_planner(dialect, keras2))

@@ -17,6 +17,11 @@ from typing import Any
 import numpy as np
 
 from .. import _validation as _v
+from ..graph import symbolic as _symbolic
+
+#: ``vectorizer -> graph layer``, set by ``numpy_rnn.text.graph_layer`` (which imports this
+#: module): how a call on a symbolic tensor becomes a graph node.
+GRAPH_LAYER: Any = None
 
 # ------------------------------------------------------------------------------------------------
 # TextVectorization  (= keras.layers.TextVectorization, output_mode="int")
@@ -492,8 +497,12 @@ class TextVectorization:
             int64 array ``(batch, L)`` (``(L,)`` for a single string), where ``L`` is
             ``output_sequence_length`` or the longest row; padding is 0 at the end. With
             ``split=None`` the shape is the input's with its last axis padded/truncated. With
-            ``ragged=True`` a (nested) list of 1-D int64 arrays.
+            ``ragged=True`` a (nested) list of 1-D int64 arrays.  Called on a symbolic string
+            tensor (``numpy_rnn.Input(shape, dtype="string")``): a graph node
+            (``numpy_rnn.text.graph_layer``).
         """
+        if GRAPH_LAYER is not None and _symbolic.is_symbolic(inputs):
+            return GRAPH_LAYER(self)(inputs)
         arr = _string_array(inputs, "inputs")
         prefix, rows, dense_length = self._rows(arr)
         if self._tokens is None:

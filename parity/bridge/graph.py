@@ -19,6 +19,8 @@ import numpy as np
 import numpy_rnn
 from numpy_rnn.graph.symbolic import SymbolicTensor, pack_like
 
+from .text import text_vectorization_from_keras, text_vectorization_to_keras
+
 __all__ = ["graph_from_keras", "graph_to_keras", "is_functional", "graph_output_specs",
            "copy_graph_weights"]
 
@@ -54,14 +56,26 @@ def graph_from_keras(model: Any, plan: Any, where: str) -> numpy_rnn.Model:
     """The ``numpy_rnn.Model`` a :class:`~numpy_rnn.formats.keras_graph.GraphPlan` of
     ``model``'s config built, with ``model``'s weights copied."""
     np_model = plan.model if plan.model is not None else plan.build_model()
+    _copy_vocabularies(np_model, model)
     copy_graph_weights(np_model, model, where)
     return np_model
+
+
+def _copy_vocabularies(np_model: Any, keras_model: Any) -> None:
+    """Each TextVectorization's options and vocabulary from the live Keras layer (the config
+    holds no vocabulary once adapted)."""
+    for layer in np_model.layers:
+        if isinstance(layer, numpy_rnn.Model):
+            _copy_vocabularies(layer, keras_model.get_layer(layer.name))
+        elif isinstance(layer, numpy_rnn.TextVectorizationLayer):
+            layer.vectorizer = text_vectorization_from_keras(keras_model.get_layer(layer.name))
 
 
 def _keras_input(t: SymbolicTensor) -> Any:
     import keras
 
-    return keras.Input(t.shape[1:], dtype=t.dtype, name=t.name)
+    dtype = "string" if t.dtype == "object" else t.dtype
+    return keras.Input(t.shape[1:], dtype=dtype, name=t.name)
 
 
 def graph_to_keras(np_model: numpy_rnn.Model, layer_to_keras: Any, sequential_to_keras: Any):
@@ -93,6 +107,8 @@ def graph_to_keras(np_model: numpy_rnn.Model, layer_to_keras: Any, sequential_to
                 twin = graph_to_keras(layer, layer_to_keras, sequential_to_keras)
             elif isinstance(layer, numpy_rnn.Sequential):
                 twin = sequential_to_keras(layer)
+            elif isinstance(layer, numpy_rnn.TextVectorizationLayer):
+                twin = text_vectorization_to_keras(layer.vectorizer)
             else:
                 twin = layer_to_keras(layer)
             twins[id(layer)] = twin

@@ -2,7 +2,7 @@
 stdin, and say what the outputs mean.
 
 Inputs: ``--text "..."`` (repeatable) for a model that reads token ids and was bundled with its
-vocabulary; ``--input PATH`` (``-`` for stdin): a ``.npy`` array (never pickles), JSON (a list of
+vocabulary, or for a model that reads strings itself (a ``TextVectorization`` inside it); ``--input PATH`` (``-`` for stdin): a ``.npy`` array (never pickles), JSON (a list of
 samples: numbers, nested lists, or strings for a text model), or text with one sample a line
 (numbers separated by commas or spaces; for a text model, the line is the text).
 
@@ -111,6 +111,11 @@ def reads_text(model: Any) -> bool:
                    if not n.is_input and model.inputs[0] in n.input_tensors)
     return bool(getattr(model, "layers", None)) and isinstance(model.layers[0],
                                                                numpy_rnn.Embedding)
+
+
+def reads_strings(model: Any) -> bool:
+    """True for a functional model whose one input is text (a TextVectorization reads it)."""
+    return _is_graph(model) and len(model.inputs) == 1 and model.inputs[0].dtype == "object"
 
 
 def _is_next_word(model: Any, vocab: Any, labels: Any) -> bool:
@@ -346,7 +351,7 @@ def cmd_predict(args: argparse.Namespace, open_bundle: Any) -> int:
     try:
         texts = None
         if args.text:
-            if not reads_text(model):
+            if not reads_text(model) and not reads_strings(model):
                 raise PredictError("the bundle's model does not read token ids (its first "
                                    "layer is not an Embedding); give --input with numbers")
             if args.mode == "next-word" or (args.mode == "auto" and len(args.text) == 1
@@ -363,7 +368,8 @@ def cmd_predict(args: argparse.Namespace, open_bundle: Any) -> int:
         else:
             if args.mode == "next-word":
                 raise PredictError("--as next-word takes --text")
-            samples = read_inputs(args.input, as_text=reads_text(model) and vocab is not None,
+            samples = read_inputs(args.input, as_text=reads_strings(model) or (
+                                      reads_text(model) and vocab is not None),
                                   by_name=_is_graph(model) and len(model.inputs) > 1)
             if isinstance(samples, list) and samples and all(isinstance(s, str)
                                                              for s in samples):
@@ -372,8 +378,12 @@ def cmd_predict(args: argparse.Namespace, open_bundle: Any) -> int:
                 raise PredictError(f"--input {args.input!r} holds no samples")
         if args.generate:
             raise PredictError("--generate needs a next-word model and one --text")
-        x = (_text_batch(model, vocab, texts, args.padding) if texts is not None
-             else _array_batch(model, samples))
+        if texts is not None and reads_strings(model):  # the model vectorizes them itself
+            x = np.array(texts, dtype=object).reshape((len(texts),) + tuple(
+                1 for _ in model.inputs[0].shape[1:]))
+        else:
+            x = (_text_batch(model, vocab, texts, args.padding) if texts is not None
+                 else _array_batch(model, samples))
         outputs = []
         for name, y, layer in named_outputs(model, model.predict(x)):
             kind = args.mode if args.mode in ("classes", "values") else output_kind(
