@@ -1,7 +1,8 @@
 """Functional-graph rows of ``numpy-rnn parity``: ``models/graph <kind>`` and
 ``grad/models/graph <kind>`` for each model of :mod:`parity.cases.graph_models` (seq2seq with
 states, residual add, two inputs, two outputs, nested, shared), plus a legacy ``.h5`` written by
-tf_keras, a bundle round trip and ``selftest/graph bugs are caught``.
+tf_keras, a bundle round trip, a model that reads strings (``TextVectorization`` inside) and
+``selftest/graph bugs are caught``.
 
 * forward (float32): Keras saves the model (``model.save("m.keras")``),
   ``numpy_rnn.load_keras_model`` reads it, every output compared with Keras's;
@@ -126,6 +127,29 @@ class _Fixed:
 
 
 @_quietly
+def text_case(seed: int) -> ParityReport:
+    """A model that reads strings (TextVectorization -> Embedding(mask_zero) -> LSTM -> Dense)
+    from Keras's ``.keras`` file, the vocabulary from its assets, on texts with unknown words
+    and an empty one."""
+    import keras
+
+    keras.backend.clear_session()
+    tv = keras.layers.TextVectorization(max_tokens=24, output_sequence_length=6)
+    tv.adapt(["the quick brown fox", "jumps over the lazy dog", "the end of the story"])
+    text = keras.Input((1,), dtype="string")
+    x = keras.layers.Embedding(24, 4, mask_zero=True)(tv(text))
+    k = keras.Model(text, keras.layers.Dense(2, activation="tanh")(keras.layers.LSTM(3)(x)))
+    randomize_model(k, np.random.default_rng(seed))
+    texts = np.array([["the lazy fox"], ["THE END!"], [""], ["unknown words here"]],
+                     dtype=object)
+    with tempfile.TemporaryDirectory(prefix="numpy-rnn-parity-") as tmp:
+        path = os.path.join(tmp, "text.keras")
+        k.save(path)
+        loaded = numpy_rnn.load_keras_model(path)
+    return compare(loaded, k, texts, case="models/graph text (TextVectorization)")
+
+
+@_quietly
 def bundle_case(seed: int) -> ParityReport:
     """A two-input graph bundled with Keras's outputs, loaded back, against Keras."""
     k, xs = keras_graph("seq2seq with states", seed)
@@ -240,6 +264,7 @@ def graph_cases(seed: int) -> list[Case]:
         out.append(Case(f"models/graph {kind}", lambda k=kind: file_case(k, seed)))
     out.append(Case("models/graph two outputs (tf_keras .h5)", lambda: tf_keras_h5_case(seed)))
     out.append(Case("models/graph bundle save->load", lambda: bundle_case(seed)))
+    out.append(Case("models/graph text (TextVectorization)", lambda: text_case(seed)))
     for kind in GRAPHS:
         out.append(Case(f"grad/models/graph {kind}", lambda k=kind: grad_case(k, seed)))
     out.append(Case("selftest/graph bugs are caught", lambda: selftest_case(seed)))
