@@ -14,13 +14,12 @@ from .layers.recurrent import RNNBase, rnn_loop  # noqa: E402
 from ._threads import get_num_threads, set_num_threads  # noqa: E402
 from .text import (  # noqa: E402
     TextVectorization,
-    TextVectorizationLayer,
     Vocabulary,
     pad_sequences,
     text_to_word_sequence,
 )
 from .layers import (Add, Average, Concatenate, Dot, Maximum, Minimum,  # noqa: E402
-                     Multiply, Subtract)
+                     Multiply, Subtract, TextVectorizationLayer)
 from .model import Sequential  # noqa: E402
 from .functional import Input, InputLayer, Model  # noqa: E402
 from .registry import register_layer, registered_layers, unregister_layer  # noqa: E402

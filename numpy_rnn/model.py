@@ -24,9 +24,8 @@ from . import _validation as v
 from . import training as _train
 from .layers import (GRU, LSTM, Add, Average, Bidirectional, Concatenate, Dense, Dot, Dropout,
                      Embedding, EmbeddingLayer, Layer, Masking, Maximum, Minimum, Multiply,
-                     SimpleRNN, Subtract)
+                     SimpleRNN, Subtract, TextVectorizationLayer)
 from .graph import symbolic
-from .text.graph_layer import TextVectorizationLayer
 from .layers.base import _graph_aware
 from .layers.recurrent import RNNBase
 

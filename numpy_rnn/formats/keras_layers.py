@@ -70,7 +70,7 @@ KERAS_LAYER_RULES: dict[str, KerasLayerRule] = {
     "Minimum": KerasLayerRule("Minimum"),
     "Concatenate": KerasLayerRule("Concatenate", ("axis",)),
     "Dot": KerasLayerRule("Dot", ("axes", "normalize")),
-    # Strings -> ids inside a model (numpy_rnn.text.graph_layer); the vocabulary comes from the
+    # Strings -> ids inside a model (numpy_rnn.layers.text_vectorization); the vocabulary comes from the
     # config (a list) or the .keras archive's assets, never from a file path in the config.
     "TextVectorization": KerasLayerRule("TextVectorizationLayer", (
         "max_tokens", "standardize", "split", "ngrams", "output_mode", "output_sequence_length",

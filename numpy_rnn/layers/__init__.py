@@ -9,8 +9,9 @@ from .dense import Dense
 from .core import Dropout, Masking
 from .recurrent import RNNBase, rnn_loop
 from .merging import Add, Average, Concatenate, Dot, Maximum, Merge, Minimum, Multiply, Subtract
+from .text_vectorization import TextVectorizationLayer
 
 __all__ = ["Layer", "Embedding", "EmbeddingLayer", "TokenIdError", "LSTM",
            "GRU", "SimpleRNN", "Bidirectional", "Dense", "Dropout", "Masking", "RNNBase", "rnn_loop",
            "Merge", "Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum",
-           "Concatenate", "Dot"]
+           "Concatenate", "Dot", "TextVectorizationLayer"]

@@ -14,13 +14,11 @@ from __future__ import annotations
 from .sequence import DEFAULT_FILTERS, pad_sequences, text_to_word_sequence
 from .tokenizer import Vocabulary
 from .vectorization import TextVectorization
-from .graph_layer import TextVectorizationLayer
 
 __all__ = [
     "DEFAULT_FILTERS",
     "Vocabulary",
     "TextVectorization",
-    "TextVectorizationLayer",
     "pad_sequences",
     "text_to_word_sequence",
 ]

@@ -19,7 +19,7 @@ import numpy as np
 from .. import _validation as _v
 from ..graph import symbolic as _symbolic
 
-#: ``vectorizer -> graph layer``, set by ``numpy_rnn.text.graph_layer`` (which imports this
+#: ``vectorizer -> graph layer``, set by ``numpy_rnn.layers.text_vectorization`` (which imports this
 #: module): how a call on a symbolic tensor becomes a graph node.
 GRAPH_LAYER: Any = None
 
@@ -499,7 +499,7 @@ class TextVectorization:
             ``split=None`` the shape is the input's with its last axis padded/truncated. With
             ``ragged=True`` a (nested) list of 1-D int64 arrays.  Called on a symbolic string
             tensor (``numpy_rnn.Input(shape, dtype="string")``): a graph node
-            (``numpy_rnn.text.graph_layer``).
+            (``numpy_rnn.layers.text_vectorization``).
         """
         if GRAPH_LAYER is not None and _symbolic.is_symbolic(inputs):
             return GRAPH_LAYER(self)(inputs)

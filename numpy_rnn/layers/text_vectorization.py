@@ -19,9 +19,9 @@ from typing import Any
 
 import numpy as np
 
-from ..layers.base import Layer
-from . import vectorization as _vectorization
-from .vectorization import TextVectorization
+from ..text import vectorization as _vectorization
+from ..text.vectorization import TextVectorization
+from .base import Layer
 
 __all__ = ["TextVectorizationLayer", "vocabulary_from_asset"]
 
