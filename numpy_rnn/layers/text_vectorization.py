@@ -78,16 +78,24 @@ class TextVectorizationLayer(Layer):
         return None
 
     def compute_output_shape(self, input_shape: tuple) -> tuple:
-        """``(batch, output_sequence_length)`` (None when it pads to the longest row)."""
+        """``(batch, output_sequence_length)`` in ``"int"`` mode (None when it pads to the
+        longest row); in the other modes ``(batch, depth)``: ``max_tokens`` with
+        ``pad_to_max_tokens``, else the vocabulary's size (None before it has one)."""
         shape = tuple(input_shape)
-        length = self.vectorizer.get_config().get("output_sequence_length")
+        config = self.vectorizer.get_config()
         batch = shape[:1] if len(shape) >= 1 else (None,)
         if len(shape) >= 2 and shape[-1] not in (1, None):
             batch = shape[:-1]
-        return tuple(batch) + (length,)
+        if config.get("output_mode", "int") == "int":
+            return tuple(batch) + (config.get("output_sequence_length"),)
+        size = len(self.vectorizer.get_vocabulary())
+        depth = config.get("max_tokens") if config.get("pad_to_max_tokens") else (
+            size if size > 2 else None)
+        return tuple(batch) + (depth,)
 
     def output_dtypes(self) -> list[str]:
-        return ["int64"]
+        mode = self.vectorizer.get_config().get("output_mode", "int")
+        return ["float32" if mode == "tf_idf" else "int64"]
 
     def get_vocabulary(self, include_special_tokens: bool = True) -> list[str]:
         return self.vectorizer.get_vocabulary(include_special_tokens)
