@@ -51,7 +51,8 @@ from .graph.symbolic import SymbolicTensor, flatten, pack_like
 from .graph.topology import map_graph
 from .layers.base import Layer
 from ._strings import string_input
-from .model import Sequential, cast_model_input
+from ._validation import cast_model_input
+from .model import Sequential
 
 __all__ = ["Model", "Input", "InputLayer"]
 

@@ -21,22 +21,23 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from . import _validation as v
+from ._validation import cast_model_input
 from . import training as _train
-from .layers import (GRU, LSTM, Add, Average, Bidirectional, Concatenate, Dense, Dot, Dropout,
-                     Embedding, EmbeddingLayer, Layer, Masking, Maximum, Minimum, Multiply,
-                     SimpleRNN, Subtract, TextVectorizationLayer)
+from . import layers as _layers
+from .layers import Bidirectional, Dense, Dropout, Embedding, Layer, Masking
 from .graph import symbolic
 from .layers.base import _graph_aware
 from .layers.recurrent import RNNBase
 
 _counter = itertools.count()
 
-#: Class name -> class, for ``Sequential.from_config`` (and bundles).
+#: Class name -> class, for ``Sequential.from_config`` (and bundles): every layer class
+#: ``numpy_rnn.layers`` exports, but the abstract bases (a new layer is one export, no row here).
+_BASES = ("Layer", "RNNBase", "Merge")
 LAYER_CLASSES: dict[str, type] = {
-    cls.__name__: cls
-    for cls in (Embedding, EmbeddingLayer, LSTM, GRU, SimpleRNN, Bidirectional, Dense, Dropout,
-                Masking, Add, Subtract, Multiply, Average, Maximum, Minimum, Concatenate, Dot,
-                TextVectorizationLayer)
+    name: getattr(_layers, name) for name in _layers.__all__
+    if isinstance(getattr(_layers, name), type) and issubclass(getattr(_layers, name), Layer)
+    and name not in _BASES
 }
 
 def _multi_output_reason(layer: Any) -> str | None:
@@ -68,26 +69,6 @@ def output_shape(layer: Any, input_shape: tuple | None) -> tuple | None:
     return None
 
 
-def cast_model_input(model_name: str, inputs: Any, dtype: Any, what: str = "inputs") -> np.ndarray:
-    """``inputs`` as an array of ``dtype`` (unchanged when ``dtype`` is None), as Keras converts
-    a model input to its ``keras.Input`` dtype: float ids for an integer input are truncated
-    toward zero (and must be finite and fit the dtype)."""
-    arr = v.numeric_array(what, inputs)
-    if dtype is None:
-        return arr
-    dt = np.dtype(dtype)
-    if dt.kind in "iu" and arr.dtype.kind == "f":
-        if not np.isfinite(arr).all():
-            raise ValueError(f"`{what}` of model '{model_name}' (input dtype {dt.name}) must "
-                             "be finite. Received: an array holding NaN or infinity")
-        arr = np.trunc(arr)
-        info = np.iinfo(dt)
-        if arr.size and (arr.min() < info.min or arr.max() > info.max):
-            raise ValueError(f"`{what}` of model '{model_name}' must fit its input dtype "
-                             f"{dt.name}. Received: values in [{arr.min()}, {arr.max()}]")
-    return arr.astype(dt, copy=False)
-
-
 def _first_input_shape(layer: Any) -> tuple | None:
     """A guess at the model input shape from the first layer alone (batch and time unknown)."""
     if isinstance(layer, Embedding):
@@ -96,6 +77,8 @@ def _first_input_shape(layer: Any) -> tuple | None:
         return (None, None, layer.features)
     if isinstance(layer, Dense) and layer.features is not None:
         return (None, layer.features)
+    if getattr(layer, "builds_from_shape", False) and layer.build_input_shape is not None:
+        return (None,) + tuple(layer.build_input_shape)[1:]  # e.g. a Conv1D built on a shape
     return None
 
 
@@ -209,12 +192,19 @@ class Sequential:
         plan = []
         for layer in self.layers:
             if not layer.built:
-                if shape is None or shape[-1] is None or not hasattr(layer, "build"):
+                # a layer built from the whole shape checks it itself (a channels_first Conv1D
+                # needs axis 1, not the last one)
+                whole = getattr(layer, "builds_from_shape", False)
+                if shape is None or (shape[-1] is None and not whole) or \
+                        not hasattr(layer, "build"):
                     raise ValueError(
                         f"Cannot build layer '{layer.name}': its input shape is unknown. Give "
                         "Sequential(input_shape=...) or call the model on an input first."
                     )
-                v.positive_int(f"input size of layer '{layer.name}'", shape[-1])
+                if whole:
+                    layer.compute_output_shape(shape)  # raises now: nothing built yet
+                else:
+                    v.positive_int(f"input size of layer '{layer.name}'", shape[-1])
                 plan.append((layer, shape))
             shape = output_shape(layer, shape)
         self.input_shape = model_shape
@@ -352,6 +342,12 @@ class Sequential:
     def evaluate(self, x: Any, y: Any, batch_size: int = 32, verbose: Any = "auto") -> float:
         """The loss on ``(x, y)`` at inference: the batch losses' mean weighted by batch size."""
         return _train.evaluate(self, x, y, batch_size=batch_size, verbose=verbose)
+
+    @property
+    def losses(self) -> list[np.ndarray]:
+        """Keras's ``model.losses``: the activity penalties of the last call (layer order), then
+        the penalty of every regularized trainable weight; training adds them to the loss."""
+        return _train.penalties(self)
 
     # -- weights ------------------------------------------------------------------------------
     @property

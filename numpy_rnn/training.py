@@ -18,13 +18,25 @@ What Keras 3.15 does, and so what this module does (``keras/src/trainers/trainer
   ``tf.IndexedSlices``: Adam and RMSprop then square each slice before the duplicates are summed
   (``numpy_rnn/sparse.py``), which the dense gradient would not reproduce.  Layers with
   ``trainable=False`` are run backward (when a trainable layer sits below them) but their
-  weights are not updated.
+  weights are not updated.  Only a layer's ``trainable_weight_names()`` go to the optimizer:
+  a ``BatchNormalization``'s moving mean and variance are non-trainable, and its training
+  call itself moves them in the forward pass, as Keras's ``assign`` inside ``call`` does.
 * The reported loss is Keras's loss tracker, a ``keras.metrics.Mean`` kept in the loss dtype
   (Keras keeps it in ``floatx``, which is also the default loss dtype): each batch adds
   ``loss * batch_size`` to ``total`` and ``batch_size`` to ``count``, both rounded in that dtype,
   and the result is ``total / count``.  ``train_on_batch`` resets it first, so it returns
   ``(loss * n) / n`` of its batch; ``fit`` resets it each epoch (the epoch loss is the mean over
   the epoch's batches weighted by their sizes); ``evaluate`` resets it once.
+* Regularization (``compute_loss``): Keras adds ``model.losses`` to the compiled loss -- every
+  layer's activity penalties of this forward (``ActivityRegularization``: ``(l1 * sum|y| +
+  l2 * sum y**2) / batch``), in layer order, then the penalty of every regularized trainable
+  weight (``kernel_regularizer`` ...), in weight order -- as ``sum([loss, *penalties])`` in the
+  loss dtype (Keras refuses penalties of another dtype with a TypeError; so does this module).
+  The reported loss includes them, in ``train_on_batch``, ``fit`` and ``evaluate`` alike.  Their
+  gradients join the backward pass where TensorFlow's tape adds them: an activity penalty's to
+  the gradient of its layer's output, a weight penalty's to that weight's gradient (dense: an
+  Embedding with an ``embeddings_regularizer`` then gets its gradient dense, as TensorFlow sums
+  ``IndexedSlices`` with a dense tensor into a dense one).  Without any penalty nothing changes.
 * Batches are taken in order, the last one partial.  ``shuffle=True`` permutes the samples each
   epoch with ``numpy.random.default_rng(seed)``: deterministic for a given ``seed``, but not
   Keras's order (Keras shuffles with TensorFlow's random ops, which NumPy cannot reproduce), so
@@ -37,12 +49,13 @@ from __future__ import annotations
 import importlib
 import math
 import sys
-import time
 from typing import Any, TextIO
 
 import numpy as np
 
 from . import _validation as v
+from .progress import ProgressBar
+from ._validation import require_finite, require_finite_all as _require_finite_all
 
 __all__ = ["History", "ProgressBar", "LossTracker"]
 
@@ -84,75 +97,6 @@ class LossTracker:
 
     def result(self) -> float:
         return float(self.total / self.count) if self.count else 0.0  # divide_no_nan
-
-
-class ProgressBar:
-    """Keras's progress bar for ``fit``: ``12/29 ━━━━━━━━ 1s 33ms/step - loss: 1.2345``.
-
-    ``verbose=1``: on a terminal the line is redrawn after each batch (at most every
-    ``interval`` seconds, always at the end); elsewhere only the final line of each epoch is
-    written.  ``verbose=2``: one line per epoch, ``29/29 - 1s - 33ms/step - loss: 1.2345``.
-    """
-
-    def __init__(self, target: int, verbose: int = 1, stream: TextIO | None = None,
-                 width: int = 20, interval: float = 0.05) -> None:
-        self.target, self.verbose, self.width, self.interval = target, verbose, width, interval
-        self.stream = stream if stream is not None else sys.stdout
-        isatty = getattr(self.stream, "isatty", None)
-        self.dynamic = bool(isatty and isatty())
-        self._start = time.time()
-        self._last = 0.0
-        self._prev_width = 0
-
-    @staticmethod
-    def _value(value: float) -> str:
-        return f"{value:.4f}" if abs(value) > 1e-3 else f"{value:.4e}"
-
-    @staticmethod
-    def _per_step(seconds: float) -> str:
-        if seconds >= 1 or seconds == 0:
-            return f"{seconds:.0f}s/step"
-        if seconds >= 1e-3:
-            return f"{seconds * 1e3:.0f}ms/step"
-        return f"{seconds * 1e6:.0f}us/step"
-
-    def update(self, current: int, logs: dict[str, float], finalize: bool = False) -> None:
-        """Show ``current`` of ``target`` steps and ``logs`` (name -> value, shown as is)."""
-        if self.verbose not in (1, 2):
-            return
-        now = time.time()
-        if not finalize and (self.verbose == 2 or not self.dynamic
-                             or now - self._last < self.interval):
-            return
-        self._last = now
-        elapsed = now - self._start
-        per_step = elapsed / current if current else 0.0
-        metrics = "".join(f" - {k}: {self._value(val)}" for k, val in logs.items())
-        count = f"{current:{len(str(self.target))}d}/{self.target}"
-        if self.verbose == 2:
-            self.stream.write(f"{count} - {elapsed:.0f}s - {self._per_step(per_step)}{metrics}\n")
-            self.stream.flush()
-            return
-        done = int(self.width * current / self.target) if self.target else self.width
-        if finalize:
-            timing = f"{elapsed:.0f}s"
-        else:
-            eta = per_step * (self.target - current)
-            timing = (f"{eta // 3600:.0f}:{eta % 3600 // 60:02.0f}:{eta % 60:02.0f}" if eta > 3600
-                      else f"{eta // 60:.0f}:{eta % 60:02.0f}" if eta > 60 else f"{eta:.0f}s")
-        if self.dynamic:  # bold count, green done / grey rest, as Keras draws it
-            bar = (f"\x1b[1m{count}\x1b[0m \x1b[32m{'━' * done}\x1b[0m"
-                   f"\x1b[37m{'━' * (self.width - done)}\x1b[0m")
-            plain = len(count) + 1 + self.width
-        else:
-            bar = f"{count} {'━' * done}{'─' * (self.width - done)}"
-            plain = len(bar)
-        text = f" {timing} {self._per_step(per_step)}{metrics}"
-        width = plain + len(text)
-        line = bar + text + " " * max(0, self._prev_width - width)
-        self._prev_width = width
-        self.stream.write(("\r" if self.dynamic else "") + line + ("\n" if finalize else ""))
-        self.stream.flush()
 
 
 # -- compile ------------------------------------------------------------------------------------
@@ -218,7 +162,7 @@ def copy_into(layer: Any, weights: list) -> bool:
 def _trainable(model: Any) -> list[int]:
     """Indices of the layers whose weights the optimizer updates."""
     return [i for i, layer in enumerate(model.layers)
-            if layer.trainable and layer.built and layer.weight_names()]
+            if layer.trainable and layer.built and layer.trainable_weight_names()]
 
 
 def _writable_weights(layer: Any) -> list[np.ndarray]:
@@ -230,17 +174,43 @@ def _writable_weights(layer: Any) -> list[np.ndarray]:
     return weights
 
 
+def penalties(model: Any) -> list[np.ndarray]:
+    """Keras's ``model.losses`` after a forward: each layer's activity penalties of that call, in
+    layer order, then the penalty of every regularized trainable weight, in weight order."""
+    activity = [p for layer in model.layers for p in layer._activity_losses]
+    return activity + [p for layer in model.layers for p in layer.weight_penalties()]
+
+
+def add_penalties(value: float, found: list[np.ndarray], dtype: Any) -> float:
+    """``sum([value, *found])`` in the loss ``dtype`` (``value`` unchanged when ``found`` is
+    empty); TypeError for a penalty of another dtype, as Keras's ``ops.sum`` of the list."""
+    if not found:
+        return value
+    dtype = np.dtype(dtype)
+    other = sorted({np.asarray(p).dtype.name for p in found} - {dtype.name})
+    if other:
+        raise TypeError(
+            f"The loss is computed in {dtype.name} but the model's regularization penalties are "
+            f"{other}; Keras cannot add them either. Give the loss the dtype of the model "
+            f"(e.g. losses.MeanSquaredError(dtype={other[0]!r})).")
+    return float(np.sum(np.array([value, *found], dtype=dtype)))
+
+
 def backward(model: Any, grad: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
     """Send ``grad`` (dLoss/d output) back through the layers of the last ``training=True``
     forward, down to the lowest trainable layer; returns ``(gradient, weight array)`` pairs
-    for every trainable layer, bottom layer first, each layer in ``get_weights()`` order (a
-    layer's ``sparse_gradients`` where it has them: the Embedding's IndexedSlices)."""
+    for every trainable weight (``trainable_weight_names``) of every trainable layer, bottom
+    layer first, each layer in ``get_weights()`` order (a layer's ``sparse_gradients`` where it
+    has them: the Embedding's IndexedSlices)."""
     trainable = _trainable(model)
     if not trainable:
         return []
     grads: dict[int, list] = {}
     for i in range(len(model.layers) - 1, trainable[0] - 1, -1):
         layer = model.layers[i]
+        activity = layer._activity_gradient()  # its own penalty's gradient joins the output's
+        if activity is not None:
+            grad = grad + activity
         if i == trainable[0] and hasattr(layer, "_input_gradient_needed"):
             layer._input_gradient_needed = False  # nobody reads the bottom layer's d inputs
             try:
@@ -250,7 +220,7 @@ def backward(model: Any, grad: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]
         else:
             grad = layer.backward(grad)
         if i in trainable:
-            grads[i] = list(getattr(layer, "sparse_gradients", None) or layer.gradients)
+            grads[i] = _with_weight_penalties(layer)
     pairs = []
     for i in trainable:
         layer = model.layers[i]
@@ -258,8 +228,23 @@ def backward(model: Any, grad: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]
         if len(grads[i]) != len(arrays):  # pragma: no cover - a layer breaking the protocol
             raise RuntimeError(f"Layer '{layer.name}' returned {len(grads[i])} gradients for "
                                f"{len(arrays)} weights.")
-        pairs += list(zip(grads[i], arrays))
+        # only the trainable weights (Keras's ``trainable_weights``): a BatchNormalization's
+        # moving statistics are moved by its training call, never by the optimizer
+        keep = set(layer.trainable_weight_names())
+        pairs += [(g, w) for name, g, w in zip(layer.weight_names(), grads[i], arrays)
+                  if name in keep]
     return pairs
+
+
+def _with_weight_penalties(layer: Any) -> list:
+    """The layer's gradients for the optimizer (its ``sparse_gradients`` where it has them), with
+    each regularized weight's penalty gradient added (that weight's gradient then dense)."""
+    sparse = getattr(layer, "sparse_gradients", None)
+    out = list(sparse or layer.gradients)
+    for j, (reg, w) in enumerate(zip(layer.weight_regularizers(), layer.weights)):
+        if reg is not None:
+            out[j] = layer.gradients[j] + reg.gradient(w)
+    return out
 
 
 def train_step(model: Any, x: np.ndarray, y: Any, sample_weight: Any = None) -> float:
@@ -272,6 +257,7 @@ def train_step(model: Any, x: np.ndarray, y: Any, sample_weight: Any = None) -> 
     try:
         y_pred, mask = model._forward(x, training=True)
         value = loss(y, y_pred, sample_weight=sample_weight, mask=mask)
+        value = add_penalties(value, penalties(model), _loss_dtype(loss))
         grad = loss.gradient(y, y_pred, sample_weight=sample_weight, mask=mask)
         pairs = backward(model, grad)
     except BaseException:
@@ -288,7 +274,8 @@ def eval_step(model: Any, x: np.ndarray, y: Any) -> float:
     snapshot = model._snapshot()
     try:
         y_pred, mask = model._forward(x, training=False)
-        return float(loss(y, y_pred, mask=mask))
+        value = float(loss(y, y_pred, mask=mask))
+        return add_penalties(value, penalties(model), _loss_dtype(loss))
     except BaseException:
         model._restore(snapshot)
         raise
@@ -387,41 +374,6 @@ def train_on_batch(model: Any, x: Any, y: Any, sample_weight: Any = None) -> Any
     trackers = _Trackers(model)
     trackers.update(_step(model, xs, ys, True, sample_weight), n)
     return trackers.value()
-
-
-def require_finite(name: str, arr: Any) -> None:
-    """The one NaN policy of training: ``fit`` / ``train_on_batch`` refuse non-finite inputs,
-    targets and sample weights before any update, with a ValueError naming the argument and
-    the first bad element (Keras trains on and silently spreads NaN into every weight with
-    Adam or SGD; numpy_rnn's RMSprop on sparse gradients failed with an IndexError).
-    Integer and boolean arrays are always finite."""
-    if arr is None:
-        return
-    if isinstance(arr, dict):  # by output name
-        for key, value in arr.items():
-            require_finite(f"{name}[{key!r}]", value)
-        return
-    if isinstance(arr, (list, tuple)) and any(isinstance(a, (np.ndarray, list, tuple))
-                                              for a in arr):
-        for i, value in enumerate(arr):  # one array per output
-            require_finite(f"{name}[{i}]", value)
-        return
-    a = np.asarray(arr)
-    if a.dtype.kind not in "fc":
-        return
-    bad = ~np.isfinite(a)
-    if bad.any():
-        where = tuple(int(i) for i in np.argwhere(bad)[0])
-        raise ValueError(
-            f"`{name}` must be finite to train on: it holds {int(bad.sum())} NaN or infinite "
-            f"value(s), the first at index {list(where)} ({a[where]!r}). Nothing was updated; "
-            "drop or fill those samples first.")
-
-
-def _require_finite_all(name: str, arrays: list) -> None:
-    """:func:`require_finite` for each array of a model's inputs or outputs (``x[1]``...)."""
-    for i, arr in enumerate(arrays):
-        require_finite(name if len(arrays) == 1 else f"{name}[{i}]", arr)
 
 
 def evaluate(model: Any, x: Any, y: Any, batch_size: int = 32, verbose: Any = "auto",

@@ -22,6 +22,7 @@ from .bundle_format import (CONFIG_KEY, DIGEST_KEY, FORMAT, FORMAT_VERSION, INPU
                             OUTPUTS_KEY, bundle_digest, check_labels)
 from .bundle_graph import check_graph_shapes, is_graph_config, rebuild, verify_graph
 from .bundle_verify import VerificationReport, stored_tolerances, verify_model
+from .declared import declared_weights
 from .errors import BundleError, BundleIntegrityError, BundleVerificationError, BundleVersionError
 
 @dataclasses.dataclass
@@ -309,7 +310,7 @@ def _check_declared_shapes(path: str, config: dict, specs: list[dict],
         if i == 0 and cls in ("Embedding", "EmbeddingLayer"):
             width = None
         try:
-            declared, width = _limits.declared_weights(cls, cfg, width, stored[pos:])
+            declared, width = declared_weights(cls, cfg, width, stored[pos:])
         except _limits.LimitError as exc:
             raise BundleError(f"{path!r}: the model config cannot be rebuilt: {exc}") from None
         total += sum(_limits.element_count(s) for _, s in declared)

@@ -64,7 +64,7 @@ def read_keras_file(path: str | os.PathLike, config: Any = None) -> KerasFile:
         UnsupportedModelError: the model uses layers/options numpy_rnn cannot reproduce (all
             of them listed).
         KerasFileError: not a Keras archive, corrupt, or weights that disagree with the config.
-        ImportError: h5py (``pip install 'numpy-rnn[h5]'``) is needed to read the weights.
+        ImportError: h5py (the ``numpy-rnn[h5]`` extra) is needed to read the weights.
         ValueError: ``config`` given for a file that holds its own.
     """
     where = os.fspath(path)

@@ -431,7 +431,9 @@ def _plan_functional(name: str, config: dict, problems: list[str], defer: bool,
 
 def _check_masks(chain: list[str], by_name: dict, calls: dict, start: str | None,
                  problems: list[str]) -> None:
-    """Each recurrent layer's ``mask`` kwarg must be exactly Keras's automatic mask."""
+    """Each ``mask`` kwarg of a layer whose Keras ``call`` takes one (``KerasLayerRule.call_mask``:
+    the recurrent layers, Bidirectional, GlobalAveragePooling1D) must be exactly Keras's automatic
+    mask."""
     source: tuple | None = None  # (kind, input tensor name, mask value, source layer)
     previous = start
     for n in chain:
@@ -440,7 +442,8 @@ def _check_masks(chain: list[str], by_name: dict, calls: dict, start: str | None
         cfg = node.get("config") if isinstance(node.get("config"), dict) else {}
         kwargs = calls.get(n, ([], {}))[1]
         mask_refs = _tensor_refs(kwargs.get("mask"))
-        takes_mask = cls in RNN_CLASSES or cls == "Bidirectional"
+        rule = KERAS_LAYER_RULES.get(cls) if isinstance(cls, str) else None
+        takes_mask = rule is not None and rule.call_mask
         if source is not None and takes_mask:
             if len(mask_refs) != 1 or not _mask_matches(mask_refs[0], source, by_name, calls):
                 problems.append(f"{layer_label(node)} does not receive the automatic mask of "
@@ -459,7 +462,7 @@ def _check_masks(chain: list[str], by_name: dict, calls: dict, start: str | None
         elif cls == "Bidirectional":
             inner = (cfg.get("layer") or {}).get("config") or {}
             source = source if inner.get("return_sequences") else None
-        elif cls not in ("Dense", "Dropout"):
+        elif not (cls in KERAS_LAYER_RULES and KERAS_LAYER_RULES[cls].passes_mask):
             source = None
         previous = n
 

@@ -175,9 +175,11 @@ def train_step(model: Any, xs: list, ys: list, sample_weight: Any = None) -> tup
     try:
         preds, masks = model._forward(xs, training=True)
         total, values, grads = _losses(model, ys, preds, masks, sample_weight, True)
+        total = _train.add_penalties(total, _backward.penalties(model), loss_dtype(model))
         acc = _backward.Accumulator()
         if model.trainable:
             _backward.backward_graph(model, model._record, grads, acc, trainable=True)
+            _backward.add_weight_penalty_gradients(model, acc)
         pairs = acc.pairs(model.weights)
     except BaseException:
         model._restore(snapshot)
@@ -194,6 +196,7 @@ def eval_step(model: Any, xs: list, ys: list) -> tuple:
     try:
         preds, masks = model._forward(xs, training=False)
         total, values, _ = _losses(model, ys, preds, masks, None, False)
+        total = _train.add_penalties(total, _backward.penalties(model), loss_dtype(model))
     except BaseException:
         model._restore(snapshot)
         raise

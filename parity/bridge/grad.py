@@ -23,6 +23,7 @@ import numpy_rnn
 from numpy_rnn import losses
 
 from .. import report as _report  # diff_arrays looked up there: a swapped checker is seen
+from . import run as _run
 from ..report import OutputDiff, ParityReport, notify
 from ._tf import require_tf
 
@@ -40,7 +41,7 @@ def is_model(obj: Any) -> bool:
 def keras_weight_name(layer: Any, variable: Any) -> str:
     """A Keras variable's name inside ``layer``: ``kernel``, or ``forward_gru/kernel`` in a
     Bidirectional (the ``*_cell`` level of a recurrent layer's path is left out)."""
-    parts = str(getattr(variable, "path", variable.name)).split("/")
+    parts = str(getattr(variable, "path", variable.name)).split(":")[0].split("/")
     if layer.name in parts:
         parts = parts[parts.index(layer.name) + 1:]
     kept = [p for p in parts if not p.endswith("_cell")]
@@ -85,6 +86,8 @@ def _dropout_layers(np_obj: Any) -> list[str]:
         for lay in inner:
             if isinstance(lay, numpy_rnn.Dropout) and lay.rate > 0:
                 found.append(lay.name)
+            elif getattr(lay, "random_in_training", False):  # GaussianNoise, AlphaDropout ...
+                found.append(lay.name)
             elif getattr(lay, "dropout", 0) or getattr(lay, "recurrent_dropout", 0):
                 found.append(lay.name)
     return found
@@ -104,8 +107,9 @@ def pair_layers(np_obj: Any, keras_obj: Any, what: str = "compare_gradients"
     dropped = _dropout_layers(np_obj)
     if dropped:
         raise ValueError(
-            f"{what}: layer(s) {dropped} drop units at random while training (dropout > 0); "
-            "the two sides would draw different masks. Compare with rate 0.")
+            f"{what}: layer(s) {dropped} drop units at random while training (dropout > 0) "
+            "or add noise at random; the two sides would draw different masks. Compare with "
+            "rate 0.")
     if isinstance(np_obj, numpy_rnn.Model):
         return True, [(np_obj, keras_obj)], _graph_weight_names(np_obj, keras_obj, what)
     if model:
@@ -194,8 +198,8 @@ class GradientSides:
             out, out_mask = forward(np.asarray(inputs), training=True)
         else:
             out = self.np_obj(inputs, **kwargs)
-            if (not self.model and mask is not None and isinstance(out, np.ndarray)
-                    and out.ndim == 3):
+            if (not self.model and mask is not None and not isinstance(mask, (list, tuple))
+                    and isinstance(out, np.ndarray) and out.ndim == 3):
                 out_mask = np.asarray(mask, bool)  # a sequence output carries the input mask
         outs = _as_list(out)
         if loss is None:
@@ -240,32 +244,43 @@ def keras_gradients(keras_obj: Any, inputs: Any, *, targets: Any = None, loss: A
     tf = require_tf()
     if isinstance(inputs, (list, tuple, dict)) and type(keras_obj).__name__ == "Functional":
         return _keras_graph_gradients(keras_obj, inputs, targets, loss)
-    x = tf.convert_to_tensor(np.asarray(inputs))
-    floating = x.dtype.is_floating
+    several = isinstance(inputs, (list, tuple))  # a multi-input layer: [query, value, key] ...
+    xs = [tf.convert_to_tensor(np.asarray(i)) for i in (inputs if several else [inputs])]
+    floating = all(x.dtype.is_floating for x in xs)
     init = None if initial_state is None else [tf.convert_to_tensor(np.asarray(s))
                                                for s in initial_state]
-    kwargs = {k: tf.convert_to_tensor(np.asarray(v)) for k, v in (call_kwargs or {}).items()}
-    if mask is not None:
+    kwargs = {k: _run._to_tensor(v) for k, v in (call_kwargs or {}).items()}
+    if isinstance(mask, (list, tuple)):  # one mask per input (None: that input has none)
+        kwargs["mask"] = [None if m is None else tf.convert_to_tensor(np.asarray(m, bool))
+                          for m in mask]
+    elif mask is not None:
         kwargs["mask"] = tf.convert_to_tensor(np.asarray(mask, bool))
     if init is not None:
         kwargs["initial_state"] = init
     variables = keras_variables(keras_obj)
+    # a non-trainable variable (BatchNormalization's moving statistics) is not watched: its
+    # gradient is zero, as for any unwatched source (the tape refuses to differentiate it)
+    watched = [v for v in variables if getattr(v, "trainable", True)]
     with tf.GradientTape() as tape:
         if floating:
-            tape.watch(x)
+            tape.watch(xs)
         if init is not None:
             tape.watch(init)
-        out = keras_obj(x, training=True, **kwargs)
+        out = _run.call_keras(keras_obj, xs if several else xs[0], training=True, **kwargs)
         if loss is None:
             value = tf.add_n([tf.reduce_sum(o) for o in _as_list(out)])
         else:
             value = keras_loss(loss)(tf.convert_to_tensor(np.asarray(targets)), out)
-    sources = variables + ([x] if floating else []) + (init or [])
+    sources = watched + (xs if floating else []) + (init or [])
     grads = tape.gradient(value, sources, unconnected_gradients=tf.UnconnectedGradients.ZERO)
     grads = [np.asarray(tf.convert_to_tensor(g)) for g in grads]
-    n = len(variables)
-    dx = grads[n] if floating else None
-    return grads[:n], dx, grads[n + (1 if floating else 0):]
+    n = len(watched)
+    n_x = len(xs) if floating else 0
+    taken = iter(grads[:n])
+    weight_grads = [next(taken) if getattr(v, "trainable", True)
+                    else np.zeros(tuple(v.shape), np.dtype(str(v.dtype))) for v in variables]
+    dx = (grads[n:n + n_x] if several else grads[n]) if floating else None
+    return weight_grads, dx, grads[n + n_x:]
 
 
 def _keras_graph_gradients(keras_obj: Any, inputs: Any, targets: Any, loss: Any) -> tuple:
@@ -277,6 +292,7 @@ def _keras_graph_gradients(keras_obj: Any, inputs: Any, targets: Any, loss: Any)
         else list(inputs)
     xs = [tf.convert_to_tensor(np.asarray(x)) for x in flat]
     variables = list(keras_obj.weights)
+    watched = [v for v in variables if getattr(v, "trainable", True)]  # as keras_gradients
     with tf.GradientTape() as tape:
         for x in xs:
             if x.dtype.is_floating:
@@ -287,23 +303,53 @@ def _keras_graph_gradients(keras_obj: Any, inputs: Any, targets: Any, loss: Any)
         else:
             value = keras_loss(loss)(tf.convert_to_tensor(np.asarray(targets)), out)
     floats = [x for x in xs if x.dtype.is_floating]
-    grads = tape.gradient(value, variables + floats,
+    grads = tape.gradient(value, watched + floats,
                           unconnected_gradients=tf.UnconnectedGradients.ZERO)
     grads = [np.asarray(tf.convert_to_tensor(g)) for g in grads]
-    n = len(variables)
+    n = len(watched)
+    taken = iter(grads[:n])
+    weight_grads = [next(taken) if getattr(v, "trainable", True)
+                    else np.zeros(tuple(v.shape), np.dtype(str(v.dtype))) for v in variables]
     dx = grads[n:]
-    return grads[:n], (dx if len(xs) > 1 else (dx or [None])[0]), []
+    return weight_grads, (dx if len(xs) > 1 else (dx or [None])[0]), []
 
 
 def _row(name: str, actual: Any, expected: np.ndarray, want_dtype: Any, rtol, atol) -> OutputDiff:
+
+
+def _vanishing_scales(sides: GradientSides, k_w: list) -> dict[str, float]:
+    """Row name -> the scale its atol is a fraction of, for gradients a layer declares zero in
+    exact arithmetic (``vanishing_gradients``: MultiHeadAttention's key bias, which moves every
+    score of a query row alike and so leaves the softmax unchanged): both sides are rounding
+    noise around 0, measured on the scale of the named gradient whose terms are of the same size
+    (the key kernel's) instead of on their own max|noise|."""
+    index = {name: i for i, name in enumerate(sides.names)}
+    out: dict[str, float] = {}
+    for n_layer, k_layer in sides.pairs:
+        prefix = f"d {k_layer.name}/" if sides.model else "d "
+        for name, reference in getattr(n_layer, "vanishing_gradients", {}).items():
+            i = index.get(prefix + reference)
+            if prefix + name in index and i is not None and i < len(k_w):
+                out[prefix + name] = float(np.max(np.abs(k_w[i]))) if np.size(k_w[i]) else 0.0
+    return out
+
+
+def _row(name: str, actual: Any, expected: np.ndarray, want_dtype: Any, rtol, atol,
+         scale: float | None = None) -> OutputDiff:
     """One gradient row; a missing gradient, or one not in the dtype of what it differentiates,
-    fails the row whatever its values."""
+    fails the row whatever its values.  ``scale``: what atol is a fraction of (default
+    max|expected|)."""
     if actual is None:
         d = _report.diff_arrays(name, np.full(expected.shape, np.nan), expected, kind="gradient")
         d.passed, d.note = False, "numpy gave no gradient (None)"
         return d
     actual = np.asarray(actual)
-    d = _report.diff_arrays(name, actual, expected, kind="gradient", rtol=rtol, atol=atol)
+    d = _report.diff_arrays(name, actual, expected, kind="gradient", rtol=rtol, atol=atol,
+                            scale=scale)
+    if scale is not None:
+        d.note = (d.note + "; " if d.note else "") + (
+            f"zero in exact arithmetic: atol is a fraction of {scale:.3g} (see "
+            "vanishing_gradients)")
     if want_dtype is not None and actual.dtype != np.dtype(want_dtype):
         d.passed = False
         d.note = (d.note + "; " if d.note else "") + (
@@ -386,8 +432,9 @@ def gradient_comparison(np_obj: Any, keras_obj: Any, inputs: Any, *, targets: An
     rows = []
     if len(n_w) != len(k_w):
         rows.append(_count_row("weight gradients", len(n_w), len(k_w)))
+    scales = _vanishing_scales(sides, k_w)
     for name, a, e, w in zip(sides.names, n_w, k_w, weights):
-        rows.append(_row(name, a, e, w.dtype, rtol, atol))
+        rows.append(_row(name, a, e, w.dtype, rtol, atol, scales.get(name)))
     layer_dtype = getattr(sides.pairs[0][0], "dtype", None)  # what the inputs are cast to
     if isinstance(np_obj, numpy_rnn.Model):
         floats = [t for t in np_obj.inputs if np.dtype(t.dtype).kind == "f"]
@@ -396,6 +443,12 @@ def gradient_comparison(np_obj: Any, keras_obj: Any, inputs: Any, *, targets: An
         for t, a, e in zip(floats, n_list, k_list):
             name = "d inputs" if len(np_obj.inputs) == 1 else f"d inputs['{t.name}']"
             rows.append(_row(name, a, e, t.dtype, rtol, atol))
+    elif isinstance(k_x, list):  # one row per input of a multi-input layer
+        n_xs = list(n_x) if isinstance(n_x, (list, tuple)) else [n_x] * len(k_x)
+        if len(n_xs) != len(k_x):
+            rows.append(_count_row("input gradients", len(n_xs), len(k_x)))
+        for i, (a, e) in enumerate(zip(n_xs, k_x)):
+            rows.append(_row(f"d inputs[{i}]", a, e, layer_dtype, rtol, atol))
     elif k_x is not None:
         rows.append(_row("d inputs", n_x, k_x, layer_dtype, rtol, atol))
     if len(n_s) != len(k_s):

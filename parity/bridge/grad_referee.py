@@ -46,7 +46,8 @@ def refereed_gradients(np_obj: Any, keras_obj: Any, inputs: Any, *, targets: Any
     if report.passed or all(d.dtype != "float32" for d in report.outputs):
         notify(report)
         return report
-    x = np.asarray(inputs)
+    several = isinstance(inputs, (list, tuple))  # a multi-input layer's [query, value, ...]
+    x = [np.asarray(i) for i in inputs] if several else np.asarray(inputs)
     twin = keras_float64_copy(keras_obj, x)
     loss64 = None
     if result.loss is not None:
@@ -57,7 +58,8 @@ def refereed_gradients(np_obj: Any, keras_obj: Any, inputs: Any, *, targets: Any
 
     def flat(sides: tuple) -> list:
         w, dx, st = sides
-        return list(w) + ([dx] if dx is not None else []) + list(st)
+        xs = list(dx) if isinstance(dx, (list, tuple)) else [dx] if dx is not None else []
+        return list(w) + xs + list(st)
 
     rows = [referee(diff, a, e, r, report.case)
             for diff, a, e, r in zip(report.outputs, flat(result.numpy), flat(result.keras),

@@ -99,6 +99,9 @@ def _default_input(np_model: numpy_rnn.Sequential) -> tuple[tuple, str]:
         return (None, features), first.dtype.name
     if isinstance(first, numpy_rnn.Dense) and features:
         return (features,), first.dtype.name
+    built_for = getattr(first, "build_input_shape", None)  # layers built from a full shape
+    if getattr(first, "builds_from_shape", False) and built_for is not None:
+        return tuple(built_for)[1:], first.dtype.name
     raise ValueError(f"to_keras: the input shape of model '{np_model.name}' is unknown; give "
                      "Sequential(input_shape=...) or build the model first.")
 

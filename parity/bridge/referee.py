@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 
 from ..report import ParityReport
-from .run import assert_parity, compare
+from .run import _to_tensor, assert_parity, call_keras, compare
 
 #: Beyond this magnitude of the exact (float64) output, float32 parity is not defined here: the
 #: recurrence has grown exponentially (a linear recurrent activation reaches 1e19 and float32
@@ -63,8 +63,9 @@ def _float64_config(cfg: Any) -> Any:
     return cfg
 
 
-def keras_float64_copy(keras_obj: Any, inputs: np.ndarray) -> Any:
-    """The same Keras layer or model (config and weights) computing in float64."""
+def keras_float64_copy(keras_obj: Any, inputs: Any) -> Any:
+    """The same Keras layer or model (config and weights) computing in float64 (``inputs``: an
+    array, or the list a multi-input layer takes, to build it)."""
     import keras
 
     if type(keras_obj).__module__.split(".")[0] == "tf_keras" and not hasattr(keras_obj, "layers"):
@@ -73,7 +74,10 @@ def keras_float64_copy(keras_obj: Any, inputs: np.ndarray) -> Any:
     else:
         cfg = _float64_config(keras.saving.serialize_keras_object(keras_obj))
         twin = keras.saving.deserialize_keras_object(cfg)
-    if not hasattr(keras_obj, 'layers') and not twin.built:  # a layer, not a model
+    if isinstance(inputs, (list, tuple)) and not twin.built:
+        # a multi-input layer (tf_keras's MultiHeadAttention builds on its first call)
+        call_keras(twin, [_to_tensor(np.zeros(np.shape(x), np.float64)) for x in inputs])
+    elif not hasattr(keras_obj, 'layers') and not twin.built:  # a layer, not a model
         twin.build((None,) * (inputs.ndim - 1) + (inputs.shape[-1],)
                    if inputs.dtype.kind == "f" else (None,) * inputs.ndim)
     twin.set_weights([np.asarray(w, np.float64) if np.asarray(w).dtype.kind == "f"
@@ -122,6 +126,7 @@ def referee(diff: Any, actual: Any, expected: Any, exact: Any, case: str) -> Any
         excess = np.where(plain_bad, np.abs(a - r) - allowed, -np.inf)  # judge failures only
     ok = bool(np.all(excess <= 0))
     diff.passed = ok
+    diff.refereed = True
     diff.note = ((diff.note + "; ") if diff.note else "") + (
         f"refereed by float64 Keras: max|numpy-exact|={np.abs(a - r)[plain_bad].max():.3e} "
         f"where numpy and keras disagree, max|keras-exact|={own_max:.3e}; "
@@ -142,18 +147,21 @@ def refereed_parity(np_obj: Any, keras_obj: Any, inputs: Any, *, case: str | Non
     report = compare(np_obj, keras_obj, inputs, case=case, **call_kwargs)
     if report.passed or all(d.dtype != "float32" for d in report.outputs):
         return report
-    import tensorflow as tf
-
-    x = np.asarray(inputs)
+    several = isinstance(inputs, (list, tuple))  # a multi-input layer's [query, value, ...]
+    x = [np.asarray(i) for i in inputs] if several else np.asarray(inputs)
     twin = keras_float64_copy(keras_obj, x)
-    kw = {k: (tf.constant(as_float64(v)) if k == "mask" and v is not None else as_float64(v))
-          for k, v in call_kwargs.items()}
-    if kw.get("initial_state") is not None:
-        kw["initial_state"] = [tf.constant(s) for s in kw["initial_state"]]
-    exact = [np.asarray(o, np.float64) for o in _as_list(twin(tf.constant(x.astype(np.float64)),
-                                                             **kw))]
+
+    def keras_args(v: Any, to64: bool) -> Any:
+        return v if isinstance(v, (bool, str)) or v is None else _to_tensor(
+            as_float64(v) if to64 else v)
+
+    kw64 = {k: keras_args(v, True) for k, v in call_kwargs.items()}
+    exact = [np.asarray(o, np.float64)
+             for o in _as_list(call_keras(twin, keras_args(inputs, True), **kw64))]
     np_out = [np.asarray(o, np.float64) for o in _as_list(np_obj(inputs, **call_kwargs))]
-    k_out = [np.asarray(o, np.float64) for o in _as_list(keras_obj(inputs, **call_kwargs))]
+    kw = {k: keras_args(v, False) for k, v in call_kwargs.items()}
+    k_out = [np.asarray(o, np.float64)
+             for o in _as_list(call_keras(keras_obj, keras_args(inputs, False), **kw))]
     rows = [diff if diff.passed else referee(diff, a, e, r, report.case)
             for diff, a, e, r in zip(report.outputs, np_out, k_out, exact)]
     return ParityReport(report.case, rows)

@@ -8,18 +8,20 @@ direction's states (``h_fw``, ``c_fw``, ``h_bw``, ``c_bw``).
 """
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 import numpy as np
 
 import numpy_rnn
 
-from ..report import ParityReport, compare_outputs, diff_arrays, notify, reporting_once
+from ..report import ParityReport, compare_outputs, notify, reporting_once
 from ._tf import require_tf
 from .graph import graph_output_specs
-from .text import compare_text, is_tokenizer
+from .text import compare_text, compare_text_vectorization, is_tokenizer
 
-__all__ = ["output_specs", "output_names", "output_kinds", "run_pair", "compare",
+__all__ = ["output_specs", "output_names", "output_kinds", "run_pair", "compare", "call_keras",
+           "takes_input_list",
            "assert_parity"]
 
 
@@ -45,6 +47,9 @@ def output_specs(np_obj: Any, n: int) -> list[tuple[str, str]]:
             specs += [(f"{s}_fw", kind) for s, kind in per] + [(f"{s}_bw", kind) for s, kind in per]
         if len(specs) == n:
             return specs
+    own = getattr(np_obj, "call_output_names", None)
+    if own is not None:  # a layer that names its outputs (attention: output, attention_scores)
+        return [(name, "output") for name in own(n)]
     if n == 1:
         return [("output", "output")]
     return [("output", "output")] + _state_specs(n - 1)
@@ -61,15 +66,49 @@ def output_kinds(np_obj: Any, n: int) -> list[str]:
 
 
 def _to_tensor(x: Any):
+    """Arrays (and lists of them) as tensors; None and Python scalars (``use_causal_mask=True``,
+    ``return_attention_scores=True``) stay as they are, as Keras expects its flags."""
     import tensorflow as tf
 
-    if x is None:
-        return None
+    if x is None or isinstance(x, (bool, str)):
+        return x
     if isinstance(x, (list, tuple)):
         return [_to_tensor(i) for i in x]
     if isinstance(x, dict):
         return {k: _to_tensor(v) for k, v in x.items()}
     return tf.convert_to_tensor(np.asarray(x))
+
+
+def takes_input_list(keras_obj: Any) -> bool:
+    """True when a Keras layer's ``call`` takes several inputs as one list (``call(inputs,
+    ...)``: Attention, the merge layers, models), False when it takes them as positional
+    arguments (MultiHeadAttention's ``call(query, value, key=None, ...)``)."""
+    call = getattr(keras_obj, "call", None)
+    try:
+        params = [p for p in inspect.signature(call).parameters.values()
+                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    except (TypeError, ValueError):
+        return True
+    return not params or params[0].name == "inputs"
+
+
+def call_keras(keras_obj: Any, inputs: Any, mask: Any = None, **kwargs: Any):
+    """Call ``keras_obj`` on ``inputs`` (tensors, or a list of them) as the NumPy twin was
+    called.  A list of inputs for a layer whose ``call`` takes positional inputs is spread over
+    them, and a ``mask`` list then travels as each input's Keras mask (``_keras_mask``), which
+    is how a functional graph hands masks to such a layer (Keras 3.15's MultiHeadAttention
+    reads the query's mask only from the tensor)."""
+    if isinstance(inputs, (list, tuple)) and not takes_input_list(keras_obj):
+        from keras.src import backend
+
+        masks = list(mask) if isinstance(mask, (list, tuple)) else [mask] * (mask is not None)
+        for tensor, m in zip(inputs, masks):
+            if m is not None:
+                backend.set_keras_mask(tensor, m)
+        return keras_obj(*inputs, **kwargs)
+    if mask is not None:
+        kwargs["mask"] = mask
+    return keras_obj(inputs, **kwargs)
 
 
 def _numpy(x: Any):
@@ -87,9 +126,7 @@ def run_pair(np_obj: Any, keras_obj: Any, inputs: Any, *, case: str, rtol=None, 
     if isinstance(np_obj, numpy_rnn.Vocabulary) or is_tokenizer(keras_obj):
         return compare_text(np_obj, keras_obj, inputs, case=case)
     if isinstance(np_obj, numpy_rnn.TextVectorization):
-        a = np.asarray(np_obj(inputs))
-        e = np.asarray(keras_obj(inputs))
-        return ParityReport(case, [diff_arrays("ids", a, e, rtol=0, atol=0)])
+        return compare_text_vectorization(np_obj, keras_obj, inputs, case=case)
     require_tf()
     np_out = np_obj(inputs, **call_kwargs)
     k_kwargs = {k: _to_tensor(v) for k, v in call_kwargs.items()}
@@ -97,7 +134,7 @@ def run_pair(np_obj: Any, keras_obj: Any, inputs: Any, *, case: str, rtol=None, 
     if isinstance(np_obj, numpy_rnn.Model) and isinstance(inputs, (list, tuple)) and \
             len(inputs) == 1 and len(np_obj.inputs) == 1:
         k_inputs = inputs[0]  # Keras takes one input unwrapped
-    keras_out = _numpy(keras_obj(_to_tensor(k_inputs), **k_kwargs))
+    keras_out = _numpy(call_keras(keras_obj, _to_tensor(k_inputs), **k_kwargs))
     if isinstance(keras_out, dict):
         keras_out = [keras_out[k] for k in sorted(keras_out)]
     if isinstance(np_out, dict):

@@ -29,7 +29,9 @@ from ..gate.baseline import (DEFAULT_FLOOR_FRACTION, DEFAULT_GROWTH_FACTOR, Base
 from ..gate.jobs import run_parallel
 from ..gate.sweep import run_cases
 from ..gate.junit import write_junit
-from ..gate.shard import parse_shard, shard_positions, sweep_cases, sweep_info
+from ..gate.catalog import sweep_cases
+from ..gate.consistency import REFEREED as REFEREED_MARK
+from ..gate.shard import parse_shard, shard_positions, sweep_info
 from ..gate.plot import plot_error_by_timestep, require_matplotlib
 from .common import EXIT_FAIL, EXIT_OK, int_at_least, number, output_path_problem, usage_error
 
@@ -198,7 +200,13 @@ def cmd_parity(args: argparse.Namespace) -> int:
                      f"({o.baseline['ratio']:.0%} of allowed)")
         elif o.baseline and o.baseline["status"] in ("new", "not compared"):
             extra = f"  ({o.baseline['status']})"
+        refereed = o.report.refereed if o.report is not None else []
+        if refereed:
+            extra += f"  ({REFEREED_MARK})"
         print(f"{o.case:<{width}}{err_txt:>13}  {tol:<22}{o.status}{extra}", flush=True)
+        if refereed and o.status != "FAIL":  # the figures the verdict rests on (FAIL prints all)
+            for d in refereed:
+                print("    " + d.line())
         if o.report is not None and (o.status == "FAIL" or (o.status != "pass" and args.verbose)):
             print("    " + str(o.report).replace("\n", "\n    "))
         if o.status == "REGRESSED":
@@ -227,8 +235,11 @@ def cmd_parity(args: argparse.Namespace) -> int:
     detail = ", ".join(f"{n[s]} {label}" for s, label in
                        (("FAIL", "out of tolerance"), ("ERROR", "crashed"),
                         ("REGRESSED", "regressed")) if n[s])
+    n_refereed = sum(1 for o in outcomes if o.report is not None and o.report.refereed)
     print(f"{n['pass']} passed, {failed} failed" + (f" ({detail})" if detail else "")
-          + (f", {n['skip']} skipped" if n["skip"] else "") + f" in {total:.1f}s")
+          + (f", {n['skip']} skipped" if n["skip"] else "") + f" in {total:.1f}s"
+          + (f"; {n_refereed} case(s) {REFEREED_MARK}: numpy judged by its distance from "
+             f"the float64 answer against Keras's own" if n_refereed else ""))
 
     comparison, extra_failures = None, []
     if base is not None:
