@@ -21,6 +21,7 @@ from .reshaping import (Cropping1D, Flatten, Permute, RepeatVector, Reshape, Tim
                         UpSampling1D, ZeroPadding1D)
 from .einsum_dense import EinsumDense
 from .attention import AdditiveAttention, Attention, MultiHeadAttention
+from .text_vectorization import TextVectorizationLayer
 
 __all__ = ["Layer", "Embedding", "EmbeddingLayer", "TokenIdError", "LSTM",
            "GRU", "SimpleRNN", "Bidirectional", "Dense", "Dropout", "Masking", "RNNBase", "rnn_loop",

@@ -314,9 +314,6 @@ def _keras_graph_gradients(keras_obj: Any, inputs: Any, targets: Any, loss: Any)
     return weight_grads, (dx if len(xs) > 1 else (dx or [None])[0]), []
 
 
-def _row(name: str, actual: Any, expected: np.ndarray, want_dtype: Any, rtol, atol) -> OutputDiff:
-
-
 def _vanishing_scales(sides: GradientSides, k_w: list) -> dict[str, float]:
     """Row name -> the scale its atol is a fraction of, for gradients a layer declares zero in
     exact arithmetic (``vanishing_gradients``: MultiHeadAttention's key bias, which moves every
