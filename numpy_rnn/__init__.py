@@ -30,9 +30,10 @@ from .text import (  # noqa: E402
     text_to_word_sequence,
 )
 from .layers import (Add, Average, Concatenate, Dot, Maximum, Minimum,  # noqa: E402
-                     Multiply, Subtract)
+                     Multiply, Subtract, TextVectorizationLayer)
 from .model import Sequential  # noqa: E402
 from .functional import Input, InputLayer, Model  # noqa: E402
+from .registry import register_layer, registered_layers, unregister_layer  # noqa: E402
 from .io import (  # noqa: E402
     BundleError,
     BundleIntegrityError,
@@ -106,12 +107,16 @@ __all__ = [
     "get_num_threads",
     "Vocabulary",
     "TextVectorization",
+    "TextVectorizationLayer",
     "pad_sequences",
     "text_to_word_sequence",
     "Sequential",
     "Model",
     "Input",
     "InputLayer",
+    "register_layer",
+    "unregister_layer",
+    "registered_layers",
     "Add",
     "Subtract",
     "Multiply",

@@ -50,6 +50,7 @@ from .graph.run import fill, run_node
 from .graph.symbolic import SymbolicTensor, flatten, pack_like
 from .graph.topology import map_graph
 from .layers.base import Layer
+from ._strings import string_input
 from ._validation import cast_model_input
 from .model import Sequential
 
@@ -273,7 +274,8 @@ class Model(Layer):
             flat = [x]
         out = []
         for t, arr in zip(self.inputs, flat):
-            a = cast_model_input(self.name, arr, t.dtype, what=f"{what}['{t.name}']")
+            a = (string_input if t.dtype == "object" else cast_model_input)(  # (graphio: text)
+                self.name, arr, t.dtype, what=f"{what}['{t.name}']")
             if a.ndim != len(t.shape):
                 raise ValueError(f"Input '{t.name}' of model '{self.name}' expects shape "
                                  f"{t.shape}, but received an array of shape {a.shape}.")

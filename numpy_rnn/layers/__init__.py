@@ -21,6 +21,7 @@ from .reshaping import (Cropping1D, Flatten, Permute, RepeatVector, Reshape, Tim
                         UpSampling1D, ZeroPadding1D)
 from .einsum_dense import EinsumDense
 from .attention import AdditiveAttention, Attention, MultiHeadAttention
+from .text_vectorization import TextVectorizationLayer
 
 __all__ = ["Layer", "Embedding", "EmbeddingLayer", "TokenIdError", "LSTM",
            "GRU", "SimpleRNN", "Bidirectional", "Dense", "Dropout", "Masking", "RNNBase", "rnn_loop",
@@ -34,4 +35,5 @@ __all__ = ["Layer", "Embedding", "EmbeddingLayer", "TokenIdError", "LSTM",
            "AveragePooling1D", "GlobalMaxPooling1D", "GlobalAveragePooling1D",
            "Flatten", "Reshape", "Permute", "RepeatVector", "TimeDistributed", "Cropping1D",
            "ZeroPadding1D", "UpSampling1D",
-           "EinsumDense", "MultiHeadAttention", "Attention", "AdditiveAttention"]
+           "EinsumDense", "MultiHeadAttention", "Attention", "AdditiveAttention",
+           "TextVectorizationLayer"]

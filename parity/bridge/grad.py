@@ -110,8 +110,11 @@ def pair_layers(np_obj: Any, keras_obj: Any, what: str = "compare_gradients"
             f"{what}: layer(s) {dropped} drop units at random while training (dropout > 0) "
             "or add noise at random; the two sides would draw different masks. Compare with "
             "rate 0.")
+    if isinstance(np_obj, numpy_rnn.Model):
+        return True, [(np_obj, keras_obj)], _graph_weight_names(np_obj, keras_obj, what)
     if model:
-        n_layers, k_layers = list(np_obj.layers), list(keras_obj.layers)
+        n_layers = list(np_obj.layers)  # a Functional chain lists its InputLayer: not a twin
+        k_layers = [lay for lay in keras_obj.layers if type(lay).__name__ != "InputLayer"]
         if len(n_layers) != len(k_layers):
             raise ValueError(
                 f"{what}: the models differ: numpy model '{np_obj.name}' has {len(n_layers)} "
@@ -138,6 +141,36 @@ def pair_layers(np_obj: Any, keras_obj: Any, what: str = "compare_gradients"
     return model, pairs, names
 
 
+def _graph_weight_names(np_model: Any, keras_model: Any, what: str) -> list[str]:
+    """A functional model's weight names (``layer/weight``, in ``get_weights()`` order) after
+    checking that the Keras model holds weights of the same shapes in the same order."""
+    n_shapes = [tuple(w.shape) for w in np_model.get_weights()]
+    k_shapes = [tuple(v.shape) for v in keras_model.weights]
+    if n_shapes != k_shapes:
+        raise ValueError(
+            f"{what}: model '{np_model.name}' has weights of shapes {n_shapes} in numpy but "
+            f"'{keras_model.name}' has {k_shapes} in keras; copy the weights with "
+            "parity.from_keras / parity.to_keras")
+    return np_model.weight_names()
+
+
+def _graph_numpy_side(model: Any, inputs: Any, targets: Any, loss: Any) -> tuple:
+    """A functional model's own training forward and backward through its graph."""
+    xs = model._standardize_inputs(inputs)
+    outs, out_masks = model._forward(xs, training=True)
+    if loss is None:
+        grads = [np.ones_like(o) for o in outs]
+    else:
+        if len(outs) != 1:
+            raise ValueError(f"compare_gradients: `loss` needs a single output; the model "
+                             f"returns {len(outs)}")
+        grads = [loss.gradient(targets, outs[0], mask=out_masks[0])]
+    dx = model._backward(model._record, grads if len(grads) > 1 else grads[0])
+    dx = list(dx) if isinstance(dx, (list, tuple)) else [dx]
+    floats = [d for d, x in zip(dx, xs) if x.dtype.kind == "f"]
+    return list(model.gradients or []), (floats if len(xs) > 1 else (floats or [None])[0]), []
+
+
 class GradientSides:
     """The two gradient computations and the row names; :func:`compare_gradients` joins them."""
 
@@ -150,6 +183,8 @@ class GradientSides:
     def numpy_side(self, inputs: Any, targets: Any, loss: Any, mask: Any, initial_state: Any,
                    call_kwargs: dict) -> tuple[list, Any, list]:
         """``(weight gradients, input gradient or None, initial-state gradients)``."""
+        if isinstance(self.np_obj, numpy_rnn.Model):
+            return _graph_numpy_side(self.np_obj, inputs, targets, loss)
         kwargs = dict(call_kwargs, training=True)
         if mask is not None:
             kwargs["mask"] = mask
@@ -195,9 +230,9 @@ class GradientSides:
 
 def keras_variables(keras_obj: Any) -> list:
     """A Keras layer's weights, or every weight of a model's layers in model order."""
-    if is_model(keras_obj):
+    if is_model(keras_obj) and type(keras_obj).__name__ != "Functional":
         return [v for layer in keras_obj.layers for v in layer.weights]
-    return list(keras_obj.weights)
+    return list(keras_obj.weights)  # a functional model's: get_weights() order, shared once
 
 
 def keras_gradients(keras_obj: Any, inputs: Any, *, targets: Any = None, loss: Any = None,
@@ -207,6 +242,8 @@ def keras_gradients(keras_obj: Any, inputs: Any, *, targets: Any = None, loss: A
     or model from ``tf.GradientTape`` (spec keras-semantics.md section 4): the sum of every
     output, or ``keras_loss(loss)(targets, output)`` for a numpy_rnn ``loss``."""
     tf = require_tf()
+    if isinstance(inputs, (list, tuple, dict)) and type(keras_obj).__name__ == "Functional":
+        return _keras_graph_gradients(keras_obj, inputs, targets, loss)
     several = isinstance(inputs, (list, tuple))  # a multi-input layer: [query, value, key] ...
     xs = [tf.convert_to_tensor(np.asarray(i)) for i in (inputs if several else [inputs])]
     floating = all(x.dtype.is_floating for x in xs)
@@ -244,6 +281,37 @@ def keras_gradients(keras_obj: Any, inputs: Any, *, targets: Any = None, loss: A
                     else np.zeros(tuple(v.shape), np.dtype(str(v.dtype))) for v in variables]
     dx = (grads[n:n + n_x] if several else grads[n]) if floating else None
     return weight_grads, dx, grads[n + n_x:]
+
+
+def _keras_graph_gradients(keras_obj: Any, inputs: Any, targets: Any, loss: Any) -> tuple:
+    """A functional Keras model's gradients: every weight (``model.weights``), every float
+    input (a list when the model has several inputs)."""
+    import tensorflow as tf
+
+    flat = [inputs[t.name] for t in keras_obj.inputs] if isinstance(inputs, dict) \
+        else list(inputs)
+    xs = [tf.convert_to_tensor(np.asarray(x)) for x in flat]
+    variables = list(keras_obj.weights)
+    watched = [v for v in variables if getattr(v, "trainable", True)]  # as keras_gradients
+    with tf.GradientTape() as tape:
+        for x in xs:
+            if x.dtype.is_floating:
+                tape.watch(x)
+        out = keras_obj(xs if len(xs) > 1 else xs[0], training=True)
+        if loss is None:
+            value = tf.add_n([tf.reduce_sum(o) for o in _as_list(out)])
+        else:
+            value = keras_loss(loss)(tf.convert_to_tensor(np.asarray(targets)), out)
+    floats = [x for x in xs if x.dtype.is_floating]
+    grads = tape.gradient(value, watched + floats,
+                          unconnected_gradients=tf.UnconnectedGradients.ZERO)
+    grads = [np.asarray(tf.convert_to_tensor(g)) for g in grads]
+    n = len(watched)
+    taken = iter(grads[:n])
+    weight_grads = [next(taken) if getattr(v, "trainable", True)
+                    else np.zeros(tuple(v.shape), np.dtype(str(v.dtype))) for v in variables]
+    dx = grads[n:]
+    return weight_grads, (dx if len(xs) > 1 else (dx or [None])[0]), []
 
 
 def _vanishing_scales(sides: GradientSides, k_w: list) -> dict[str, float]:
@@ -350,7 +418,9 @@ def gradient_comparison(np_obj: Any, keras_obj: Any, inputs: Any, *, targets: An
                          "model makes its masks from its inputs (Embedding(mask_zero=True), "
                          "Masking)")
     np_loss = None
-    if loss is not None:
+    if loss is not None and isinstance(np_obj, numpy_rnn.Model):
+        np_loss = numpy_loss(loss, np_obj.outputs[0].dtype)
+    elif loss is not None:
         dtype = np_obj.layers[-1].dtype if sides.model else np_obj.dtype
         np_loss = numpy_loss(loss, dtype)
     k_w, k_x, k_s = sides.keras_side(inputs, targets, np_loss, mask, initial_state, call_kwargs)
@@ -363,7 +433,14 @@ def gradient_comparison(np_obj: Any, keras_obj: Any, inputs: Any, *, targets: An
     for name, a, e, w in zip(sides.names, n_w, k_w, weights):
         rows.append(_row(name, a, e, w.dtype, rtol, atol, scales.get(name)))
     layer_dtype = getattr(sides.pairs[0][0], "dtype", None)  # what the inputs are cast to
-    if isinstance(k_x, list):  # one row per input of a multi-input layer
+    if isinstance(np_obj, numpy_rnn.Model):
+        floats = [t for t in np_obj.inputs if np.dtype(t.dtype).kind == "f"]
+        n_list = n_x if isinstance(n_x, list) else [n_x]
+        k_list = k_x if isinstance(k_x, list) else [k_x]
+        for t, a, e in zip(floats, n_list, k_list):
+            name = "d inputs" if len(np_obj.inputs) == 1 else f"d inputs['{t.name}']"
+            rows.append(_row(name, a, e, t.dtype, rtol, atol))
+    elif isinstance(k_x, list):  # one row per input of a multi-input layer
         n_xs = list(n_x) if isinstance(n_x, (list, tuple)) else [n_x] * len(k_x)
         if len(n_xs) != len(k_x):
             rows.append(_count_row("input gradients", len(n_xs), len(k_x)))

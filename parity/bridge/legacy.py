@@ -43,11 +43,21 @@ def load_tf_keras_model(path: str | os.PathLike) -> Any:
     return _tf_keras().models.load_model(os.fspath(path), compile=False)
 
 
-def tf_keras_predict(model: Any, x: np.ndarray) -> np.ndarray:
-    """The tf_keras model's inference output on ``x`` (``training=False``), as NumPy."""
+def tf_keras_predict(model: Any, x: Any) -> Any:
+    """The tf_keras model's inference output on ``x`` (``training=False``), as NumPy: an array,
+    or a list for a model with several outputs (``x`` a list for several inputs)."""
     import tensorflow as tf
 
-    return np.asarray(model(tf.convert_to_tensor(x), training=False))
+    if isinstance(x, list):
+        xs = [tf.convert_to_tensor(a) for a in x]
+        out = model(xs if len(xs) > 1 else xs[0], training=False)
+    else:
+        out = model(tf.convert_to_tensor(x), training=False)
+    if isinstance(out, dict):
+        return [np.asarray(out[k]) for k in sorted(out)]
+    if isinstance(out, (list, tuple)):
+        return [np.asarray(o) for o in out]
+    return np.asarray(out)
 
 
 def load_weights_only(path: str | os.PathLike, config: dict, file_format: str) -> Any:

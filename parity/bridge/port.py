@@ -21,13 +21,18 @@ from numpy_rnn.io import make_test_inputs
 from ..report import ParityReport, compare_outputs
 from . import legacy
 from ._tf import require_tf
+from .run import output_specs
+
+
+def _shapes(x: Any) -> Any:
+    return [a.shape for a in x] if isinstance(x, list) else x.shape
 
 
 @dataclasses.dataclass
 class PortResult:
     """What ``port`` did: where the bundle went and how it was checked."""
 
-    model: numpy_rnn.Sequential
+    model: Any
     bundle_path: str | None
     keras_checked: bool
     report: ParityReport | None = None  # when Keras was run
@@ -105,16 +110,22 @@ def port(model_path: str | os.PathLike, out_path: str | os.PathLike, vocabulary:
             else:
                 k_model = keras.saving.load_model(os.fspath(model_path), compile=False,
                                                   safe_mode=True)
-                keras_out = np.asarray(k_model(tf.convert_to_tensor(x), training=False))
+                keras_out = legacy.tf_keras_predict(k_model, x)  # any Keras model's call
         except ImportError:
             raise
         except Exception as exc:  # noqa: BLE001 - Keras's own failure, reported as such
             raise ValueError(f"{reference} could not load or run "
-                             f"{os.fspath(model_path)!r} on test inputs of shape {x.shape}: "
-                             f"{type(exc).__name__}: {exc}") from None
-        np_out = model.predict(x)
+                             f"{os.fspath(model_path)!r} on test inputs of shape "
+                             f"{_shapes(x)}: {type(exc).__name__}: {exc}") from None
+        np_out = model.predict(x if not isinstance(x, list) or len(x) > 1 else x[0])
+        if isinstance(np_out, dict):
+            np_out = [np_out[k] for k in sorted(np_out)]
+        names, kinds = ["output"], None
+        if isinstance(model, numpy_rnn.Model):
+            specs = output_specs(model, len(model.outputs))
+            names, kinds = [n for n, _ in specs], [k for _, k in specs]
         report = compare_outputs(f"port {os.path.basename(os.fspath(model_path))}: numpy vs "
-                                 f"{reference}", np_out, keras_out, ["output"])
+                                 f"{reference}", np_out, keras_out, names, kinds)
         result.report, result.keras_checked = report, True
         if not report.passed:
             return result

@@ -17,6 +17,7 @@ import numpy_rnn
 
 from ..report import ParityReport, compare_outputs, notify, reporting_once
 from ._tf import require_tf
+from .graph import graph_output_specs
 from .text import compare_text, compare_text_vectorization, is_tokenizer
 
 __all__ = ["output_specs", "output_names", "output_kinds", "run_pair", "compare", "call_keras",
@@ -34,7 +35,10 @@ def _state_specs(n_states: int) -> list[tuple[str, str]]:
 
 
 def output_specs(np_obj: Any, n: int) -> list[tuple[str, str]]:
-    """``(name, tolerance kind)`` of each of the ``n`` outputs one call of ``np_obj`` returned."""
+    """``(name, tolerance kind)`` of each of the ``n`` outputs one call of ``np_obj`` returned
+    (a functional model: its outputs by output layer, each with its layer's kind)."""
+    if isinstance(np_obj, numpy_rnn.Model) and len(np_obj.outputs) == n:
+        return graph_output_specs(np_obj, output_specs)
     if isinstance(np_obj, numpy_rnn.Bidirectional):
         outs = ["output_fw", "output_bw"] if np_obj.merge_mode is None else ["output"]
         specs = [(name, "output") for name in outs]
@@ -70,6 +74,8 @@ def _to_tensor(x: Any):
         return x
     if isinstance(x, (list, tuple)):
         return [_to_tensor(i) for i in x]
+    if isinstance(x, dict):
+        return {k: _to_tensor(v) for k, v in x.items()}
     return tf.convert_to_tensor(np.asarray(x))
 
 
@@ -108,6 +114,8 @@ def call_keras(keras_obj: Any, inputs: Any, mask: Any = None, **kwargs: Any):
 def _numpy(x: Any):
     if isinstance(x, (list, tuple)):
         return [_numpy(i) for i in x]
+    if isinstance(x, dict):
+        return {k: _numpy(v) for k, v in x.items()}
     return np.asarray(x)
 
 
@@ -122,7 +130,15 @@ def run_pair(np_obj: Any, keras_obj: Any, inputs: Any, *, case: str, rtol=None, 
     require_tf()
     np_out = np_obj(inputs, **call_kwargs)
     k_kwargs = {k: _to_tensor(v) for k, v in call_kwargs.items()}
-    keras_out = _numpy(call_keras(keras_obj, _to_tensor(inputs), **k_kwargs))
+    k_inputs = inputs
+    if isinstance(np_obj, numpy_rnn.Model) and isinstance(inputs, (list, tuple)) and \
+            len(inputs) == 1 and len(np_obj.inputs) == 1:
+        k_inputs = inputs[0]  # Keras takes one input unwrapped
+    keras_out = _numpy(call_keras(keras_obj, _to_tensor(k_inputs), **k_kwargs))
+    if isinstance(keras_out, dict):
+        keras_out = [keras_out[k] for k in sorted(keras_out)]
+    if isinstance(np_out, dict):
+        np_out = [np_out[k] for k in sorted(np_out)]
     n = len(np_out) if isinstance(np_out, (list, tuple)) else 1
     specs = output_specs(np_obj, n)
     return compare_outputs(case, np_out, keras_out, [s[0] for s in specs], [s[1] for s in specs],

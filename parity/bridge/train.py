@@ -118,14 +118,17 @@ def _differences(np_model: Any, keras_model: Any) -> list[str]:
 
 
 def _check(np_model: Any, keras_model: Any, steps: Any, batch_size: Any) -> None:
-    if not isinstance(np_model, numpy_rnn.Sequential) or not is_model(keras_model):
-        raise TypeError("compare_training: expected a numpy_rnn.Sequential and a Keras model. "
+    if not isinstance(np_model, (numpy_rnn.Sequential, numpy_rnn.Model)) or \
+            not is_model(keras_model):
+        raise TypeError("compare_training: expected a numpy_rnn.Sequential and a Keras model "
+                        "(or a numpy_rnn.Model and a functional Keras model). "
                         f"Received: np_model={type(np_model).__name__}, "
                         f"keras_model={type(keras_model).__name__}")
     if not getattr(np_model, "compiled", False):
         raise RuntimeError("compare_training: you must call `compile()` on the numpy model "
                            "first; its optimizer and loss are what both models train with.")
-    if np_model.loss is None:
+    if np_model.loss is None or (isinstance(np_model.loss, list) and all(
+            loss is None for loss in np_model.loss)):
         raise ValueError("compare_training: the numpy model was compiled without a loss")
     if getattr(np_model.optimizer, "iterations", 0):
         raise ValueError(f"compare_training: the numpy optimizer has already taken "
@@ -163,6 +166,9 @@ def compare_training(np_model: Any, keras_model: Any, x: Any, y: Any, *, steps: 
     require_tf()
     _check(np_model, keras_model, steps, batch_size)
     _, pairs, names = pair_layers(np_model, keras_model, "compare_training")
+    if isinstance(np_model, numpy_rnn.Model):
+        return _compare_graph_training(np_model, keras_model, x, y, names, steps, batch_size,
+                                       case)
     x, y = np.asarray(x), np.asarray(y)
     if len(x) != len(y) or len(x) == 0:
         raise ValueError(f"compare_training: `x` and `y` must have the same number of rows (at "
@@ -198,6 +204,50 @@ def compare_training(np_model: Any, keras_model: Any, x: Any, y: Any, *, steps: 
                 rows.append(diff_arrays(f"step {k} {name}", a, e, kind="training",
                                         scale=change))
     del pairs
+    report = ParityReport(case, rows)
+    notify(report)
+    return report
+
+
+def _compare_graph_training(np_model: Any, keras_model: Any, x: Any, y: Any, names: list,
+                            steps: int, batch_size: Any, case: str | None) -> ParityReport:
+    """:func:`compare_training` for a functional model: a loss per output (and
+    ``loss_weights``), the inputs and targets lists (or dicts) in the model's order; rows
+    ``step k loss`` (the total) and ``step k <output>_loss`` when there are several."""
+    xs, ys = np_model._graph_data(x, y)
+    if isinstance(np_model.optimizer, type(None)):
+        raise RuntimeError("compare_training: compile the numpy model first")
+    dtype = np.dtype(np_model._graph_loss_dtype())
+    case = case or (f"training {np_model.name} vs {keras_model.name} ({steps} steps, "
+                    f"{dtype.name})")
+    losses = [keras_loss(loss) if loss is not None else None for loss in np_model.loss]
+    weights = [1.0 if w is None else w for w in np_model.loss_weights]
+    rows = []
+    with floatx(dtype.name) if dtype == np.float64 else contextlib.nullcontext():
+        keras_model.compile(optimizer=keras_optimizer(np_model.optimizer), loss=losses,
+                            loss_weights=weights)
+        keras_model.set_weights(np_model.get_weights())
+        start = [np.array(w, dtype=np.float64) for w in np_model.get_weights()]
+        n, b = len(xs[0]), (len(xs[0]) if batch_size is None else int(batch_size))
+        labels = ["loss"] + np_model._graph_loss_names()
+        for k in range(1, steps + 1):
+            lo = ((k - 1) * b) % n
+            xb = [a[lo:lo + b] for a in xs]
+            yb = [None if a is None else a[lo:lo + b] for a in ys]
+            if dtype != np.float64 and k > 1:
+                keras_model.set_weights(np_model.get_weights())
+                start = [np.array(w, dtype=np.float64) for w in np_model.get_weights()]
+            k_loss = np.atleast_1d(np.asarray(keras_model.train_on_batch(xb, yb), dtype))
+            n_loss = np.atleast_1d(np.asarray(np_model.train_on_batch(xb, yb), dtype))
+            for label, a, e in zip(labels, n_loss, k_loss):
+                rows.append(diff_arrays(f"step {k} {label}", np.asarray(a), np.asarray(e),
+                                        kind="training"))
+            for name, a, e, s0 in zip(names, np_model.get_weights(), keras_model.get_weights(),
+                                      start):
+                e = np.asarray(e)
+                change = float(np.max(np.abs(e.astype(np.float64) - s0))) if e.size else 0.0
+                rows.append(diff_arrays(f"step {k} {name}", a, e, kind="training",
+                                        scale=change))
     report = ParityReport(case, rows)
     notify(report)
     return report

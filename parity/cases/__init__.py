@@ -15,8 +15,8 @@ the property tests' examples all come from here.
   and gradients), ``reshaping`` (Flatten, Reshape, Permute, RepeatVector,
   Cropping1D, ZeroPadding1D, UpSampling1D, TimeDistributed: forward and ``grad/`` rows),
   ``reach`` (optimizers, ``fit``, losses,
-  a Keras 2 ``.h5``, ``trace``, a tampered bundle, the comparison itself), ``selftest`` (the
-  checker's own teeth); the gate adds its own row (``parity.gate.selfcheck``: shards merged);
+  a Keras 2 ``.h5``, ``trace``, a tampered bundle, the comparison itself), ``graphs`` (functional models: files,
+  bundles, gradients, graph teeth), ``selftest`` (the checker's own teeth); the gate adds its own row (``parity.gate.selfcheck``: shards merged);
 * ``reference``: the grid rebuilt on tf_keras; ``random``: the seeded random LSTM sweep and the
   LSTM example builder the hypothesis strategies use.
 
@@ -26,7 +26,8 @@ from __future__ import annotations
 
 # registers the groups, in order
 from . import (core, text, family, attention, models, grad, merging,  # noqa: F401
-               normalization, activation_layers, convolutional, reshaping, reach, selftest)
+               normalization, activation_layers, convolutional, reshaping, reach, graphs,
+               selftest)
 from .case import GROUPS, Case, register
 from .random import random_cases
 from .reference import reference_cases

@@ -259,7 +259,7 @@ def test_every_problem_is_listed_in_one_error(tmp_path):
     assert "supported: " + ", ".join(supported_keras_layers()) in text  # the whole table
 
 
-def test_branchy_functional_model_is_refused(tmp_path):
+def _branchy(out_ref="dense"):
     def tensor(name, shape):
         return {"class_name": "__keras_tensor__",
                 "config": {"shape": shape, "dtype": "float32", "keras_history": [name, 0, 0]}}
@@ -274,20 +274,44 @@ def test_branchy_functional_model_is_refused(tmp_path):
         node(lstm("lstm_a", 4), [tensor("input_layer", x)]),
         node(lstm("lstm_b", 4), [tensor("input_layer", x)]),
         node(layer("Add", "add"), [[tensor("lstm_a", [None, 4]), tensor("lstm_b", [None, 4])]]),
-        node(dense("dense", 2), [tensor("add", [None, 4])]),
+        node(dense("dense", 5), [tensor("add", [None, 4])]),
     ]
-    config = {"module": "keras.src.models.functional", "class_name": "Functional",
-              "config": {"name": "branchy", "trainable": True, "layers": layers,
-                         "input_layers": [["input_layer", 0, 0]],
-                         "output_layers": [["dense", 0, 0]]},
-              "registered_name": "Functional"}
-    path = write_archive(tmp_path / "b.keras", config, {})
+    return {"module": "keras.src.models.functional", "class_name": "Functional",
+            "config": {"name": "branchy", "trainable": True, "layers": layers,
+                       "input_layers": [["input_layer", 0, 0]],
+                       "output_layers": [[out_ref, 0, 0]]},
+            "registered_name": "Functional"}
+
+
+def test_branchy_functional_model_reads_as_a_graph(tmp_path):
+    """Two LSTMs on one input, an Add, a Dense: a numpy_rnn.Model equal to Keras's equations."""
+    K2, R2, B2 = K[:, ::-1].copy(), R[::-1].copy(), B[::-1].copy()
+    path = write_archive(tmp_path / "b.keras", _branchy(), {
+        "layers/input_layer": [], "layers/lstm/cell": [K, R, B],
+        "layers/lstm_1/cell": [K2, R2, B2], "layers/add": [], "layers/dense": [KD, BD]})
+    model = numpy_rnn.load_keras_model(path)
+    assert isinstance(model, numpy_rnn.Model)
+    assert [lay.name for lay in model.layers] == ["input_layer", "lstm_a", "lstm_b", "add",
+                                                  "dense"]
+    x = RNG.normal(size=(2, 4, 3)).astype("float32")
+    _, ha, _ = reference_lstm(x, K, R, B)
+    _, hb, _ = reference_lstm(x, K2, R2, B2)
+    np.testing.assert_allclose(model.predict(x), (ha + hb) @ KD + BD, rtol=1e-5, atol=1e-5)
+
+
+def test_bad_graphs_are_refused_with_every_problem(tmp_path):
+    config = _branchy()
+    layers = config["config"]["layers"]
+    layers[2]["inbound_nodes"][0]["args"][0]["config"]["keras_history"] = ["ghost", 0, 0]
+    layers[3]["inbound_nodes"][0]["args"][0][0]["config"]["keras_history"] = ["lstm_a", 0, 3]
+    layers.append({**layers[4], "name": "dense"})
     with pytest.raises(UnsupportedModelError) as info:
-        numpy_rnn.load_keras_model(path)
+        numpy_rnn.load_keras_model(write_archive(tmp_path / "b.keras", config, {}))
     text = str(info.value)
     assert "model 'branchy'" in text
-    assert "feeds 2 layers ['lstm_a', 'lstm_b']: branches are not supported" in text
-    assert "'add' (Add) takes 2 tensor inputs" in text or "not on the single chain" in text
+    assert "two layers are named 'dense'" in text
+    assert "reads a tensor of layer 'ghost', which the config does not have" in text
+    assert "reads output 3 of call 0 of 'lstm_a', which has 1 output(s)" in text
 
 
 def test_weight_shape_mismatch_names_the_weight_and_both_shapes(tmp_path):

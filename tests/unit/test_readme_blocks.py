@@ -242,6 +242,10 @@ def test_keras_blocks_are_self_contained():
                 defined.update((a.asname or a.name).split(".")[0] for a in node.names)
             elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
                 defined.add(node.id)
+            elif isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+                defined.add(node.name)
+            elif isinstance(node, ast.arg):
+                defined.add(node.arg)
         used = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
         assert used <= defined, f"{b.where} uses names it never defines: {sorted(used - defined)}"
 
