@@ -435,12 +435,16 @@ def test_merge_forward_formulas():
     np.testing.assert_array_equal(nr.Minimum(**f64)([a, b]), np.minimum(a, b))
     np.testing.assert_array_equal(nr.Concatenate(axis=1, **f64)([a, b]),
                                   np.concatenate([a, b], 1))
+    # Dot vs einsum may sum the 4 products in another order and a dot product can cancel to
+    # ~0: the rounding is relative to sum|a||b| (<= 2 * 5 * 2**-53 of it), not to the result.
     np.testing.assert_allclose(nr.Dot(axes=(2, 2), **f64)([a, b]),
-                               np.einsum("btf,bsf->bts", a, b), rtol=1e-13)
+                               np.einsum("btf,bsf->bts", a, b), rtol=1e-13,
+                               atol=1e-13 * np.einsum("btf,bsf->bts", abs(a), abs(b)).max())
     u, w = rng.normal(size=(2, 4)), rng.normal(size=(2, 4))
     cos = (u * w).sum(1) / np.linalg.norm(u, axis=1) / np.linalg.norm(w, axis=1)
+    # a cosine can cancel to ~0 too; its terms are bounded by sum|u||w| / (|u||w|) <= 1
     np.testing.assert_allclose(nr.Dot(axes=1, normalize=True, **f64)([u, w])[:, 0], cos,
-                               rtol=1e-13)
+                               rtol=1e-13, atol=1e-13)
     # rank 2 into rank 3: expand_dims(x, 1), as Keras
     np.testing.assert_array_equal(nr.Add(**f64)([a, u]), a + u[:, None, :])
     assert nr.Add()([a, b]).dtype == np.float32
