@@ -13,21 +13,25 @@ from numpy_rnn.layers.convolutional import base_conv as bc
 from tests.helpers import reference_conv1d
 from tests.unit.test_grad_layers import check_layer_fd
 
-RNG = np.random.default_rng(7)
+# No module-level generator: a shared one hands each test different numbers depending on which
+# tests ran before it in the same process (pytest-xdist orders them differently on every machine).
+# Tests draw from ``case_rng`` (conftest.py: seeded from the test's own id); weights come from a
+# generator made for the call.
 
 
-def _weights(layer, rng=RNG):
+def _weights(layer, rng=None):
+    rng = np.random.default_rng(7) if rng is None else rng
     layer.set_weights([rng.normal(size=s) for s in
                        (layer.weight_shapes()[n] for n in layer.weight_names())])
     return layer
 
 
-def _conv(shape=(2, 11, 4), dtype="float64", **kw):
+def _conv(shape=(2, 11, 4), dtype="float64", rng=None, **kw):
     kw.setdefault("filters", 6)
     kw.setdefault("kernel_size", 3)
     layer = Conv1D(dtype=dtype, **kw)
     layer.build(shape)
-    return _weights(layer)
+    return _weights(layer, rng)
 
 
 # -- the maths ---------------------------------------------------------------------------------
@@ -35,10 +39,10 @@ def _conv(shape=(2, 11, 4), dtype="float64", **kw):
 @pytest.mark.parametrize("strides, dilation", [(1, 1), (2, 1), (3, 1), (1, 2), (1, 3)])
 @pytest.mark.parametrize("groups", [1, 2])
 @pytest.mark.parametrize("kernel_size", [1, 2, 3, 4])
-def test_conv1d_matches_the_naive_reference(padding, strides, dilation, groups, kernel_size):
+def test_conv1d_matches_the_naive_reference(padding, strides, dilation, groups, kernel_size, case_rng):
     layer = _conv((3, 13, 4), filters=6, kernel_size=kernel_size, strides=strides,
                   padding=padding, dilation_rate=dilation, groups=groups)
-    x = RNG.normal(size=(3, 13, 4))
+    x = case_rng.normal(size=(3, 13, 4))
     want = reference_conv1d(x, layer.kernel, layer.bias, strides, padding, dilation, groups)
     np.testing.assert_allclose(layer(x), want, rtol=1e-12, atol=1e-12)
 
@@ -70,13 +74,13 @@ def test_same_padding_puts_the_odd_step_after():
 
 
 @pytest.mark.parametrize("data_format", ["channels_last", "channels_first"])
-def test_channels_first_is_channels_last_transposed(data_format):
+def test_channels_first_is_channels_last_transposed(data_format, case_rng):
     kw = dict(filters=5, kernel_size=3, strides=2, padding="same", activation="softmax")
     last = _conv((2, 9, 4), **kw)
     first = Conv1D(data_format="channels_first", dtype="float64", **kw)
     first.build((2, 4, 9))
     first.set_weights(last.get_weights())
-    x = RNG.normal(size=(2, 9, 4))
+    x = case_rng.normal(size=(2, 9, 4))
     y_first = first(x.transpose(0, 2, 1))
     # softmax acts on the last axis of what the layer returns (steps, for channels_first)
     z = last.activation is not None and reference_conv1d(x, last.kernel, last.bias, 2, "same")
@@ -129,12 +133,12 @@ def test_conv1d_transpose_is_the_adjoint_of_conv1d(padding, strides, dilation, k
 
 @pytest.mark.parametrize("padding", ["valid", "same"])
 @pytest.mark.parametrize("strides, dilation", [(1, 1), (2, 1), (1, 2), (2, 2), (3, 2)])
-def test_depthwise_and_separable_are_grouped_convolutions(padding, strides, dilation):
+def test_depthwise_and_separable_are_grouped_convolutions(padding, strides, dilation, case_rng):
     """DepthwiseConv1D = Conv1D(groups=channels) with the kernel reshaped to (K, 1, C * M), so
     output channel c * M + m is channel c's m-th filter (TensorFlow's order); SeparableConv1D =
     that, then a 1x1 convolution.  Strides with dilation: the dilated stride-1 result
     subsampled (Keras 3.15's decomposition)."""
-    x = RNG.normal(size=(2, 12, 3))
+    x = case_rng.normal(size=(2, 12, 3))
     dw = DepthwiseConv1D(3, strides=strides, padding=padding, dilation_rate=dilation,
                          depth_multiplier=2, dtype="float64")
     dw.build(x.shape)
@@ -150,7 +154,7 @@ def test_depthwise_and_separable_are_grouped_convolutions(padding, strides, dila
     sep = SeparableConv1D(4, 3, strides=strides, padding=padding, dilation_rate=dilation,
                           depth_multiplier=2, dtype="float64")
     sep.build(x.shape)
-    sep.set_weights([dw.kernel, RNG.normal(size=(1, 6, 4)), RNG.normal(size=4)])
+    sep.set_weights([dw.kernel, case_rng.normal(size=(1, 6, 4)), case_rng.normal(size=4)])
     mid = want - dw.bias
     np.testing.assert_allclose(sep(x), mid @ sep.pointwise_kernel[0] + sep.bias, atol=1e-12)
 
@@ -189,11 +193,11 @@ def test_weight_layouts_are_keras():
      (None, 4, 6)),
     (SeparableConv1D(7, 3, padding="same", strides=3), (None, 10, 3), (None, 4, 7)),
 ])
-def test_output_shapes(layer, in_shape, out_shape):
+def test_output_shapes(layer, in_shape, out_shape, case_rng):
     assert layer.compute_output_shape(in_shape) == out_shape
     steps = [d if d is not None else 10 for d in in_shape]
     steps[0] = 2
-    y = layer(RNG.normal(size=steps).astype("float32"))
+    y = layer(case_rng.normal(size=steps).astype("float32"))
     want = [a if a is not None else b for a, b in
             zip(out_shape, layer.compute_output_shape(tuple(steps)))]
     assert y.shape == tuple(want) and y.dtype == np.float32
@@ -306,9 +310,9 @@ def test_keras_initializers_draw_keras_fans():
     assert not layer.bias.any()
 
 
-def test_masks_are_dropped_as_keras_does():
+def test_masks_are_dropped_as_keras_does(case_rng):
     layer = Conv1D(3, 2, features=2)
-    x = RNG.normal(size=(2, 5, 2)).astype("float32")
+    x = case_rng.normal(size=(2, 5, 2)).astype("float32")
     mask = np.array([[1, 1, 1, 0, 0], [1, 1, 1, 1, 1]], bool)
     assert not layer.supports_masking
     np.testing.assert_array_equal(layer(x, mask=mask), layer(x))  # masked steps convolved too
@@ -322,9 +326,9 @@ def test_masks_are_dropped_as_keras_does():
                                                             use_bias=False),
     dict(padding="same", data_format="channels_first", activation="softmax"),
 ])
-def test_conv1d_backward_fd(kw):
+def test_conv1d_backward_fd(kw, case_rng):
     shape = (2, 4, 7) if kw.get("data_format") == "channels_first" else (2, 7, 4)
-    check_layer_fd(_conv(shape, filters=4, kernel_size=3, **kw), RNG.normal(size=shape))
+    check_layer_fd(_conv(shape, filters=4, kernel_size=3, **kw), case_rng.normal(size=shape))
 
 
 @pytest.mark.parametrize("kw", [
@@ -332,11 +336,11 @@ def test_conv1d_backward_fd(kw):
     dict(padding="same", strides=2), dict(padding="same", dilation_rate=2, activation="relu"),
     dict(padding="same", strides=2, output_padding=1, data_format="channels_first"),
 ])
-def test_conv1d_transpose_backward_fd(kw):
+def test_conv1d_transpose_backward_fd(kw, case_rng):
     shape = (2, 3, 5) if kw.get("data_format") == "channels_first" else (2, 5, 3)
     layer = Conv1DTranspose(4, 3, dtype="float64", **kw)
     layer.build(shape)
-    check_layer_fd(_weights(layer), RNG.normal(size=shape))
+    check_layer_fd(_weights(layer), case_rng.normal(size=shape))
 
 
 @pytest.mark.parametrize("cls", [DepthwiseConv1D, SeparableConv1D])
@@ -344,17 +348,17 @@ def test_conv1d_transpose_backward_fd(kw):
     dict(padding="valid"), dict(padding="same", strides=2, dilation_rate=2),
     dict(padding="same", data_format="channels_first", activation="tanh", use_bias=False),
 ])
-def test_depthwise_and_separable_backward_fd(cls, kw):
+def test_depthwise_and_separable_backward_fd(cls, kw, case_rng):
     shape = (2, 3, 8) if kw.get("data_format") == "channels_first" else (2, 8, 3)
     args = (4, 3) if cls is SeparableConv1D else (3,)
     layer = cls(*args, depth_multiplier=2, dtype="float64", **kw)
     layer.build(shape)
-    check_layer_fd(_weights(layer), RNG.normal(size=shape))
+    check_layer_fd(_weights(layer), case_rng.normal(size=shape))
 
 
-def test_backward_protocol():
+def test_backward_protocol(case_rng):
     layer = _conv((2, 7, 4), dtype="float32", filters=3)
-    x = RNG.normal(size=(2, 7, 4)).astype("float32")
+    x = case_rng.normal(size=(2, 7, 4)).astype("float32")
     with pytest.raises(RuntimeError, match="no recorded call"):
         Conv1D(2, 2).backward(np.zeros((1, 1, 2)))
     y = layer(x, training=True)
@@ -384,11 +388,11 @@ def _classifier(dtype="float64"):
     ], input_shape=(9,), input_dtype="int32")
 
 
-def test_a_text_classifier_trains_and_round_trips_a_bundle(tmp_path):
+def test_a_text_classifier_trains_and_round_trips_a_bundle(tmp_path, case_rng):
     model = _classifier()
-    ids = RNG.integers(0, 20, size=(16, 9))
+    ids = case_rng.integers(0, 20, size=(16, 9))
     ids[:4, :3] = 0  # padding: the mask Embedding makes is dropped by Conv1D, as Keras does
-    y = RNG.integers(0, 3, size=16)
+    y = case_rng.integers(0, 3, size=16)
     model.compile("adam", "sparse_categorical_crossentropy")
     before = model.get_weights()
     history = model.fit(ids, y, epochs=3, batch_size=8, verbose=0, shuffle=False)
@@ -402,7 +406,7 @@ def test_a_text_classifier_trains_and_round_trips_a_bundle(tmp_path):
     assert "conv1d" in model.summary(print_fn=None).lower()
 
 
-def test_sequential_output_shapes_and_mask_flow():
+def test_sequential_output_shapes_and_mask_flow(case_rng):
     model = _classifier("float32")
     model.build()
     shapes = []
@@ -412,7 +416,7 @@ def test_sequential_output_shapes_and_mask_flow():
         shapes.append(shape)
     assert shapes[1:5] == [(None, 9, 8), (None, 9, 6), (None, 8, 6), (None, 16, 5)]
     assert shapes[-1] == (None, 3)
-    ids = RNG.integers(1, 20, size=(2, 9))
+    ids = case_rng.integers(1, 20, size=(2, 9))
     assert model(ids).shape == (2, 3)
 
 
@@ -433,11 +437,11 @@ def test_sequential_builds_channels_first_and_guesses_the_input_from_a_built_con
     assert numpy_rnn.Sequential([first]).summary(print_fn=None).count("(None, 5, 4)") == 1
 
 
-def test_chunked_windows_give_the_same_answer(monkeypatch):
+def test_chunked_windows_give_the_same_answer(monkeypatch, case_rng):
     """Conv1D copies its windows a few batch rows at a time: one row per chunk (and chunks of
     uneven size) computes exactly what one chunk does, forward and backward."""
-    x = RNG.normal(size=(5, 12, 4))
-    g = RNG.normal(size=(5, 6, 6))
+    x = case_rng.normal(size=(5, 12, 4))
+    g = case_rng.normal(size=(5, 6, 6))
     whole = _conv((5, 12, 4), filters=6, kernel_size=3, strides=2, padding="same", groups=2)
     y0 = whole(x, training=True)
     dx0 = whole.backward(g)

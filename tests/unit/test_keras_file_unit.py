@@ -100,13 +100,15 @@ def write_archive(path, config, weights, metadata=None, weights_name="model.weig
     return path
 
 
-RNG = np.random.default_rng(0)
-EMB = RNG.normal(size=(10, 3)).astype("float32")
-K = RNG.normal(scale=0.5, size=(3, 16)).astype("float32")
-R = RNG.normal(scale=0.5, size=(4, 16)).astype("float32")
-B = RNG.normal(scale=0.5, size=(16,)).astype("float32")
-KD = RNG.normal(size=(4, 5)).astype("float32")
-BD = RNG.normal(size=(5,)).astype("float32")
+# Drawn once, at import, in a fixed order: the same constants whatever order the tests run in.
+# Tests draw their inputs from ``case_rng`` (conftest.py), never from this generator.
+_CONSTANTS_RNG = np.random.default_rng(0)
+EMB = _CONSTANTS_RNG.normal(size=(10, 3)).astype("float32")
+K = _CONSTANTS_RNG.normal(scale=0.5, size=(3, 16)).astype("float32")
+R = _CONSTANTS_RNG.normal(scale=0.5, size=(4, 16)).astype("float32")
+B = _CONSTANTS_RNG.normal(scale=0.5, size=(16,)).astype("float32")
+KD = _CONSTANTS_RNG.normal(size=(4, 5)).astype("float32")
+BD = _CONSTANTS_RNG.normal(size=(5,)).astype("float32")
 
 
 def next_word_archive(path, mask_zero=True, **lstm_kw):
@@ -141,7 +143,7 @@ def test_sequential_archive_reads_into_an_equal_numpy_model(tmp_path):
     np.testing.assert_allclose(model.predict(ids), expected_next_word(ids), atol=1e-6)
 
 
-def test_functional_chain_with_keras_mask_plumbing(tmp_path):
+def test_functional_chain_with_keras_mask_plumbing(tmp_path, case_rng):
     # The config Keras 3.15 writes for Input -> Masking -> LSTM -> Dense: Masking's mask is
     # recorded as NotEqual / Any operations feeding the LSTM's `mask` argument.
     def tensor(name, shape, dtype="float32"):
@@ -176,7 +178,7 @@ def test_functional_chain_with_keras_mask_plumbing(tmp_path):
                           "layers/lstm/cell": [K, R, B], "layers/dense": [KD, BD]})
     model = numpy_rnn.load_keras_model(path)
     assert [type(layer).__name__ for layer in model.layers] == ["Masking", "LSTM", "Dense"]
-    x = RNG.normal(size=(1, 4, 3)).astype("float32")
+    x = case_rng.normal(size=(1, 4, 3)).astype("float32")
     padded = np.concatenate([np.full((1, 2, 3), 0.5, "float32"), x], axis=1)
     _, h, _ = reference_lstm(x, K, R, B)
     np.testing.assert_allclose(model.predict(padded), h @ KD + BD, atol=1e-5)
@@ -405,13 +407,13 @@ def test_missing_h5py_names_the_extra_and_refusals_need_no_h5py(tmp_path):
     assert "REFUSED" in proc.stdout and "Lambda" in proc.stdout
 
 
-def test_builtin_activation_serialized_as_function_object_is_accepted(tmp_path):
+def test_builtin_activation_serialized_as_function_object_is_accepted(tmp_path, case_rng):
     relu = {"module": "keras.activations", "class_name": "function", "config": "relu",
             "registered_name": None}
     config = sequential([input_layer([3], "float32"), dense("dense", 2, activation=relu)])
     kd, bd = KD[:3, :2], BD[:2]
     path = write_archive(tmp_path / "d.keras", config, {"layers/dense": [kd, bd]})
-    x = RNG.normal(size=(4, 3)).astype("float32")
+    x = case_rng.normal(size=(4, 3)).astype("float32")
     np.testing.assert_allclose(numpy_rnn.load_keras_model(path).predict(x),
                                np.maximum(x @ kd + bd, 0), atol=1e-6)
 

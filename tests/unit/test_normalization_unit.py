@@ -13,7 +13,8 @@ from numpy_rnn import (BatchNormalization, Dense, Embedding, GroupNormalization,
 from numpy_rnn.formats import keras_layers
 from numpy_rnn.formats.keras_convert import convert_layer
 
-RNG = np.random.default_rng(7)
+# Inputs come from ``case_rng`` (conftest.py: seeded from the test's id), never from a
+# module-level generator whose draws depend on which tests ran before in the same process.
 
 
 def _x(shape, dtype="float64", seed=0):
