@@ -162,8 +162,8 @@ class Model(Layer):
         for node in self.nodes:
             if node.is_input:
                 continue
-            first = fill(node.args[0], shapes)
-            out = node.layer.compute_output_shape(first)
+            ins = [fill(a, shapes) for a in node.args]
+            out = node.layer.compute_output_shape(*ins)
             outs = [out] if node.single_output else list(out)
             shapes.update((id(t), tuple(s)) for t, s in zip(node.outputs, outs))
         result = [shapes[id(t)] for t in self.outputs]

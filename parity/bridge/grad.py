@@ -322,8 +322,17 @@ def _vanishing_scales(sides: GradientSides, k_w: list) -> dict[str, float]:
     (the key kernel's) instead of on their own max|noise|."""
     index = {name: i for i, name in enumerate(sides.names)}
     out: dict[str, float] = {}
-    for n_layer, k_layer in sides.pairs:
-        prefix = f"d {k_layer.name}/" if sides.model else "d "
+    if isinstance(sides.np_obj, numpy_rnn.Model):  # a graph's rows: numpy's weight names
+        named = []              # (``layer/weight``, or the sublayer paths of a layer made of
+        for lay in sides.np_obj.layers:  # sublayers, MultiHeadAttention's ``key/bias``)
+            for prefix in (f"d {lay.name}/", "d "):
+                if any(prefix + n in index for n in getattr(lay, "vanishing_gradients", {})):
+                    named.append((lay, prefix))
+                    break
+    else:
+        named = [(n_layer, f"d {k_layer.name}/" if sides.model else "d ")
+                 for n_layer, k_layer in sides.pairs]
+    for n_layer, prefix in named:
         for name, reference in getattr(n_layer, "vanishing_gradients", {}).items():
             i = index.get(prefix + reference)
             if prefix + name in index and i is not None and i < len(k_w):
