@@ -201,7 +201,7 @@ def backward_graph(model: Any, record: Any, out_grads: list, acc: Accumulator,
             grad_output = g_out
         dx = _backward_layer(layer, grad_output, acc, trainable)
         first = node.args[0]
-        if node.positional:  # mha(query, value(, key)): one gradient per positional input
+        if len(node.args) > 1:  # mha(query, value(, key)): a gradient per positional input
             for t, g in zip(node.args, dx if isinstance(dx, (list, tuple)) else [dx]):
                 _add_grad(grads, t, g)
         elif isinstance(first, SymbolicTensor):

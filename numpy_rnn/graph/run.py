@@ -43,7 +43,7 @@ def run_node(node: Node, values: dict, mask_of: dict, training: bool) -> tuple[l
     kwargs = {k: fill(val, values) for k, val in node.kwargs.items()}
     in_masks = fill(first, mask_of)
     explicit = kwargs.get("mask")
-    if node.positional:  # mha(query, value): each input positional, their masks as a list
+    if len(node.args) > 1:  # mha(query, value): each input positional, masks as a list
         xs = [fill(a, values) for a in node.args]
         masks_in = [fill(a, mask_of) for a in node.args]
         if explicit is None and _accepts(layer, "mask") and any(m is not None
