@@ -15,13 +15,14 @@ allowed in a Sequential model: the next layer would receive a list.
 """
 from __future__ import annotations
 
-import itertools
+import importlib
 from typing import Any, Callable, Sequence
 
 import numpy as np
 
 from . import _validation as v
 from ._validation import cast_model_input
+from .naming import auto_name
 from . import training as _train
 from . import layers as _layers
 from .layers import Bidirectional, Dense, Dropout, Embedding, Layer, Masking
@@ -29,7 +30,6 @@ from .graph import symbolic
 from .layers.base import _graph_aware
 from .layers.recurrent import RNNBase
 
-_counter = itertools.count()
 
 #: Class name -> class, for ``Sequential.from_config`` (and bundles): every layer class
 #: ``numpy_rnn.layers`` exports, but the abstract bases (a new layer is one export, no row here).
@@ -39,6 +39,25 @@ LAYER_CLASSES: dict[str, type] = {
     if isinstance(getattr(_layers, name), type) and issubclass(getattr(_layers, name), Layer)
     and name not in _BASES
 }
+
+def find_layer(model: Any, name: str | None, index: int | None) -> Layer:
+    """Keras's ``get_layer``: by ``name`` or by ``index`` of ``model.layers``, not both."""
+    if index is not None and name is not None:
+        raise ValueError("Provide only a layer name or a layer index. Received: "
+                         f"index={index}, name={name!r}")
+    if index is not None:
+        if not isinstance(index, int) or not -len(model.layers) <= index < len(model.layers):
+            raise ValueError(f"Was asked to retrieve layer at index {index} but model only "
+                             f"has {len(model.layers)} layers.")
+        return model.layers[index]
+    if name is None:
+        raise ValueError("Provide either a layer name or layer index at `get_layer`.")
+    for layer in model.layers:
+        if layer.name == name:
+            return layer
+    raise ValueError(f"No such layer: {name}. Existing layers are: "
+                     f"{[layer.name for layer in model.layers]}.")
+
 
 def _multi_output_reason(layer: Any) -> str | None:
     if getattr(layer, "return_state", False):
@@ -102,8 +121,7 @@ class Sequential:
                  input_dtype: str | None = None) -> None:
         if name is not None and not isinstance(name, str):
             raise TypeError(f"`name` must be a string or None. Received: name={name!r}")
-        n = next(_counter)
-        self.name = name or ("sequential" if n == 0 else f"sequential_{n}")
+        self.name = name or auto_name("sequential")
         self.layers: list[Layer] = []
         self.input_shape = self._check_input_shape(input_shape)
         self.input_dtype = None if input_dtype is None else np.dtype(input_dtype).name
@@ -111,6 +129,9 @@ class Sequential:
         self.vocabulary = None
         #: Set by ``compile``: the optimizer and loss objects (Keras's attribute names).
         self.compiled, self.optimizer, self.loss = False, None, None
+        self._metric_specs: list = []
+        self.compiled_metrics: list | None = None
+        self.stop_training = False
         if layers is not None:
             if isinstance(layers, Layer) or not hasattr(layers, "__iter__"):
                 raise TypeError(f"`layers` must be a list of layers or None. Received: {layers!r}")
@@ -305,14 +326,19 @@ class Sequential:
         return np.concatenate(parts, axis=0)
 
     # -- training (numpy_rnn.training) ---------------------------------------------------------
-    def compile(self, optimizer: Any = "rmsprop", loss: Any = None) -> None:
+    def compile(self, optimizer: Any = "rmsprop", loss: Any = None,
+                metrics: Any = None) -> None:
         """Set the optimizer and the loss: Keras names (``"adam"``, ``"mse"``,
         ``"sparse_categorical_crossentropy"``...) or ``numpy_rnn.optimizers`` /
         ``numpy_rnn.losses`` instances.  A string loss computes in float32, as Keras's does
-        unless floatx is float64 (give ``losses.X(dtype="float64")`` for a float64 loss)."""
+        unless floatx is float64 (give ``losses.X(dtype="float64")`` for a float64 loss).
+        ``metrics``: Keras metric names (``"accuracy"``, ``"mae"``...) or
+        ``numpy_rnn.metrics`` objects, reported by ``fit`` / ``evaluate`` under their names."""
         optimizer = _train.resolve("optimizer", optimizer)
         loss = _train.resolve("loss", loss)
+        specs = _train.check_metrics(loss, metrics)
         self.optimizer, self.loss, self.compiled = optimizer, loss, True
+        self._metric_specs, self.compiled_metrics = specs, None
 
     def train_on_batch(self, x: Any, y: Any, sample_weight: Any = None) -> float:
         """One optimizer step on the batch ``(x, y)``; returns the batch loss computed in the
@@ -326,22 +352,42 @@ class Sequential:
         return tracker.result()
 
     def fit(self, x: Any, y: Any, batch_size: int = 32, epochs: int = 1, shuffle: bool = True,
-            verbose: Any = "auto", validation_data: Any = None,
-            seed: int | None = None) -> "_train.History":
+            verbose: Any = "auto", validation_data: Any = None, seed: int | None = None,
+            validation_split: float = 0.0, sample_weight: Any = None, class_weight: Any = None,
+            callbacks: Any = None, initial_epoch: int = 0) -> "_train.History":
         """Train for ``epochs`` passes over ``(x, y)``; ``history.history["loss"]`` holds each
         epoch's loss (the batch losses' mean weighted by batch size, as Keras reports it) and
         ``"val_loss"`` with ``validation_data=(x_val, y_val)``.
 
         ``shuffle=True`` permutes the samples each epoch with ``numpy.random.default_rng(seed)``
         (deterministic for a ``seed``; Keras's own order cannot be reproduced, so compare with
-        Keras using ``shuffle=False``).  ``verbose``: ``"auto"`` is 1 on a terminal and 0
-        otherwise; 1 draws a progress bar per batch, 2 writes one line per epoch."""
+        Keras using ``shuffle=False``).  ``verbose``: ``"auto"`` is 1, as Keras: a progress bar
+        redrawn per batch on a terminal, the final line of each epoch elsewhere; 2 writes one
+        line per epoch.  ``validation_split`` validates on the last fraction of the samples;
+        ``sample_weight`` (one per sample) or ``class_weight`` ({class: weight}) weigh the loss;
+        ``callbacks``: ``numpy_rnn.callbacks``; epochs run from ``initial_epoch``."""
         return _train.fit(self, x, y, batch_size=batch_size, epochs=epochs, shuffle=shuffle,
-                            verbose=verbose, validation_data=validation_data, seed=seed)
+                          verbose=verbose, validation_data=validation_data, seed=seed,
+                          validation_split=validation_split, sample_weight=sample_weight,
+                          class_weight=class_weight, callbacks=callbacks,
+                          initial_epoch=initial_epoch)
 
-    def evaluate(self, x: Any, y: Any, batch_size: int = 32, verbose: Any = "auto") -> float:
-        """The loss on ``(x, y)`` at inference: the batch losses' mean weighted by batch size."""
-        return _train.evaluate(self, x, y, batch_size=batch_size, verbose=verbose)
+    def evaluate(self, x: Any, y: Any, batch_size: int = 32, verbose: Any = "auto",
+                 sample_weight: Any = None, return_dict: bool = False) -> Any:
+        """The loss on ``(x, y)`` at inference: the batch losses' mean weighted by batch size;
+        with compiled metrics ``[loss, metrics...]``; a dict by name with ``return_dict``."""
+        return _train.evaluate(self, x, y, batch_size=batch_size, verbose=verbose,
+                               sample_weight=sample_weight, return_dict=return_dict)
+
+    def save(self, path: Any, **options: Any) -> str:
+        """Write the model as a numpy_rnn bundle (``numpy_rnn.save(self, path, **options)``)
+        that ``numpy_rnn.load(path)`` reads back; returns the path written."""
+        return importlib.import_module("numpy_rnn.formats.bundle_write").save(self, path,
+                                                                              **options)
+
+    def get_layer(self, name: str | None = None, index: int | None = None) -> Layer:
+        """The layer called ``name`` (or at ``index`` of ``layers``); ValueError otherwise."""
+        return find_layer(self, name, index)
 
     @property
     def losses(self) -> list[np.ndarray]:

@@ -1,0 +1,38 @@
+"""Keras's default object names (``keras/src/utils/naming.py``): the class name in snake case
+(``LSTM`` -> ``lstm``, ``BatchNormalization`` -> ``batch_normalization``, ``Conv1D`` ->
+``conv1d``), made unique per name within the process: ``lstm``, ``lstm_1``, ``lstm_2``...
+"""
+from __future__ import annotations
+
+import collections
+import re
+import threading
+
+__all__ = ["auto_name", "uniquify", "to_snake_case", "reset_uids"]
+
+_uids: collections.defaultdict = collections.defaultdict(int)
+_lock = threading.Lock()
+
+
+def to_snake_case(name: str) -> str:
+    name = re.sub(r"\W+", "", name)
+    name = re.sub("(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub("([a-z])([A-Z])", r"\1_\2", name).lower()
+
+
+def uniquify(name: str) -> str:
+    """``name`` the first time, then ``name_1``, ``name_2``..."""
+    with _lock:
+        unique = f"{name}_{_uids[name]}" if name in _uids else name
+        _uids[name] += 1
+    return unique
+
+
+def auto_name(prefix: str) -> str:
+    return uniquify(to_snake_case(prefix))
+
+
+def reset_uids() -> None:
+    """Start every name's count again (Keras's ``backend.clear_session`` does this)."""
+    with _lock:
+        _uids.clear()
