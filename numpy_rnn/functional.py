@@ -50,9 +50,10 @@ from .graph.run import fill, run_node
 from .graph.symbolic import SymbolicTensor, flatten, pack_like
 from .graph.topology import map_graph
 from .layers.base import Layer
-from .naming import auto_name
+from .naming import auto_name, find_layer
+from . import fitting as _fit
 from ._validation import cast_model_input
-from .model import Sequential, find_layer
+from .model import Sequential
 
 __all__ = ["Model", "Input", "InputLayer"]
 
@@ -382,7 +383,7 @@ class Model(Layer):
         output with a loss (``numpy_rnn.metrics``)."""
         optimizer = _train.resolve("optimizer", optimizer)
         losses, weights = _steps.resolve_losses(self, loss, loss_weights)
-        specs = _train.check_metrics(losses, metrics)
+        specs = _fit.check_metrics(losses, metrics)
         self.optimizer, self.loss, self.loss_weights = optimizer, losses, weights
         self._metric_specs, self.compiled_metrics = specs, None
         self.compiled = True
@@ -390,15 +391,15 @@ class Model(Layer):
     def train_on_batch(self, x: Any, y: Any, sample_weight: Any = None) -> Any:
         """One optimizer step on ``(x, y)``; returns the loss before the update as Keras does:
         a float for one loss, else ``[total, loss of each output...]``."""
-        return _train.train_on_batch(self, x, y, sample_weight)
+        return _fit.train_on_batch(self, x, y, sample_weight)
 
     def fit(self, x: Any, y: Any, batch_size: int = 32, epochs: int = 1, shuffle: bool = True,
             verbose: Any = "auto", validation_data: Any = None, seed: int | None = None,
             validation_split: float = 0.0, sample_weight: Any = None, class_weight: Any = None,
-            callbacks: Any = None, initial_epoch: int = 0) -> "_train.History":
+            callbacks: Any = None, initial_epoch: int = 0) -> "_fit.History":
         """As ``Sequential.fit``; ``history.history`` also holds ``<output>_loss`` per output
         when the model has several losses."""
-        return _train.fit(self, x, y, batch_size=batch_size, epochs=epochs, shuffle=shuffle,
+        return _fit.fit(self, x, y, batch_size=batch_size, epochs=epochs, shuffle=shuffle,
                           verbose=verbose, validation_data=validation_data, seed=seed,
                           validation_split=validation_split, sample_weight=sample_weight,
                           class_weight=class_weight, callbacks=callbacks,
@@ -408,7 +409,7 @@ class Model(Layer):
                  sample_weight: Any = None, return_dict: bool = False) -> Any:
         """The loss at inference (a float, or ``[total, per output..., metrics...]``; a dict
         by name with ``return_dict=True``)."""
-        return _train.evaluate(self, x, y, batch_size=batch_size, verbose=verbose,
+        return _fit.evaluate(self, x, y, batch_size=batch_size, verbose=verbose,
                                sample_weight=sample_weight, return_dict=return_dict)
 
     # the hooks numpy_rnn.training's loops call (numpy_rnn.graph.steps)

@@ -1,5 +1,9 @@
 """Sequential: a stack of numpy_rnn layers, with masks flowing between them as in Keras.
 
+Long because Sequential carries Keras's whole model API in one class (build, masks, predict,
+the training front-ends, weights, summary, config, save / get_layer); the work itself lives in
+``numpy_rnn.training`` / ``numpy_rnn.fitting`` and the layers.
+
 Mask rules (``keras/src/layers/layer.py`` ``_set_mask_metadata`` and each layer's
 ``compute_mask``, Keras 3.15):
 
@@ -22,7 +26,8 @@ import numpy as np
 
 from . import _validation as v
 from ._validation import cast_model_input
-from .naming import auto_name
+from .naming import auto_name, find_layer
+from . import fitting as _fit
 from . import training as _train
 from . import layers as _layers
 from .layers import Bidirectional, Dense, Dropout, Embedding, Layer, Masking
@@ -39,25 +44,6 @@ LAYER_CLASSES: dict[str, type] = {
     if isinstance(getattr(_layers, name), type) and issubclass(getattr(_layers, name), Layer)
     and name not in _BASES
 }
-
-def find_layer(model: Any, name: str | None, index: int | None) -> Layer:
-    """Keras's ``get_layer``: by ``name`` or by ``index`` of ``model.layers``, not both."""
-    if index is not None and name is not None:
-        raise ValueError("Provide only a layer name or a layer index. Received: "
-                         f"index={index}, name={name!r}")
-    if index is not None:
-        if not isinstance(index, int) or not -len(model.layers) <= index < len(model.layers):
-            raise ValueError(f"Was asked to retrieve layer at index {index} but model only "
-                             f"has {len(model.layers)} layers.")
-        return model.layers[index]
-    if name is None:
-        raise ValueError("Provide either a layer name or layer index at `get_layer`.")
-    for layer in model.layers:
-        if layer.name == name:
-            return layer
-    raise ValueError(f"No such layer: {name}. Existing layers are: "
-                     f"{[layer.name for layer in model.layers]}.")
-
 
 def _multi_output_reason(layer: Any) -> str | None:
     if getattr(layer, "return_state", False):
@@ -336,7 +322,7 @@ class Sequential:
         ``numpy_rnn.metrics`` objects, reported by ``fit`` / ``evaluate`` under their names."""
         optimizer = _train.resolve("optimizer", optimizer)
         loss = _train.resolve("loss", loss)
-        specs = _train.check_metrics(loss, metrics)
+        specs = _fit.check_metrics(loss, metrics)
         self.optimizer, self.loss, self.compiled = optimizer, loss, True
         self._metric_specs, self.compiled_metrics = specs, None
 
@@ -354,7 +340,7 @@ class Sequential:
     def fit(self, x: Any, y: Any, batch_size: int = 32, epochs: int = 1, shuffle: bool = True,
             verbose: Any = "auto", validation_data: Any = None, seed: int | None = None,
             validation_split: float = 0.0, sample_weight: Any = None, class_weight: Any = None,
-            callbacks: Any = None, initial_epoch: int = 0) -> "_train.History":
+            callbacks: Any = None, initial_epoch: int = 0) -> "_fit.History":
         """Train for ``epochs`` passes over ``(x, y)``; ``history.history["loss"]`` holds each
         epoch's loss (the batch losses' mean weighted by batch size, as Keras reports it) and
         ``"val_loss"`` with ``validation_data=(x_val, y_val)``.
@@ -366,7 +352,7 @@ class Sequential:
         line per epoch.  ``validation_split`` validates on the last fraction of the samples;
         ``sample_weight`` (one per sample) or ``class_weight`` ({class: weight}) weigh the loss;
         ``callbacks``: ``numpy_rnn.callbacks``; epochs run from ``initial_epoch``."""
-        return _train.fit(self, x, y, batch_size=batch_size, epochs=epochs, shuffle=shuffle,
+        return _fit.fit(self, x, y, batch_size=batch_size, epochs=epochs, shuffle=shuffle,
                           verbose=verbose, validation_data=validation_data, seed=seed,
                           validation_split=validation_split, sample_weight=sample_weight,
                           class_weight=class_weight, callbacks=callbacks,
@@ -376,7 +362,7 @@ class Sequential:
                  sample_weight: Any = None, return_dict: bool = False) -> Any:
         """The loss on ``(x, y)`` at inference: the batch losses' mean weighted by batch size;
         with compiled metrics ``[loss, metrics...]``; a dict by name with ``return_dict``."""
-        return _train.evaluate(self, x, y, batch_size=batch_size, verbose=verbose,
+        return _fit.evaluate(self, x, y, batch_size=batch_size, verbose=verbose,
                                sample_weight=sample_weight, return_dict=return_dict)
 
     def save(self, path: Any, **options: Any) -> str:
