@@ -31,7 +31,8 @@ from . import metrics as _metrics
 from .callbacks import CallbackList, History
 from .progress import ProgressBar
 from ._validation import require_finite, require_finite_all as _require_finite_all
-from .training import LossTracker, _compiled, _data, _loss_dtype, eval_step, train_step
+from . import training as _train
+from .training import LossTracker, _compiled, _data, _loss_dtype
 
 __all__ = ["fit", "evaluate", "train_on_batch", "check_metrics", "build_metrics",
            "class_weight_to_sample_weights"]
@@ -118,8 +119,8 @@ def _step(model: Any, xs: list, ys: list, train: bool, sample_weight: Any = None
         return (model._graph_train_step(xs, ys, sample_weight) if train
                 else model._graph_eval_step(xs, ys, sample_weight))
     if train:
-        return train_step(model, xs[0], ys[0], sample_weight), []
-    return eval_step(model, xs[0], ys[0], sample_weight), []
+        return _train.train_step(model, xs[0], ys[0], sample_weight), []
+    return _train.eval_step(model, xs[0], ys[0], sample_weight), []
 
 
 def _metric_output(model: Any) -> int:
@@ -186,7 +187,7 @@ class _Trackers:
             preds, masks = self.model._last_outputs
             if not self.metrics:
                 self.metrics = build_metrics(self.model, ys, preds)
-                for m in self.metrics:
+                for m in self.metrics:  # shared with other loops: start from zero here
                     m.reset_state()
             i = _metric_output(self.model)
             for m in self.metrics:
@@ -211,16 +212,21 @@ class _Trackers:
         return results[0] if len(results) == 1 else results
 
 
-def train_on_batch(model: Any, x: Any, y: Any, sample_weight: Any = None) -> Any:
-    """One optimizer step on ``(x, y)``: the loss(es) before the update, as Keras returns them."""
+def train_on_batch(model: Any, x: Any, y: Any, sample_weight: Any = None,
+                   return_dict: bool = False) -> Any:
+    """One optimizer step on ``(x, y)``: the loss(es) before the update, and the compiled
+    metrics on this batch (reset first, as Keras's ``train_on_batch``), in Keras's forms: a float
+    for one value, else ``[loss, per output..., metrics...]``; a dict with ``return_dict``."""
     _compiled(model, "train_on_batch")
+    return_dict = v.boolean("return_dict", return_dict)
     xs, ys, n = _prepare(model, x, y)
     _require_finite_all("x", xs)
     _require_finite_all("y", ys)
     require_finite("sample_weight", sample_weight)
     trackers = _Trackers(model)
-    trackers.update(_step(model, xs, ys, True, sample_weight), n)
-    return trackers.value()
+    trackers.reset()
+    trackers.update(_step(model, xs, ys, True, sample_weight), n, ys)
+    return trackers.logs() if return_dict else trackers.value()
 
 
 def evaluate(model: Any, x: Any, y: Any, batch_size: int = 32, verbose: Any = "auto",

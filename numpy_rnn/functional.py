@@ -388,10 +388,11 @@ class Model(Layer):
         self._metric_specs, self.compiled_metrics = specs, None
         self.compiled = True
 
-    def train_on_batch(self, x: Any, y: Any, sample_weight: Any = None) -> Any:
+    def train_on_batch(self, x: Any, y: Any, sample_weight: Any = None,
+                       return_dict: bool = False) -> Any:
         """One optimizer step on ``(x, y)``; returns the loss before the update as Keras does:
         a float for one loss, else ``[total, loss of each output...]``."""
-        return _fit.train_on_batch(self, x, y, sample_weight)
+        return _fit.train_on_batch(self, x, y, sample_weight, return_dict)
 
     def fit(self, x: Any, y: Any, batch_size: int = 32, epochs: int = 1, shuffle: bool = True,
             verbose: Any = "auto", validation_data: Any = None, seed: int | None = None,

@@ -326,16 +326,12 @@ class Sequential:
         self.optimizer, self.loss, self.compiled = optimizer, loss, True
         self._metric_specs, self.compiled_metrics = specs, None
 
-    def train_on_batch(self, x: Any, y: Any, sample_weight: Any = None) -> float:
+    def train_on_batch(self, x: Any, y: Any, sample_weight: Any = None,
+                       return_dict: bool = False) -> Any:
         """One optimizer step on the batch ``(x, y)``; returns the batch loss computed in the
-        forward pass, before the update (Keras's value)."""
-        _train._compiled(self, "train_on_batch")
-        xa, ya = _train._data(self, x, y)
-        for name, arr in (("x", xa), ("y", ya), ("sample_weight", sample_weight)):
-            _train.require_finite(name, arr)
-        tracker = _train.LossTracker(_train._loss_dtype(self.loss))
-        tracker.update(_train.train_step(self, xa, ya, sample_weight), xa.shape[0])
-        return tracker.result()
+        forward pass, before the update (Keras's value), with the compiled metrics of this
+        batch as Keras returns them (``[loss, metrics...]``, a dict with ``return_dict``)."""
+        return _fit.train_on_batch(self, x, y, sample_weight, return_dict)
 
     def fit(self, x: Any, y: Any, batch_size: int = 32, epochs: int = 1, shuffle: bool = True,
             verbose: Any = "auto", validation_data: Any = None, seed: int | None = None,
