@@ -241,3 +241,37 @@ def test_csv_logger_writes_keras_file(tmp_path):
     for kr, nr in zip(k_rows[1:], n_rows[1:]):
         assert nr[0] == kr[0]
         assert rel([float(v) for v in nr[1:]], [float(v) for v in kr[1:]]) <= RTOL64
+
+
+def uncompiled_keras_pair(n_metrics):
+    """A float64 Keras classifier (not compiled: compare_training compiles it) and its twin
+    compiled with ``n_metrics``."""
+    with floatx("float64"):
+        keras.utils.set_random_seed(0)
+        km, x, y, loss = classifier("sparse")
+        nm = parity.from_keras(km)
+    nm.compile(optimizer=optimizers.SGD(0.05, floatx="float64"),
+               loss=getattr(losses, loss)(dtype="float64"), metrics=n_metrics)
+    return km, nm, x, y
+
+
+def test_compare_training_compares_the_metrics_of_each_step():
+    """``parity.compare_training`` compiles Keras with the numpy model's metrics and reports a
+    ``step k <metric>`` row per step; a metric computed wrongly turns those rows red."""
+    km, nm, x, y = uncompiled_keras_pair(["accuracy", nmetrics.SparseCategoricalAccuracy(
+        name="sca")])
+    report = parity.compare_training(nm, km, x, y, steps=3, batch_size=8)
+    names = [o.name for o in report.outputs]
+    assert {"step 1 loss", "step 1 accuracy", "step 3 sca"} <= set(names)
+    assert report.passed, report
+
+
+def test_compare_training_metric_rows_have_teeth(monkeypatch):
+    km, nm, x, y = uncompiled_keras_pair(["accuracy"])
+    real = nmetrics.sparse_categorical_accuracy
+    monkeypatch.setattr(nmetrics.SparseCategoricalAccuracy, "__init__",
+                        lambda self, name=None, dtype=None, **kw: nmetrics.MeanMetricWrapper
+                        .__init__(self, lambda t, p: 1.0 - real(t, p), name=name, dtype=dtype))
+    report = parity.compare_training(nm, km, x, y, steps=2, batch_size=8)
+    assert not report.passed
+    assert not report.output("step 1 accuracy").passed
