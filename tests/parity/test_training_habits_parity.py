@@ -275,3 +275,39 @@ def test_compare_training_metric_rows_have_teeth(monkeypatch):
     report = parity.compare_training(nm, km, x, y, steps=2, batch_size=8)
     assert not report.passed
     assert not report.output("step 1 accuracy").passed
+
+
+def test_functional_model_metrics_split_weights_and_callbacks():
+    """A functional model (two inputs, one output) goes through the same loops: metrics,
+    validation_split, class_weight and EarlyStopping equal to Keras's."""
+    rng = np.random.default_rng(6)
+    a, b = rng.normal(size=(24, 3)), rng.normal(size=(24, 2))
+    y = rng.integers(0, 3, size=(24,))
+    with floatx("float64"):
+        keras.utils.set_random_seed(1)
+        ia, ib = keras.Input((3,), dtype="float64"), keras.Input((2,), dtype="float64")
+        h = keras.layers.Concatenate(dtype="float64")([ia, ib])
+        out = keras.layers.Dense(3, activation="softmax", dtype="float64")(h)
+        km = keras.Model([ia, ib], out)
+        km.compile(optimizer=keras.optimizers.SGD(0.5),
+                   loss=keras.losses.SparseCategoricalCrossentropy(), metrics=["accuracy"])
+        na, nb = numpy_rnn.Input((3,), dtype="float64"), numpy_rnn.Input((2,), dtype="float64")
+        nout = numpy_rnn.Dense(3, activation="softmax", dtype="float64")(
+            numpy_rnn.Concatenate(dtype="float64")([na, nb]))
+        nm = numpy_rnn.Model([na, nb], nout)
+        nm.set_weights(km.get_weights())
+        nm.compile(optimizer=optimizers.SGD(0.5, floatx="float64"),
+                   loss=losses.SparseCategoricalCrossentropy(dtype="float64"),
+                   metrics=["accuracy"])
+        fit = dict(batch_size=8, epochs=6, shuffle=False, verbose=0, validation_split=0.25,
+                   class_weight={0: 0.5, 1: 2.0})
+        k_es = keras.callbacks.EarlyStopping(monitor="val_loss", patience=1, min_delta=0.1)
+        n_es = ncb.EarlyStopping(monitor="val_loss", patience=1, min_delta=0.1)
+        kh = km.fit([a, b], y, callbacks=[k_es], **fit)
+        nh = nm.fit([a, b], y, callbacks=[n_es], **fit)
+        ke = km.evaluate([a, b], y, verbose=0, return_dict=True)
+        ne = nm.evaluate([a, b], y, verbose=0, return_dict=True)
+    assert nh.epoch == kh.epoch and n_es.stopped_epoch == k_es.stopped_epoch
+    assert 0 < n_es.stopped_epoch < 5  # it does stop early
+    same_history(kh.history, nh.history)
+    assert same_dict(ne, ke)
