@@ -311,3 +311,25 @@ def test_functional_model_metrics_split_weights_and_callbacks():
     assert 0 < n_es.stopped_epoch < 5  # it does stop early
     same_history(kh.history, nh.history)
     assert same_dict(ne, ke)
+
+
+def test_terminate_on_nan_stops_at_the_same_batch():
+    """SGD at a rate that overflows: both losses turn inf / NaN at the same batch and
+    TerminateOnNaN ends the fit there (one epoch recorded, the same epochs)."""
+    class Batches:
+        def __init__(self, module):
+            base = module.callbacks.Callback if module is keras else ncb.Callback
+            self.cb = type("Count", (base,), {"on_train_batch_end": self._end})()
+            self.seen = []
+
+        def _end(self, batch, logs=None):
+            self.seen.append((batch, bool(np.isfinite(logs["loss"]))))
+
+    with np.errstate(all="ignore"):
+        k_count, n_count = Batches(keras), Batches(numpy_rnn)
+        kh, nh, _, _, _ = run_callbacks(
+            lambda m: [m.TerminateOnNaN(), (k_count if m is keras.callbacks else n_count).cb],
+            epochs=4, lr=1e30)
+    assert n_count.seen == k_count.seen and not n_count.seen[-1][1]
+    assert [s for s in n_count.seen if not s[1]] == [n_count.seen[-1]]  # stopped at the first
+    assert nh.epoch == kh.epoch and len(nh.epoch) < 4
