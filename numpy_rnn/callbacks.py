@@ -123,7 +123,7 @@ class _Monitor(Callback):
             if name == "loss":
                 self.monitor_op = np.less
             for m in getattr(self.model, "compiled_metrics", None) or []:
-                if m.name == name:
+                if m.name == name and getattr(m, "direction", None) is not None:
                     self.monitor_op = np.greater if m.direction == "up" else np.less
             if self.monitor_op is None:
                 raise ValueError(

@@ -90,10 +90,10 @@ def mean_absolute_error(y_true: Any, y_pred: Any) -> np.ndarray:
 # -- the stateful metrics -----------------------------------------------------------------------
 class Metric:
     """A running mean: ``update_state(y_true, y_pred, sample_weight=None)``, ``result()``,
-    ``reset_state()``; ``name``; ``direction`` ("up" for accuracies, "down" for errors), which
-    callbacks with ``mode="auto"`` read, as Keras's ``_direction``."""
+    ``reset_state()``; ``name``; ``direction`` ("up" for accuracies, "down" for errors, None
+    when unknown), which callbacks with ``mode="auto"`` read, as Keras's ``_direction``."""
 
-    direction = "up"
+    direction: str | None = "up"
 
     def __init__(self, name: str | None = None, dtype: Any = None) -> None:
         if name is not None and not isinstance(name, str):
@@ -222,8 +222,10 @@ def get(identifier: Any, y_true: np.ndarray | None = None,
         return _BY_NAME[identifier](name=identifier)
     if callable(identifier):
         metric = MeanMetricWrapper(identifier)
-        if identifier in _FUNCTIONS and identifier.__name__.startswith("mean_"):
-            metric.direction = "down"
+        # Keras knows the direction of its own functions only (a loss: "down"); a callback with
+        # mode="auto" on any other function's metric refuses to guess, as Keras does
+        metric.direction = (("down" if identifier.__name__.startswith("mean_") else "up")
+                            if identifier in _FUNCTIONS else None)
         return metric
     raise ValueError(f"Could not interpret metric identifier: {identifier!r}. Expected a metric "
                      f"name (e.g. \"accuracy\"), a numpy_rnn.metrics.Metric or a function.")

@@ -342,3 +342,23 @@ def test_verbose_auto_writes_a_line_per_epoch_to_a_stream():
     lines = out.getvalue().splitlines()
     assert lines[0] == "Epoch 1/2" and lines[1].startswith("4/4 ") and "accuracy:" in lines[1]
     assert len(lines) == 4
+
+
+def test_auto_mode_follows_the_metric_direction_or_refuses():
+    m = Scripted()
+    m.compiled_metrics = [metrics.get("mae"), metrics.get("accuracy", np.array([0]),
+                                                           np.ones((1, 2))),
+                          metrics.get(lambda t, p: np.abs(t - p))]
+    m.compiled_metrics[2].name = "custom"
+    es = cb.EarlyStopping(monitor="val_mae", patience=0)
+    es.set_model(m)
+    es._set_monitor_op()
+    assert es.monitor_op is np.less
+    es = cb.EarlyStopping(monitor="val_accuracy")
+    es.set_model(m)
+    es._set_monitor_op()
+    assert es.monitor_op is np.greater
+    es = cb.EarlyStopping(monitor="val_custom")
+    es.set_model(m)
+    with pytest.raises(ValueError, match="automatically determine"):
+        es._set_monitor_op()
