@@ -32,6 +32,7 @@ from .callbacks import CallbackList, History
 from .progress import ProgressBar
 from ._validation import require_finite, require_finite_all as _require_finite_all
 from . import training as _train
+from .graph import steps as _graph_steps
 from .training import LossTracker, _compiled, _data, _loss_dtype
 
 __all__ = ["fit", "evaluate", "train_on_batch", "check_metrics", "build_metrics",
@@ -99,9 +100,12 @@ def _sample_weight(sample_weight: Any, n: int, name: str = "sample_weight") -> A
     return one(sample_weight, name)
 
 
-def class_weight_to_sample_weights(y: np.ndarray, class_weight: dict) -> np.ndarray:
+def class_weight_to_sample_weights(y: np.ndarray, class_weight: dict,
+                                   dtype: Any = "float32") -> np.ndarray:
     """Keras's rule: each sample weighs ``class_weight[class]`` (1 for a class not listed); the
-    class is the argmax of a one-hot target, else the rounded (squeezed) label."""
+    class is the argmax of a one-hot target, else the rounded (squeezed) label.  The weights
+    are held in ``dtype`` (Keras: ``floatx``; ``fit`` passes the loss dtype, Keras's default
+    loss dtype being floatx), so a weight like 0.1 is rounded as Keras rounds it."""
     labels = np.asarray(y)
     if labels.ndim > 1:
         labels = np.argmax(labels, axis=-1) if labels.shape[-1] != 1 else labels[..., 0]
@@ -110,7 +114,7 @@ def class_weight_to_sample_weights(y: np.ndarray, class_weight: dict) -> np.ndar
         raise ValueError("`class_weight` needs one class per sample (targets of shape (batch,), "
                          f"(batch, 1) or one-hot (batch, classes)). Received: y with shape "
                          f"{np.shape(y)}")
-    return np.array([class_weight.get(int(c), 1.0) for c in labels], dtype=np.float32)
+    return np.array([class_weight.get(int(c), 1.0) for c in labels], dtype=dtype)
 
 
 def _step(model: Any, xs: list, ys: list, train: bool, sample_weight: Any = None) -> tuple:
@@ -130,28 +134,47 @@ def _metric_output(model: Any) -> int:
 
 
 def build_metrics(model: Any, ys: list, preds: list) -> list:
-    """``model.compiled_metrics`` from ``compile(metrics=...)``, resolved on the first batch
-    (``"accuracy"`` needs the shapes, as Keras's ``CompileMetrics.build``)."""
+    """``model.compiled_metrics`` from ``compile(metrics=..., weighted_metrics=...)``, resolved
+    on the first batch (``"accuracy"`` needs the shapes, as Keras's ``CompileMetrics.build``);
+    the weighted ones (given the batch's sample weights) come last, marked ``_weighted``."""
     if getattr(model, "compiled_metrics", None) is None:
         i = _metric_output(model)
-        specs = getattr(model, "_metric_specs", None) or []
-        model.compiled_metrics = [_metrics.get(m, ys[i], np.asarray(preds[i])) for m in specs]
+        plain = [_metrics.get(m, ys[i], np.asarray(preds[i]))
+                 for m in getattr(model, "_metric_specs", None) or []]
+        weighted = [_metrics.get(m, ys[i], np.asarray(preds[i]))
+                    for m in getattr(model, "_weighted_specs", None) or []]
+        for m in plain:
+            m._weighted = False
+        for m in weighted:
+            m._weighted = True
+        model.compiled_metrics = plain + weighted
     return model.compiled_metrics
 
 
-def check_metrics(losses: Any, metrics: Any) -> list:
+def _metric_weight(model: Any, sample_weight: Any, i: int) -> Any:
+    """Output ``i``'s sample weights out of an array, a list or a dict of them."""
+    if sample_weight is None:
+        return None
+    if isinstance(sample_weight, dict):
+        return _graph_steps._sample_weights(model, sample_weight)[i]
+    if isinstance(sample_weight, (list, tuple)):
+        return sample_weight[i]
+    return sample_weight
+
+
+def check_metrics(losses: Any, metrics: Any, what: str = "metrics") -> list:
     """``compile``'s ``metrics``: None or a list of names / Metric instances / functions, each
     resolvable (``"accuracy"`` waits for the data); for a model with one output with a loss."""
     if metrics is None:
         return []
     if not isinstance(metrics, (list, tuple)):
-        raise TypeError(f"Type of `metrics` argument not understood. Expected a list or "
+        raise TypeError(f"Type of `{what}` argument not understood. Expected a list or "
                         f"dictionary, found: {type(metrics).__name__}")
     losses = losses if isinstance(losses, list) else [losses]
     if metrics and sum(loss is not None for loss in losses) != 1:
-        raise ValueError("`metrics` are supported for a model with exactly one output with a "
+        raise ValueError(f"`{what}` are supported for a model with exactly one output with a "
                          "loss (per-output metrics are not implemented yet). Received: "
-                         f"metrics={metrics!r} for {sum(loss is not None for loss in losses)} "
+                         f"{what}={metrics!r} for {sum(loss is not None for loss in losses)} "
                          "losses")
     for m in metrics:
         if not (isinstance(m, str) and m.lower() in ("accuracy", "acc")):
@@ -179,30 +202,39 @@ class _Trackers:
         for m in self.metrics:
             m.reset_state()
 
-    def update(self, result: tuple, rows: int, ys: list | None = None) -> None:
+    def update(self, result: tuple, rows: int, ys: list | None = None,
+               sample_weight: Any = None) -> None:
         total, per_output = result
         for t, value in zip(self.trackers, [total] + list(per_output)):
             t.update(value, rows)
-        if ys is not None and getattr(self.model, "_metric_specs", None):
+        if ys is not None and (getattr(self.model, "_metric_specs", None)
+                               or getattr(self.model, "_weighted_specs", None)):
             preds, masks = self.model._last_outputs
             if not self.metrics:
                 self.metrics = build_metrics(self.model, ys, preds)
                 for m in self.metrics:  # shared with other loops: start from zero here
                     m.reset_state()
             i = _metric_output(self.model)
+            weight = _metric_weight(self.model, sample_weight, i)
             for m in self.metrics:
-                m.update_state(ys[i], preds[i], mask=masks[i])
+                m.update_state(ys[i], preds[i], sample_weight=weight if m._weighted else None,
+                               mask=masks[i])
 
     def logs(self, prefix: str = "") -> dict[str, float]:
         out = {prefix + n: t.result() for n, t in zip(self.names, self.trackers)}
         seen: dict[str, int] = {}
-        for m in self.metrics:  # a repeated name gets _1, _2... (Keras's CompileMetrics.result)
+        for m in self.metrics:  # Keras's CompileMetrics.result names
             name = m.name
-            if name in seen:
-                seen[name] += 1
-                name = f"{name}_{seen[name] - 1}"
-            else:
+            if name not in seen:
                 seen[name] = 1
+            else:  # a repeat: _1, _2...; a weighted repeat weighted_<name> first
+                if m._weighted:
+                    name = f"weighted_{m.name}"
+                if name not in seen:
+                    seen[name] = 1
+                else:
+                    seen[name] += 1
+                    name = f"{name}_{seen[name] - 1}"
             out[prefix + name] = m.result()
         return out
 
@@ -225,7 +257,7 @@ def train_on_batch(model: Any, x: Any, y: Any, sample_weight: Any = None,
     require_finite("sample_weight", sample_weight)
     trackers = _Trackers(model)
     trackers.reset()
-    trackers.update(_step(model, xs, ys, True, sample_weight), n, ys)
+    trackers.update(_step(model, xs, ys, True, sample_weight), n, ys, sample_weight)
     return trackers.logs() if return_dict else trackers.value()
 
 
@@ -259,8 +291,8 @@ def _evaluate_arrays(model: Any, xs: list, ys: list, n: int, batch_size: int, ve
     for step, start in enumerate(range(0, n, batch_size)):
         rows = slice(start, start + batch_size)
         xb, yb = _rows(xs, rows), _rows(ys, rows)
-        trackers.update(_step(model, xb, yb, False, _sw_rows(sample_weight, rows)),
-                        xb[0].shape[0], yb)
+        sw = _sw_rows(sample_weight, rows)
+        trackers.update(_step(model, xb, yb, False, sw), xb[0].shape[0], yb, sw)
         bar.update(step + 1, trackers.logs(), finalize=step + 1 == steps)
     return trackers
 
@@ -288,7 +320,8 @@ def _fit_weights(model: Any, ys: list, n: int, sample_weight: Any, class_weight:
     active = [y for y in ys if y is not None]
     if len(ys) > 1:
         raise ValueError("`class_weight` is only supported for Models with a single output.")
-    return class_weight_to_sample_weights(active[0], class_weight)
+    dtype = model._graph_loss_dtype() if _is_graph(model) else _loss_dtype(model.loss)
+    return class_weight_to_sample_weights(active[0], class_weight, dtype)
 
 
 def fit(model: Any, x: Any, y: Any, batch_size: int = 32, epochs: int = 1, shuffle: bool = True,
@@ -364,8 +397,8 @@ def fit(model: Any, x: Any, y: Any, batch_size: int = 32, epochs: int = 1, shuff
                 else order[start:start + batch_size]
             xb, yb = _rows(xs, rows), _rows(ys, rows)
             hooks.on_train_batch_begin(step)
-            trackers.update(_step(model, xb, yb, True, _sw_rows(sample_weight, rows)),
-                            xb[0].shape[0], yb)
+            sw = _sw_rows(sample_weight, rows)
+            trackers.update(_step(model, xb, yb, True, sw), xb[0].shape[0], yb, sw)
             logs = trackers.logs()
             if step + 1 < steps:
                 bar.update(step + 1, logs)

@@ -115,6 +115,7 @@ class Model(Layer):
         #: Set by ``compile``: the optimizer, the loss(es) and ``loss_weights``.
         self.compiled, self.optimizer, self.loss, self.loss_weights = False, None, None, None
         self._metric_specs: list = []
+        self._weighted_specs: list = []
         self.compiled_metrics: list | None = None
         self.stop_training = False
 
@@ -375,7 +376,8 @@ class Model(Layer):
         return dx[0] if len(dx) == 1 else dx
 
     def compile(self, optimizer: Any = "rmsprop", loss: Any = None,
-                loss_weights: Any = None, metrics: Any = None) -> None:
+                loss_weights: Any = None, metrics: Any = None,
+                weighted_metrics: Any = None) -> None:
         """Set the optimizer, the loss(es) and ``loss_weights`` as Keras's ``compile``: a
         single loss for every output, a list (one per output, None for none) or a dict by
         output name; ``loss_weights`` a list or a dict alike (default 1 each).  ``metrics``:
@@ -384,8 +386,10 @@ class Model(Layer):
         optimizer = _train.resolve("optimizer", optimizer)
         losses, weights = _steps.resolve_losses(self, loss, loss_weights)
         specs = _fit.check_metrics(losses, metrics)
+        weighted = _fit.check_metrics(losses, weighted_metrics, "weighted_metrics")
         self.optimizer, self.loss, self.loss_weights = optimizer, losses, weights
         self._metric_specs, self.compiled_metrics = specs, None
+        self._weighted_specs = weighted
         self.compiled = True
 
     def train_on_batch(self, x: Any, y: Any, sample_weight: Any = None,

@@ -149,7 +149,9 @@ class MeanMetricWrapper(Metric):
         weight = None if sample_weight is None else np.asarray(sample_weight)
         if mask is not None:
             m = np.asarray(mask, dtype=values.dtype if values.dtype.kind == "f" else np.float64)
-            weight = m if weight is None else np.asarray(weight) * m
+            if weight is not None and weight.ndim < m.ndim:
+                weight = weight.reshape(weight.shape + (1,) * (m.ndim - weight.ndim))
+            weight = m if weight is None else weight * m
         self._add(values, weight, y_pred)
 
 

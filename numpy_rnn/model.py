@@ -116,6 +116,7 @@ class Sequential:
         #: Set by ``compile``: the optimizer and loss objects (Keras's attribute names).
         self.compiled, self.optimizer, self.loss = False, None, None
         self._metric_specs: list = []
+        self._weighted_specs: list = []
         self.compiled_metrics: list | None = None
         self.stop_training = False
         if layers is not None:
@@ -313,18 +314,21 @@ class Sequential:
 
     # -- training (numpy_rnn.training) ---------------------------------------------------------
     def compile(self, optimizer: Any = "rmsprop", loss: Any = None,
-                metrics: Any = None) -> None:
+                metrics: Any = None, weighted_metrics: Any = None) -> None:
         """Set the optimizer and the loss: Keras names (``"adam"``, ``"mse"``,
         ``"sparse_categorical_crossentropy"``...) or ``numpy_rnn.optimizers`` /
         ``numpy_rnn.losses`` instances.  A string loss computes in float32, as Keras's does
         unless floatx is float64 (give ``losses.X(dtype="float64")`` for a float64 loss).
         ``metrics``: Keras metric names (``"accuracy"``, ``"mae"``...) or
-        ``numpy_rnn.metrics`` objects, reported by ``fit`` / ``evaluate`` under their names."""
+        ``numpy_rnn.metrics`` objects, reported by ``fit`` / ``evaluate`` under their names;
+        ``weighted_metrics`` likewise, given the sample weights."""
         optimizer = _train.resolve("optimizer", optimizer)
         loss = _train.resolve("loss", loss)
         specs = _fit.check_metrics(loss, metrics)
+        weighted = _fit.check_metrics(loss, weighted_metrics, "weighted_metrics")
         self.optimizer, self.loss, self.compiled = optimizer, loss, True
         self._metric_specs, self.compiled_metrics = specs, None
+        self._weighted_specs = weighted
 
     def train_on_batch(self, x: Any, y: Any, sample_weight: Any = None,
                        return_dict: bool = False) -> Any:

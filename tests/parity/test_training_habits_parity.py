@@ -333,3 +333,32 @@ def test_terminate_on_nan_stops_at_the_same_batch():
     assert n_count.seen == k_count.seen and not n_count.seen[-1][1]
     assert [s for s in n_count.seen if not s[1]] == [n_count.seen[-1]]  # stopped at the first
     assert nh.epoch == kh.epoch and len(nh.epoch) < 4
+
+
+@pytest.mark.parametrize("how", ["sample_weight", "class_weight"])
+def test_weighted_metrics(how):
+    """``weighted_metrics`` get the batch's sample weights (class weights included); the same
+    name in both lists becomes ``weighted_<name>``, as Keras names it."""
+    with floatx("float64"):
+        keras.utils.set_random_seed(0)
+        km, x, y, loss = classifier("sparse")
+        km.compile(optimizer=keras.optimizers.SGD(0.05), loss=getattr(keras.losses, loss)(),
+                   metrics=["accuracy"],
+                   weighted_metrics=["accuracy", "sparse_categorical_accuracy"])
+        nm = parity.from_keras(km)
+        nm.compile(optimizer=optimizers.SGD(0.05, floatx="float64"),
+                   loss=getattr(losses, loss)(dtype="float64"), metrics=["accuracy"],
+                   weighted_metrics=["accuracy", "sparse_categorical_accuracy"])
+        sw = np.random.default_rng(2).uniform(0.0, 3.0, size=(len(x),))
+        kwargs = ({"sample_weight": sw} if how == "sample_weight"
+                  else {"class_weight": {0: 3.0, 1: 0.1}})
+        kh = km.fit(x, y, batch_size=6, epochs=2, shuffle=False, verbose=0,
+                    validation_split=0.25, **kwargs).history
+        nh = nm.fit(x, y, batch_size=6, epochs=2, shuffle=False, verbose=0,
+                    validation_split=0.25, **kwargs).history
+        ke = km.evaluate(x, y, sample_weight=sw, verbose=0, return_dict=True)
+        ne = nm.evaluate(x, y, sample_weight=sw, verbose=0, return_dict=True)
+    assert "weighted_accuracy" in kh
+    same_history(kh, nh)
+    assert same_dict(ne, ke)
+    assert ne["weighted_accuracy"] != ne["accuracy"]  # the weights do weigh

@@ -362,3 +362,17 @@ def test_auto_mode_follows_the_metric_direction_or_refuses():
     es.set_model(m)
     with pytest.raises(ValueError, match="automatically determine"):
         es._set_monitor_op()
+
+
+def test_weighted_metrics_take_the_sample_weights():
+    x, y = data()
+    m = model()
+    m.compile("sgd", "sparse_categorical_crossentropy", metrics=["accuracy"],
+              weighted_metrics=["accuracy"])
+    sw = (y == 0).astype(float)  # only class 0 counts
+    out = m.evaluate(x, y, sample_weight=sw, verbose=0, return_dict=True)
+    assert list(out) == ["loss", "accuracy", "weighted_accuracy"]
+    hits = np.argmax(m.predict(x), -1) == y
+    assert out["accuracy"] == pytest.approx(hits.mean())
+    assert out["weighted_accuracy"] == pytest.approx(hits[y == 0].mean())
+    assert fitting.class_weight_to_sample_weights(y, {0: 0.1}, "float64")[y == 0][0] == 0.1
