@@ -8,6 +8,7 @@ __version__ = "0.1.0"
 
 from . import activations, datasets, initializers  # noqa: E402
 from . import losses, optimizers, regularizers  # noqa: E402
+from . import callbacks, metrics  # noqa: E402
 from .layers import LSTM, Embedding, EmbeddingLayer, Layer, TokenIdError  # noqa: E402
 from .layers import GRU, Bidirectional, Dense, Dropout, Masking, SimpleRNN  # noqa: E402
 from .layers import ELU, Activation, LeakyReLU, PReLU, ReLU, Softmax  # noqa: E402
@@ -58,6 +59,8 @@ __all__ = [
     "losses",
     "optimizers",
     "regularizers",
+    "callbacks",
+    "metrics",
     "Layer",
     "Embedding",
     "EmbeddingLayer",

@@ -35,7 +35,7 @@ with a loss per output; the backward pass through the graph is ``numpy_rnn.graph
 """
 from __future__ import annotations
 
-import itertools
+import importlib
 from typing import Any, Callable
 
 import numpy as np
@@ -51,12 +51,13 @@ from .graph.symbolic import SymbolicTensor, flatten, pack_like
 from .graph.topology import map_graph
 from .layers.base import Layer
 from ._strings import string_input
+from .naming import auto_name, find_layer
+from . import fitting as _fit
 from ._validation import cast_model_input
 from .model import Sequential
 
 __all__ = ["Model", "Input", "InputLayer"]
 
-_counter = itertools.count()
 
 
 class _ParamCount(int):
@@ -83,8 +84,7 @@ class Model(Layer):
     def __init__(self, inputs: Any, outputs: Any, name: str | None = None,
                  trainable: bool = True) -> None:
         if name is None:
-            n = next(_counter)
-            name = "functional" if n == 0 else f"functional_{n}"
+            name = auto_name("functional")
         super().__init__(name=name, trainable=trainable)
         flat_in, flat_out = flatten(inputs), flatten(outputs)
         for what, flat, given in (("inputs", flat_in, inputs), ("outputs", flat_out, outputs)):
@@ -115,6 +115,10 @@ class Model(Layer):
         self.built = True
         #: Set by ``compile``: the optimizer, the loss(es) and ``loss_weights``.
         self.compiled, self.optimizer, self.loss, self.loss_weights = False, None, None, None
+        self._metric_specs: list = []
+        self._weighted_specs: list = []
+        self.compiled_metrics: list | None = None
+        self.stop_training = False
 
     # -- structure -------------------------------------------------------------------------
     @property
@@ -137,19 +141,13 @@ class Model(Layer):
 
     def get_layer(self, name: str | None = None, index: int | None = None) -> Layer:
         """The layer called ``name`` (or at ``index`` of ``layers``); ValueError otherwise."""
-        if index is not None and name is not None:
-            raise ValueError("Provide only a layer name or a layer index. Received: "
-                             f"index={index}, name={name!r}")
-        if index is not None:
-            if not isinstance(index, int) or not -len(self.layers) <= index < len(self.layers):
-                raise ValueError(f"Was asked to retrieve layer at index {index} but model only "
-                                 f"has {len(self.layers)} layers.")
-            return self.layers[index]
-        for layer in self.layers:
-            if layer.name == name:
-                return layer
-        raise ValueError(f"No such layer: {name}. Existing layers are: "
-                         f"{[layer.name for layer in self.layers]}.")
+        return find_layer(self, name, index)
+
+    def save(self, path: Any, **options: Any) -> str:
+        """``numpy_rnn.save(self, path)``: bundles hold a Sequential, so a functional model is
+        refused there with its reason."""
+        return importlib.import_module("numpy_rnn.formats.bundle_write").save(self, path,
+                                                                              **options)
 
     def compute_output_shape(self, input_shape: Any) -> Any:
         """The output shape(s) for ``input_shape`` (one shape, or a list for several inputs):
@@ -380,31 +378,46 @@ class Model(Layer):
         return dx[0] if len(dx) == 1 else dx
 
     def compile(self, optimizer: Any = "rmsprop", loss: Any = None,
-                loss_weights: Any = None) -> None:
+                loss_weights: Any = None, metrics: Any = None,
+                weighted_metrics: Any = None) -> None:
         """Set the optimizer, the loss(es) and ``loss_weights`` as Keras's ``compile``: a
         single loss for every output, a list (one per output, None for none) or a dict by
-        output name; ``loss_weights`` a list or a dict alike (default 1 each)."""
+        output name; ``loss_weights`` a list or a dict alike (default 1 each).  ``metrics``:
+        a list of Keras metric names / ``numpy_rnn.metrics`` objects, for a model with one
+        output with a loss (``numpy_rnn.metrics``)."""
         optimizer = _train.resolve("optimizer", optimizer)
         losses, weights = _steps.resolve_losses(self, loss, loss_weights)
+        specs = _fit.check_metrics(losses, metrics)
+        weighted = _fit.check_metrics(losses, weighted_metrics, "weighted_metrics")
         self.optimizer, self.loss, self.loss_weights = optimizer, losses, weights
+        self._metric_specs, self.compiled_metrics = specs, None
+        self._weighted_specs = weighted
         self.compiled = True
 
-    def train_on_batch(self, x: Any, y: Any, sample_weight: Any = None) -> Any:
+    def train_on_batch(self, x: Any, y: Any, sample_weight: Any = None,
+                       return_dict: bool = False) -> Any:
         """One optimizer step on ``(x, y)``; returns the loss before the update as Keras does:
         a float for one loss, else ``[total, loss of each output...]``."""
-        return _train.train_on_batch(self, x, y, sample_weight)
+        return _fit.train_on_batch(self, x, y, sample_weight, return_dict)
 
     def fit(self, x: Any, y: Any, batch_size: int = 32, epochs: int = 1, shuffle: bool = True,
-            verbose: Any = "auto", validation_data: Any = None,
-            seed: int | None = None) -> "_train.History":
+            verbose: Any = "auto", validation_data: Any = None, seed: int | None = None,
+            validation_split: float = 0.0, sample_weight: Any = None, class_weight: Any = None,
+            callbacks: Any = None, initial_epoch: int = 0) -> "_fit.History":
         """As ``Sequential.fit``; ``history.history`` also holds ``<output>_loss`` per output
         when the model has several losses."""
-        return _train.fit(self, x, y, batch_size=batch_size, epochs=epochs, shuffle=shuffle,
-                          verbose=verbose, validation_data=validation_data, seed=seed)
+        return _fit.fit(self, x, y, batch_size=batch_size, epochs=epochs, shuffle=shuffle,
+                          verbose=verbose, validation_data=validation_data, seed=seed,
+                          validation_split=validation_split, sample_weight=sample_weight,
+                          class_weight=class_weight, callbacks=callbacks,
+                          initial_epoch=initial_epoch)
 
-    def evaluate(self, x: Any, y: Any, batch_size: int = 32, verbose: Any = "auto") -> Any:
-        """The loss at inference (a float, or ``[total, per output...]`` as ``train_on_batch``)."""
-        return _train.evaluate(self, x, y, batch_size=batch_size, verbose=verbose)
+    def evaluate(self, x: Any, y: Any, batch_size: int = 32, verbose: Any = "auto",
+                 sample_weight: Any = None, return_dict: bool = False) -> Any:
+        """The loss at inference (a float, or ``[total, per output..., metrics...]``; a dict
+        by name with ``return_dict=True``)."""
+        return _fit.evaluate(self, x, y, batch_size=batch_size, verbose=verbose,
+                               sample_weight=sample_weight, return_dict=return_dict)
 
     # the hooks numpy_rnn.training's loops call (numpy_rnn.graph.steps)
     def _graph_data(self, x: Any, y: Any, xname: str = "x", yname: str = "y") -> tuple:
@@ -423,8 +436,8 @@ class Model(Layer):
     def _graph_train_step(self, xs: list, ys: list, sample_weight: Any = None) -> tuple:
         return _steps.train_step(self, xs, ys, sample_weight)
 
-    def _graph_eval_step(self, xs: list, ys: list) -> tuple:
-        return _steps.eval_step(self, xs, ys)
+    def _graph_eval_step(self, xs: list, ys: list, sample_weight: Any = None) -> tuple:
+        return _steps.eval_step(self, xs, ys, sample_weight)
 
     def _graph_loss_names(self) -> list[str]:
         return _steps.loss_names(self)

@@ -1,5 +1,9 @@
 """Sequential: a stack of numpy_rnn layers, with masks flowing between them as in Keras.
 
+Long because Sequential carries Keras's whole model API in one class (build, masks, predict,
+the training front-ends, weights, summary, config, save / get_layer); the work itself lives in
+``numpy_rnn.training`` / ``numpy_rnn.fitting`` and the layers.
+
 Mask rules (``keras/src/layers/layer.py`` ``_set_mask_metadata`` and each layer's
 ``compute_mask``, Keras 3.15):
 
@@ -15,13 +19,15 @@ allowed in a Sequential model: the next layer would receive a list.
 """
 from __future__ import annotations
 
-import itertools
+import importlib
 from typing import Any, Callable, Sequence
 
 import numpy as np
 
 from . import _validation as v
 from ._validation import cast_model_input
+from .naming import auto_name, find_layer
+from . import fitting as _fit
 from . import training as _train
 from . import layers as _layers
 from .layers import Bidirectional, Dense, Dropout, Embedding, Layer, Masking
@@ -29,7 +35,6 @@ from .graph import symbolic
 from .layers.base import _graph_aware
 from .layers.recurrent import RNNBase
 
-_counter = itertools.count()
 
 #: Class name -> class, for ``Sequential.from_config`` (and bundles): every layer class
 #: ``numpy_rnn.layers`` exports, but the abstract bases (a new layer is one export, no row here).
@@ -102,8 +107,7 @@ class Sequential:
                  input_dtype: str | None = None) -> None:
         if name is not None and not isinstance(name, str):
             raise TypeError(f"`name` must be a string or None. Received: name={name!r}")
-        n = next(_counter)
-        self.name = name or ("sequential" if n == 0 else f"sequential_{n}")
+        self.name = name or auto_name("sequential")
         self.layers: list[Layer] = []
         self.input_shape = self._check_input_shape(input_shape)
         self.input_dtype = None if input_dtype is None else np.dtype(input_dtype).name
@@ -111,6 +115,10 @@ class Sequential:
         self.vocabulary = None
         #: Set by ``compile``: the optimizer and loss objects (Keras's attribute names).
         self.compiled, self.optimizer, self.loss = False, None, None
+        self._metric_specs: list = []
+        self._weighted_specs: list = []
+        self.compiled_metrics: list | None = None
+        self.stop_training = False
         if layers is not None:
             if isinstance(layers, Layer) or not hasattr(layers, "__iter__"):
                 raise TypeError(f"`layers` must be a list of layers or None. Received: {layers!r}")
@@ -305,43 +313,67 @@ class Sequential:
         return np.concatenate(parts, axis=0)
 
     # -- training (numpy_rnn.training) ---------------------------------------------------------
-    def compile(self, optimizer: Any = "rmsprop", loss: Any = None) -> None:
+    def compile(self, optimizer: Any = "rmsprop", loss: Any = None,
+                metrics: Any = None, weighted_metrics: Any = None) -> None:
         """Set the optimizer and the loss: Keras names (``"adam"``, ``"mse"``,
         ``"sparse_categorical_crossentropy"``...) or ``numpy_rnn.optimizers`` /
         ``numpy_rnn.losses`` instances.  A string loss computes in float32, as Keras's does
-        unless floatx is float64 (give ``losses.X(dtype="float64")`` for a float64 loss)."""
+        unless floatx is float64 (give ``losses.X(dtype="float64")`` for a float64 loss).
+        ``metrics``: Keras metric names (``"accuracy"``, ``"mae"``...) or
+        ``numpy_rnn.metrics`` objects, reported by ``fit`` / ``evaluate`` under their names;
+        ``weighted_metrics`` likewise, given the sample weights."""
         optimizer = _train.resolve("optimizer", optimizer)
         loss = _train.resolve("loss", loss)
+        specs = _fit.check_metrics(loss, metrics)
+        weighted = _fit.check_metrics(loss, weighted_metrics, "weighted_metrics")
         self.optimizer, self.loss, self.compiled = optimizer, loss, True
+        self._metric_specs, self.compiled_metrics = specs, None
+        self._weighted_specs = weighted
 
-    def train_on_batch(self, x: Any, y: Any, sample_weight: Any = None) -> float:
+    def train_on_batch(self, x: Any, y: Any, sample_weight: Any = None,
+                       return_dict: bool = False) -> Any:
         """One optimizer step on the batch ``(x, y)``; returns the batch loss computed in the
-        forward pass, before the update (Keras's value)."""
-        _train._compiled(self, "train_on_batch")
-        xa, ya = _train._data(self, x, y)
-        for name, arr in (("x", xa), ("y", ya), ("sample_weight", sample_weight)):
-            _train.require_finite(name, arr)
-        tracker = _train.LossTracker(_train._loss_dtype(self.loss))
-        tracker.update(_train.train_step(self, xa, ya, sample_weight), xa.shape[0])
-        return tracker.result()
+        forward pass, before the update (Keras's value), with the compiled metrics of this
+        batch as Keras returns them (``[loss, metrics...]``, a dict with ``return_dict``)."""
+        return _fit.train_on_batch(self, x, y, sample_weight, return_dict)
 
     def fit(self, x: Any, y: Any, batch_size: int = 32, epochs: int = 1, shuffle: bool = True,
-            verbose: Any = "auto", validation_data: Any = None,
-            seed: int | None = None) -> "_train.History":
+            verbose: Any = "auto", validation_data: Any = None, seed: int | None = None,
+            validation_split: float = 0.0, sample_weight: Any = None, class_weight: Any = None,
+            callbacks: Any = None, initial_epoch: int = 0) -> "_fit.History":
         """Train for ``epochs`` passes over ``(x, y)``; ``history.history["loss"]`` holds each
         epoch's loss (the batch losses' mean weighted by batch size, as Keras reports it) and
         ``"val_loss"`` with ``validation_data=(x_val, y_val)``.
 
         ``shuffle=True`` permutes the samples each epoch with ``numpy.random.default_rng(seed)``
         (deterministic for a ``seed``; Keras's own order cannot be reproduced, so compare with
-        Keras using ``shuffle=False``).  ``verbose``: ``"auto"`` is 1 on a terminal and 0
-        otherwise; 1 draws a progress bar per batch, 2 writes one line per epoch."""
-        return _train.fit(self, x, y, batch_size=batch_size, epochs=epochs, shuffle=shuffle,
-                            verbose=verbose, validation_data=validation_data, seed=seed)
+        Keras using ``shuffle=False``).  ``verbose``: ``"auto"`` is 1, as Keras: a progress bar
+        redrawn per batch on a terminal, the final line of each epoch elsewhere; 2 writes one
+        line per epoch.  ``validation_split`` validates on the last fraction of the samples;
+        ``sample_weight`` (one per sample) or ``class_weight`` ({class: weight}) weigh the loss;
+        ``callbacks``: ``numpy_rnn.callbacks``; epochs run from ``initial_epoch``."""
+        return _fit.fit(self, x, y, batch_size=batch_size, epochs=epochs, shuffle=shuffle,
+                          verbose=verbose, validation_data=validation_data, seed=seed,
+                          validation_split=validation_split, sample_weight=sample_weight,
+                          class_weight=class_weight, callbacks=callbacks,
+                          initial_epoch=initial_epoch)
 
-    def evaluate(self, x: Any, y: Any, batch_size: int = 32, verbose: Any = "auto") -> float:
-        """The loss on ``(x, y)`` at inference: the batch losses' mean weighted by batch size."""
-        return _train.evaluate(self, x, y, batch_size=batch_size, verbose=verbose)
+    def evaluate(self, x: Any, y: Any, batch_size: int = 32, verbose: Any = "auto",
+                 sample_weight: Any = None, return_dict: bool = False) -> Any:
+        """The loss on ``(x, y)`` at inference: the batch losses' mean weighted by batch size;
+        with compiled metrics ``[loss, metrics...]``; a dict by name with ``return_dict``."""
+        return _fit.evaluate(self, x, y, batch_size=batch_size, verbose=verbose,
+                               sample_weight=sample_weight, return_dict=return_dict)
+
+    def save(self, path: Any, **options: Any) -> str:
+        """Write the model as a numpy_rnn bundle (``numpy_rnn.save(self, path, **options)``)
+        that ``numpy_rnn.load(path)`` reads back; returns the path written."""
+        return importlib.import_module("numpy_rnn.formats.bundle_write").save(self, path,
+                                                                              **options)
+
+    def get_layer(self, name: str | None = None, index: int | None = None) -> Layer:
+        """The layer called ``name`` (or at ``index`` of ``layers``); ValueError otherwise."""
+        return find_layer(self, name, index)
 
     @property
     def losses(self) -> list[np.ndarray]:

@@ -47,35 +47,17 @@ What Keras 3.15 does, and so what this module does (``keras/src/trainers/trainer
 from __future__ import annotations
 
 import importlib
-import math
 import sys
 from typing import Any, TextIO
 
 import numpy as np
 
 from . import _validation as v
+from .callbacks import History
 from .progress import ProgressBar
 from ._validation import require_finite, require_finite_all as _require_finite_all
 
 __all__ = ["History", "ProgressBar", "LossTracker"]
-
-
-class History:
-    """What ``fit`` returns: ``history`` maps ``"loss"`` (and ``"val_loss"``) to one float per
-    epoch; ``epoch`` lists the epoch indices; ``params`` holds ``verbose``, ``epochs``, ``steps``."""
-
-    def __init__(self) -> None:
-        self.history: dict[str, list[float]] = {}
-        self.epoch: list[int] = []
-        self.params: dict[str, Any] = {}
-
-    def _record(self, epoch: int, logs: dict[str, float]) -> None:
-        self.epoch.append(epoch)
-        for key, value in logs.items():
-            self.history.setdefault(key, []).append(float(value))
-
-    def __repr__(self) -> str:
-        return f"<History epochs={len(self.epoch)} keys={sorted(self.history)}>"
 
 
 class LossTracker:
@@ -256,6 +238,7 @@ def train_step(model: Any, x: np.ndarray, y: Any, sample_weight: Any = None) -> 
     snapshot = model._snapshot()
     try:
         y_pred, mask = model._forward(x, training=True)
+        model._last_outputs = ([y_pred], [mask])
         value = loss(y, y_pred, sample_weight=sample_weight, mask=mask)
         value = add_penalties(value, penalties(model), _loss_dtype(loss))
         grad = loss.gradient(y, y_pred, sample_weight=sample_weight, mask=mask)
@@ -268,29 +251,21 @@ def train_step(model: Any, x: np.ndarray, y: Any, sample_weight: Any = None) -> 
     return float(value)
 
 
-def eval_step(model: Any, x: np.ndarray, y: Any) -> float:
+def eval_step(model: Any, x: np.ndarray, y: Any, sample_weight: Any = None) -> float:
     """The loss on the batch ``(x, y)`` at inference (``training=False``)."""
     loss, _ = _compiled(model, "evaluate")
     snapshot = model._snapshot()
     try:
         y_pred, mask = model._forward(x, training=False)
-        value = float(loss(y, y_pred, mask=mask))
+        model._last_outputs = ([y_pred], [mask])
+        value = float(loss(y, y_pred, sample_weight=sample_weight, mask=mask))
         return add_penalties(value, penalties(model), _loss_dtype(loss))
     except BaseException:
         model._restore(snapshot)
         raise
 
 
-# -- loops --------------------------------------------------------------------------------------
-def _verbosity(verbose: Any, stream: TextIO) -> int:
-    if verbose == "auto":
-        isatty = getattr(stream, "isatty", None)
-        return 1 if isatty and isatty() else 0
-    if isinstance(verbose, (bool, np.bool_)) or verbose not in (0, 1, 2):
-        raise ValueError(f'`verbose` must be "auto", 0, 1 or 2. Received: verbose={verbose!r}')
-    return int(verbose)
-
-
+# -- data ---------------------------------------------------------------------------------------
 def _data(model: Any, x: Any, y: Any, xname: str = "x", yname: str = "y"):
     """``x`` (cast to the model input dtype) and ``y`` as arrays with the same number of rows."""
     xa = v.numeric_array(xname, x)
@@ -305,147 +280,3 @@ def _data(model: Any, x: Any, y: Any, xname: str = "x", yname: str = "y"):
         raise ValueError(f"`{xname}` is empty: there is nothing to train or evaluate on. "
                          f"Received: {xname} with shape {xa.shape}")
     return model._cast_model_input(xa), ya
-
-
-def _is_graph(model: Any) -> bool:
-    return hasattr(model, "_graph_train_step")
-
-
-def _prepare(model: Any, x: Any, y: Any, xname: str = "x", yname: str = "y") -> tuple:
-    """``(xs, ys, n)``: one array per model input and per output (None: no loss), n rows."""
-    if _is_graph(model):
-        xs, ys = model._graph_data(x, y, xname, yname)
-    else:
-        xa, ya = _data(model, x, y, xname, yname)
-        xs, ys = [xa], [ya]
-    return xs, ys, xs[0].shape[0]
-
-
-def _rows(arrays: list, index: Any) -> list:
-    return [None if a is None else a[index] for a in arrays]
-
-
-def _step(model: Any, xs: list, ys: list, train: bool, sample_weight: Any = None) -> tuple:
-    """``(total loss, [loss per output])`` of one batch (the list empty for one loss)."""
-    if _is_graph(model):
-        return (model._graph_train_step(xs, ys, sample_weight) if train
-                else model._graph_eval_step(xs, ys))
-    if train:
-        return train_step(model, xs[0], ys[0], sample_weight), []
-    return eval_step(model, xs[0], ys[0]), []
-
-
-class _Trackers:
-    """``"loss"`` and, for a model with several losses, one tracker per output loss."""
-
-    def __init__(self, model: Any) -> None:
-        if _is_graph(model):
-            self.names = ["loss"] + model._graph_loss_names()
-            dtype = model._graph_loss_dtype()
-        else:
-            self.names, dtype = ["loss"], _loss_dtype(model.loss)
-        self.trackers = [LossTracker(dtype) for _ in self.names]
-
-    def reset(self) -> None:
-        for t in self.trackers:
-            t.reset()
-
-    def update(self, result: tuple, rows: int) -> None:
-        total, per_output = result
-        for t, value in zip(self.trackers, [total] + list(per_output)):
-            t.update(value, rows)
-
-    def logs(self, prefix: str = "") -> dict[str, float]:
-        return {prefix + n: t.result() for n, t in zip(self.names, self.trackers)}
-
-    def value(self) -> Any:
-        """A float for one loss, else ``[total, per output...]`` (Keras's return value)."""
-        results = [t.result() for t in self.trackers]
-        return results[0] if len(results) == 1 else results
-
-
-def train_on_batch(model: Any, x: Any, y: Any, sample_weight: Any = None) -> Any:
-    """One optimizer step on ``(x, y)``: the loss(es) before the update, as Keras returns them."""
-    _compiled(model, "train_on_batch")
-    xs, ys, n = _prepare(model, x, y)
-    _require_finite_all("x", xs)
-    _require_finite_all("y", ys)
-    require_finite("sample_weight", sample_weight)
-    trackers = _Trackers(model)
-    trackers.update(_step(model, xs, ys, True, sample_weight), n)
-    return trackers.value()
-
-
-def evaluate(model: Any, x: Any, y: Any, batch_size: int = 32, verbose: Any = "auto",
-             stream: TextIO | None = None) -> Any:
-    """The loss over ``(x, y)`` in batches: the batch losses' mean weighted by batch size (a
-    float, or ``[total, per output...]`` for a model with several losses)."""
-    return _evaluate(model, x, y, batch_size, verbose, stream).value()
-
-
-def _evaluate(model: Any, x: Any, y: Any, batch_size: int, verbose: Any,
-              stream: TextIO | None) -> _Trackers:
-    _compiled(model, "evaluate")
-    batch_size = v.positive_int("batch_size", batch_size)
-    stream = stream if stream is not None else sys.stdout
-    verbose = _verbosity(verbose, stream)
-    xs, ys, n = _prepare(model, x, y)
-    steps = math.ceil(n / batch_size)
-    trackers, bar = _Trackers(model), ProgressBar(steps, verbose, stream)
-    for step, start in enumerate(range(0, n, batch_size)):
-        rows = slice(start, start + batch_size)
-        xb, yb = _rows(xs, rows), _rows(ys, rows)
-        trackers.update(_step(model, xb, yb, False), xb[0].shape[0])
-        bar.update(step + 1, trackers.logs(), finalize=step + 1 == steps)
-    return trackers
-
-
-def fit(model: Any, x: Any, y: Any, batch_size: int = 32, epochs: int = 1, shuffle: bool = True,
-        verbose: Any = "auto", validation_data: Any = None, seed: int | None = None,
-        stream: TextIO | None = None) -> History:
-    """``epochs`` passes over ``(x, y)`` in batches of ``batch_size`` (module docstring)."""
-    _compiled(model, "fit")
-    batch_size = v.positive_int("batch_size", batch_size)
-    epochs = v.non_negative_int("epochs", epochs)
-    shuffle = v.boolean("shuffle", shuffle)
-    seed = v.seed("seed", seed)
-    stream = stream if stream is not None else sys.stdout
-    verbose = _verbosity(verbose, stream)
-    xs, ys, n = _prepare(model, x, y)
-    _require_finite_all("x", xs)
-    _require_finite_all("y", ys)
-    val = None
-    if validation_data is not None:
-        if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
-            raise ValueError("`validation_data` must be a tuple (x_val, y_val). Received: "
-                             f"{type(validation_data).__name__}"
-                             + (f" of length {len(validation_data)}"
-                                if isinstance(validation_data, (tuple, list)) else ""))
-        val = validation_data
-        vxs, vys, _ = _prepare(model, val[0], val[1], "x_val", "y_val")  # checked before any step
-        _require_finite_all("validation_data[0]", vxs)
-        _require_finite_all("validation_data[1]", vys)
-    steps = math.ceil(n / batch_size)
-    rng = np.random.default_rng(seed)
-    history = History()
-    history.params = {"verbose": verbose, "epochs": epochs, "steps": steps}
-    trackers = _Trackers(model)
-    for epoch in range(epochs):
-        if verbose and epochs > 1:
-            stream.write(f"Epoch {epoch + 1}/{epochs}\n")
-        bar = ProgressBar(steps, verbose, stream)
-        order = rng.permutation(n) if shuffle else None
-        trackers.reset()
-        for step, start in enumerate(range(0, n, batch_size)):
-            rows: Any = slice(start, start + batch_size) if order is None \
-                else order[start:start + batch_size]
-            xb, yb = _rows(xs, rows), _rows(ys, rows)
-            trackers.update(_step(model, xb, yb, True), xb[0].shape[0])
-            if step + 1 < steps:
-                bar.update(step + 1, trackers.logs())
-        logs = trackers.logs()
-        if val is not None:
-            logs.update(_evaluate(model, val[0], val[1], batch_size, 0, None).logs("val_"))
-        bar.update(steps, logs, finalize=True)
-        history._record(epoch, logs)
-    return history

@@ -1,18 +1,17 @@
 """``Input`` and ``InputLayer``: where a graph starts (Keras's ``keras.Input``)."""
 from __future__ import annotations
 
-import itertools
 from typing import Any, Sequence
 
 import numpy as np
 
 from .. import _validation as v
 from ..layers.base import Layer
+from ..naming import auto_name
 from .symbolic import Node, SymbolicTensor
 
 __all__ = ["Input", "InputLayer"]
 
-_counter = itertools.count()
 
 
 def _check_shape(shape: Any) -> tuple:
@@ -36,8 +35,7 @@ class InputLayer(Layer):
     def __init__(self, shape: Sequence[int | None] = (), dtype: Any = "float32",
                  name: str | None = None) -> None:
         if name is None:
-            n = next(_counter)
-            name = "input_layer" if n == 0 else f"input_layer_{n}"
+            name = auto_name("input_layer")
         # (graphio addition) ``dtype="string"``: a string input, read by a TextVectorization;
         # its symbolic tensor has dtype ``object`` (an object array of str at run time).
         string = dtype in ("string", "str", "object", str, object)

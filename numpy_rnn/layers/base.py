@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import functools
-import itertools
 import threading
 from typing import Any, Callable
 
@@ -11,8 +10,8 @@ import numpy as np
 from .. import _validation as v
 from ..graph import symbolic
 from .. import regularizers as _regularizers
+from ..naming import auto_name
 
-_counter = itertools.count()
 _MATERIALISE_LOCK = threading.Lock()
 
 
@@ -80,7 +79,7 @@ class Layer:
         self.seed = v.seed("seed", seed)
         if name is not None and not isinstance(name, str):
             raise TypeError(f"`name` must be a string or None. Received: name={name!r}")
-        self.name = name or f"{type(self).__name__.lower()}_{next(_counter)}"
+        self.name = name or auto_name(type(self).__name__)
         self.trainable = v.boolean("trainable", trainable)
         self.built = False
         self._rng = np.random.default_rng(self.seed)

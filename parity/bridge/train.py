@@ -23,7 +23,8 @@ How the two runs are made alike:
   point (adaptive optimizers turn float32 rounding in a near-zero gradient into a visible step,
   and a float32 trajectory drifts apart for that reason alone; spec/keras-training.md section 3).
 
-Rows: ``step k loss`` (the loss ``train_on_batch`` returned) and ``step k <layer>/<weight>`` for
+Rows: ``step k loss`` (the loss ``train_on_batch`` returned), ``step k <metric>`` for each
+metric the numpy model was compiled with (Keras is compiled with the same names / classes), and ``step k <layer>/<weight>`` for
 every weight, each with the ``"training"`` tolerance of ``numpy_rnn.testing.TABLE``: the weight's
 error as a fraction of its largest change (since the start in float64, over the step in float32),
 plus a few units in the last place of the weight itself (``rtol``).
@@ -38,7 +39,7 @@ import numpy as np
 import numpy_rnn
 from numpy_rnn import losses
 
-from ..report import ParityReport, diff_arrays, notify
+from ..report import OutputDiff, ParityReport, diff_arrays, notify
 from ._tf import require_tf
 from .grad import is_model, keras_loss, pair_layers
 
@@ -142,6 +143,35 @@ def _check(np_model: Any, keras_model: Any, steps: Any, batch_size: Any) -> None
                              f"Received: {name}={value!r}")
 
 
+def keras_metrics(specs: Any) -> list | None:
+    """The Keras twins of a numpy_rnn model's ``compile(metrics=...)``: names as they are, a
+    ``numpy_rnn.metrics`` object as the Keras class of the same name, same name and options."""
+    if not specs:
+        return None
+    import keras
+
+    out = []
+    for m in specs:
+        if isinstance(m, str):
+            out.append(m)
+        else:
+            cls = getattr(keras.metrics, type(m).__name__, None)
+            if cls is None or type(m).__name__ == "MeanMetricWrapper":
+                raise ValueError(f"compare_training: the metric {m!r} has no Keras class of the "
+                                 "same name; compare it by name or with a numpy_rnn.metrics "
+                                 "class")
+            out.append(cls(name=m.name, **getattr(m, "_kwargs", {})))
+    return out
+
+
+def verdict_row(name: str, ok: bool, note: str) -> Any:
+    """A yes/no row (max|err| 0 when ``ok``, else 1, at an exact tolerance)."""
+    err = 0.0 if ok else 1.0
+    return OutputDiff(name=name, shape=(), dtype="int", max_abs_err=err, max_rel_err=err,
+                      max_ulp=err, worst_index=(), actual_at_worst=err, expected_at_worst=0.0,
+                      rtol=0.0, atol=0.0, passed=bool(ok), n_bad=0 if ok else 1, note=note)
+
+
 def compare_training(np_model: Any, keras_model: Any, x: Any, y: Any, *, steps: int = 5,
                      batch_size: int | None = None, case: str | None = None) -> ParityReport:
     """``steps`` calls of ``train_on_batch`` on both models; the loss and every weight after each.
@@ -183,7 +213,8 @@ def compare_training(np_model: Any, keras_model: Any, x: Any, y: Any, *, steps: 
     rows = []
     with floatx(dtype.name) if dtype == np.float64 else contextlib.nullcontext():
         keras_model.compile(optimizer=keras_optimizer(np_model.optimizer),
-                            loss=keras_loss(np_model.loss))
+                            loss=keras_loss(np_model.loss),
+                            metrics=keras_metrics(getattr(np_model, "_metric_specs", None)))
         keras_model.set_weights(np_model.get_weights())
         start = [np.array(w, dtype=np.float64) for w in np_model.get_weights()]
         n, b = len(x), (len(x) if batch_size is None else int(batch_size))
@@ -193,10 +224,16 @@ def compare_training(np_model: Any, keras_model: Any, x: Any, y: Any, *, steps: 
             if dtype != np.float64 and k > 1:  # float32: every step from the same weights
                 keras_model.set_weights(np_model.get_weights())
                 start = [np.array(w, dtype=np.float64) for w in np_model.get_weights()]
-            k_loss = float(keras_model.train_on_batch(xb, yb))
-            n_loss = float(np_model.train_on_batch(xb, yb))
-            rows.append(diff_arrays(f"step {k} loss", np.asarray(n_loss, dtype),
-                                    np.asarray(k_loss, dtype), kind="training"))
+            k_logs = keras_model.train_on_batch(xb, yb, return_dict=True)
+            n_logs = np_model.train_on_batch(xb, yb, return_dict=True)
+            for key in k_logs:  # the loss, then each compiled metric on this batch
+                if key not in n_logs:
+                    rows.append(verdict_row(f"step {k} {key}", False,
+                                            f"numpy reported {sorted(n_logs)}, keras "
+                                            f"{sorted(k_logs)}"))
+                    continue
+                rows.append(diff_arrays(f"step {k} {key}", np.asarray(n_logs[key], dtype),
+                                        np.asarray(float(k_logs[key]), dtype), kind="training"))
             for name, a, e, s in zip(names, np_model.get_weights(), keras_model.get_weights(),
                                      start):
                 e = np.asarray(e)

@@ -3,7 +3,9 @@ the current code, and a bug planted (monkeypatched) in the maths a row covers tu
 red -- an Adam without bias correction, Nesterov as plain momentum, a momentum of the wrong sign,
 AdamW without its decay, centered RMSprop without its mean term, each clip ignored, the
 BinaryCrossentropy gradient let through the clip, ``fit``'s epoch loss unweighted by batch size,
-a Bidirectional that drops its backward layer's initial-state gradients.
+a Bidirectional that drops its backward layer's initial-state gradients, ``validation_split``
+taken from the front, a metric that ignores the output mask, EarlyStopping and
+ReduceLROnPlateau one epoch more patient than asked.
 """
 from __future__ import annotations
 
@@ -15,9 +17,9 @@ import pytest
 pytest.importorskip("tensorflow")
 
 import numpy_rnn  # noqa: E402
-from numpy_rnn import losses, optimizers, training  # noqa: E402
+from numpy_rnn import callbacks, fitting, losses, metrics, optimizers, training  # noqa: E402
 from parity import gate  # noqa: E402
-from parity.cases import reach  # noqa: E402
+from parity.cases import reach, reach_habits  # noqa: E402
 
 CASES = {c.name: c for c in reach.reach_cases(0)}
 
@@ -30,7 +32,7 @@ def test_every_reach_row_passes():
     outcomes = [gate.run_case(c) for c in CASES.values()]
     bad = [o for o in outcomes if o.status not in ("pass", "skip")]
     assert not bad, "\n".join(o.text() for o in bad)
-    assert len(outcomes) == 20
+    assert len(outcomes) == 22
     assert all(o.report.outputs for o in outcomes if o.status == "pass")
 
 
@@ -125,6 +127,26 @@ def _plant_backward_states_dropped(mp):
     mp.setattr(numpy_rnn.Bidirectional, "_backward", planted)
 
 
+def _plant_split_from_the_front(mp):
+    real = fitting._split
+    mp.setattr(fitting, "_split", lambda arrays, split, n: tuple(reversed(
+        real(arrays, 1.0 - split, n))))
+
+
+def _plant_metric_mask_ignored(mp):
+    real = metrics.MeanMetricWrapper.update_state
+    mp.setattr(metrics.MeanMetricWrapper, "update_state",
+               lambda self, y_true, y_pred, sample_weight=None, mask=None:
+               real(self, y_true, y_pred, sample_weight))
+
+
+def _plant_more_patient(cls):
+    def plant(mp):
+        mp.setattr(cls, "on_epoch_end",
+                   _with_attribute(cls, "on_epoch_end", "patience", lambda p: p + 1))
+    return plant
+
+
 TEETH = {
     "adam without bias correction": (_plant_adam_without_bias_correction,
                                      reach.training_name("adam")),
@@ -148,6 +170,13 @@ TEETH = {
     "fit's epoch loss unweighted by batch size": (_plant_unweighted_epoch_loss, reach.FIT_NAME),
     "bidirectional backward layer's state gradients dropped": (_plant_backward_states_dropped,
                                                                reach.BIDI_NAME),
+    "validation_split from the front": (_plant_split_from_the_front,
+                                        reach_habits.METRICS_NAME),
+    "metric ignores the output mask": (_plant_metric_mask_ignored, reach_habits.METRICS_NAME),
+    "EarlyStopping one epoch more patient": (_plant_more_patient(callbacks.EarlyStopping),
+                                             reach_habits.CALLBACKS_NAME),
+    "ReduceLROnPlateau one epoch more patient": (
+        _plant_more_patient(callbacks.ReduceLROnPlateau), reach_habits.CALLBACKS_NAME),
 }
 
 
