@@ -35,7 +35,6 @@ with a loss per output; the backward pass through the graph is ``numpy_rnn.graph
 """
 from __future__ import annotations
 
-import importlib
 from typing import Any, Callable
 
 import numpy as np
@@ -51,7 +50,8 @@ from .graph.symbolic import SymbolicTensor, flatten, pack_like
 from .graph.topology import map_graph
 from .layers.base import Layer
 from ._strings import string_input
-from .naming import auto_name, find_layer
+from .naming import auto_name
+from .trainable import TrainingMethods
 from . import fitting as _fit
 from ._validation import cast_model_input
 from .model import Sequential
@@ -68,7 +68,7 @@ class _ParamCount(int):
         return int(self)
 
 
-class Model(Layer):
+class Model(Layer, TrainingMethods):
     """A functional model: ``Model(inputs, outputs, name=None)``.
 
     Args:
@@ -138,16 +138,6 @@ class Model(Layer):
     def output_shape(self) -> Any:
         shapes = [x.shape for x in self.outputs]
         return shapes[0] if len(shapes) == 1 else shapes
-
-    def get_layer(self, name: str | None = None, index: int | None = None) -> Layer:
-        """The layer called ``name`` (or at ``index`` of ``layers``); ValueError otherwise."""
-        return find_layer(self, name, index)
-
-    def save(self, path: Any, **options: Any) -> str:
-        """``numpy_rnn.save(self, path)``: bundles hold a Sequential, so a functional model is
-        refused there with its reason."""
-        return importlib.import_module("numpy_rnn.formats.bundle_write").save(self, path,
-                                                                              **options)
 
     def compute_output_shape(self, input_shape: Any) -> Any:
         """The output shape(s) for ``input_shape`` (one shape, or a list for several inputs):
@@ -393,31 +383,6 @@ class Model(Layer):
         self._metric_specs, self.compiled_metrics = specs, None
         self._weighted_specs = weighted
         self.compiled = True
-
-    def train_on_batch(self, x: Any, y: Any, sample_weight: Any = None,
-                       return_dict: bool = False) -> Any:
-        """One optimizer step on ``(x, y)``; returns the loss before the update as Keras does:
-        a float for one loss, else ``[total, loss of each output...]``."""
-        return _fit.train_on_batch(self, x, y, sample_weight, return_dict)
-
-    def fit(self, x: Any, y: Any, batch_size: int = 32, epochs: int = 1, shuffle: bool = True,
-            verbose: Any = "auto", validation_data: Any = None, seed: int | None = None,
-            validation_split: float = 0.0, sample_weight: Any = None, class_weight: Any = None,
-            callbacks: Any = None, initial_epoch: int = 0) -> "_fit.History":
-        """As ``Sequential.fit``; ``history.history`` also holds ``<output>_loss`` per output
-        when the model has several losses."""
-        return _fit.fit(self, x, y, batch_size=batch_size, epochs=epochs, shuffle=shuffle,
-                          verbose=verbose, validation_data=validation_data, seed=seed,
-                          validation_split=validation_split, sample_weight=sample_weight,
-                          class_weight=class_weight, callbacks=callbacks,
-                          initial_epoch=initial_epoch)
-
-    def evaluate(self, x: Any, y: Any, batch_size: int = 32, verbose: Any = "auto",
-                 sample_weight: Any = None, return_dict: bool = False) -> Any:
-        """The loss at inference (a float, or ``[total, per output..., metrics...]``; a dict
-        by name with ``return_dict=True``)."""
-        return _fit.evaluate(self, x, y, batch_size=batch_size, verbose=verbose,
-                               sample_weight=sample_weight, return_dict=return_dict)
 
     # the hooks numpy_rnn.training's loops call (numpy_rnn.graph.steps)
     def _graph_data(self, x: Any, y: Any, xname: str = "x", yname: str = "y") -> tuple:

@@ -19,14 +19,14 @@ allowed in a Sequential model: the next layer would receive a list.
 """
 from __future__ import annotations
 
-import importlib
 from typing import Any, Callable, Sequence
 
 import numpy as np
 
 from . import _validation as v
 from ._validation import cast_model_input
-from .naming import auto_name, find_layer
+from .naming import auto_name
+from .trainable import TrainingMethods
 from . import fitting as _fit
 from . import training as _train
 from . import layers as _layers
@@ -87,7 +87,7 @@ def _first_input_shape(layer: Any) -> tuple | None:
     return None
 
 
-class Sequential:
+class Sequential(TrainingMethods):
     """A linear stack of numpy_rnn layers, as ``keras.Sequential`` at inference.
 
     Args:
@@ -329,51 +329,6 @@ class Sequential:
         self.optimizer, self.loss, self.compiled = optimizer, loss, True
         self._metric_specs, self.compiled_metrics = specs, None
         self._weighted_specs = weighted
-
-    def train_on_batch(self, x: Any, y: Any, sample_weight: Any = None,
-                       return_dict: bool = False) -> Any:
-        """One optimizer step on the batch ``(x, y)``; returns the batch loss computed in the
-        forward pass, before the update (Keras's value), with the compiled metrics of this
-        batch as Keras returns them (``[loss, metrics...]``, a dict with ``return_dict``)."""
-        return _fit.train_on_batch(self, x, y, sample_weight, return_dict)
-
-    def fit(self, x: Any, y: Any, batch_size: int = 32, epochs: int = 1, shuffle: bool = True,
-            verbose: Any = "auto", validation_data: Any = None, seed: int | None = None,
-            validation_split: float = 0.0, sample_weight: Any = None, class_weight: Any = None,
-            callbacks: Any = None, initial_epoch: int = 0) -> "_fit.History":
-        """Train for ``epochs`` passes over ``(x, y)``; ``history.history["loss"]`` holds each
-        epoch's loss (the batch losses' mean weighted by batch size, as Keras reports it) and
-        ``"val_loss"`` with ``validation_data=(x_val, y_val)``.
-
-        ``shuffle=True`` permutes the samples each epoch with ``numpy.random.default_rng(seed)``
-        (deterministic for a ``seed``; Keras's own order cannot be reproduced, so compare with
-        Keras using ``shuffle=False``).  ``verbose``: ``"auto"`` is 1, as Keras: a progress bar
-        redrawn per batch on a terminal, the final line of each epoch elsewhere; 2 writes one
-        line per epoch.  ``validation_split`` validates on the last fraction of the samples;
-        ``sample_weight`` (one per sample) or ``class_weight`` ({class: weight}) weigh the loss;
-        ``callbacks``: ``numpy_rnn.callbacks``; epochs run from ``initial_epoch``."""
-        return _fit.fit(self, x, y, batch_size=batch_size, epochs=epochs, shuffle=shuffle,
-                          verbose=verbose, validation_data=validation_data, seed=seed,
-                          validation_split=validation_split, sample_weight=sample_weight,
-                          class_weight=class_weight, callbacks=callbacks,
-                          initial_epoch=initial_epoch)
-
-    def evaluate(self, x: Any, y: Any, batch_size: int = 32, verbose: Any = "auto",
-                 sample_weight: Any = None, return_dict: bool = False) -> Any:
-        """The loss on ``(x, y)`` at inference: the batch losses' mean weighted by batch size;
-        with compiled metrics ``[loss, metrics...]``; a dict by name with ``return_dict``."""
-        return _fit.evaluate(self, x, y, batch_size=batch_size, verbose=verbose,
-                               sample_weight=sample_weight, return_dict=return_dict)
-
-    def save(self, path: Any, **options: Any) -> str:
-        """Write the model as a numpy_rnn bundle (``numpy_rnn.save(self, path, **options)``)
-        that ``numpy_rnn.load(path)`` reads back; returns the path written."""
-        return importlib.import_module("numpy_rnn.formats.bundle_write").save(self, path,
-                                                                              **options)
-
-    def get_layer(self, name: str | None = None, index: int | None = None) -> Layer:
-        """The layer called ``name`` (or at ``index`` of ``layers``); ValueError otherwise."""
-        return find_layer(self, name, index)
 
     @property
     def losses(self) -> list[np.ndarray]:
