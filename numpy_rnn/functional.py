@@ -180,10 +180,22 @@ class Model(Layer, TrainingMethods):
         return [w.copy() for w in self.weights]
 
     def weight_names(self) -> list[str]:
-        """``layer_name/weight_name`` for every entry of ``get_weights()`` (a nested model's
-        weights under its own layers' names)."""
-        return [n if "/" in n else f"{layer.name}/{n}"
-                for layer in self._weight_layers() for n in layer.weight_names()]
+        """A unique name for every entry of ``get_weights()``, Keras's ``variable.path``:
+        ``layer/weight`` (``mha/query/kernel`` for a layer made of sublayers), a nested
+        Sequential's under its name (``seq/dense/kernel``), a nested functional model's under its
+        own layers' names (``dense/kernel``: Keras builds it outside its parent's name scope)
+        unless one of them is already taken, where that model's name is put in front (Keras
+        would give two weights one path)."""
+        groups = [(layer, layer.weight_names() if isinstance(layer, Model)
+                   else [f"{layer.name}/{n}" for n in layer.weight_names()])
+                  for layer in self._weight_layers()]
+        counts: dict[str, int] = {}
+        for _, names in groups:
+            for n in names:
+                counts[n] = counts.get(n, 0) + 1
+        return [f"{layer.name}/{n}" if isinstance(layer, Model) and any(
+                    counts[m] > 1 for m in names) else n
+                for layer, names in groups for n in names]
 
     def _counts(self) -> list[int]:
         return [len(layer.weight_names()) for layer in self._weight_layers()]

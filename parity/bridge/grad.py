@@ -21,6 +21,7 @@ import numpy as np
 
 import numpy_rnn
 from numpy_rnn import losses
+from numpy_rnn.testing import lookup
 
 from .. import report as _report  # diff_arrays looked up there: a swapped checker is seen
 from . import run as _run
@@ -314,29 +315,49 @@ def _keras_graph_gradients(keras_obj: Any, inputs: Any, targets: Any, loss: Any)
     return weight_grads, (dx if len(xs) > 1 else (dx or [None])[0]), []
 
 
-def _vanishing_scales(sides: GradientSides, k_w: list) -> dict[str, float]:
+def _weight_owners(layer: Any) -> list[tuple[Any, str]]:
+    """``(leaf layer, its own weight name)`` for every entry of ``layer.get_weights()``: models
+    (functional or Sequential) walked down to the layers that hold the weights, so that a
+    weight inside a nested model or a user's block is seen by the layer that made it."""
+    if isinstance(layer, numpy_rnn.Model):
+        subs = layer._weight_layers()
+    elif isinstance(layer, numpy_rnn.Sequential):
+        subs = layer.layers
+    else:
+        return [(layer, n) for n in layer.weight_names()]
+    return [owner for sub in subs for owner in _weight_owners(sub)]
+
+
+def _vanishing_scales(sides: GradientSides, k_w: list, atol_fraction: float) -> dict[str, float]:
     """Row name -> the scale its atol is a fraction of, for gradients a layer declares zero in
     exact arithmetic (``vanishing_gradients``: MultiHeadAttention's key bias, which moves every
     score of a query row alike and so leaves the softmax unchanged): both sides are rounding
     noise around 0, measured on the scale of the named gradient whose terms are of the same size
-    (the key kernel's) instead of on their own max|noise|."""
-    index = {name: i for i, name in enumerate(sides.names)}
+    (the key kernel's) instead of on their own max|noise|, or, where the layer reports the
+    terms it summed (``vanishing_gradient_terms``) and that is larger, within the rounding
+    bound of that sum, ``n * eps * sum|terms|`` (``atol_fraction``: the row's atol, a fraction
+    of the scale returned).  Every leaf layer is asked, however deep (a layer of a nested model
+    or of a user's registered block included)."""
+    owners = [o for n_layer, _ in sides.pairs for o in _weight_owners(n_layer)]
+    if len(owners) != len(sides.names):  # a layer shared across nesting levels: no rule
+        return {}
+    row = {(id(leaf), local): i for i, (leaf, local) in enumerate(owners)}
     out: dict[str, float] = {}
-    if isinstance(sides.np_obj, numpy_rnn.Model):  # a graph's rows: numpy's weight names
-        named = []              # (``layer/weight``, or the sublayer paths of a layer made of
-        for lay in sides.np_obj.layers:  # sublayers, MultiHeadAttention's ``key/bias``)
-            for prefix in (f"d {lay.name}/", "d "):
-                if any(prefix + n in index for n in getattr(lay, "vanishing_gradients", {})):
-                    named.append((lay, prefix))
-                    break
-    else:
-        named = [(n_layer, f"d {k_layer.name}/" if sides.model else "d ")
-                 for n_layer, k_layer in sides.pairs]
-    for n_layer, prefix in named:
-        for name, reference in getattr(n_layer, "vanishing_gradients", {}).items():
-            i = index.get(prefix + reference)
-            if prefix + name in index and i is not None and i < len(k_w):
-                out[prefix + name] = float(np.max(np.abs(k_w[i]))) if np.size(k_w[i]) else 0.0
+    for i, (leaf, local) in enumerate(owners):
+        reference = getattr(leaf, "vanishing_gradients", {}).get(local)
+        j = row.get((id(leaf), reference))
+        if reference is None or j is None or j >= len(k_w):
+            continue
+        scale = float(np.max(np.abs(k_w[j]))) if np.size(k_w[j]) else 0.0
+        terms = getattr(leaf, "vanishing_gradient_terms", {}).get(local)
+        if terms is not None and atol_fraction > 0:
+            # the rounding bound of a sum of n terms that is 0 exactly: n * eps * sum|terms|
+            # (in the weight's dtype), as an absolute atol: atol_fraction * scale
+            abs_sum, n = terms
+            eps = float(np.finfo(np.dtype(getattr(leaf, "dtype", "float32"))).eps)
+            bound = n * eps * float(np.max(abs_sum)) if np.size(abs_sum) else 0.0
+            scale = max(scale, bound / atol_fraction)
+        out[sides.names[i]] = scale
     return out
 
 
@@ -355,7 +376,7 @@ def _row(name: str, actual: Any, expected: np.ndarray, want_dtype: Any, rtol, at
     if scale is not None:
         d.note = (d.note + "; " if d.note else "") + (
             f"zero in exact arithmetic: atol is a fraction of {scale:.3g} (see "
-            "vanishing_gradients)")
+            "vanishing_gradients, vanishing_gradient_terms)")
     if want_dtype is not None and actual.dtype != np.dtype(want_dtype):
         d.passed = False
         d.note = (d.note + "; " if d.note else "") + (
@@ -438,7 +459,9 @@ def gradient_comparison(np_obj: Any, keras_obj: Any, inputs: Any, *, targets: An
     rows = []
     if len(n_w) != len(k_w):
         rows.append(_count_row("weight gradients", len(n_w), len(k_w)))
-    scales = _vanishing_scales(sides, k_w)
+    w_dtype = weights[0].dtype if weights else np.dtype("float32")
+    atol_fraction = lookup(w_dtype.name, "gradient").atol if atol is None else float(atol)
+    scales = _vanishing_scales(sides, k_w, atol_fraction)
     for name, a, e, w in zip(sides.names, n_w, k_w, weights):
         rows.append(_row(name, a, e, w.dtype, rtol, atol, scales.get(name)))
     layer_dtype = getattr(sides.pairs[0][0], "dtype", None)  # what the inputs are cast to

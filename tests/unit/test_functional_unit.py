@@ -256,7 +256,9 @@ def test_nested_sequential_and_model_keep_weights_in_place_and_masks():
     out = nr.Dense(1, dtype="float64", name="out")(nr.GRU(2, dtype="float64", name="gru")(h))
     m = randomize(nr.Model(ids, out))
     assert [lay.name for lay in m.layers] == ["ids", "inner_seq", "inner", "gru", "out"]
-    assert m.weight_names() == ["emb/embeddings", "proj/kernel", "proj/bias", "rnn/kernel",
+    # Keras's paths: a nested Sequential's under its name, a nested functional model's not
+    assert m.weight_names() == ["inner_seq/emb/embeddings", "inner_seq/proj/kernel",
+                                "inner_seq/proj/bias", "rnn/kernel",
                                 "rnn/recurrent_kernel", "rnn/bias", "gru/kernel",
                                 "gru/recurrent_kernel", "gru/bias", "out/kernel", "out/bias"]
     w = m.get_weights()
@@ -474,6 +476,27 @@ def test_maximum_tie_gradient_goes_to_the_first_input():
         ga, gb = lay.backward(np.ones((1, 3)))
         np.testing.assert_array_equal(ga, 1.0)
         np.testing.assert_array_equal(gb, 0.0)
+
+
+def test_weight_names_unique_and_keras_paths_with_sublayers_and_nested_models():
+    """Two MultiHeadAttentions in one model: each weight under its layer's name, as Keras's
+    ``variable.path`` (``multi_head_attention/query/kernel``); a nested functional model whose
+    layer names are taken outside gets its own name in front."""
+    x = nr.Input((4, 6), name="x")
+    y = nr.MultiHeadAttention(2, 3, name="mha_a")(x, x)
+    y = nr.MultiHeadAttention(2, 3, name="mha_b")(y, y)
+    t = nr.Input((4, 6), name="t")
+    inner = nr.Model(t, nr.Dense(6, name="head")(t), name="inner")
+    m = nr.Model(x, nr.Dense(2, name="head")(inner(y)))
+    names = m.weight_names()
+    assert len(names) == len(set(names)) == len(m.get_weights())
+    assert names[:8] == [f"mha_a/{d}/{w}" for d in ("query", "key", "value", "attention_output")
+                         for w in ("kernel", "bias")]
+    assert names[8] == "mha_b/query/kernel"
+    assert names[-4:] == ["inner/head/kernel", "inner/head/bias", "head/kernel", "head/bias"]
+    t2 = nr.Input((4, 6), name="t2")
+    free = nr.Model(t2, nr.Dense(6, name="proj")(t2), name="free")
+    assert nr.Model(x, free(x)).weight_names() == ["proj/kernel", "proj/bias"]
 
 
 def test_merge_configs_round_trip_and_bad_arguments():

@@ -184,8 +184,18 @@ class MultiHeadAttention(Layer):
         """Gradients that are zero in exact arithmetic -> the gradient of the same terms' size:
         the key bias adds ``q . b`` to every score of a query row, which the softmax ignores,
         so its gradient is rounding noise on both sides (``parity.compare_gradients`` measures
-        it on the key kernel gradient's scale)."""
+        it on the key kernel gradient's scale, or within the rounding bound of
+        ``vanishing_gradient_terms`` where that is larger)."""
         return {"key/bias": "key/kernel"} if self.use_bias else {}
+
+    @property
+    def vanishing_gradient_terms(self) -> dict[str, tuple[np.ndarray, int]]:
+        """Name -> ``(sum of |terms|, number of terms)`` of the sum that gives that vanishing
+        gradient in the last backward call: the key bias gradient is ``sum over (batch, keys)``
+        of dL/dkey-projection, whose exact value is 0, so what either side computes is
+        rounding of that sum, bounded by ``n * eps * sum|terms|`` (the classic bound of a
+        floating-point sum of n terms).  Empty before a backward or without a key bias."""
+        return dict(getattr(self, "_vanishing_terms", {}))
 
     def keras_weight_groups(self) -> list[tuple[str, EinsumDense]]:
         """``(group below the layer's group in a .keras weights file, the sublayer whose
@@ -401,6 +411,11 @@ class MultiHeadAttention(Layer):
         if gate is not None:
             d_query = d_query + self.gate_dense.backward(d_gate_out)
         d_key = self.key_dense.backward(d_k)
+        if self.use_bias:  # the terms of the key bias gradient (vanishing_gradient_terms)
+            lead = tuple(range(d_k.ndim - np.ndim(self.key_dense.bias)))
+            self._vanishing_terms = {"key/bias": (
+                np.abs(d_k).sum(axis=lead, dtype=np.float64),
+                int(np.prod([d_k.shape[i] for i in lead], dtype=np.int64)))}
         d_value = self.value_dense.backward(d_val)
         self.gradients = [gw for d in self._dense for gw in d.gradients]
         if key_is_value:
