@@ -185,7 +185,8 @@ class Model(Layer, TrainingMethods):
         Sequential's under its name (``seq/dense/kernel``), a nested functional model's under its
         own layers' names (``dense/kernel``: Keras builds it outside its parent's name scope)
         unless one of them is already taken, where that model's name is put in front (Keras
-        would give two weights one path)."""
+        would give two weights one path), as it is for the twin of a user's layer
+        (``numpy_rnn.register_layer``: ``transformer_block/multi_head_attention/query/kernel``)."""
         groups = [(layer, layer.weight_names() if isinstance(layer, Model)
                    else [f"{layer.name}/{n}" for n in layer.weight_names()])
                   for layer in self._weight_layers()]
@@ -193,9 +194,9 @@ class Model(Layer, TrainingMethods):
         for _, names in groups:
             for n in names:
                 counts[n] = counts.get(n, 0) + 1
-        return [f"{layer.name}/{n}" if isinstance(layer, Model) and any(
-                    counts[m] > 1 for m in names) else n
-                for layer, names in groups for n in names]
+        return [f"{layer.name}/{n}" if isinstance(layer, Model) and (
+                    getattr(layer, "registered_as", None) or any(counts[m] > 1 for m in names))
+                else n for layer, names in groups for n in names]
 
     def _counts(self) -> list[int]:
         return [len(layer.weight_names()) for layer in self._weight_layers()]

@@ -62,6 +62,9 @@ class Registration:
         name = config.get("name")
         if isinstance(name, str) and getattr(layer, "name", None) != name:
             layer.name = name  # the Keras layer's name, so the graph and the weights agree
+        # the twin of one Keras layer: a model's weight names put its name in front, as Keras's
+        # variable paths do for a layer's sublayers (numpy_rnn.Model.weight_names)
+        layer.registered_as = self.keras_name
         return layer
 
 
