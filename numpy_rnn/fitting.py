@@ -26,6 +26,7 @@ from typing import Any, TextIO
 
 import numpy as np
 
+from . import _threads
 from . import _validation as v
 from . import metrics as _metrics
 from .callbacks import CallbackList, History
@@ -117,8 +118,19 @@ def class_weight_to_sample_weights(y: np.ndarray, class_weight: dict,
     return np.array([class_weight.get(int(c), 1.0) for c in labels], dtype=dtype)
 
 
+def blas_threads(model: Any, x: np.ndarray, batch: int) -> Any:
+    """The BLAS thread limit for one batch of ``batch`` rows of ``x`` (the first input) through
+    ``model`` (``with``; numpy_rnn._threads.call_blas: one thread unless the model is large)."""
+    return _threads.call_blas(model.layers, x.shape, x.dtype.kind in "biu", batch)
+
+
 def _step(model: Any, xs: list, ys: list, train: bool, sample_weight: Any = None) -> tuple:
     """``(total loss, [loss per output])`` of one batch (the list empty for one loss)."""
+    with blas_threads(model, xs[0], xs[0].shape[0]):
+        return _step_unlimited(model, xs, ys, train, sample_weight)
+
+
+def _step_unlimited(model: Any, xs: list, ys: list, train: bool, sample_weight: Any) -> tuple:
     if _is_graph(model):
         return (model._graph_train_step(xs, ys, sample_weight) if train
                 else model._graph_eval_step(xs, ys, sample_weight))

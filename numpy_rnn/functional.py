@@ -340,13 +340,14 @@ class Model(Layer, TrainingMethods):
         n = xs[0].shape[0]
         snapshot = self._snapshot()
         try:
-            if n <= batch_size:
-                outs, _ = self._run_graph(xs, None, False)
-            else:
-                parts = [self._run_graph([a[i:i + batch_size] for a in xs], None, False)[0]
-                         for i in range(0, n, batch_size)]
-                outs = [np.concatenate([p[k] for p in parts], axis=0)
-                        for k in range(len(self.outputs))]
+            with _fit.blas_threads(self, xs[0], min(n, batch_size)):  # numpy_rnn._threads
+                if n <= batch_size:
+                    outs, _ = self._run_graph(xs, None, False)
+                else:
+                    parts = [self._run_graph([a[i:i + batch_size] for a in xs], None, False)[0]
+                             for i in range(0, n, batch_size)]
+                    outs = [np.concatenate([p[k] for p in parts], axis=0)
+                            for k in range(len(self.outputs))]
         except BaseException:
             self._restore(snapshot)
             raise
