@@ -12,6 +12,9 @@ after round on the same data and starting weights, so a noisy neighbour slows th
 * ``blas-1``: BLAS on one thread everywhere (``threadpoolctl.threadpool_limits(1)`` around the
   call), for reference.
 
+The order of the three rotates from round to round (OpenBLAS's idle threads spin for a while
+after a call on several threads, slowing whatever runs next), so use a multiple of 3 rounds.
+
 Workloads: one ``fit`` epoch and one ``predict`` of README's next-word model (Embedding(24),
 LSTM(48), Dense(vocab), batch 64), one ``fit`` epoch of an LSTM(64) regressor on (1024, 20, 16)
 with batch 32, and a large ``predict`` (LSTM(512), batch 256: above both bounds, so the policy
@@ -113,8 +116,8 @@ def measure(work: Callable[[], None], rounds: int) -> dict[str, list[float]]:
     for name in SETTINGS:  # warm-up
         with setting(name):
             work()
-    for _ in range(rounds):
-        for name in SETTINGS:
+    for r in range(rounds):  # each round in another order: BLAS's threads spin a while after
+        for name in SETTINGS[r % 3:] + SETTINGS[:r % 3]:  # work, slowing whoever runs next
             with setting(name):
                 t0 = time.perf_counter()
                 work()
@@ -128,7 +131,7 @@ def spread(v: list[float]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--rounds", type=int, default=6)
     ap.add_argument("--only", choices=("quiet", "loaded"))
     args = ap.parse_args(argv)
     if _threads._explicit:

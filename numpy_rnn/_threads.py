@@ -221,11 +221,14 @@ def _apply(limit: int | None) -> None:
 @contextlib.contextmanager
 def loop_blas(macs: int, blocks: int = 1, bound: int | None = None) -> Iterator[None]:
     """BLAS limited to :func:`loop_blas_threads` threads for the ``with`` block; restored after
-    it, also when it raises.  Loops running at once (nested, or on several threads) share the
-    one process-wide setting: the smallest active limit holds, and the last loop to leave puts
-    back what BLAS had before the first came in.  Without threadpoolctl, nothing changes."""
+    it, also when it raises.  Nested loops share the one process-wide setting: the smallest
+    active limit holds, and the last to leave puts back what BLAS had before the first came in.
+    Only the main thread changes it: OpenBLAS ignores a thread count set from another thread
+    (measured, OpenBLAS 0.3.31), so a call made there leaves BLAS as it is (and its blocks and
+    BLAS calls run under the main thread's setting).  Without threadpoolctl, nothing changes."""
     limit = loop_blas_threads(macs, blocks, bound)
-    if limit is None or _threadpoolctl is None or not _enter(limit):
+    if limit is None or _threadpoolctl is None \
+            or threading.current_thread() is not threading.main_thread() or not _enter(limit):
         yield
         return
     try:
