@@ -24,6 +24,11 @@ threadpoolctl (the ``[speed]`` extra).
 
     python benchmarks/bench_threads.py                  # quiet, then loaded
     python benchmarks/bench_threads.py --rounds 3 --only quiet
+    python benchmarks/bench_threads.py --gemm           # where BLAS's threads pay in a step
+
+``--gemm`` times a step's recurrent product alone, ``(batch, units) @ (units, 4*units)`` float32
+into a buffer, BLAS on 2 threads against 1, quiet and loaded: the measurement behind
+``LOOP_BLAS_MIN_MACS``.
 """
 from __future__ import annotations
 
@@ -125,6 +130,31 @@ def measure(work: Callable[[], None], rounds: int) -> dict[str, list[float]]:
     return times
 
 
+GEMM_SHAPES = [(1, 64), (32, 64), (32, 128), (64, 256), (128, 256), (256, 256), (256, 512),
+               (512, 512)]
+
+
+def gemm(state: str) -> None:
+    """One row per (batch, units): the best of 3 runs of n products, 2 BLAS threads against 1."""
+    for batch, units in GEMM_SHAPES:
+        h = np.random.default_rng(0).random((batch, units), np.float32)
+        kernel = np.random.default_rng(1).random((units, 4 * units), np.float32)
+        out = np.empty((batch, 4 * units), np.float32)
+        n = max(20, int(2e8 / (batch * units * 4 * units * 2)))
+        best = {}
+        for threads in (1, 2):
+            with threadpool_limits(threads, user_api="blas"):
+                runs = []
+                for _ in range(3):
+                    t0 = time.perf_counter()
+                    for _ in range(n):
+                        np.matmul(h, kernel, out=out)
+                    runs.append((time.perf_counter() - t0) / n * 1e6)
+                best[threads] = min(runs)
+        print(f"| {state} | ({batch}, {units}) | {batch * units * 4 * units / 1e6:.1f}M "
+              f"| {best[1]:.1f} | {best[2]:.1f} | {best[2] / best[1]:.2f} |", flush=True)
+
+
 def spread(v: list[float]) -> str:
     return f"{min(v):.0f}–{statistics.median(v):.0f}–{max(v):.0f}"
 
@@ -133,6 +163,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rounds", type=int, default=6)
     ap.add_argument("--only", choices=("quiet", "loaded"))
+    ap.add_argument("--gemm", action="store_true", help="time a step's product alone")
     args = ap.parse_args(argv)
     if _threads._explicit:
         print("NUMPY_RNN_THREADS is set: the policy is the user's; unset it for this A/B",
@@ -142,10 +173,14 @@ def main(argv: list[str] | None = None) -> int:
                       for p in threadpool_info() if p["user_api"] == "blas")
     print(f"cpu_count={os.cpu_count()} {pools} LOOP_BLAS_MIN_MACS={_threads.LOOP_BLAS_MIN_MACS} "
           f"CALL_BLAS_MIN_MACS={_threads.CALL_BLAS_MIN_MACS} load={os.getloadavg()[0]:.1f}")
-    works = {**next_word(), **regressor(), **large()}
-    print("| machine | workload | BLAS default ms | policy ms | BLAS 1 everywhere ms "
-          "| policy / default | BLAS 1 / default |")
-    print("|---|---|---|---|---|---|---|")
+    works = {} if args.gemm else {**next_word(), **regressor(), **large()}
+    if args.gemm:
+        print("| machine | (batch, units) | multiply-adds | 1 thread µs | 2 threads µs | 2 / 1 |")
+        print("|---|---|---|---|---|---|")
+    else:
+        print("| machine | workload | BLAS default ms | policy ms | BLAS 1 everywhere ms "
+              "| policy / default | BLAS 1 / default |")
+        print("|---|---|---|---|---|---|---|")
     for state in ("quiet", "loaded"):
         if args.only and state != args.only:
             continue
@@ -153,6 +188,8 @@ def main(argv: list[str] | None = None) -> int:
                   else None)
         try:
             time.sleep(1.0 if burner else 0)
+            if args.gemm:
+                gemm(state)
             for label, work in works.items():
                 t = measure(work, args.rounds)
                 ratio = {s: statistics.median(a / b for a, b in zip(t[s], t["blas-default"]))

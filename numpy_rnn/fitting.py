@@ -309,6 +309,27 @@ def _evaluate_arrays(model: Any, xs: list, ys: list, n: int, batch_size: int, ve
     return trackers
 
 
+def _validation_freq(freq: Any) -> Any:
+    """``validation_freq`` checked: a positive int, or a list of epochs (counted from 1)."""
+    if isinstance(freq, int) and not isinstance(freq, bool):
+        if freq < 1:
+            raise ValueError("`validation_freq` must be a positive integer (validate every "
+                             f"`validation_freq` epochs). Received: validation_freq={freq}")
+        return freq
+    if isinstance(freq, list) and all(isinstance(e, int) and not isinstance(e, bool)
+                                      for e in freq):
+        return list(freq)
+    raise ValueError("Expected `validation_freq` to be a list or int. Received: "
+                     f"validation_freq={freq!r} of the type {type(freq)}.")
+
+
+def should_validate(epoch: int, freq: Any) -> bool:
+    """Keras's ``Trainer._should_eval``: after epoch ``epoch`` (from 0) when ``epoch + 1`` is a
+    multiple of an int ``freq``, or is in a list ``freq``."""
+    epoch += 1
+    return epoch % freq == 0 if isinstance(freq, int) else epoch in freq
+
+
 def _split(arrays: list, split: float, n: int) -> tuple[list, list]:
     """Keras's ``train_validation_split``: the last ``split`` of the samples validate."""
     at = int(math.floor(n * (1.0 - split)))
@@ -339,10 +360,13 @@ def _fit_weights(model: Any, ys: list, n: int, sample_weight: Any, class_weight:
 def fit(model: Any, x: Any, y: Any, batch_size: int = 32, epochs: int = 1, shuffle: bool = True,
         verbose: Any = "auto", validation_data: Any = None, seed: int | None = None,
         stream: TextIO | None = None, validation_split: float = 0.0, sample_weight: Any = None,
-        class_weight: Any = None, callbacks: Any = None, initial_epoch: int = 0) -> History:
+        class_weight: Any = None, callbacks: Any = None, initial_epoch: int = 0,
+        validation_freq: Any = 1) -> History:
     """``epochs`` passes over ``(x, y)`` in batches of ``batch_size`` (module docstring); the
-    epochs ``initial_epoch`` .. ``epochs - 1``; ``callbacks`` as Keras calls them."""
+    epochs ``initial_epoch`` .. ``epochs - 1``; ``callbacks`` as Keras calls them; validation
+    after the epochs :func:`should_validate` picks."""
     _compiled(model, "fit")
+    validation_freq = _validation_freq(validation_freq)
     batch_size = v.positive_int("batch_size", batch_size)
     epochs = v.non_negative_int("epochs", epochs)
     initial_epoch = v.non_negative_int("initial_epoch", initial_epoch)
@@ -418,7 +442,7 @@ def fit(model: Any, x: Any, y: Any, batch_size: int = 32, epochs: int = 1, shuff
             if model.stop_training:
                 break
         epoch_logs = trackers.logs()
-        if val is not None:
+        if val is not None and should_validate(epoch, validation_freq):
             vxs, vys, vsw = val
             val_trackers = _evaluate_arrays(model, vxs, vys, vxs[0].shape[0], batch_size, 0,
                                             stream, vsw)

@@ -362,3 +362,17 @@ def test_weighted_metrics(how):
     same_history(kh, nh)
     assert same_dict(ne, ke)
     assert ne["weighted_accuracy"] != ne["accuracy"]  # the weights do weigh
+
+
+@pytest.mark.parametrize("freq", [2, [1, 3, 4], [7]])
+def test_validation_freq(freq):
+    """``fit(validation_freq=...)``: the same epochs validated (the val_ lists as long as
+    Keras's), the same numbers."""
+    with floatx("float64"):
+        km, nm, x, y = pair("sparse", ["accuracy"], ["accuracy"])
+        fit = dict(batch_size=8, epochs=5, shuffle=False, verbose=0, validation_split=0.3,
+                   validation_freq=freq)
+        kh, nh = km.fit(x, y, **fit).history, nm.fit(x, y, **fit).history
+    same_history(kh, nh)
+    validated = [e for e in range(1, 6) if (e % freq == 0 if isinstance(freq, int) else e in freq)]
+    assert len(nh.get("val_loss", [])) == len(validated)
