@@ -1,4 +1,5 @@
-"""How the recurrent layers split a batch into blocks and run the blocks on threads (stdlib only).
+"""How the recurrent layers split a batch into blocks and run the blocks on threads, and how many
+threads BLAS gets inside numpy_rnn's calls (stdlib, and threadpoolctl when installed).
 
 Rows of a batch never interact in a recurrent layer, so each block of rows runs the whole time
 loop on its own; NumPy's ufuncs and matmul release the GIL, so blocks on different threads run
@@ -27,13 +28,13 @@ is), the loop runs with BLAS limited to
 * otherwise 1 thread when a step's recurrent product is under :data:`LOOP_BLAS_MIN_MACS`
   multiply-adds, and BLAS's own threads above it.
 
-Model calls (``fit``, ``evaluate``, ``train_on_batch``, ``predict``; :func:`call_blas`, entered
-once per batch) are limited the same way, 1 thread unless the model is large: the loop's limit
-alone left a small LSTM's fit epoch 4x slower than BLAS on one thread on the busy 2-core machine,
-its Dense, input projection and weight-gradient products being small too.  The size is a rough
-estimate, the 2-D weights' elements (embeddings aside) times the rows of a batch (times the
-timesteps of a sequence input), against :data:`CALL_BLAS_MIN_MACS`.  Measurements:
-docs/performance.md, "BLAS threads"; ``benchmarks/bench_threads.py``.
+Model calls (:func:`call_blas`, entered once per batch of ``fit``, ``evaluate`` and
+``train_on_batch``, once per ``predict``) are limited the same way, 1 thread unless the model is
+large: the loop's limit alone left a small LSTM's fit epoch 5-7x slower than BLAS on one thread
+on the busy 2-core machine, its Dense, input projection and weight-gradient products being
+small too.  The size is a rough estimate, the 2-D weights' elements (embeddings aside) times the
+rows of a batch (times the timesteps of a sequence input), against :data:`CALL_BLAS_MIN_MACS`.
+Measurements: docs/performance.md, "BLAS threads"; ``benchmarks/bench_threads.py``.
 """
 from __future__ import annotations
 
