@@ -374,12 +374,14 @@ class Model(Layer, TrainingMethods):
         """Set the optimizer, the loss(es) and ``loss_weights`` as Keras's ``compile``: a
         single loss for every output, a list (one per output, None for none) or a dict by
         output name; ``loss_weights`` a list or a dict alike (default 1 each).  ``metrics``:
-        a list of Keras metric names / ``numpy_rnn.metrics`` objects, for a model with one
-        output with a loss (``numpy_rnn.metrics``)."""
+        Keras metric names / ``numpy_rnn.metrics`` objects: a list for a model with one output
+        with a loss, or per output (a list with one entry per output, or a dict by output name;
+        logged as ``<output>_<metric>``, as Keras)."""
         optimizer = _train.resolve("optimizer", optimizer)
         losses, weights = _steps.resolve_losses(self, loss, loss_weights)
-        specs = _fit.check_metrics(losses, metrics)
-        weighted = _fit.check_metrics(losses, weighted_metrics, "weighted_metrics")
+        specs = _fit.check_metrics(losses, metrics, output_names=self.output_names)
+        weighted = _fit.check_metrics(losses, weighted_metrics, "weighted_metrics",
+                                      self.output_names)
         self.optimizer, self.loss, self.loss_weights = optimizer, losses, weights
         self._metric_specs, self.compiled_metrics = specs, None
         self._weighted_specs = weighted
