@@ -26,6 +26,7 @@ from typing import Any, TextIO
 
 import numpy as np
 
+from . import _threads
 from . import _validation as v
 from . import metrics as _metrics
 from .callbacks import CallbackList, History
@@ -117,8 +118,19 @@ def class_weight_to_sample_weights(y: np.ndarray, class_weight: dict,
     return np.array([class_weight.get(int(c), 1.0) for c in labels], dtype=dtype)
 
 
+def blas_threads(model: Any, x: np.ndarray, batch: int) -> Any:
+    """The BLAS thread limit for one batch of ``batch`` rows of ``x`` (the first input) through
+    ``model`` (``with``; numpy_rnn._threads.call_blas: one thread unless the model is large)."""
+    return _threads.call_blas(model.layers, x.shape, x.dtype.kind in "biu", batch)
+
+
 def _step(model: Any, xs: list, ys: list, train: bool, sample_weight: Any = None) -> tuple:
     """``(total loss, [loss per output])`` of one batch (the list empty for one loss)."""
+    with blas_threads(model, xs[0], xs[0].shape[0]):
+        return _step_unlimited(model, xs, ys, train, sample_weight)
+
+
+def _step_unlimited(model: Any, xs: list, ys: list, train: bool, sample_weight: Any) -> tuple:
     if _is_graph(model):
         return (model._graph_train_step(xs, ys, sample_weight) if train
                 else model._graph_eval_step(xs, ys, sample_weight))
@@ -136,18 +148,24 @@ def _metric_output(model: Any) -> int:
 def build_metrics(model: Any, ys: list, preds: list) -> list:
     """``model.compiled_metrics`` from ``compile(metrics=..., weighted_metrics=...)``, resolved
     on the first batch (``"accuracy"`` needs the shapes, as Keras's ``CompileMetrics.build``);
-    the weighted ones (given the batch's sample weights) come last, marked ``_weighted``."""
+    the weighted ones (given the batch's sample weights) come last, marked ``_weighted``.  Each
+    knows its output (``_output``) and the prefix of its name (``_prefix``: ``"<output>_"`` for
+    per-output metrics, as Keras names them)."""
     if getattr(model, "compiled_metrics", None) is None:
-        i = _metric_output(model)
-        plain = [_metrics.get(m, ys[i], np.asarray(preds[i]))
-                 for m in getattr(model, "_metric_specs", None) or []]
-        weighted = [_metrics.get(m, ys[i], np.asarray(preds[i]))
-                    for m in getattr(model, "_weighted_specs", None) or []]
-        for m in plain:
-            m._weighted = False
-        for m in weighted:
-            m._weighted = True
-        model.compiled_metrics = plain + weighted
+        names = list(getattr(model, "output_names", None) or [])
+        built = []
+        for weighted, pairs in ((False, getattr(model, "_metric_specs", None) or []),
+                                (True, getattr(model, "_weighted_specs", None) or [])):
+            for index, spec in pairs:
+                i = _metric_output(model) if index is None else index
+                if ys[i] is None:
+                    raise ValueError(f"Metrics for output '{names[i]}' need its targets, but "
+                                     "no `y` was given for it.")
+                m = _metrics.get(spec, ys[i], np.asarray(preds[i]))
+                m._weighted, m._output = weighted, i
+                m._prefix = "" if index is None else f"{names[index]}_"
+                built.append(m)
+        model.compiled_metrics = built
     return model.compiled_metrics
 
 
@@ -162,24 +180,44 @@ def _metric_weight(model: Any, sample_weight: Any, i: int) -> Any:
     return sample_weight
 
 
-def check_metrics(losses: Any, metrics: Any, what: str = "metrics") -> list:
-    """``compile``'s ``metrics``: None or a list of names / Metric instances / functions, each
-    resolvable (``"accuracy"`` waits for the data); for a model with one output with a loss."""
+def check_metrics(losses: Any, metrics: Any, what: str = "metrics",
+                  output_names: Any = None) -> list:
+    """``compile``'s ``metrics`` as ``(output index, metric)`` pairs, each metric resolvable
+    (``"accuracy"`` waits for the data).  A model with several outputs takes, as Keras, a list
+    with one entry per output or a dict by output name (an entry: None, a metric or a list of
+    them; index = that output); otherwise a flat list for the one output with a loss (index
+    None)."""
     if metrics is None:
         return []
-    if not isinstance(metrics, (list, tuple)):
-        raise TypeError(f"Type of `{what}` argument not understood. Expected a list or "
-                        f"dictionary, found: {type(metrics).__name__}")
     losses = losses if isinstance(losses, list) else [losses]
-    if metrics and sum(loss is not None for loss in losses) != 1:
-        raise ValueError(f"`{what}` are supported for a model with exactly one output with a "
-                         "loss (per-output metrics are not implemented yet). Received: "
-                         f"{what}={metrics!r} for {sum(loss is not None for loss in losses)} "
-                         "losses")
-    for m in metrics:
+    names = list(output_names or [])
+    per_output = None
+    if len(names) > 1 and isinstance(metrics, dict):
+        unknown = [k for k in metrics if k not in names]
+        if unknown:
+            raise ValueError(f"`{what}` keys must be output names {names}. Received: "
+                             f"{what}={metrics!r}")
+        per_output = [metrics.get(n) for n in names]
+    elif len(names) > 1 and isinstance(metrics, (list, tuple)) and len(metrics) == len(names):
+        per_output = list(metrics)
+    if per_output is not None:
+        pairs = [(i, m) for i, entry in enumerate(per_output)
+                 for m in ([] if entry is None else
+                           entry if isinstance(entry, (list, tuple)) else [entry])]
+    else:
+        if not isinstance(metrics, (list, tuple)):
+            raise TypeError(f"Type of `{what}` argument not understood. Expected a list or "
+                            f"dictionary, found: {type(metrics).__name__}")
+        if metrics and sum(loss is not None for loss in losses) != 1:
+            raise ValueError(f"`{what}` for a model with several outputs must be a list with one "
+                             f"entry per output ({len(names)}) or a dict by output name "
+                             f"{names}; a flat list needs exactly one output with a loss. "
+                             f"Received: {what}={metrics!r}")
+        pairs = [(None, m) for m in metrics]
+    for _, m in pairs:
         if not (isinstance(m, str) and m.lower() in ("accuracy", "acc")):
             _metrics.get(m)  # raises for an unknown name
-    return list(metrics)
+    return pairs
 
 
 class _Trackers:
@@ -214,22 +252,21 @@ class _Trackers:
                 self.metrics = build_metrics(self.model, ys, preds)
                 for m in self.metrics:  # shared with other loops: start from zero here
                     m.reset_state()
-            i = _metric_output(self.model)
-            weight = _metric_weight(self.model, sample_weight, i)
             for m in self.metrics:
-                m.update_state(ys[i], preds[i], sample_weight=weight if m._weighted else None,
-                               mask=masks[i])
+                i = m._output
+                weight = _metric_weight(self.model, sample_weight, i) if m._weighted else None
+                m.update_state(ys[i], preds[i], sample_weight=weight, mask=masks[i])
 
     def logs(self, prefix: str = "") -> dict[str, float]:
         out = {prefix + n: t.result() for n, t in zip(self.names, self.trackers)}
         seen: dict[str, int] = {}
         for m in self.metrics:  # Keras's CompileMetrics.result names
-            name = m.name
+            name = m._prefix + m.name
             if name not in seen:
                 seen[name] = 1
             else:  # a repeat: _1, _2...; a weighted repeat weighted_<name> first
                 if m._weighted:
-                    name = f"weighted_{m.name}"
+                    name = f"{m._prefix}weighted_{m.name}"
                 if name not in seen:
                     seen[name] = 1
                 else:
@@ -239,8 +276,14 @@ class _Trackers:
         return out
 
     def value(self) -> Any:
-        """A float for one value, else ``[loss, per output..., metrics...]`` (Keras's order)."""
-        results = list(self.logs().values())
+        """A float for one value, else a list in Keras's order (``Trainer.
+        _flatten_metrics_in_order``): ``loss``, the logs named as a compiled metric is (in
+        compile order; a per-output metric's name carries its output's, so it is not one), the
+        per-output losses, then every other log sorted by name."""
+        logs = self.logs()
+        order = ["loss"] + [m.name for m in self.metrics] + self.names[1:]
+        results = [logs[n] for n in order if n in logs]
+        results += [logs[k] for k in sorted(logs) if k not in order]
         return results[0] if len(results) == 1 else results
 
 
@@ -297,6 +340,27 @@ def _evaluate_arrays(model: Any, xs: list, ys: list, n: int, batch_size: int, ve
     return trackers
 
 
+def _validation_freq(freq: Any) -> Any:
+    """``validation_freq`` checked: a positive int, or a list of epochs (counted from 1)."""
+    if isinstance(freq, int) and not isinstance(freq, bool):
+        if freq < 1:
+            raise ValueError("`validation_freq` must be a positive integer (validate every "
+                             f"`validation_freq` epochs). Received: validation_freq={freq}")
+        return freq
+    if isinstance(freq, list) and all(isinstance(e, int) and not isinstance(e, bool)
+                                      for e in freq):
+        return list(freq)
+    raise ValueError("Expected `validation_freq` to be a list or int. Received: "
+                     f"validation_freq={freq!r} of the type {type(freq)}.")
+
+
+def should_validate(epoch: int, freq: Any) -> bool:
+    """Keras's ``Trainer._should_eval``: after epoch ``epoch`` (from 0) when ``epoch + 1`` is a
+    multiple of an int ``freq``, or is in a list ``freq``."""
+    epoch += 1
+    return epoch % freq == 0 if isinstance(freq, int) else epoch in freq
+
+
 def _split(arrays: list, split: float, n: int) -> tuple[list, list]:
     """Keras's ``train_validation_split``: the last ``split`` of the samples validate."""
     at = int(math.floor(n * (1.0 - split)))
@@ -327,10 +391,13 @@ def _fit_weights(model: Any, ys: list, n: int, sample_weight: Any, class_weight:
 def fit(model: Any, x: Any, y: Any, batch_size: int = 32, epochs: int = 1, shuffle: bool = True,
         verbose: Any = "auto", validation_data: Any = None, seed: int | None = None,
         stream: TextIO | None = None, validation_split: float = 0.0, sample_weight: Any = None,
-        class_weight: Any = None, callbacks: Any = None, initial_epoch: int = 0) -> History:
+        class_weight: Any = None, callbacks: Any = None, initial_epoch: int = 0,
+        validation_freq: Any = 1) -> History:
     """``epochs`` passes over ``(x, y)`` in batches of ``batch_size`` (module docstring); the
-    epochs ``initial_epoch`` .. ``epochs - 1``; ``callbacks`` as Keras calls them."""
+    epochs ``initial_epoch`` .. ``epochs - 1``; ``callbacks`` as Keras calls them; validation
+    after the epochs :func:`should_validate` picks."""
     _compiled(model, "fit")
+    validation_freq = _validation_freq(validation_freq)
     batch_size = v.positive_int("batch_size", batch_size)
     epochs = v.non_negative_int("epochs", epochs)
     initial_epoch = v.non_negative_int("initial_epoch", initial_epoch)
@@ -406,7 +473,7 @@ def fit(model: Any, x: Any, y: Any, batch_size: int = 32, epochs: int = 1, shuff
             if model.stop_training:
                 break
         epoch_logs = trackers.logs()
-        if val is not None:
+        if val is not None and should_validate(epoch, validation_freq):
             vxs, vys, vsw = val
             val_trackers = _evaluate_arrays(model, vxs, vys, vxs[0].shape[0], batch_size, 0,
                                             stream, vsw)

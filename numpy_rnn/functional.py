@@ -353,13 +353,14 @@ class Model(Layer, TrainingMethods):
         n = xs[0].shape[0]
         snapshot = self._snapshot()
         try:
-            if n <= batch_size:
-                outs, _ = self._run_graph(xs, None, False)
-            else:
-                parts = [self._run_graph([a[i:i + batch_size] for a in xs], None, False)[0]
-                         for i in range(0, n, batch_size)]
-                outs = [np.concatenate([p[k] for p in parts], axis=0)
-                        for k in range(len(self.outputs))]
+            with _fit.blas_threads(self, xs[0], min(n, batch_size)):  # numpy_rnn._threads
+                if n <= batch_size:
+                    outs, _ = self._run_graph(xs, None, False)
+                else:
+                    parts = [self._run_graph([a[i:i + batch_size] for a in xs], None, False)[0]
+                             for i in range(0, n, batch_size)]
+                    outs = [np.concatenate([p[k] for p in parts], axis=0)
+                            for k in range(len(self.outputs))]
         except BaseException:
             self._restore(snapshot)
             raise
@@ -386,12 +387,14 @@ class Model(Layer, TrainingMethods):
         """Set the optimizer, the loss(es) and ``loss_weights`` as Keras's ``compile``: a
         single loss for every output, a list (one per output, None for none) or a dict by
         output name; ``loss_weights`` a list or a dict alike (default 1 each).  ``metrics``:
-        a list of Keras metric names / ``numpy_rnn.metrics`` objects, for a model with one
-        output with a loss (``numpy_rnn.metrics``)."""
+        Keras metric names / ``numpy_rnn.metrics`` objects: a list for a model with one output
+        with a loss, or per output (a list with one entry per output, or a dict by output name;
+        logged as ``<output>_<metric>``, as Keras)."""
         optimizer = _train.resolve("optimizer", optimizer)
         losses, weights = _steps.resolve_losses(self, loss, loss_weights)
-        specs = _fit.check_metrics(losses, metrics)
-        weighted = _fit.check_metrics(losses, weighted_metrics, "weighted_metrics")
+        specs = _fit.check_metrics(losses, metrics, output_names=self.output_names)
+        weighted = _fit.check_metrics(losses, weighted_metrics, "weighted_metrics",
+                                      self.output_names)
         self.optimizer, self.loss, self.loss_weights = optimizer, losses, weights
         self._metric_specs, self.compiled_metrics = specs, None
         self._weighted_specs = weighted

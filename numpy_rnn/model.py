@@ -303,10 +303,11 @@ class Sequential(TrainingMethods):
         n = arr.shape[0]
         snapshot = self._snapshot()
         try:
-            if n <= batch_size:
-                return self._run(arr, None, False)
-            parts = [self._run(arr[i:i + batch_size], None, False)
-                     for i in range(0, n, batch_size)]
+            with _fit.blas_threads(self, arr, min(n, batch_size)):  # numpy_rnn._threads
+                if n <= batch_size:
+                    return self._run(arr, None, False)
+                parts = [self._run(arr[i:i + batch_size], None, False)
+                         for i in range(0, n, batch_size)]
         except BaseException:
             self._restore(snapshot)
             raise

@@ -26,7 +26,8 @@ class TrainingMethods:
     def fit(self, x: Any, y: Any, batch_size: int = 32, epochs: int = 1, shuffle: bool = True,
             verbose: Any = "auto", validation_data: Any = None, seed: int | None = None,
             validation_split: float = 0.0, sample_weight: Any = None, class_weight: Any = None,
-            callbacks: Any = None, initial_epoch: int = 0) -> "_fit.History":
+            callbacks: Any = None, initial_epoch: int = 0,
+            validation_freq: Any = 1) -> "_fit.History":
         """Train for ``epochs`` passes over ``(x, y)``; ``history.history["loss"]`` holds each
         epoch's loss (the batch losses' mean weighted by batch size, as Keras reports it) and
         ``"val_loss"`` with ``validation_data=(x_val, y_val)``; a model with several losses also
@@ -38,12 +39,14 @@ class TrainingMethods:
         redrawn per batch on a terminal, the final line of each epoch elsewhere; 2 writes one
         line per epoch.  ``validation_split`` validates on the last fraction of the samples;
         ``sample_weight`` (one per sample) or ``class_weight`` ({class: weight}) weigh the loss;
-        ``callbacks``: ``numpy_rnn.callbacks``; epochs run from ``initial_epoch``."""
+        ``callbacks``: ``numpy_rnn.callbacks``; epochs run from ``initial_epoch``;
+        ``validation_freq``: validate every n epochs (an int) or after the listed epochs
+        (counted from 1), as Keras."""
         return _fit.fit(self, x, y, batch_size=batch_size, epochs=epochs, shuffle=shuffle,
                           verbose=verbose, validation_data=validation_data, seed=seed,
                           validation_split=validation_split, sample_weight=sample_weight,
                           class_weight=class_weight, callbacks=callbacks,
-                          initial_epoch=initial_epoch)
+                          initial_epoch=initial_epoch, validation_freq=validation_freq)
 
     def evaluate(self, x: Any, y: Any, batch_size: int = 32, verbose: Any = "auto",
                  sample_weight: Any = None, return_dict: bool = False) -> Any:

@@ -405,13 +405,15 @@ class RNNBase(Layer):
                         mask=None if mask_arr is None else mask_arr[rows], **loop)
             blocks = [slice(0, batch)] if training or _threads.get_num_threads() == 1 \
                 else _threads.batch_blocks(batch, projected.shape[-1] * projected.itemsize)
-            if len(blocks) == 1:
-                last, seq, final = run(blocks[0])
-            else:  # rows never interact: each block runs the whole loop, on its own thread
-                parts = _threads.run_blocks(run, blocks)
-                last = np.concatenate([p[0] for p in parts])
-                seq = np.concatenate([p[1] for p in parts]) if return_sequences else None
-                final = [np.concatenate([p[2][i] for p in parts]) for i in range(len(states))]
+            with _threads.loop_blas(batch * self.units * projected.shape[-1], len(blocks)):
+                if len(blocks) == 1:
+                    last, seq, final = run(blocks[0])
+                else:  # rows never interact: each block runs the whole loop, on its own thread
+                    parts = _threads.run_blocks(run, blocks)
+                    last = np.concatenate([p[0] for p in parts])
+                    seq = np.concatenate([p[1] for p in parts]) if return_sequences else None
+                    final = [np.concatenate([p[2][i] for p in parts])
+                             for i in range(len(states))]
         except BaseException:
             if snapshot is not None:  # a call that raises leaves the layer unbuilt
                 self._restore(snapshot)
@@ -447,13 +449,15 @@ class RNNBase(Layer):
         d_output, d_states = self._check_grad_output(grad_output, tape)
         # the bottom layer of a training step: nobody reads d inputs (see training.backward)
         acc: dict = {"need_dx": self._input_gradient_needed}
-        d_projected, d_initial = rnn_loop_backward(
-            self.make_step_backward(tape, acc), tape.steps, input_width=self.gates * self.units,
-            grad_sequence=d_output if tape.return_sequences else None,
-            grad_last=None if tape.return_sequences else d_output,
-            grad_states=d_states, mask=tape.mask, go_backwards=tape.go_backwards,
-            zero_output_for_mask=tape.zero_output_for_mask,
-        )
+        width = self.gates * self.units
+        with _threads.loop_blas(tape.x.shape[0] * self.units * width):  # BLAS threads: _threads
+            d_projected, d_initial = rnn_loop_backward(
+                self.make_step_backward(tape, acc), tape.steps, input_width=width,
+                grad_sequence=d_output if tape.return_sequences else None,
+                grad_last=None if tape.return_sequences else d_output,
+                grad_states=d_states, mask=tape.mask, go_backwards=tape.go_backwards,
+                zero_output_for_mask=tape.zero_output_for_mask,
+            )
         dx, self.gradients = self._input_gradients(tape.x, d_projected, acc)
         self.state_gradients = list(d_initial) if tape.explicit_state else None
         return dx

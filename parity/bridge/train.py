@@ -152,6 +152,8 @@ def keras_metrics(specs: Any) -> list | None:
 
     out = []
     for m in specs:
+        if isinstance(m, tuple):  # compile's (output index, metric) pairs; None: the one output
+            m = m[1]
         if isinstance(m, str):
             out.append(m)
         else:

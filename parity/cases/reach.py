@@ -8,8 +8,9 @@ not (``--only 'reach/*'``).  Every row compares with Keras; none can pass withou
 * ``reach/fit``: ``fit`` for 2 epochs (``shuffle=False``, three batches of which the last is
   partial, ``validation_data``) in both libraries: ``loss`` / ``val_loss`` per epoch and every
   weight after;
-* ``reach/fit metrics ...`` and ``reach/callbacks ...`` (``parity.cases.reach_habits``): compiled
-  metrics, ``validation_split``, ``sample_weight``, ``evaluate(return_dict=True)``, and
+* ``reach/fit metrics ...``, ``reach/callbacks ...`` and ``reach/fit outputs ...``
+  (``parity.cases.reach_habits``): compiled metrics (per output too), ``validation_split``,
+  ``validation_freq``, ``sample_weight``, ``evaluate(return_dict=True)`` and its list, and
   EarlyStopping / ReduceLROnPlateau's decisions;
 * ``reach/loss/...``: ``BinaryCrossentropy`` (probabilities and logits), and each
   cross-entropy's own gradient (``numpy_rnn.losses`` ``X.gradient``) at probabilities of exactly
@@ -54,7 +55,8 @@ from ..report import OutputDiff, ParityReport, diff_arrays
 from .case import Case, register, verdict
 from .family import BATCH, FEATURES, TIMESTEPS, UNITS, family_mask
 from .reach_compare import DTYPE_NAME, NAN_NAME, dtype_case, nan_case
-from .reach_habits import CALLBACKS_NAME, METRICS_NAME, callbacks_case, metrics_case
+from .reach_habits import (CALLBACKS_NAME, METRICS_NAME, OUTPUTS_NAME, callbacks_case,
+                           metrics_case, outputs_case)
 from .weights import GATES, randomize, randomize_model
 
 #: The training rows' model: Embedding(mask_zero) -> Dense(softmax) on every step of padded
@@ -423,6 +425,7 @@ def reach_cases(seed: int) -> list[Case]:
     add(FIT_NAME, lambda: fit_case(seed))
     add(METRICS_NAME, lambda: metrics_case(seed, train_model, train_data, _quiet_eager))
     add(CALLBACKS_NAME, lambda: callbacks_case(seed, train_model, train_data, _quiet_eager))
+    add(OUTPUTS_NAME, lambda: outputs_case(seed, _quiet_eager))
     for loss, logits, clipped in LOSS_ROWS:
         add(loss_name(loss, logits, clipped),
             lambda lo=loss, lg=logits, c=clipped: loss_case(lo, lg, c, seed))

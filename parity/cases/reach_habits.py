@@ -9,6 +9,11 @@
   ``ReduceLROnPlateau(patience=1)`` on ``val_loss`` with SGD at a rate that overshoots: the epochs
   run, the stop epoch and the learning rate of each epoch must be equal (exact rows), the
   losses within the ``"training"`` tolerance.
+* ``reach/fit outputs ...``: a two-output functional model compiled with metrics per output (a
+  dict by output name) and ``weighted_metrics`` per output (a list), ``fit(validation_freq=[1,
+  3])`` for 3 epochs: the history keys (``out1_mae``, ``out2_accuracy_1``,
+  ``out1_weighted_mae``...), each value per epoch (the ``val_`` keys on the validated epochs
+  only), ``evaluate(return_dict=True)`` and ``evaluate``'s list in Keras's order.
 """
 from __future__ import annotations
 
@@ -27,14 +32,18 @@ from .case import verdict
 METRICS_NAME = ("reach/fit metrics accuracy masked validation_split=0.25 sample_weight "
                 "return_dict float64")
 CALLBACKS_NAME = "reach/callbacks EarlyStopping ReduceLROnPlateau decisions float64"
+OUTPUTS_NAME = ("reach/fit outputs metrics per output weighted_metrics validation_freq=[1,3] "
+                "evaluate float64")
 
 
-def _history_rows(n_hist: dict, k_hist: dict, epochs: int) -> list[OutputDiff]:
+def _history_rows(n_hist: dict, k_hist: dict, epochs: int,
+                  validated: int | None = None) -> list[OutputDiff]:
     rows = [verdict("history keys", sorted(n_hist) == sorted(k_hist),
                     f"numpy {sorted(n_hist)}, keras {sorted(k_hist)}")]
     for key in sorted(k_hist):
         got, want = list(n_hist.get(key, [])), list(k_hist[key])
-        rows.append(verdict(f"{key} epochs", len(got) == len(want) == epochs,
+        count = validated if validated is not None and key.startswith("val_") else epochs
+        rows.append(verdict(f"{key} epochs", len(got) == len(want) == count,
                             f"numpy recorded {len(got)} value(s), keras {len(want)}"))
         for epoch, (a, e) in enumerate(zip(got, want), 1):
             rows.append(diff_arrays(f"epoch {epoch} {key}", np.float64(a), np.float64(e),
@@ -106,3 +115,52 @@ def callbacks_case(seed: int, make_model: Callable, make_data: Callable,
     hist_k = {k: v for k, v in k_run.history.items() if k != "learning_rate"}
     rows += _history_rows(hist_n, hist_k, len(k_run.epoch))
     return ParityReport(CALLBACKS_NAME, rows)
+
+
+def outputs_case(seed: int, context: Callable) -> ParityReport:
+    import keras
+
+    rng = np.random.default_rng(seed)
+    x, y1, y2 = rng.normal(size=(20, 3)), rng.normal(size=(20, 2)), rng.integers(0, 3, size=20)
+    sw = rng.uniform(0.5, 2.0, size=20)
+    metrics = {"out1": ["mse", "mae"], "out2": ["accuracy", "accuracy"]}
+    weighted = [["mae"], None]
+    fit = dict(batch_size=8, epochs=3, shuffle=False, verbose=0, validation_split=0.25,
+               sample_weight=sw, validation_freq=[1, 3])
+    with context(), floatx("float64"):
+        inp = keras.Input((3,), dtype="float64")
+        h = keras.layers.Dense(4, activation="tanh", dtype="float64")(inp)
+        model = keras.Model(inp, [keras.layers.Dense(2, name="out1", dtype="float64")(h),
+                                  keras.layers.Dense(3, activation="softmax", name="out2",
+                                                     dtype="float64")(h)])
+        for w in model.weights:
+            w.assign(rng.normal(scale=0.5, size=w.shape))
+        twin = from_keras(model)
+        model.compile(optimizer=keras.optimizers.SGD(0.1),
+                      loss=[keras.losses.MeanSquaredError(),
+                            keras.losses.SparseCategoricalCrossentropy()],
+                      metrics=metrics, weighted_metrics=weighted)
+        k_hist = model.fit(x, [y1, y2], **fit).history
+        k_eval = model.evaluate(x, [y1, y2], batch_size=7, verbose=0, return_dict=True)
+        k_list = model.evaluate(x, [y1, y2], batch_size=7, verbose=0)
+    twin.compile(optimizer=optimizers.SGD(0.1, floatx="float64"),
+                 loss=[losses.MeanSquaredError(dtype="float64"),
+                       losses.SparseCategoricalCrossentropy(dtype="float64")],
+                 metrics=metrics, weighted_metrics=weighted)
+    n_hist = twin.fit(x, [y1, y2], **fit).history
+    n_eval = twin.evaluate(x, [y1, y2], batch_size=7, verbose=0, return_dict=True)
+    n_list = twin.evaluate(x, [y1, y2], batch_size=7, verbose=0)
+    rows = _history_rows(n_hist, k_hist, 3, validated=2)
+    rows.append(verdict("evaluate keys", sorted(n_eval) == sorted(k_eval),
+                        f"numpy {sorted(n_eval)}, keras {sorted(k_eval)}"))
+    for key in sorted(k_eval):
+        if key in n_eval:
+            rows.append(diff_arrays(f"evaluate {key}", np.float64(n_eval[key]),
+                                    np.float64(k_eval[key]), kind="training"))
+    same_length = len(n_list) == len(k_list)
+    rows.append(verdict("evaluate list length", same_length,
+                        f"numpy {len(n_list)} values, keras {len(k_list)}"))
+    if same_length:
+        rows.append(diff_arrays("evaluate list (Keras's order)", np.float64(n_list),
+                                np.float64(k_list), kind="training"))
+    return ParityReport(OUTPUTS_NAME, rows)

@@ -32,7 +32,7 @@ def test_every_reach_row_passes():
     outcomes = [gate.run_case(c) for c in CASES.values()]
     bad = [o for o in outcomes if o.status not in ("pass", "skip")]
     assert not bad, "\n".join(o.text() for o in bad)
-    assert len(outcomes) == 22
+    assert len(outcomes) == 23
     assert all(o.report.outputs for o in outcomes if o.status == "pass")
 
 
@@ -133,6 +133,25 @@ def _plant_split_from_the_front(mp):
         real(arrays, 1.0 - split, n))))
 
 
+def _plant_validation_every_epoch(mp):
+    mp.setattr(fitting, "should_validate", lambda epoch, freq: True)
+
+
+def _plant_metrics_on_the_first_output(mp):
+    real = fitting.build_metrics
+
+    def planted(model, ys, preds):
+        built = real(model, ys, preds)
+        for m in built:
+            m._output = 0
+        return built
+    mp.setattr(fitting, "build_metrics", planted)
+
+
+def _plant_evaluate_list_in_compile_order(mp):
+    mp.setattr(fitting._Trackers, "value", lambda self: list(self.logs().values()))
+
+
 def _plant_metric_mask_ignored(mp):
     real = metrics.MeanMetricWrapper.update_state
     mp.setattr(metrics.MeanMetricWrapper, "update_state",
@@ -173,6 +192,11 @@ TEETH = {
     "validation_split from the front": (_plant_split_from_the_front,
                                         reach_habits.METRICS_NAME),
     "metric ignores the output mask": (_plant_metric_mask_ignored, reach_habits.METRICS_NAME),
+    "validation_freq ignored": (_plant_validation_every_epoch, reach_habits.OUTPUTS_NAME),
+    "per-output metrics on the first output": (_plant_metrics_on_the_first_output,
+                                               reach_habits.OUTPUTS_NAME),
+    "evaluate's list in compile order": (_plant_evaluate_list_in_compile_order,
+                                         reach_habits.OUTPUTS_NAME),
     "EarlyStopping one epoch more patient": (_plant_more_patient(callbacks.EarlyStopping),
                                              reach_habits.CALLBACKS_NAME),
     "ReduceLROnPlateau one epoch more patient": (

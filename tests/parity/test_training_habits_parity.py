@@ -362,3 +362,63 @@ def test_weighted_metrics(how):
     same_history(kh, nh)
     assert same_dict(ne, ke)
     assert ne["weighted_accuracy"] != ne["accuracy"]  # the weights do weigh
+
+
+@pytest.mark.parametrize("freq", [2, [1, 3, 4], [7]])
+def test_validation_freq(freq):
+    """``fit(validation_freq=...)``: the same epochs validated (the val_ lists as long as
+    Keras's), the same numbers."""
+    with floatx("float64"):
+        km, nm, x, y = pair("sparse", ["accuracy"], ["accuracy"])
+        fit = dict(batch_size=8, epochs=5, shuffle=False, verbose=0, validation_split=0.3,
+                   validation_freq=freq)
+        kh, nh = km.fit(x, y, **fit).history, nm.fit(x, y, **fit).history
+    same_history(kh, nh)
+    validated = [e for e in range(1, 6) if (e % freq == 0 if isinstance(freq, int) else e in freq)]
+    assert len(nh.get("val_loss", [])) == len(validated)
+
+
+MULTI_OUTPUT_METRICS = {
+    "lists": ([["mse", "mae"], ["accuracy"]], None),  # compile order is not sorted order
+    "dict": ({"out2": ["accuracy", "accuracy"]}, None),
+    "one_each": (["mae", "sparse_categorical_accuracy"], None),
+    "weighted": ([["mae"], None], {"out1": "mae", "out2": ["accuracy"]}),
+}
+
+
+@pytest.mark.parametrize("case", sorted(MULTI_OUTPUT_METRICS))
+def test_per_output_metrics_of_a_two_output_model(case):
+    """``compile(metrics=...)`` per output of a functional model (a list per output, a dict by
+    output name, ``weighted_metrics`` alike): Keras's names (``out1_mae``, ``out2_accuracy_1``,
+    ``out1_weighted_mae``), numbers per epoch, ``evaluate`` as a dict and as Keras's list."""
+    metrics, weighted = MULTI_OUTPUT_METRICS[case]
+    rng = np.random.default_rng(8)
+    x = rng.normal(size=(20, 3))
+    y1, y2 = rng.normal(size=(20, 2)), rng.integers(0, 3, size=(20,))
+    sw = rng.uniform(0.5, 2.0, size=(20,))
+    with floatx("float64"):
+        keras.utils.set_random_seed(2)
+        inp = keras.Input((3,), dtype="float64")
+        h = keras.layers.Dense(4, activation="tanh", dtype="float64")(inp)
+        km = keras.Model(inp, [keras.layers.Dense(2, name="out1", dtype="float64")(h),
+                               keras.layers.Dense(3, activation="softmax", name="out2",
+                                                  dtype="float64")(h)])
+        km.compile(optimizer=keras.optimizers.SGD(0.1),
+                   loss=[keras.losses.MeanSquaredError(),
+                         keras.losses.SparseCategoricalCrossentropy()],
+                   metrics=metrics, weighted_metrics=weighted)
+        nm = parity.from_keras(km)
+        nm.compile(optimizer=optimizers.SGD(0.1, floatx="float64"),
+                   loss=[losses.MeanSquaredError(dtype="float64"),
+                         losses.SparseCategoricalCrossentropy(dtype="float64")],
+                   metrics=metrics, weighted_metrics=weighted)
+        fit = dict(batch_size=8, epochs=3, shuffle=False, verbose=0, validation_split=0.25,
+                   sample_weight=sw if weighted else None)
+        kh, nh = km.fit(x, [y1, y2], **fit).history, nm.fit(x, [y1, y2], **fit).history
+        ev = dict(batch_size=7, verbose=0, sample_weight=sw if weighted else None)
+        ke, ne = (m.evaluate(x, [y1, y2], return_dict=True, **ev) for m in (km, nm))
+        kl, nl = (m.evaluate(x, [y1, y2], **ev) for m in (km, nm))
+    same_history(kh, nh)
+    assert same_dict(ne, ke)
+    assert len(nl) == len(kl) and rel(nl, kl) <= RTOL64, (nl, kl)
+    assert any(k.startswith("out1_") or k.startswith("out2_acc") for k in set(nh) - {"out1_loss"})
