@@ -161,14 +161,27 @@ def _graph_numpy_side(model: Any, inputs: Any, targets: Any, loss: Any) -> tuple
     if loss is None:
         grads = [np.ones_like(o) for o in outs]
     else:
-        if len(outs) != 1:
-            raise ValueError(f"compare_gradients: `loss` needs a single output; the model "
-                             f"returns {len(outs)}")
-        grads = [loss.gradient(targets, outs[0], mask=out_masks[0])]
+        ys = _graph_targets(targets, len(outs))
+        grads = [np.zeros_like(o) if y is None else loss.gradient(y, o, mask=m)
+                 for y, o, m in zip(ys, outs, out_masks)]
     dx = model._backward(model._record, grads if len(grads) > 1 else grads[0])
     dx = list(dx) if isinstance(dx, (list, tuple)) else [dx]
     floats = [d for d, x in zip(dx, xs) if x.dtype.kind == "f"]
     return list(model.gradients or []), (floats if len(xs) > 1 else (floats or [None])[0]), []
+
+
+def _graph_targets(targets: Any, n_outputs: int) -> list:
+    """A graph's targets, one per output: the array itself for one output; for several, a
+    list with an entry per output (None: that output adds no loss; the loss is their sum)."""
+    if n_outputs == 1:
+        return [targets]
+    if not isinstance(targets, (list, tuple)) or len(targets) != n_outputs or all(
+            y is None for y in targets):
+        raise ValueError(f"compare_gradients: the model returns {n_outputs} outputs; `targets` "
+                         f"must be a list of {n_outputs} (None for an output without a loss, "
+                         "the loss is their sum). Received: targets of type "
+                         f"{type(targets).__name__}")
+    return list(targets)
 
 
 class GradientSides:
@@ -301,7 +314,10 @@ def _keras_graph_gradients(keras_obj: Any, inputs: Any, targets: Any, loss: Any)
         if loss is None:
             value = tf.add_n([tf.reduce_sum(o) for o in _as_list(out)])
         else:
-            value = keras_loss(loss)(tf.convert_to_tensor(np.asarray(targets)), out)
+            outs = _as_list(out)
+            value = tf.add_n([keras_loss(loss)(tf.convert_to_tensor(np.asarray(y)), o)
+                              for y, o in zip(_graph_targets(targets, len(outs)), outs)
+                              if y is not None])
     floats = [x for x in xs if x.dtype.is_floating]
     grads = tape.gradient(value, watched + floats,
                           unconnected_gradients=tf.UnconnectedGradients.ZERO)
@@ -388,7 +404,9 @@ def compare_gradients(np_obj: Any, keras_obj: Any, inputs: Any, *, targets: Any 
         inputs: ``(batch, ...)`` floats, or integer ids for an Embedding.
         targets, loss: with ``loss=None`` the scalar is the sum of every output element (every
             returned state included); else ``loss(targets, output)``, ``loss`` a Keras loss name
-            (computed in the outputs' dtype) or a ``numpy_rnn.losses`` instance.
+            (computed in the outputs' dtype) or a ``numpy_rnn.losses`` instance.  A functional
+            model with several outputs takes a list of targets, one per output (None: that
+            output adds nothing), and the scalar is the sum of the losses.
         mask, initial_state, **call_kwargs: passed to both calls (layers only for the first two).
         case: the report's name; rtol / atol: override the table's ``"gradient"`` entry
             (``atol`` is then a fraction of max|Keras gradient| too).
@@ -399,7 +417,8 @@ def compare_gradients(np_obj: Any, keras_obj: Any, inputs: Any, *, targets: Any 
 
     Raises:
         ValueError: layers against a model, models of different layers or weight shapes,
-            dropout > 0, ``loss`` on several outputs, or ``targets`` without ``loss``.
+            dropout > 0, ``loss`` on a layer's several outputs (or on a graph's without a
+            list of targets), or ``targets`` without ``loss``.
         TypeError: ``loss`` is neither a name nor a loss instance.
     """
     result = gradient_comparison(np_obj, keras_obj, inputs, targets=targets, loss=loss,

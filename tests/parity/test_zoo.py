@@ -9,6 +9,8 @@ adding them) is skipped, naming the layer; it runs once the table has it.
 """
 from __future__ import annotations
 
+from typing import Any, Callable, NamedTuple
+
 import numpy as np
 import pytest
 
@@ -17,10 +19,15 @@ import keras  # noqa: E402
 
 import numpy_rnn  # noqa: E402
 import parity  # noqa: E402
+from numpy_rnn import losses, optimizers  # noqa: E402
 from numpy_rnn.formats.keras_layers import KERAS_LAYER_RULES  # noqa: E402
+from parity.bridge import refereed_gradients  # noqa: E402
+from parity.bridge.grad import keras_loss, pair_layers  # noqa: E402
+from parity.bridge.referee import as_float64, keras_float64_copy, referee  # noqa: E402
 from parity.bridge.port import port  # noqa: E402
-from parity.bridge.train import floatx  # noqa: E402
+from parity.bridge.train import floatx, keras_optimizer  # noqa: E402
 from parity.cases.weights import randomize_model  # noqa: E402
+from parity.report import ParityReport, diff_arrays  # noqa: E402
 
 pytestmark = [pytest.mark.keras, pytest.mark.usefixtures("keras_eager"),
               pytest.mark.filterwarnings("ignore:.*does not support masking")]
@@ -151,21 +158,181 @@ def test_zoo_member_ports_and_checks(tmp_path, name):
     assert len(result.report.outputs) == len(model.outputs)
 
 
-@pytest.mark.parametrize("name", ["lstm_seq2seq", "ticket_classifier", "shared_embedding",
-                                  "imdb_bidirectional_lstm"])
-def test_zoo_member_gradients(name):
-    model = _zoo_model(name, "float64", seed=1)
-    twin = parity.from_keras(model)
-    rng = np.random.default_rng(2)
+def _inputs(model, rng, n, dt):
+    """``n`` rows for each input: token ids 1..19 with the last two steps of every third row
+    padding (0: masked where the Embedding has mask_zero), or N(0, 1) floats."""
     xs = []
     for t in model.inputs:
-        shape = (3,) + tuple(5 if d is None else int(d) for d in t.shape[1:])
-        xs.append(rng.integers(1, 20, size=shape).astype("int32") if "int" in str(t.dtype)
-                  else rng.normal(size=shape))
-    kwargs = {}
-    if len(model.outputs) == 1:  # a softmax's outputs sum to 1: differentiate a loss instead
-        shape = np.shape(twin.predict(xs if isinstance(twin, numpy_rnn.Model) else xs[0]))
-        kwargs = {"loss": "mse", "targets": rng.normal(size=shape)}
+        shape = (n,) + tuple(5 if d is None else int(d) for d in t.shape[1:])
+        if "int" in str(t.dtype):
+            ids = rng.integers(1, 20, size=shape).astype("int32")
+            ids[::3, -2:] = 0
+            xs.append(ids)
+        else:
+            xs.append(rng.normal(size=shape).astype(dt))
+    return xs
+
+
+def _one_hot(rng, shape, depth, dt):
+    return np.eye(depth, dtype=dt)[rng.integers(0, depth, size=shape)]
+
+
+def _labels(rng, n, dt):
+    return rng.integers(0, 2, size=(n, 1)).astype(dt)
+
+
+class Recipe(NamedTuple):
+    """How the example compiles (optimizer, loss(es), loss_weights) and targets like its own."""
+    optimizer: Callable[[], Any]
+    loss: Callable[[str], Any]
+    targets: Callable[[Any, int, str], Any]
+    loss_weights: Any = None
+
+
+#: The examples' compile (the functional-API guide's shared-layers model has none: Adam and
+#: binary cross-entropy on its logit).  Learning rates as published.
+RECIPES = {
+    "imdb_bidirectional_lstm": Recipe(  # compile("adam", "binary_crossentropy")
+        optimizers.Adam, lambda dt: losses.BinaryCrossentropy(dtype=dt), _labels),
+    "addition_rnn": Recipe(  # compile(loss="categorical_crossentropy", optimizer="adam")
+        optimizers.Adam, lambda dt: losses.CategoricalCrossentropy(dtype=dt),
+        lambda rng, n, dt: _one_hot(rng, (n, 4), 12, dt)),
+    "lstm_seq2seq": Recipe(  # compile(optimizer="rmsprop", loss="categorical_crossentropy")
+        optimizers.RMSprop, lambda dt: losses.CategoricalCrossentropy(dtype=dt),
+        lambda rng, n, dt: _one_hot(rng, (n, 5), 7, dt)),
+    "lstm_seq2seq_inference": Recipe(  # not trained in the example: its training model's loss
+        optimizers.RMSprop, lambda dt: [losses.CategoricalCrossentropy(dtype=dt), None, None],
+        lambda rng, n, dt: [_one_hot(rng, (n, 5), 7, dt), None, None]),
+    "weather_lstm": Recipe(  # compile(optimizer=Adam(learning_rate=0.001), loss="mse")
+        lambda: optimizers.Adam(learning_rate=0.001),
+        lambda dt: losses.MeanSquaredError(dtype=dt),
+        lambda rng, n, dt: rng.normal(size=(n, 1)).astype(dt)),
+    "ticket_classifier": Recipe(  # RMSprop(1e-3), BCE / CCE from logits, weights [1.0, 0.2]
+        lambda: optimizers.RMSprop(1e-3),
+        lambda dt: [losses.BinaryCrossentropy(from_logits=True, dtype=dt),
+                    losses.CategoricalCrossentropy(from_logits=True, dtype=dt)],
+        lambda rng, n, dt: [_labels(rng, n, dt), _one_hot(rng, (n,), 3, dt)], [1.0, 0.2]),
+    "shared_embedding": Recipe(
+        optimizers.Adam, lambda dt: losses.BinaryCrossentropy(from_logits=True, dtype=dt),
+        _labels),
+    "text_classification_rnn": Recipe(  # BinaryCrossentropy(from_logits=True), Adam(1e-4)
+        lambda: optimizers.Adam(1e-4),
+        lambda dt: losses.BinaryCrossentropy(from_logits=True, dtype=dt), _labels),
+}
+
+
+def _failing(report):
+    """The failing rows, one line each: the error against its scale and its allowance."""
+    return "\n".join(
+        f"{o.name}: max|err| {o.max_abs_err:.3g} = {o.max_abs_err / (o.atol_scale or 1):.3g} of "
+        f"scale {o.atol_scale:.3g} (atol {o.atol:.3g}, rtol {o.rtol:.3g}) at {o.worst_index}: "
+        f"{o.actual_at_worst!r} vs {o.expected_at_worst!r}"
+        for o in report.outputs if not o.passed) or str(report)
+
+
+@pytest.mark.parametrize("dt", ["float64", "float32"])
+@pytest.mark.parametrize("name", list(ZOO))
+def test_zoo_member_gradients(name, dt):
+    """Every weight's (and float input's) gradient against ``tf.GradientTape``: of the
+    example's loss for one output (a softmax's outputs sum to 1, so their plain sum has no
+    gradient), of MSE summed over every output for several (the inference decoder's states
+    included).  float32 failures go to the float64 referee (``refereed_gradients``): a sigmoid
+    head's binary cross-entropy sums ``p - y`` terms that cancel over the batch, and both sides'
+    float32 rounding is then 2e-6 .. 4e-6 of the largest gradient (imdb_bidirectional_lstm,
+    numpy and Keras each that far from the float64 answer)."""
+    model = _zoo_model(name, dt, seed=1)
+    twin = parity.from_keras(model)
+    rng = np.random.default_rng(2)
+    xs = _inputs(model, rng, 4, dt)
+    if len(model.outputs) == 1:
+        loss, targets = RECIPES[name].loss(dt), RECIPES[name].targets(rng, 4, dt)
+    else:
+        loss = losses.MeanSquaredError(dtype=dt)
+        targets = [rng.normal(size=(4,) + tuple(5 if d is None else int(d) for d in o.shape[1:])
+                              ).astype(dt) for o in model.outputs]
+    x = xs if len(xs) > 1 else xs[0]
+    with floatx(dt):
+        report = (parity.compare_gradients if dt == "float64" else refereed_gradients)(
+            twin, model, x, loss=loss, targets=targets)
+    assert report.passed, _failing(report)
+
+
+@pytest.mark.parametrize("dt", ["float64", "float32"])
+@pytest.mark.parametrize("name", list(ZOO))
+def test_zoo_member_trains_like_keras(name, dt):
+    """Compiled as the example compiles, three ``train_on_batch`` steps of 4 rows (of 8) on
+    both sides: the loss and every weight after each step (float64 one trajectory, float32
+    every step from the same weights: ``parity.compare_training``)."""
+    model = _zoo_model(name, dt, seed=3)
+    twin = parity.from_keras(model)
+    recipe = RECIPES[name]
+    twin.compile(optimizer=recipe.optimizer(), loss=recipe.loss(dt),
+                 **({} if recipe.loss_weights is None else {"loss_weights": recipe.loss_weights}))
+    rng = np.random.default_rng(4)
+    xs, y = _inputs(model, rng, 8, dt), recipe.targets(rng, 8, dt)
+    x = xs if len(xs) > 1 else xs[0]
+    report = parity.compare_training(twin, model, x, y, steps=3, batch_size=4)
+    assert len(report.outputs) >= 3 * (1 + len(twin.get_weights()))
+    if not report.passed and dt == "float32":  # Adam / RMSprop in float32: the referee decides
+        model = _zoo_model(name, dt, seed=3)
+        twin = parity.from_keras(model)
+        twin.compile(optimizer=recipe.optimizer(), loss=recipe.loss(dt),
+                     **({} if recipe.loss_weights is None else
+                        {"loss_weights": recipe.loss_weights}))
+        report = _refereed_float32_training(twin, model, x, y, steps=3, batch_size=4)
+    assert report.passed, _failing(report)
+
+
+def _keras_compile(keras_model, np_model, dtype):
+    """Compile a Keras model as ``compare_training`` does, its losses computed in ``dtype``."""
+    def to_keras(loss):
+        return None if loss is None else keras_loss(
+            type(loss).from_config({**loss.get_config(), "dtype": dtype}))
+    if isinstance(np_model.loss, list):
+        keras_model.compile(optimizer=keras_optimizer(np_model.optimizer),
+                            loss=[to_keras(loss) for loss in np_model.loss],
+                            loss_weights=[1.0 if w is None else w for w in np_model.loss_weights])
+    else:
+        keras_model.compile(optimizer=keras_optimizer(np_model.optimizer),
+                            loss=to_keras(np_model.loss))
+
+
+def _refereed_float32_training(twin, model, x, y, *, steps, batch_size):
+    """``compare_training``'s float32 protocol (every step from the numpy model's weights) with
+    a third run, the Keras model rebuilt in float64 and stepped from the same weights, as the
+    float64 referee of the weights: a failing element passes when numpy is no farther from the
+    exact step than the table's allowance plus twice Keras's own float32 distance from it
+    (``parity.bridge.referee.referee``).  Needed for adaptive optimizers: Adam / RMSprop divide
+    by a running root, so a gradient element near ``epsilon`` turns its float32 rounding into a
+    visible step on both sides (numpy_rnn.testing, training: "compare those in float64")."""
+    xs = x if isinstance(x, list) else [x]
+    ys = y if isinstance(y, list) else [y]
+    exact_model = keras_float64_copy(model, x)
     with floatx("float64"):
-        report = parity.compare_gradients(twin, model, xs if len(xs) > 1 else xs[0], **kwargs)
-    assert report.passed, str(report)
+        _keras_compile(exact_model, twin, "float64")
+    _keras_compile(model, twin, "float32")
+    names = pair_layers(twin, model, "zoo training")[2]
+    rows = []
+    for k in range(1, steps + 1):
+        lo = ((k - 1) * batch_size) % len(xs[0])
+
+        def batch(arrays, to64=False):
+            out = [None if a is None else (as_float64(a) if to64 else a)[lo:lo + batch_size]
+                   for a in arrays]
+            return out if len(out) > 1 else out[0]
+        start = twin.get_weights()
+        model.set_weights(start)
+        exact_model.set_weights([np.asarray(w, np.float64) for w in start])
+        k_loss = model.train_on_batch(batch(xs), batch(ys))
+        with floatx("float64"):
+            exact_model.train_on_batch(batch(xs, True), batch(ys, True))
+        n_loss = twin.train_on_batch(batch(xs), batch(ys))
+        rows.append(diff_arrays(f"step {k} loss", np.float32(np.atleast_1d(n_loss)[0]),
+                                np.float32(np.atleast_1d(k_loss)[0]), kind="training"))
+        for name, a, e, r, s in zip(names, twin.get_weights(), model.get_weights(),
+                                    exact_model.get_weights(), start):
+            change = float(np.max(np.abs(np.asarray(e, np.float64) - s))) if s.size else 0.0
+            row = diff_arrays(f"step {k} {name}", a, np.asarray(e), kind="training",
+                              scale=change)
+            rows.append(referee(row, a, e, r, "zoo training"))
+    return ParityReport("refereed float32 training", rows)
