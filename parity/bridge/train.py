@@ -271,8 +271,9 @@ def _compare_graph_training(np_model: Any, keras_model: Any, x: Any, y: Any, nam
             lo = ((k - 1) * b) % n
             xb = [a[lo:lo + b] for a in xs]
             yb = [None if a is None else a[lo:lo + b] for a in ys]
-            if len(yb) == 1:  # one output: its array (a list of one reads as a batch axis)
-                yb = yb[0]
+            # one input / output: its array (a list of one reads as a batch axis in numpy_rnn,
+            # and Keras warns that it expected the input's structure)
+            xb, yb = (xb if len(xb) > 1 else xb[0]), (yb if len(yb) > 1 else yb[0])
             if dtype != np.float64 and k > 1:
                 keras_model.set_weights(np_model.get_weights())
                 start = [np.array(w, dtype=np.float64) for w in np_model.get_weights()]
