@@ -78,9 +78,14 @@ def _as_list(out: Any) -> list:
 
 
 def _dropout_layers(np_obj: Any) -> list[str]:
-    layers = np_obj.layers if isinstance(np_obj, numpy_rnn.Sequential) else [np_obj]
+    layers = list(np_obj.layers) if isinstance(np_obj, (numpy_rnn.Sequential, numpy_rnn.Model)) \
+        else [np_obj]
     found = []
-    for layer in layers:
+    while layers:  # a graph's layers, and those of the models nested in it
+        layer = layers.pop(0)
+        if isinstance(layer, (numpy_rnn.Sequential, numpy_rnn.Model)):
+            layers[:0] = list(layer.layers)
+            continue
         inner = [layer.forward_layer, layer.backward_layer] if isinstance(
             layer, numpy_rnn.Bidirectional) else [layer]
         for lay in inner:

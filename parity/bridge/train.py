@@ -23,6 +23,11 @@ How the two runs are made alike:
   point (adaptive optimizers turn float32 rounding in a near-zero gradient into a visible step,
   and a float32 trajectory drifts apart for that reason alone; spec/keras-training.md section 3).
 
+* **Vanishing gradients.**  A weight whose gradient its layer declares zero in exact
+  arithmetic (``vanishing_gradients``, e.g. MultiHeadAttention's key bias) is moved by each
+  side's optimizer from its own rounding noise (Adam: ``lr * noise / (|noise| + epsilon)``);
+  its row's scale is its reference weight's change (:func:`vanishing_references`).
+
 Rows: ``step k loss`` (the loss ``train_on_batch`` returned), ``step k <metric>`` for each
 metric the numpy model was compiled with (Keras is compiled with the same names / classes), and ``step k <layer>/<weight>`` for
 every weight, each with the ``"training"`` tolerance of ``numpy_rnn.testing.TABLE``: the weight's

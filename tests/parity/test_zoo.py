@@ -3,9 +3,12 @@
 Each builder names the example it follows (the layers and the wiring as published; sizes cut
 down so the zoo runs in seconds).  For each: Keras saves the model, ``parity.bridge.port.port``
 reads the file with numpy_rnn, runs both on generated inputs and writes a bundle only if every
-output agrees; the bundle then loads (and re-verifies) with NumPy alone, and the twin's
-gradients match Keras's.  A member whose layers numpy_rnn does not have yet (other helpers are
-adding them) is skipped, naming the layer; it runs once the table has it.
+output agrees; the bundle then loads (and re-verifies) with NumPy alone.  Then the twin
+(``parity.from_keras``) against Keras, float64 and float32: every gradient of the example's
+loss (``compare_gradients``), and ``train_on_batch`` steps compiled as the example compiles
+(``compare_training``; ``RECIPES``).  Dropout is compared at rate 0 (both sides would draw
+their own masks; ``compare_training`` refuses a rate above 0).  A member whose layers numpy_rnn
+does not have yet is skipped, naming the layer; it runs once the table has it.
 """
 from __future__ import annotations
 
@@ -350,29 +353,32 @@ def test_zoo_member_gradients(name, dt):
     assert report.passed, _failing(report)
 
 
-@pytest.mark.parametrize("dt", ["float64", "float32"])
-@pytest.mark.parametrize("name", list(ZOO))
-def test_zoo_member_trains_like_keras(name, dt):
-    """Compiled as the example compiles, three ``train_on_batch`` steps of 4 rows (of 8) on
-    both sides: the loss and every weight after each step (float64 one trajectory, float32
-    every step from the same weights: ``parity.compare_training``)."""
-    model = _zoo_model(name, dt, seed=3, dropout=0.0)
+def _compiled_twin(model, name, dt):
     twin = _twin(model, name)
     recipe = RECIPES[name]
     twin.compile(optimizer=recipe.optimizer(), loss=recipe.loss(dt),
                  **({} if recipe.loss_weights is None else {"loss_weights": recipe.loss_weights}))
+    return twin
+
+
+@pytest.mark.parametrize("dt", ["float64", "float32"])
+@pytest.mark.parametrize("name", list(ZOO))
+def test_zoo_member_trains_like_keras(name, dt):
+    """Compiled as the example compiles, ``train_on_batch`` steps of 4 rows (of 8) on both
+    sides: the loss and every weight after each step (``parity.compare_training``: float64 one
+    trajectory of three steps; float32 two steps, each from the numpy model's weights)."""
+    steps = 3 if dt == "float64" else 2
+    model = _zoo_model(name, dt, seed=3, dropout=0.0)
+    twin = _compiled_twin(model, name, dt)
     rng = np.random.default_rng(4)
-    xs, y = _inputs(model, rng, 8, dt), recipe.targets(rng, 8, dt)
+    xs, y = _inputs(model, rng, 8, dt), RECIPES[name].targets(rng, 8, dt)
     x = xs if len(xs) > 1 else xs[0]
-    report = parity.compare_training(twin, model, x, y, steps=3, batch_size=4)
-    assert len(report.outputs) >= 3 * (1 + len(twin.get_weights()))
+    report = parity.compare_training(twin, model, x, y, steps=steps, batch_size=4)
+    assert len(report.outputs) >= steps * (1 + len(twin.get_weights()))
     if not report.passed and dt == "float32":  # Adam / RMSprop in float32: the referee decides
         model = _zoo_model(name, dt, seed=3, dropout=0.0)
-        twin = _twin(model, name)
-        twin.compile(optimizer=recipe.optimizer(), loss=recipe.loss(dt),
-                     **({} if recipe.loss_weights is None else
-                        {"loss_weights": recipe.loss_weights}))
-        report = _refereed_float32_training(twin, model, x, y, steps=3, batch_size=4)
+        report = _refereed_float32_training(_compiled_twin(model, name, dt), model, x, y,
+                                            steps=steps, batch_size=4)
     assert report.passed, _failing(report)
 
 
@@ -428,3 +434,20 @@ def _refereed_float32_training(twin, model, x, y, *, steps, batch_size):
                                 actual, expected, exact_model.get_weights()):
             rows.append(referee(row, a, e, r, "zoo training"))
     return ParityReport("refereed float32 training", rows)
+
+
+def test_zoo_member_with_published_dropout_is_refused_not_compared():
+    """The transformer as published (Dropout layers, MultiHeadAttention(dropout=0.25)) is a
+    graph: compare_training / compare_gradients look inside it and refuse it, naming the
+    layers, rather than comparing two sides that draw different masks (they used to look at
+    a Sequential's layers only)."""
+    model = _zoo_model("timeseries_transformer", "float32", seed=3)
+    twin = _twin(model, "timeseries_transformer")
+    twin.compile(optimizer="adam", loss=losses.SparseCategoricalCrossentropy())
+    rng = np.random.default_rng(0)
+    x, y = _inputs(model, rng, 4, "float32")[0], rng.integers(0, 2, size=4)
+    with pytest.raises(ValueError, match=r"multi_head_attention.*dropout.*Compare with rate 0"):
+        parity.compare_training(twin, model, x, y, steps=1)
+    with pytest.raises(ValueError, match="drop units at random"):
+        parity.compare_gradients(twin, model, x, loss=losses.SparseCategoricalCrossentropy(),
+                                 targets=y)
