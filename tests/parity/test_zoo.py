@@ -136,6 +136,22 @@ def text_classification_from_scratch(dt, dropout=0.5):
                                        dtype=dt)(x))
 
 
+WORDS = ("the movie was great fun but far too long and the end made no sense i loved "
+         "every minute of it").split()
+
+
+def text_classification_end_to_end(dt, dropout=0.5):
+    """The same example's end-to-end model: strings -> the adapted TextVectorization -> the
+    trained classifier as a nested model (``keras.Model(inputs, model(vectorize_layer(
+    inputs)))``, compiled with binary cross-entropy and Adam)."""
+    vectorize_layer = L.TextVectorization(max_tokens=20, output_mode="int",
+                                          output_sequence_length=5)
+    vectorize_layer.adapt([" ".join(WORDS[i:i + 6]) for i in range(0, len(WORDS), 3)])
+    inputs = keras.Input(shape=(1,), dtype="string")
+    model = text_classification_from_scratch(dt, dropout)
+    return keras.Model(inputs, model(vectorize_layer(inputs)))
+
+
 def timeseries_classification_from_scratch(dt):
     """keras.io/examples/timeseries/timeseries_classification_from_scratch: 3 x [Conv1D(same)
     -> BatchNormalization -> ReLU] -> GlobalAveragePooling1D -> Dense(softmax)."""
@@ -178,6 +194,7 @@ ZOO = {f.__name__: f for f in (imdb_bidirectional_lstm, addition_rnn, lstm_seq2s
                                lstm_seq2seq_inference, weather_lstm, ticket_classifier,
                                shared_embedding, text_classification_rnn,
                                text_classification_from_scratch,
+                               text_classification_end_to_end,
                                timeseries_classification_from_scratch, timeseries_transformer)}
 
 
@@ -201,7 +218,8 @@ def _twin(model, name):
 
 
 #: Members with dropout (rates as published unless ``_zoo_model(dropout=...)``).
-DROPOUT = ("text_classification_from_scratch", "timeseries_transformer")
+DROPOUT = ("text_classification_from_scratch", "text_classification_end_to_end",
+           "timeseries_transformer")
 
 
 def _missing_layers(model) -> list[str]:
@@ -251,7 +269,11 @@ def _inputs(model, rng, n, dt):
     xs = []
     for t in model.inputs:
         shape = (n,) + tuple(5 if d is None else int(d) for d in t.shape[1:])
-        if "int" in str(t.dtype):
+        if "string" in str(t.dtype):  # a few words, some unknown to the vocabulary, one empty
+            words = np.array(WORDS + ["unknown", "WORDS!"])
+            xs.append(np.array([[" ".join(rng.choice(words, size=int(rng.integers(0, 8))))]
+                                for _ in range(n)], dtype=object))
+        elif "int" in str(t.dtype):
             ids = rng.integers(1, 20, size=shape).astype("int32")
             ids[::3, -2:] = 0
             xs.append(ids)
@@ -306,6 +328,8 @@ RECIPES = {
         lambda: optimizers.Adam(1e-4),
         lambda dt: losses.BinaryCrossentropy(from_logits=True, dtype=dt), _labels),
     "text_classification_from_scratch": Recipe(  # loss="binary_crossentropy", "adam"
+        optimizers.Adam, lambda dt: losses.BinaryCrossentropy(dtype=dt), _labels),
+    "text_classification_end_to_end": Recipe(  # loss="binary_crossentropy", "adam"
         optimizers.Adam, lambda dt: losses.BinaryCrossentropy(dtype=dt), _labels),
     "timeseries_classification_from_scratch": Recipe(  # "adam", sparse categorical CE
         optimizers.Adam, lambda dt: losses.SparseCategoricalCrossentropy(dtype=dt),
