@@ -324,9 +324,13 @@ def _keras_graph_gradients(keras_obj: Any, inputs: Any, targets: Any, loss: Any)
                               for y, o in zip(_graph_targets(targets, len(outs)), outs)
                               if y is not None])
     floats = [x for x in xs if x.dtype.is_floating]
-    grads = tape.gradient(value, watched + floats,
-                          unconnected_gradients=tf.UnconnectedGradients.ZERO)
-    grads = [np.asarray(tf.convert_to_tensor(g)) for g in grads]
+    # a source the loss does not reach (a weight that feeds only an output without a loss)
+    # gets zeros here: the tape's UnconnectedGradients.ZERO cannot read a Keras 3 variable's
+    # dtype (a string)
+    grads = tape.gradient(value, watched + floats)
+    grads = [np.zeros(tuple(src.shape), np.dtype(getattr(src.dtype, "name", src.dtype)))
+             if g is None else np.asarray(tf.convert_to_tensor(g))
+             for g, src in zip(grads, watched + floats)]
     n = len(watched)
     taken = iter(grads[:n])
     weight_grads = [next(taken) if getattr(v, "trainable", True)

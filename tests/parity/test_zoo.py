@@ -475,3 +475,23 @@ def test_zoo_member_with_published_dropout_is_refused_not_compared():
     with pytest.raises(ValueError, match="drop units at random"):
         parity.compare_gradients(twin, model, x, loss=losses.SparseCategoricalCrossentropy(),
                                  targets=y)
+
+
+def test_gradients_of_several_outputs_want_one_target_each():
+    """A graph with several outputs takes ``targets`` as a list, one per output (None: no
+    loss there); a single array is refused, naming the count."""
+    model = _zoo_model("lstm_seq2seq_inference", "float64", seed=1)
+    twin = parity.from_keras(model)
+    xs = _inputs(model, np.random.default_rng(0), 2, "float64")
+    y = np.zeros((2, 5, 7))
+    with pytest.raises(ValueError, match="returns 3 outputs; `targets` must be a list of 3"):
+        parity.compare_gradients(twin, model, xs, loss="mse", targets=y)
+    with floatx("float64"):
+        report = parity.compare_gradients(twin, model, xs, loss="mse", targets=[y, None, None])
+    assert report.passed, _failing(report)
+    # the states get no loss: a loss on them alone moves no Dense weight
+    with floatx("float64"):
+        states_only = parity.compare_gradients(
+            twin, model, xs, loss="mse", targets=[None, np.ones((2, 5)), np.ones((2, 5))])
+    dense = [o for o in states_only.outputs if o.name.startswith("d dense/")]
+    assert dense and all(o.passed and o.atol_scale == 0 for o in dense)
