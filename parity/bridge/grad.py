@@ -26,6 +26,7 @@ from .. import report as _report  # diff_arrays looked up there: a swapped check
 from . import run as _run
 from ..report import OutputDiff, ParityReport, notify
 from ._tf import require_tf
+from .grad_checks import graph_targets, random_layers
 
 __all__ = ["compare_gradients", "gradient_comparison", "GradientComparison", "keras_gradients",
            "keras_variables", "keras_weight_name", "pair_layers", "numpy_loss", "keras_loss",
@@ -77,27 +78,6 @@ def _as_list(out: Any) -> list:
     return list(out) if isinstance(out, (list, tuple)) else [out]
 
 
-def _dropout_layers(np_obj: Any) -> list[str]:
-    layers = list(np_obj.layers) if isinstance(np_obj, (numpy_rnn.Sequential, numpy_rnn.Model)) \
-        else [np_obj]
-    found = []
-    while layers:  # a graph's layers, and those of the models nested in it
-        layer = layers.pop(0)
-        if isinstance(layer, (numpy_rnn.Sequential, numpy_rnn.Model)):
-            layers[:0] = list(layer.layers)
-            continue
-        inner = [layer.forward_layer, layer.backward_layer] if isinstance(
-            layer, numpy_rnn.Bidirectional) else [layer]
-        for lay in inner:
-            if isinstance(lay, numpy_rnn.Dropout) and lay.rate > 0:
-                found.append(lay.name)
-            elif getattr(lay, "random_in_training", False):  # GaussianNoise, AlphaDropout ...
-                found.append(lay.name)
-            elif getattr(lay, "dropout", 0) or getattr(lay, "recurrent_dropout", 0):
-                found.append(lay.name)
-    return found
-
-
 def pair_layers(np_obj: Any, keras_obj: Any, what: str = "compare_gradients"
                 ) -> tuple[bool, list[tuple[Any, Any]], list[str]]:
     """``(is a model, [(numpy layer, keras layer)], weight names)`` after checking that both
@@ -109,7 +89,7 @@ def pair_layers(np_obj: Any, keras_obj: Any, what: str = "compare_gradients"
         raise ValueError(
             f"{what}: `np_obj` and `keras_obj` must both be layers or both be models. "
             f"Received: np_obj={type(np_obj).__name__}, keras_obj={type(keras_obj).__name__}")
-    dropped = _dropout_layers(np_obj)
+    dropped = random_layers(np_obj)
     if dropped:
         raise ValueError(
             f"{what}: layer(s) {dropped} drop units at random while training (dropout > 0) "
@@ -166,27 +146,13 @@ def _graph_numpy_side(model: Any, inputs: Any, targets: Any, loss: Any) -> tuple
     if loss is None:
         grads = [np.ones_like(o) for o in outs]
     else:
-        ys = _graph_targets(targets, len(outs))
+        ys = graph_targets(targets, len(outs))
         grads = [np.zeros_like(o) if y is None else loss.gradient(y, o, mask=m)
                  for y, o, m in zip(ys, outs, out_masks)]
     dx = model._backward(model._record, grads if len(grads) > 1 else grads[0])
     dx = list(dx) if isinstance(dx, (list, tuple)) else [dx]
     floats = [d for d, x in zip(dx, xs) if x.dtype.kind == "f"]
     return list(model.gradients or []), (floats if len(xs) > 1 else (floats or [None])[0]), []
-
-
-def _graph_targets(targets: Any, n_outputs: int) -> list:
-    """A graph's targets, one per output: the array itself for one output; for several, a
-    list with an entry per output (None: that output adds no loss; the loss is their sum)."""
-    if n_outputs == 1:
-        return [targets]
-    if not isinstance(targets, (list, tuple)) or len(targets) != n_outputs or all(
-            y is None for y in targets):
-        raise ValueError(f"compare_gradients: the model returns {n_outputs} outputs; `targets` "
-                         f"must be a list of {n_outputs} (None for an output without a loss, "
-                         "the loss is their sum). Received: targets of type "
-                         f"{type(targets).__name__}")
-    return list(targets)
 
 
 class GradientSides:
@@ -321,7 +287,7 @@ def _keras_graph_gradients(keras_obj: Any, inputs: Any, targets: Any, loss: Any)
         else:
             outs = _as_list(out)
             value = tf.add_n([keras_loss(loss)(tf.convert_to_tensor(np.asarray(y)), o)
-                              for y, o in zip(_graph_targets(targets, len(outs)), outs)
+                              for y, o in zip(graph_targets(targets, len(outs)), outs)
                               if y is not None])
     floats = [x for x in xs if x.dtype.is_floating]
     # a source the loss does not reach (a weight that feeds only an output without a loss)
