@@ -27,6 +27,7 @@ from .. import report as _report  # diff_arrays looked up there: a swapped check
 from . import run as _run
 from ..report import OutputDiff, ParityReport, notify
 from ._tf import require_tf
+from .grad_checks import graph_targets, random_layers
 
 __all__ = ["compare_gradients", "gradient_comparison", "GradientComparison", "keras_gradients",
            "keras_variables", "keras_weight_name", "pair_layers", "numpy_loss", "keras_loss",
@@ -78,22 +79,6 @@ def _as_list(out: Any) -> list:
     return list(out) if isinstance(out, (list, tuple)) else [out]
 
 
-def _dropout_layers(np_obj: Any) -> list[str]:
-    layers = np_obj.layers if isinstance(np_obj, numpy_rnn.Sequential) else [np_obj]
-    found = []
-    for layer in layers:
-        inner = [layer.forward_layer, layer.backward_layer] if isinstance(
-            layer, numpy_rnn.Bidirectional) else [layer]
-        for lay in inner:
-            if isinstance(lay, numpy_rnn.Dropout) and lay.rate > 0:
-                found.append(lay.name)
-            elif getattr(lay, "random_in_training", False):  # GaussianNoise, AlphaDropout ...
-                found.append(lay.name)
-            elif getattr(lay, "dropout", 0) or getattr(lay, "recurrent_dropout", 0):
-                found.append(lay.name)
-    return found
-
-
 def pair_layers(np_obj: Any, keras_obj: Any, what: str = "compare_gradients"
                 ) -> tuple[bool, list[tuple[Any, Any]], list[str]]:
     """``(is a model, [(numpy layer, keras layer)], weight names)`` after checking that both
@@ -105,7 +90,7 @@ def pair_layers(np_obj: Any, keras_obj: Any, what: str = "compare_gradients"
         raise ValueError(
             f"{what}: `np_obj` and `keras_obj` must both be layers or both be models. "
             f"Received: np_obj={type(np_obj).__name__}, keras_obj={type(keras_obj).__name__}")
-    dropped = _dropout_layers(np_obj)
+    dropped = random_layers(np_obj)
     if dropped:
         raise ValueError(
             f"{what}: layer(s) {dropped} drop units at random while training (dropout > 0) "
@@ -162,10 +147,9 @@ def _graph_numpy_side(model: Any, inputs: Any, targets: Any, loss: Any) -> tuple
     if loss is None:
         grads = [np.ones_like(o) for o in outs]
     else:
-        if len(outs) != 1:
-            raise ValueError(f"compare_gradients: `loss` needs a single output; the model "
-                             f"returns {len(outs)}")
-        grads = [loss.gradient(targets, outs[0], mask=out_masks[0])]
+        ys = graph_targets(targets, len(outs))
+        grads = [np.zeros_like(o) if y is None else loss.gradient(y, o, mask=m)
+                 for y, o, m in zip(ys, outs, out_masks)]
     dx = model._backward(model._record, grads if len(grads) > 1 else grads[0])
     dx = list(dx) if isinstance(dx, (list, tuple)) else [dx]
     floats = [d for d, x in zip(dx, xs) if x.dtype.kind == "f"]
@@ -302,11 +286,18 @@ def _keras_graph_gradients(keras_obj: Any, inputs: Any, targets: Any, loss: Any)
         if loss is None:
             value = tf.add_n([tf.reduce_sum(o) for o in _as_list(out)])
         else:
-            value = keras_loss(loss)(tf.convert_to_tensor(np.asarray(targets)), out)
+            outs = _as_list(out)
+            value = tf.add_n([keras_loss(loss)(tf.convert_to_tensor(np.asarray(y)), o)
+                              for y, o in zip(graph_targets(targets, len(outs)), outs)
+                              if y is not None])
     floats = [x for x in xs if x.dtype.is_floating]
-    grads = tape.gradient(value, watched + floats,
-                          unconnected_gradients=tf.UnconnectedGradients.ZERO)
-    grads = [np.asarray(tf.convert_to_tensor(g)) for g in grads]
+    # a source the loss does not reach (a weight that feeds only an output without a loss)
+    # gets zeros here: the tape's UnconnectedGradients.ZERO cannot read a Keras 3 variable's
+    # dtype (a string)
+    grads = tape.gradient(value, watched + floats)
+    grads = [np.zeros(tuple(src.shape), np.dtype(getattr(src.dtype, "name", src.dtype)))
+             if g is None else np.asarray(tf.convert_to_tensor(g))
+             for g, src in zip(grads, watched + floats)]
     n = len(watched)
     taken = iter(grads[:n])
     weight_grads = [next(taken) if getattr(v, "trainable", True)
@@ -409,7 +400,9 @@ def compare_gradients(np_obj: Any, keras_obj: Any, inputs: Any, *, targets: Any 
         inputs: ``(batch, ...)`` floats, or integer ids for an Embedding.
         targets, loss: with ``loss=None`` the scalar is the sum of every output element (every
             returned state included); else ``loss(targets, output)``, ``loss`` a Keras loss name
-            (computed in the outputs' dtype) or a ``numpy_rnn.losses`` instance.
+            (computed in the outputs' dtype) or a ``numpy_rnn.losses`` instance.  A functional
+            model with several outputs takes a list of targets, one per output (None: that
+            output adds nothing), and the scalar is the sum of the losses.
         mask, initial_state, **call_kwargs: passed to both calls (layers only for the first two).
         case: the report's name; rtol / atol: override the table's ``"gradient"`` entry
             (``atol`` is then a fraction of max|Keras gradient| too).
@@ -420,7 +413,8 @@ def compare_gradients(np_obj: Any, keras_obj: Any, inputs: Any, *, targets: Any 
 
     Raises:
         ValueError: layers against a model, models of different layers or weight shapes,
-            dropout > 0, ``loss`` on several outputs, or ``targets`` without ``loss``.
+            dropout > 0, ``loss`` on a layer's several outputs (or on a graph's without a
+            list of targets), or ``targets`` without ``loss``.
         TypeError: ``loss`` is neither a name nor a loss instance.
     """
     result = gradient_comparison(np_obj, keras_obj, inputs, targets=targets, loss=loss,

@@ -15,7 +15,7 @@ the property tests' examples all come from here.
   and gradients), ``reshaping`` (Flatten, Reshape, Permute, RepeatVector,
   Cropping1D, ZeroPadding1D, UpSampling1D, TimeDistributed: forward and ``grad/`` rows),
   ``reach`` (optimizers, ``fit``, losses,
-  a Keras 2 ``.h5``, ``trace``, a tampered bundle, the comparison itself), ``graphs`` (functional models: files,
+  a Keras 2 ``.h5``, ``trace``, a tampered bundle, the comparison itself), ``graphs`` (functional models: files, training steps,
   bundles, gradients, graph teeth), ``selftest`` (the checker's own teeth); the gate adds its own row (``parity.gate.selfcheck``: shards merged);
 * ``reference``: the grid rebuilt on tf_keras; ``random``: the seeded random LSTM sweep and the
   LSTM example builder the hypothesis strategies use.

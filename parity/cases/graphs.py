@@ -8,6 +8,10 @@ tf_keras, a bundle round trip, a model that reads strings (``TextVectorization``
   ``numpy_rnn.load_keras_model`` reads it, every output compared with Keras's;
 * gradients (float64): the ``parity.from_keras`` twin against ``tf.GradientTape``, every weight
   and every float input, the scalar the sum of every output;
+* training (float64): ``grad/training/graph <kind> ...``, three ``train_on_batch`` steps of the
+  twin against Keras's own (``compare_training``: the loss(es) and every weight after each step)
+  for the seq2seq, two-output and shared graphs, compiled after the zoo's published examples
+  (RMSprop / Adam; sparse and categorical cross-entropies from logits, MSE, ``loss_weights``);
 * the self-test plants one graph bug per model in a fresh twin (merge inputs swapped, a merged
   mask combined with AND instead of OR, a fan-out gradient overwritten instead of summed, a
   nested model's weights out of order, the states wired the other way round) and passes only
@@ -31,11 +35,12 @@ import numpy_rnn
 from numpy_rnn.graph import backward as graph_backward
 from numpy_rnn.testing import lookup
 
-from ..bridge import compare, compare_gradients, from_keras
+from ..bridge import compare, compare_gradients, compare_training, from_keras
 from ..bridge.train import floatx
 from ..report import ParityReport
 from .case import Case, register
 from .graph_models import GRAPHS, graph_inputs, keras_namespace
+from .reach import keras_eager
 from .selftest import verdict
 from .weights import randomize_model
 
@@ -87,6 +92,50 @@ def grad_case(kind: str, seed: int) -> ParityReport:
     k, xs = keras_graph(kind, seed, "float64")
     with floatx("float64"):
         return compare_gradients(from_keras(k), k, xs, case=f"grad/models/graph {kind}")
+
+
+#: Training rows: graph -> (optimizer, losses, loss_weights), after the published examples this
+#: graph stands for in the zoo (tests/parity/test_zoo.py): the character seq2seq's RMSprop and
+#: per-step cross-entropy (here sparse, from the tanh head's logits, padded steps masked), the
+#: functional-API guide's two heads (RMSprop there; Adam here) with a cross-entropy and a
+#: weighted second loss, and a Siamese pair on MSE.
+TRAINING: dict[str, tuple[str, Callable[[str], Any], Any]] = {
+    "seq2seq with states": ("rmsprop", lambda dt: numpy_rnn.losses.SparseCategoricalCrossentropy(
+        from_logits=True, dtype=dt), None),
+    "two outputs": ("adam", lambda dt: [
+        numpy_rnn.losses.CategoricalCrossentropy(from_logits=True, dtype=dt),
+        numpy_rnn.losses.MeanSquaredError(dtype=dt)], [1.0, 0.2]),
+    "shared": ("adam", lambda dt: numpy_rnn.losses.MeanSquaredError(dtype=dt), None),
+}
+TRAIN_STEPS = 3
+
+
+def training_name(kind: str) -> str:
+    optimizer = TRAINING[kind][0]
+    return f"grad/training/graph {kind} {TRAIN_STEPS} steps {optimizer} float64"
+
+
+@_quietly
+def training_case(kind: str, seed: int) -> ParityReport:
+    """``TRAIN_STEPS`` float64 ``train_on_batch`` steps (batches of 4 of 8 rows) of the twin
+    against Keras's own: the loss(es) and every weight after each step."""
+    k, _ = keras_graph(kind, seed, "float64")
+    rng = np.random.default_rng(seed + 1)
+    xs = graph_inputs(k, rng, n=8, dtype="float64")
+    optimizer, make_losses, weights = TRAINING[kind]
+    loss = make_losses("float64")
+    shapes = [(8,) + tuple(int(d) for d in o.shape[1:]) for o in k.outputs]
+    ys = [rng.normal(size=shape) for shape in shapes]  # MSE targets
+    if kind == "seq2seq with states":  # a next-character id per decoder step
+        ys = [rng.integers(0, shapes[0][-1], size=shapes[0][:-1])]
+    elif kind == "two outputs":  # one class per row for the cross-entropy head
+        ys[0] = np.eye(shapes[0][-1])[rng.integers(0, shapes[0][-1], size=8)]
+    twin = from_keras(k)
+    twin.compile(optimizer=optimizer, loss=loss,
+                 **({} if weights is None else {"loss_weights": weights}))
+    with keras_eager():  # no tf.function traced for three tiny steps
+        return compare_training(twin, k, xs, ys if len(ys) > 1 else ys[0],
+                                steps=TRAIN_STEPS, batch_size=4, case=training_name(kind))
 
 
 @_quietly
@@ -267,5 +316,7 @@ def graph_cases(seed: int) -> list[Case]:
     out.append(Case("models/graph text (TextVectorization)", lambda: text_case(seed)))
     for kind in GRAPHS:
         out.append(Case(f"grad/models/graph {kind}", lambda k=kind: grad_case(k, seed)))
+    for kind in TRAINING:
+        out.append(Case(training_name(kind), lambda k=kind: training_case(k, seed)))
     out.append(Case("selftest/graph bugs are caught", lambda: selftest_case(seed)))
     return out
