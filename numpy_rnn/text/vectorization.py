@@ -20,7 +20,7 @@ import numpy as np
 from .. import _validation as _v
 from ..graph import symbolic as _symbolic
 
-#: ``vectorizer -> graph layer``, set by ``numpy_rnn.layers.text_vectorization`` (which imports this
+#: ``vectorizer -> graph layer``, set by ``numpy_rnn.layers.preprocessing.text_vectorization`` (which imports this
 #: module): how a call on a symbolic tensor becomes a graph node.
 GRAPH_LAYER: Any = None
 from . import encoding
@@ -650,7 +650,7 @@ class TextVectorization:
               :func:`numpy_rnn.text.encoding.encode` (``(depth,)`` for a 1-D batch: Keras sums
               the whole batch as one sample; ``(batch, depth)`` for ``(batch, 1)``).
             Called on a symbolic string tensor (``numpy_rnn.Input(shape, dtype="string")``): a
-            graph node (``numpy_rnn.layers.text_vectorization``).
+            graph node (``numpy_rnn.layers.preprocessing.text_vectorization``).
         """
         if GRAPH_LAYER is not None and _symbolic.is_symbolic(inputs):
             return GRAPH_LAYER(self)(inputs)
