@@ -15,6 +15,7 @@ from .reshaping import (Cropping1D, Flatten, Permute, RepeatVector, Reshape, Tim
                         UpSampling1D, ZeroPadding1D)
 from .attention import AdditiveAttention, Attention, MultiHeadAttention
 from .preprocessing import TextVectorizationLayer
+from . import _old_paths
 
 __all__ = ["Layer", "Embedding", "EmbeddingLayer", "TokenIdError", "LSTM",
            "GRU", "SimpleRNN", "Bidirectional", "Dense", "Dropout", "Masking", "RNNBase", "rnn_loop",
@@ -30,3 +31,5 @@ __all__ = ["Layer", "Embedding", "EmbeddingLayer", "TokenIdError", "LSTM",
            "ZeroPadding1D", "UpSampling1D",
            "EinsumDense", "MultiHeadAttention", "Attention", "AdditiveAttention",
            "TextVectorizationLayer"]
+
+_old_paths.register(__name__)  # numpy_rnn.layers.lstm & co., the paths of before the family move
