@@ -15,7 +15,7 @@ from .layers import ELU, Activation, LeakyReLU, PReLU, ReLU, Softmax  # noqa: E4
 from .layers import (ActivityRegularization, AlphaDropout, GaussianDropout,  # noqa: E402
                      GaussianNoise, SpatialDropout1D)
 from .layers import AdditiveAttention, Attention, EinsumDense, MultiHeadAttention  # noqa: E402
-from .layers.recurrent import RNNBase, rnn_loop  # noqa: E402
+from .layers.rnn.recurrent import RNNBase, rnn_loop  # noqa: E402
 from .layers import (BatchNormalization, GroupNormalization, LayerNormalization,  # noqa: E402
                      RMSNormalization, UnitNormalization)
 from .layers import (AveragePooling1D, Conv1D, Conv1DTranspose, DepthwiseConv1D,  # noqa: E402

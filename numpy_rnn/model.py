@@ -33,7 +33,7 @@ from . import layers as _layers
 from .layers import Bidirectional, Dense, Dropout, Embedding, Layer, Masking
 from .graph import symbolic
 from .layers.base import _graph_aware
-from .layers.recurrent import RNNBase
+from .layers.rnn.recurrent import RNNBase
 
 
 #: Class name -> class, for ``Sequential.from_config`` (and bundles): every layer class

@@ -13,7 +13,7 @@ import numpy as np
 from .. import _limits
 from ..layers import Bidirectional, Dense, Embedding, Masking
 from ..model import Sequential
-from ..layers.recurrent import RNNBase
+from ..layers.rnn.recurrent import RNNBase
 from ..testing import TABLE, diff
 from .errors import BundleError
 

@@ -18,7 +18,7 @@ from .. import _limits
 from .. import registry as _registry
 from ..functional import Model
 from ..model import Sequential
-from ..layers.text_vectorization import TextVectorizationLayer, vocabulary_from_asset
+from ..layers.preprocessing.text_vectorization import TextVectorizationLayer, vocabulary_from_asset
 from .errors import KerasFileError
 from .keras_graph import GraphLayer, GraphPlan
 from .keras_weights import _stored_bytes, _weight_groups, checked_dataset, h5_group

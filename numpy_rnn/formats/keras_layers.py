@@ -157,7 +157,7 @@ KERAS_LAYER_RULES: dict[str, KerasLayerRule] = {
                                "softmax_robust_masking")),
     "Attention": KerasLayerRule("Attention", ("use_scale", "score_mode", "dropout")),
     "AdditiveAttention": KerasLayerRule("AdditiveAttention", ("use_scale", "dropout")),
-    # Strings -> ids inside a model (numpy_rnn.layers.text_vectorization); the vocabulary comes from the
+    # Strings -> ids inside a model (numpy_rnn.layers.preprocessing.text_vectorization); the vocabulary comes from the
     # config (a list) or the .keras archive's assets, never from a file path in the config.
     "TextVectorization": KerasLayerRule("TextVectorizationLayer", (
         "max_tokens", "standardize", "split", "ngrams", "output_mode", "output_sequence_length",

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 from .. import _limits
 from ..layers import Bidirectional, TimeDistributed
-from ..layers.recurrent import RNNBase
+from ..layers.rnn.recurrent import RNNBase
 from ..model import Sequential
 from .declared import declared_weights
 from .errors import KerasFileError

@@ -80,7 +80,7 @@ def test_teeth_learning_rate_off_by_1e_10(example, monkeypatch, capsys):
 def test_teeth_dense_embedding_gradient(example, monkeypatch, capsys):
     """Keras hands RMSprop the Embedding's gradient as slices (squared one by one); the summed
     dense gradient gives another velocity wherever an id repeats in a batch."""
-    from numpy_rnn.layers.embedding import Embedding
+    from numpy_rnn.layers.core.embedding import Embedding
     original = Embedding._backward
 
     def dense_only(self, record, grad_output):

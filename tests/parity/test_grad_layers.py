@@ -14,9 +14,9 @@ import keras  # noqa: E402
 
 import parity  # noqa: E402
 from numpy_rnn import activations  # noqa: E402
-from numpy_rnn.layers.core import Dropout  # noqa: E402
-from numpy_rnn.layers.dense import Dense  # noqa: E402
-from numpy_rnn.layers.embedding import Embedding  # noqa: E402
+from numpy_rnn.layers.regularization.dropout import Dropout  # noqa: E402
+from numpy_rnn.layers.core.dense import Dense  # noqa: E402
+from numpy_rnn.layers.core.embedding import Embedding  # noqa: E402
 from tests.helpers import wrap_backward  # noqa: E402
 
 #: Tolerance relative to max |Keras gradient|, per dtype.
@@ -255,7 +255,7 @@ def test_teeth_embedding_not_accumulating_repeated_ids(monkeypatch, dtype):
 
 
 def test_teeth_masking_mask_ignored(monkeypatch):
-    from numpy_rnn.layers.core import Masking
+    from numpy_rnn.layers.core.masking import Masking
 
     monkeypatch.setattr(Masking, "_backward",
                         lambda self, record, g: self._grad_output(g, record[1]))

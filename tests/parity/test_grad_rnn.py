@@ -21,11 +21,11 @@ tf = pytest.importorskip("tensorflow")
 import numpy_rnn  # noqa: E402
 import parity  # noqa: E402
 from numpy_rnn.layers import backprop  # noqa: E402
-from numpy_rnn.layers import bidirectional as bidirectional_mod  # noqa: E402
-from numpy_rnn.layers import gru as gru_mod  # noqa: E402
-from numpy_rnn.layers import lstm as lstm_mod  # noqa: E402
-from numpy_rnn.layers import recurrent  # noqa: E402
-from numpy_rnn.layers import simple_rnn as simple_rnn_mod  # noqa: E402
+from numpy_rnn.layers.rnn import bidirectional as bidirectional_mod  # noqa: E402
+from numpy_rnn.layers.rnn import gru as gru_mod  # noqa: E402
+from numpy_rnn.layers.rnn import lstm as lstm_mod  # noqa: E402
+from numpy_rnn.layers.rnn import recurrent  # noqa: E402
+from numpy_rnn.layers.rnn import simple_rnn as simple_rnn_mod  # noqa: E402
 from parity import strategies  # noqa: E402
 
 #: Gradient tolerance relative to max|grad| of the Keras side, per dtype (measured, see above).

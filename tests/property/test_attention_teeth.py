@@ -15,7 +15,7 @@ tf = pytest.importorskip("tensorflow")
 import numpy_rnn.layers.attention.mha_math as mm  # noqa: E402
 from numpy_rnn.layers.attention import (AdditiveAttention, BaseDenseAttention,  # noqa: E402
                                         MultiHeadAttention)
-from numpy_rnn.layers.einsum_dense import EinsumDense  # noqa: E402
+from numpy_rnn.layers.core.einsum_dense import EinsumDense  # noqa: E402
 from tests.helpers import wrap_backward  # noqa: E402
 from tests.parity import test_attention_parity as par  # noqa: E402
 from tests.unit import test_attention_unit as unit  # noqa: E402

@@ -99,7 +99,7 @@ def test_dense_both_directions(case):
 import numpy as np  # noqa: E402
 from hypothesis import Phase, settings  # noqa: E402
 
-import numpy_rnn.layers.recurrent as recurrent  # noqa: E402
+import numpy_rnn.layers.rnn.recurrent as recurrent  # noqa: E402
 
 _real_loop = recurrent.rnn_loop
 _real_bi_forward = numpy_rnn.Bidirectional.forward

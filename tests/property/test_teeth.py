@@ -11,7 +11,7 @@ import pytest
 tf = pytest.importorskip("tensorflow")
 from hypothesis import Phase, given, settings  # noqa: E402
 
-import numpy_rnn.layers.recurrent as recurrent  # noqa: E402
+import numpy_rnn.layers.rnn.recurrent as recurrent  # noqa: E402
 from numpy_rnn import LSTM  # noqa: E402
 from parity import strategies  # noqa: E402
 from tests.property.test_lstm_property import keras_to_numpy, numpy_to_keras  # noqa: E402

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import numpy_rnn
-from numpy_rnn.layers.einsum_dense import EinsumDense, analyze_einsum_string, explicit_specs
+from numpy_rnn.layers.core.einsum_dense import EinsumDense, analyze_einsum_string, explicit_specs
 from tests.attention_helpers import finite_difference_check
 
 # (equation, output_shape, bias_axes, input shape) -> (kernel, bias, output shape) as Keras 3.15

@@ -12,7 +12,7 @@ import pytest
 
 import numpy_rnn
 from numpy_rnn import Sequential, _threads, training
-from numpy_rnn.layers import recurrent
+from numpy_rnn.layers.rnn import recurrent
 
 B, T, F, H = 37, 5, 3, 4
 LAYERS = {"LSTM": {}, "GRU": {"reset_after": True}, "GRU-v1": {"reset_after": False},

@@ -6,9 +6,10 @@ import numpy as np
 import pytest
 
 from numpy_rnn import activations
-from numpy_rnn.layers.core import Dropout, Masking
-from numpy_rnn.layers.dense import Dense
-from numpy_rnn.layers.embedding import Embedding
+from numpy_rnn.layers.core.masking import Masking
+from numpy_rnn.layers.regularization.dropout import Dropout
+from numpy_rnn.layers.core.dense import Dense
+from numpy_rnn.layers.core.embedding import Embedding
 from tests.helpers import wrap_backward
 
 EPS = 1e-6

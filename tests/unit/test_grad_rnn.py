@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 
 import numpy_rnn
-from numpy_rnn.layers import bidirectional as bidirectional_mod
-from numpy_rnn.layers import gru as gru_mod
-from numpy_rnn.layers import lstm as lstm_mod
-from numpy_rnn.layers import recurrent
+from numpy_rnn.layers.rnn import bidirectional as bidirectional_mod
+from numpy_rnn.layers.rnn import gru as gru_mod
+from numpy_rnn.layers.rnn import lstm as lstm_mod
+from numpy_rnn.layers.rnn import recurrent
 
 LAYERS = ("LSTM", "GRU", "SimpleRNN")
 GATES = {"LSTM": 4, "GRU": 3, "SimpleRNN": 1}

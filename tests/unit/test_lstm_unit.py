@@ -213,7 +213,7 @@ def test_stateful_other_batch_size():
 
 
 def test_exports():
-    from numpy_rnn.layers.lstm import LSTM as L2
+    from numpy_rnn.layers.rnn.lstm import LSTM as L2
     assert L2 is numpy_rnn.LSTM
 
 

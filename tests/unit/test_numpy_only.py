@@ -22,7 +22,7 @@ USE = textwrap.dedent(
     import numpy as np
     import numpy_rnn
     from numpy_rnn import Vocabulary, EmbeddingLayer
-    from numpy_rnn.layers.lstm import LSTM
+    from numpy_rnn.layers.rnn.lstm import LSTM
     vocab = Vocabulary()
     X = vocab.tokenize(numpy_rnn.datasets.load_corpus(), 26)
     emb = EmbeddingLayer(vocab_size=vocab.size, hidden_dim=8, seed=0)

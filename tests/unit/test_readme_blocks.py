@@ -372,7 +372,7 @@ def test_import_parity_needs_neither_tensorflow_nor_hypothesis(tmp_path):
             parity.no_such_name
         except AttributeError as exc:
             assert 'no_such_name' in str(exc)
-        from numpy_rnn.layers.lstm import LSTM
+        from numpy_rnn.layers.rnn.lstm import LSTM
         try:
             parity.to_keras(LSTM(units=2, features=3))
         except ImportError as exc:

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import numpy_rnn
-from numpy_rnn.layers import recurrent
+from numpy_rnn.layers.rnn import recurrent
 
 B, T, F, H = 4, 6, 3, 5
 LAYERS = {"LSTM": {}, "GRU": {"reset_after": True}, "SimpleRNN": {}}
@@ -56,7 +56,7 @@ def test_fast_backward_runs_and_teeth(layer, monkeypatch):
     def spy(tape, get, go_backwards):
         seen.append(True)
         return real(tape, get, go_backwards)
-    where = f"numpy_rnn.layers.{MODULES[layer]}.in_time_order"
+    where = f"numpy_rnn.layers.rnn.{MODULES[layer]}.in_time_order"
     monkeypatch.setattr(where, spy)
     test_fast_backward_equals_reference(layer, False, True, monkeypatch)
     assert seen

@@ -14,7 +14,7 @@ import pytest
 
 import numpy_rnn
 from numpy_rnn import KerasFileError, UnsupportedModelError
-from numpy_rnn.layers.text_vectorization import TextVectorizationLayer, vocabulary_from_asset
+from numpy_rnn.layers.preprocessing.text_vectorization import TextVectorizationLayer, vocabulary_from_asset
 from tests.unit.test_keras_file_unit import dense, input_layer, layer
 
 h5py = pytest.importorskip("h5py")

@@ -24,7 +24,7 @@ from ... import _limits
 from ... import _validation as v
 from ... import initializers
 from ..base import Layer
-from ..einsum_dense import EinsumDense, einsum2, einsum_grad
+from ..core.einsum_dense import EinsumDense, einsum2, einsum_grad
 from . import mha_math as mm
 from .base_dense_attention import split_grad_output
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from ..core import Dropout
+from .dropout import Dropout
 from .gaussian_noise import NoiseLayer, check_rate
 
 _ALPHA = 1.6732632423543772848170429916717

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from ..core import Dropout
+from .dropout import Dropout
 
 
 class SpatialDropout1D(Dropout):

@@ -26,11 +26,12 @@ import numpy as np
 
 from ... import _validation as v
 from ..base import Layer
-from ..bidirectional import Bidirectional
-from ..core import Dropout, Masking
-from ..dense import Dense
-from ..embedding import Embedding
-from ..recurrent import RNNBase
+from ..core.dense import Dense
+from ..core.embedding import Embedding
+from ..core.masking import Masking
+from ..regularization.dropout import Dropout
+from ..rnn.bidirectional import Bidirectional
+from ..rnn.recurrent import RNNBase
 
 
 def layer_class(name: Any) -> type | None:

@@ -1,4 +1,4 @@
-"""SimpleRNN: the cell maths (one timestep). The time loop lives in ``numpy_rnn.layers.recurrent``.
+"""SimpleRNN: the cell maths (one timestep). The time loop lives in ``.recurrent`` (``rnn_loop``).
 
 Weights in Keras's layout: kernel ``(features, units)``, recurrent_kernel ``(units, units)``,
 bias ``(units,)``.  Equation (``keras/src/layers/rnn/simple_rnn.py``)::
@@ -11,8 +11,8 @@ from typing import Any
 
 import numpy as np
 
-from .. import activations
-from .backprop import activation_backward, add_into, column_sum, needs_input
+from ... import activations
+from ..backprop import activation_backward, add_into, column_sum, needs_input
 from .recurrent import RNNBase, in_time_order
 
 

@@ -24,8 +24,8 @@ from typing import Any
 
 import numpy as np
 
-from .base import Layer, _features_of
-from .backprop import check_grad_output
+from ..base import Layer, _features_of
+from ..backprop import check_grad_output
 from .gru import GRU
 from .lstm import LSTM
 from .simple_rnn import SimpleRNN

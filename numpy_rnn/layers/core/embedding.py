@@ -5,10 +5,10 @@ from typing import Any
 
 import numpy as np
 
-from .. import _validation as v
-from .. import initializers
-from ..sparse import IndexedSlices
-from .base import Layer
+from ... import _validation as v
+from ... import initializers
+from ...sparse import IndexedSlices
+from ..base import Layer
 
 
 class TokenIdError(IndexError, ValueError):

@@ -5,9 +5,9 @@ from typing import Any
 
 import numpy as np
 
-from .. import _validation as v
-from .. import activations, initializers
-from .base import Layer, _features_of
+from ... import _validation as v
+from ... import activations, initializers
+from ..base import Layer, _features_of
 
 
 class Dense(Layer):

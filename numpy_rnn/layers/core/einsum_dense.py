@@ -14,10 +14,10 @@ from typing import Any
 
 import numpy as np
 
-from .. import _limits
-from .. import _validation as v
-from .. import activations, initializers
-from .base import Layer
+from ... import _limits
+from ... import _validation as v
+from ... import activations, initializers
+from ..base import Layer
 
 __all__ = ["EinsumDense", "analyze_einsum_string", "explicit_specs", "einsum2", "einsum_grad"]
 

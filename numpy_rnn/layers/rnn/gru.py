@@ -1,4 +1,4 @@
-"""GRU: the cell maths (one timestep). The time loop lives in ``numpy_rnn.layers.recurrent``.
+"""GRU: the cell maths (one timestep). The time loop lives in ``numpy_rnn.layers.rnn.recurrent``.
 
 Weights in Keras's layout, gate blocks in the order z (update), r (reset), h (candidate):
 kernel ``(features, 3*units)``, recurrent_kernel ``(units, 3*units)``, bias ``(2, 3*units)``
@@ -19,9 +19,9 @@ from typing import Any
 
 import numpy as np
 
-from .. import activations
-from .. import _validation as v
-from .backprop import activation_backward, add_into, column_sum, needs_input
+from ... import activations
+from ... import _validation as v
+from ..backprop import activation_backward, add_into, column_sum, needs_input
 from .recurrent import RNNBase, in_time_order
 
 

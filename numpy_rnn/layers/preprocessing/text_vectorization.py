@@ -19,9 +19,9 @@ from typing import Any
 
 import numpy as np
 
-from ..text import vectorization as _vectorization
-from ..text.vectorization import TextVectorization
-from .base import Layer
+from ...text import vectorization as _vectorization
+from ...text.vectorization import TextVectorization
+from ..base import Layer
 
 __all__ = ["TextVectorizationLayer", "vocabulary_from_asset"]
 

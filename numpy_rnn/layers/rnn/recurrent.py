@@ -28,11 +28,11 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from .. import _threads
-from .. import _validation as v
-from .. import activations, initializers
-from .base import Layer, _features_of
-from .backprop import Tape, check_grad_output
+from ... import _threads
+from ... import _validation as v
+from ... import activations, initializers
+from ..base import Layer, _features_of
+from ..backprop import Tape, check_grad_output
 
 Step = Callable[[np.ndarray, list], "tuple[np.ndarray, list[np.ndarray]]"]
 

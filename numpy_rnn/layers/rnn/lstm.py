@@ -1,4 +1,4 @@
-"""LSTM: the cell maths (one timestep). The time loop lives in ``numpy_rnn.layers.recurrent``.
+"""LSTM: the cell maths (one timestep). The time loop lives in ``numpy_rnn.layers.rnn.recurrent``.
 
 Weights in Keras's layout, gate blocks in the order i, f, c, o:
 kernel ``(features, 4*units)``, recurrent_kernel ``(units, 4*units)``, bias ``(4*units,)``.
@@ -9,9 +9,9 @@ from typing import Any
 
 import numpy as np
 
-from .. import _validation as v
-from .. import activations
-from .backprop import activation_backward, add_into, column_sum, needs_input
+from ... import _validation as v
+from ... import activations
+from ..backprop import activation_backward, add_into, column_sum, needs_input
 from .recurrent import RNNBase, in_time_order
 
 
