@@ -24,10 +24,11 @@ def _inputs(seed=0):
     return [rng.normal(size=(B, T, D)), rng.normal(size=(B, S, D))]
 
 
-def _fd_training_call(layer, xs, *, args=False, eps=1e-6, seed=5):
+def _fd_training_call(layer, xs, *, args=False, plant=None, eps=1e-6, seed=5):
     """Max relative error of ``layer.backward`` (inputs and weights) against central finite
     differences of ``sum(out * R)`` where ``out`` is the training call under one fixed dropout
-    mask (the layer's generator rewound to the same state before every call)."""
+    mask (the layer's generator rewound to the same state before every call).  ``plant``: a
+    function of the layer giving the backward to use instead (the teeth tests)."""
     state = copy.deepcopy(layer._rng.bit_generator.state)
 
     def run(arrays):
@@ -36,7 +37,7 @@ def _fd_training_call(layer, xs, *, args=False, eps=1e-6, seed=5):
 
     out = run(xs)
     r = np.random.default_rng(seed).normal(size=out.shape)
-    d_inputs = layer.backward(r)
+    d_inputs = (plant(layer) if plant else layer.backward)(r)
     d_weights = [np.array(g) for g in layer.gradients]
 
     def loss():
@@ -84,7 +85,7 @@ def test_dense_attention_dropout_backward_matches_finite_differences(cls, kwargs
     layer.set_weights([rng.normal(size=w.shape) + 1.0 for w in layer.get_weights()])
     xs = _inputs()
     state = copy.deepcopy(layer._rng.bit_generator.state)
-    keep = layer._rng.random((B, T, S)) >= 0.4  # the draw the call makes (checked below)
+    keep = layer._rng.random((B, T, S)) >= 0.4  # the call's draw (see the forward test)
     layer._rng.bit_generator.state = state
     assert keep.any() and (~keep).any()
     errors = _fd_training_call(layer, xs)
@@ -117,3 +118,34 @@ def test_multi_head_attention_dropout_backward_matches_finite_differences():
     xs = _inputs(2)
     errors = _fd_training_call(layer, xs, args=True)
     assert max(errors.values()) < 1e-6, errors
+
+
+def _unscaled_backward(layer):
+    """Planted bug: the backward run as if the rate were 0 (no ``1 / (1 - rate)``), the forward
+    (and its mask) untouched -- the bug the mutation run found uncaught."""
+    def backward(g):
+        rate = layer.dropout
+        layer.dropout = 0.0
+        try:
+            return layer.backward(g)
+        finally:
+            layer.dropout = rate
+    return backward
+
+
+@pytest.mark.parametrize("make", [
+    lambda: Attention(dropout=0.4, dtype="float64", seed=3),
+    lambda: AdditiveAttention(dropout=0.4, dtype="float64", seed=3),
+    lambda: MultiHeadAttention(num_heads=2, key_dim=2, dropout=0.4, dtype="float64", seed=3),
+], ids=["Attention", "AdditiveAttention", "MultiHeadAttention"])
+def test_teeth_an_unscaled_dropout_backward_is_caught(make):
+    layer = make()
+    args = isinstance(layer, MultiHeadAttention)
+    xs = _inputs(2)
+    if args:  # built first: building draws from the generator the mask comes from
+        layer(*xs)
+    else:
+        layer(xs)
+    assert max(_fd_training_call(layer, xs, args=args).values()) < 1e-6  # control
+    errors = _fd_training_call(layer, xs, args=args, plant=_unscaled_backward)
+    assert max(errors.values()) > 1e-3, errors
