@@ -90,3 +90,19 @@ def test_activity_regularizer_gradient_joins_the_sgd_step(make):
     np.testing.assert_allclose(got_k, k_new, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(got_b, b_new, rtol=1e-12, atol=1e-12)
     assert float(np.ravel(loss)[0]) == pytest.approx(want_loss, rel=1e-12)
+
+
+# -- teeth: the planted bugs these checks are for must make them fail ----------------------------
+@pytest.mark.parametrize("make", [_functional, _sequential], ids=["functional", "sequential"])
+def test_teeth_a_dropped_weight_penalty_gradient_is_caught(make, monkeypatch):
+    monkeypatch.setattr(regularizers.L2, "gradient", lambda self, x: np.zeros_like(x))
+    with pytest.raises(AssertionError):
+        test_weight_regularizer_gradient_joins_the_sgd_step(make)
+
+
+@pytest.mark.parametrize("make", [_functional_activity, _sequential_activity],
+                         ids=["functional", "sequential"])
+def test_teeth_a_dropped_activity_gradient_is_caught(make, monkeypatch):
+    monkeypatch.setattr(nr.ActivityRegularization, "_activity_gradient", lambda self: None)
+    with pytest.raises(AssertionError):
+        test_activity_regularizer_gradient_joins_the_sgd_step(make)
