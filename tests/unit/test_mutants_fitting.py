@@ -1,0 +1,33 @@
+"""``validation_split``'s boundary, where the 2026-12-07 mutation run looked: Keras splits at
+``floor(n * (1 - split))`` (keras/src/trainers/data_adapters/array_slicing.py
+``train_validation_split``).  The existing check (n=10, split=0.35: 6.5) cannot tell ``floor``
+from Python's ``round`` (6.5 rounds to even, 6); the cases here can (7.5, 5.5, 1.5: floor 7,
+5, 1; round 8, 6, 2).
+NumPy only."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import numpy_rnn
+from numpy_rnn import Dense
+
+
+def _model():
+    m = numpy_rnn.Sequential([Dense(5, activation="tanh", seed=0), Dense(3, activation="softmax",
+                                                                          seed=1)])
+    m.build((None, 4))
+    m.compile("sgd", "sparse_categorical_crossentropy")
+    return m
+
+
+@pytest.mark.parametrize("n, split, at", [(10, 0.25, 7), (10, 0.45, 5), (6, 0.75, 1)])
+def test_validation_split_cuts_at_the_floor(n, split, at):
+    rng = np.random.default_rng(3)
+    x, y = rng.normal(size=(n, 4)), rng.integers(0, 3, size=(n,))
+    a, b = _model(), _model()
+    ha = a.fit(x, y, batch_size=3, epochs=2, shuffle=False, verbose=0, validation_split=split)
+    hb = b.fit(x[:at], y[:at], batch_size=3, epochs=2, shuffle=False, verbose=0,
+               validation_data=(x[at:], y[at:]))
+    assert ha.history == hb.history
+    assert ha.params["steps"] == -(-at // 3)
