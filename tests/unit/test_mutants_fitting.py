@@ -31,3 +31,22 @@ def test_validation_split_cuts_at_the_floor(n, split, at):
                validation_data=(x[at:], y[at:]))
     assert ha.history == hb.history
     assert ha.params["steps"] == -(-at // 3)
+
+
+def test_validation_split_splits_the_sample_weights_too():
+    """Keras splits ``sample_weight`` with the arrays: the validation loss is weighted by the
+    last rows' weights (a fit that dropped them validated unweighted; caught only by a Keras
+    parity test before)."""
+    rng = np.random.default_rng(4)
+    x, y = rng.normal(size=(10, 4)), rng.integers(0, 3, size=(10,))
+    w = rng.random(10) * 2
+    a, b = _model(), _model()
+    ha = a.fit(x, y, sample_weight=w, batch_size=3, epochs=2, shuffle=False, verbose=0,
+               validation_split=0.3)
+    hb = b.fit(x[:7], y[:7], sample_weight=w[:7], batch_size=3, epochs=2, shuffle=False,
+               verbose=0, validation_data=(x[7:], y[7:], w[7:]))
+    assert ha.history == hb.history
+    c = _model()
+    hc = c.fit(x[:7], y[:7], sample_weight=w[:7], batch_size=3, epochs=2, shuffle=False,
+               verbose=0, validation_data=(x[7:], y[7:]))
+    assert hc.history["val_loss"] != hb.history["val_loss"]  # the weights matter here
