@@ -149,3 +149,21 @@ def test_teeth_an_unscaled_dropout_backward_is_caught(make):
     assert max(_fd_training_call(layer, xs, args=args).values()) < 1e-6  # control
     errors = _fd_training_call(layer, xs, args=args, plant=_unscaled_backward)
     assert max(errors.values()) > 1e-3, errors
+
+
+@pytest.mark.parametrize("window", [1, 2, 3])
+def test_sliding_window_is_the_band_within_window_minus_one(window):
+    """Keras 3.15 (``_compute_sliding_window_mask``): query ``i`` sees key ``j`` when ``|i - j|
+    < sliding_window``.  The same layer's weights with that band given as ``attention_mask``
+    must give the same output (an inclusive band, ``<=``, passed every NumPy test before)."""
+    kw = dict(num_heads=2, key_dim=2, dtype="float64", seed=3, bias_initializer="random_normal")
+    banded = MultiHeadAttention(sliding_window=window, **kw)
+    plain = MultiHeadAttention(**kw)
+    q, v = _inputs(4)
+    got = banded(q, v)
+    plain(q, v)
+    plain.set_weights(banded.get_weights())
+    band = np.abs(np.arange(T)[:, None] - np.arange(S)[None, :]) < window
+    np.testing.assert_allclose(got, plain(q, v, attention_mask=np.broadcast_to(band, (B, T, S))),
+                               rtol=1e-12, atol=1e-12)
+    assert not np.allclose(got, plain(q, v), atol=1e-6)  # the band matters
