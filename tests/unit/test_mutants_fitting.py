@@ -50,3 +50,23 @@ def test_validation_split_splits_the_sample_weights_too():
     hc = c.fit(x[:7], y[:7], sample_weight=w[:7], batch_size=3, epochs=2, shuffle=False,
                verbose=0, validation_data=(x[7:], y[7:]))
     assert hc.history["val_loss"] != hb.history["val_loss"]  # the weights matter here
+
+
+def test_sample_weights_follow_their_rows_through_the_shuffle():
+    """Rows of weight 0 cannot matter, wherever the shuffle puts them: two fits whose targets
+    differ only on those rows end equal (a fit that took the weights by batch position instead
+    of by row fails this)."""
+    rng = np.random.default_rng(5)
+    x, y = rng.normal(size=(12, 4)), rng.integers(0, 3, size=(12,))
+    w = np.tile([1.0, 0.0, 2.0, 0.0], 3)
+    y_other = np.where(w == 0, (y + 1) % 3, y)
+    a, b = _model(), _model()
+    ha = a.fit(x, y, sample_weight=w, batch_size=4, epochs=3, shuffle=True, seed=7, verbose=0)
+    hb = b.fit(x, y_other, sample_weight=w, batch_size=4, epochs=3, shuffle=True, seed=7,
+               verbose=0)
+    np.testing.assert_allclose(ha.history["loss"], hb.history["loss"], rtol=1e-6)
+    for wa, wb in zip(a.get_weights(), b.get_weights()):
+        np.testing.assert_allclose(wa, wb, rtol=1e-6, atol=1e-7)
+    c = _model()  # control: the zero-weight rows' targets would matter unweighted
+    hc = c.fit(x, y_other, batch_size=4, epochs=3, shuffle=True, seed=7, verbose=0)
+    assert not np.allclose(hc.history["loss"], ha.history["loss"], rtol=1e-3)
