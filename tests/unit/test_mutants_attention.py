@@ -5,7 +5,8 @@ The existing finite-difference helper (tests/attention_helpers.py) differentiate
 *inference* call, so dropout's backward was never compared with anything: a backward that
 forgot the ``1 / (1 - rate)`` factor passed every test (mutation run, 2026-12-07).  Here the
 loss is the *training* call with the layer's generator rewound before every evaluation, so each
-finite difference sees the same dropout mask as the backward does.  NumPy only, float64.
+finite difference sees the same dropout mask as the backward does.  Also MultiHeadAttention's
+``sliding_window`` band, which only a Keras parity test checked.  NumPy only, float64.
 """
 from __future__ import annotations
 
