@@ -66,7 +66,8 @@ SELECTIONS = {'conv': ['tests/unit/test_conv_unit.py tests/unit/test_pooling_uni
              'tests/parity/test_training_habits_parity.py tests/parity/test_fit_parity.py',
              'cli:reach/training*,grad/training*'],
  'callbacks': ['tests/unit/test_training_habits.py tests/unit/test_fit.py '
-             'tests/unit/test_mutants_fitting.py tests/unit/test_mutants_metrics.py',
+             'tests/unit/test_mutants_fitting.py tests/unit/test_mutants_metrics.py '
+               'tests/unit/test_mutants_callbacks.py',
                'tests/property/test_metrics_property.py',
                'tests/parity/test_training_habits_parity.py tests/parity/test_fit_parity.py',
                'cli:reach/training*,grad/training*']}
