@@ -46,6 +46,20 @@ def thread_settings() -> str:
     return ", ".join(parts)
 
 
+def limit_threads(n: int) -> None:
+    """The same thread count on both sides: TensorFlow's pools (before its runtime starts) and
+    NumPy's BLAS (threadpoolctl; without it, set OPENBLAS_NUM_THREADS before starting)."""
+    import tensorflow as tf
+
+    tf.config.threading.set_intra_op_parallelism_threads(n)
+    tf.config.threading.set_inter_op_parallelism_threads(n)
+    try:
+        from threadpoolctl import threadpool_limits
+        threadpool_limits(n)
+    except ImportError:
+        print("threadpoolctl not installed: NumPy's BLAS threads not limited")
+
+
 def interleaved(fns: dict[str, Callable[[], object]], repeats: int) -> dict[str, list[float]]:
     times: dict[str, list[float]] = {name: [] for name in fns}
     for fn in fns.values():  # warm up (first-call allocations, tracing already done)
@@ -64,7 +78,12 @@ def main(argv: list[str] | None = None) -> int:
                    help="batch,steps,channels,filters,kernel_size (default: %(default)s)")
     p.add_argument("--padding", default="valid", choices=["valid", "same", "causal"])
     p.add_argument("--repeats", type=int, default=20)
+    p.add_argument("--threads", type=int, default=None,
+                   help="limit NumPy's BLAS (threadpoolctl) and TensorFlow's intra/inter-op "
+                        "pools to this many threads (default: each library's own default)")
     args = p.parse_args(argv)
+    if args.threads is not None:
+        limit_threads(args.threads)
     batch, steps, channels, filters, kernel = (int(v) for v in args.shape.split(","))
 
     import keras
