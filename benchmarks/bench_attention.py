@@ -95,24 +95,32 @@ def contenders(batch: int, seed: int = 0) -> tuple[dict, dict, tuple[float, floa
     return forward, steps, first
 
 
-def time_round_robin(fns: dict[str, Callable[[], object]], repeats: int) -> dict[str, list]:
-    times: dict[str, list] = {name: [] for name in fns}
+def time_round_robin(fns: dict[str, Callable[[], object]],
+                     repeats: int) -> dict[str, tuple[list, list]]:
+    """``{name: (wall seconds, CPU seconds of the process)}`` per call, in turn."""
+    times: dict[str, tuple[list, list]] = {name: ([], []) for name in fns}
     for _ in range(repeats):
         for name, fn in fns.items():
-            start = time.perf_counter()
+            start, cpu = time.perf_counter(), time.process_time()
             fn()
-            times[name].append(time.perf_counter() - start)
+            times[name][0].append(time.perf_counter() - start)
+            times[name][1].append(time.process_time() - cpu)
     return times
 
 
-def report(title: str, times: dict[str, list]) -> None:
+def report(title: str, times: dict[str, tuple[list, list]]) -> dict[str, float]:
+    """Print the figures; return the ratios of the medians ``{"wall": .., "cpu": ..}``."""
     print(f"{title}:")
-    med = {}
-    for name, t in times.items():
-        med[name] = statistics.median(t)
+    med, cpu = {}, {}
+    for name, (t, c) in times.items():
+        med[name], cpu[name] = statistics.median(t), statistics.median(c)
         print(f"  {name:12s} min {min(t) * 1e3:8.2f} ms  median {med[name] * 1e3:8.2f} ms  "
-              f"max {max(t) * 1e3:8.2f} ms")
-    print(f"  ratio numpy_rnn / tf.function (medians): {med['numpy_rnn'] / med['tf.function']:.2f}")
+              f"max {max(t) * 1e3:8.2f} ms  CPU median {cpu[name] * 1e3:8.2f} ms")
+    ratios = {"wall": med["numpy_rnn"] / med["tf.function"],
+              "cpu": cpu["numpy_rnn"] / cpu["tf.function"]}
+    print(f"  ratio numpy_rnn / tf.function (medians): {ratios['wall']:.2f} wall, "
+          f"{ratios['cpu']:.2f} CPU time")
+    return ratios
 
 
 def main(argv=None) -> int:

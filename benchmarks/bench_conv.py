@@ -60,15 +60,18 @@ def limit_threads(n: int) -> None:
         print("threadpoolctl not installed: NumPy's BLAS threads not limited")
 
 
-def interleaved(fns: dict[str, Callable[[], object]], repeats: int) -> dict[str, list[float]]:
-    times: dict[str, list[float]] = {name: [] for name in fns}
+def interleaved(fns: dict[str, Callable[[], object]],
+                repeats: int) -> dict[str, tuple[list[float], list[float]]]:
+    """``{name: (wall seconds, CPU seconds of the process)}`` per call, in turn."""
+    times: dict[str, tuple[list[float], list[float]]] = {name: ([], []) for name in fns}
     for fn in fns.values():  # warm up (first-call allocations, tracing already done)
         fn()
     for _ in range(repeats):
         for name, fn in fns.items():
-            t = time.perf_counter()
+            t, c = time.perf_counter(), time.process_time()
             fn()
-            times[name].append(time.perf_counter() - t)
+            times[name][0].append(time.perf_counter() - t)
+            times[name][1].append(time.process_time() - c)
     return times
 
 
@@ -145,12 +148,15 @@ def main(argv: list[str] | None = None) -> int:
                         f"{filters}) matmul", {"numpy_rnn": lambda: a @ b,
                                               "tf.function": lambda: tf_mm(at, bt).numpy()})):
         times = interleaved(fns, args.repeats)
-        med = {name: statistics.median(ts) for name, ts in times.items()}
+        med = {name: statistics.median(ts) for name, (ts, _) in times.items()}
+        cpu = {name: statistics.median(cs) for name, (_, cs) in times.items()}
         print(f"\n{label}")
-        for name, ts in times.items():
-            print(f"  {name:12s} min {min(ts) * 1e3:8.2f} ms   median {med[name] * 1e3:8.2f} ms")
+        for name, (ts, _) in times.items():
+            print(f"  {name:12s} min {min(ts) * 1e3:8.2f} ms   median {med[name] * 1e3:8.2f} ms"
+                  f"   CPU median {cpu[name] * 1e3:8.2f} ms")
         print(f"  ratio numpy_rnn / tf.function (medians): "
-              f"{med['numpy_rnn'] / med['tf.function']:.2f}")
+              f"{med['numpy_rnn'] / med['tf.function']:.2f} wall, "
+              f"{cpu['numpy_rnn'] / cpu['tf.function']:.2f} CPU time")
     return 0
 
 
