@@ -20,6 +20,7 @@ against TensorFlow's), to tell the BLAS's share of a ratio from the convolution'
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
 import time
@@ -81,6 +82,8 @@ def main(argv: list[str] | None = None) -> int:
                    help="batch,steps,channels,filters,kernel_size (default: %(default)s)")
     p.add_argument("--padding", default="valid", choices=["valid", "same", "causal"])
     p.add_argument("--repeats", type=int, default=20)
+    p.add_argument("--json", default=None,
+                   help="also write the ratios of the medians to this file (JSON)")
     p.add_argument("--threads", type=int, default=None,
                    help="limit NumPy's BLAS (threadpoolctl) and TensorFlow's intra/inter-op "
                         "pools to this many threads (default: each library's own default)")
@@ -139,14 +142,17 @@ def main(argv: list[str] | None = None) -> int:
     at, bt = tf.constant(a), tf.constant(b)
     tf_mm = tf.function(lambda u, v: tf.matmul(u, v))
     tf_mm(at, bt)
-    for label, fns in (("forward", {"numpy_rnn": lambda: n(x),
-                                    "tf.function": lambda: tf_forward(xt).numpy()}),
-                       ("training step (forward + backward)",
-                        {"numpy_rnn": np_step,
-                         "tf.function": lambda: [t.numpy() for t in tf_step(xt, gt)]}),
-                       (f"reference: one ({rows} x {kernel * channels}) @ ({kernel * channels} x "
-                        f"{filters}) matmul", {"numpy_rnn": lambda: a @ b,
-                                              "tf.function": lambda: tf_mm(at, bt).numpy()})):
+    ratios = {}
+    reference = (f"reference: one ({rows} x {kernel * channels}) @ ({kernel * channels} x "
+                 f"{filters}) matmul")
+    for key, label, fns in (
+            ("forward", "forward",
+             {"numpy_rnn": lambda: n(x), "tf.function": lambda: tf_forward(xt).numpy()}),
+            ("training step", "training step (forward + backward)",
+             {"numpy_rnn": np_step,
+              "tf.function": lambda: [t.numpy() for t in tf_step(xt, gt)]}),
+            ("matmul", reference,
+             {"numpy_rnn": lambda: a @ b, "tf.function": lambda: tf_mm(at, bt).numpy()})):
         times = interleaved(fns, args.repeats)
         med = {name: statistics.median(ts) for name, (ts, _) in times.items()}
         cpu = {name: statistics.median(cs) for name, (_, cs) in times.items()}
@@ -157,6 +163,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  ratio numpy_rnn / tf.function (medians): "
               f"{med['numpy_rnn'] / med['tf.function']:.2f} wall, "
               f"{cpu['numpy_rnn'] / cpu['tf.function']:.2f} CPU time")
+        ratios[key] = {"wall": med["numpy_rnn"] / med["tf.function"],
+                       "cpu": cpu["numpy_rnn"] / cpu["tf.function"],
+                       "numpy_rnn_ms": med["numpy_rnn"] * 1e3,
+                       "tf_function_ms": med["tf.function"] * 1e3}
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as f:
+            json.dump({"layer": "Conv1D", "threads": thread_settings(), "ratios": ratios}, f)
     return 0
 
 
