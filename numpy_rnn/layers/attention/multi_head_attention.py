@@ -330,19 +330,15 @@ class MultiHeadAttention(Layer):
         _, _, target, source, product = self._equations
         standard = mp.is_standard(self._equations)
         if fused:
-            if standard:
-                scores = mp.scores(k, q)
-                scores *= self._scale()
-                return q, scores
-            return q, einsum2(source, k, target, q, product) * self._scale()
+            scores = mp.scores(k, q) if standard else einsum2(source, k, target, q, product)
+            scores *= self._scale()
+            return q, scores
         qs = q * self._scale()
         return qs, mp.scores(k, qs) if standard else einsum2(source, k, target, qs, product)
 
-    def _softmax(self, scores: np.ndarray, mask: np.ndarray | None, fused: bool, q: np.ndarray,
-                 k: np.ndarray) -> np.ndarray:
-        """The probabilities of Keras's path (``mha_math``); without a mask, in the common
-        case, in place on ``scores`` (``mha_products.softmax_last``, bounded by the query ``q``
-        the product used and the key ``k``)."""
+    def _softmax(self, scores: np.ndarray, mask: Any, fused: bool, q: Any, k: Any) -> Any:
+        """The probabilities of Keras's path (``mha_math``); in the common case without a mask,
+        in place on ``scores`` (``mha_products.softmax_last``; ``q``, ``k``: the bound)."""
         if mask is None and mp.is_standard(self._equations):
             return mp.softmax_last(scores, mp.score_bound(q, k, self._scale() if fused else 1.0))
         if fused:
@@ -408,28 +404,20 @@ class MultiHeadAttention(Layer):
         scale = self._scale()
         additive = self.softmax_robust_masking is False  # tf_keras: scores + (1 - mask) * -1e9
         softmax_mask = mask if fused or not additive else None
-        if softmax_mask is None and standard:  # d_p is a fresh float64 array
-            # rounded once to the layer dtype; the fused path's scale is applied to d query and
-            # d key (4.2M elements fewer to scale at batch 64, 128 x 128, 4 heads)
-            d_scores = mp.softmax_last_backward(p, d_p, self.dtype)
-            d_q = mp.combine(d_scores, k)
+        if softmax_mask is None and standard:  # d_p: fresh, float64; rounded once, and the
+            d_scores = mp.softmax_last_backward(p, d_p, self.dtype)  # scale goes on d q / d k
+            d_q, d_k = mp.combine(d_scores, k), mp.transposed_product(d_scores, qs)
             d_q *= scale
-            d_k = mp.transposed_product(d_scores, qs)
             if fused:
                 d_k *= scale
         else:
             d_scores = mm.softmax_backward(p, d_p, (-1,) if fused else self._norm_axes,
                                            softmax_mask)
-            if fused:
-                d_scores *= scale
-            d_scores = d_scores.astype(self.dtype, copy=False)
-            if standard:
-                d_q, d_k = mp.combine(d_scores, k), mp.transposed_product(d_scores, qs)
-            else:
-                d_q = einsum_grad(product, d_scores, source, k, target, qs.shape)
-                d_k = einsum_grad(product, d_scores, target, qs, source, k.shape)
-            if not fused:
-                d_q = d_q * scale
+            d_scores = (d_scores * scale if fused else d_scores).astype(self.dtype, copy=False)
+            d_q, d_k = (mp.combine(d_scores, k), mp.transposed_product(d_scores, qs)) if standard \
+                else (einsum_grad(product, d_scores, source, k, target, qs.shape),
+                      einsum_grad(product, d_scores, target, qs, source, k.shape))
+            d_q = d_q if fused else d_q * scale
         d_query = self.query_dense.backward(d_q)
         if gate is not None:
             d_query = d_query + self.gate_dense.backward(d_gate_out)
