@@ -22,6 +22,7 @@ the thread settings, and the first step's loss on each side (they must agree: sa
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
 import time
@@ -95,30 +96,41 @@ def contenders(batch: int, seed: int = 0) -> tuple[dict, dict, tuple[float, floa
     return forward, steps, first
 
 
-def time_round_robin(fns: dict[str, Callable[[], object]], repeats: int) -> dict[str, list]:
-    times: dict[str, list] = {name: [] for name in fns}
+def time_round_robin(fns: dict[str, Callable[[], object]],
+                     repeats: int) -> dict[str, tuple[list, list]]:
+    """``{name: (wall seconds, CPU seconds of the process)}`` per call, in turn."""
+    times: dict[str, tuple[list, list]] = {name: ([], []) for name in fns}
     for _ in range(repeats):
         for name, fn in fns.items():
-            start = time.perf_counter()
+            start, cpu = time.perf_counter(), time.process_time()
             fn()
-            times[name].append(time.perf_counter() - start)
+            times[name][0].append(time.perf_counter() - start)
+            times[name][1].append(time.process_time() - cpu)
     return times
 
 
-def report(title: str, times: dict[str, list]) -> None:
+def report(title: str, times: dict[str, tuple[list, list]]) -> dict[str, float]:
+    """Print the figures; return the ratios of the medians ``{"wall": .., "cpu": ..}``."""
     print(f"{title}:")
-    med = {}
-    for name, t in times.items():
-        med[name] = statistics.median(t)
+    med, cpu = {}, {}
+    for name, (t, c) in times.items():
+        med[name], cpu[name] = statistics.median(t), statistics.median(c)
         print(f"  {name:12s} min {min(t) * 1e3:8.2f} ms  median {med[name] * 1e3:8.2f} ms  "
-              f"max {max(t) * 1e3:8.2f} ms")
-    print(f"  ratio numpy_rnn / tf.function (medians): {med['numpy_rnn'] / med['tf.function']:.2f}")
+              f"max {max(t) * 1e3:8.2f} ms  CPU median {cpu[name] * 1e3:8.2f} ms")
+    ratios = {"wall": med["numpy_rnn"] / med["tf.function"],
+              "cpu": cpu["numpy_rnn"] / cpu["tf.function"],
+              "numpy_rnn_ms": med["numpy_rnn"] * 1e3, "tf_function_ms": med["tf.function"] * 1e3}
+    print(f"  ratio numpy_rnn / tf.function (medians): {ratios['wall']:.2f} wall, "
+          f"{ratios['cpu']:.2f} CPU time")
+    return ratios
 
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--repeats", type=int, default=20)
     p.add_argument("--batch", type=int, default=BATCH)
+    p.add_argument("--json", default=None,
+                   help="also write the ratios of the medians to this file (JSON)")
     p.add_argument("--threads", type=int, default=None,
                    help="limit NumPy's BLAS (threadpoolctl) and TensorFlow's intra/inter-op "
                         "pools to this many threads (on a busy machine a multithreaded BLAS "
@@ -140,8 +152,13 @@ def main(argv=None) -> int:
           f"{TOKENS} tokens, width {WIDTH}, float32")
     print(f"threads: {thread_settings()}")
     print(f"first step loss: numpy_rnn {np_loss:.6f}  tf.function {tf_loss:.6f}")
-    report("forward", time_round_robin(forward, args.repeats))
-    report("training step (forward + backward + SGD)", time_round_robin(steps, args.repeats))
+    ratios = {"forward": report("forward", time_round_robin(forward, args.repeats)),
+              "training step": report("training step (forward + backward + SGD)",
+                                      time_round_robin(steps, args.repeats))}
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as f:
+            json.dump({"layer": "MultiHeadAttention", "threads": thread_settings(),
+                       "ratios": ratios}, f)
     return 0
 
 

@@ -20,6 +20,7 @@ against TensorFlow's), to tell the BLAS's share of a ratio from the convolution'
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
 import time
@@ -46,15 +47,32 @@ def thread_settings() -> str:
     return ", ".join(parts)
 
 
-def interleaved(fns: dict[str, Callable[[], object]], repeats: int) -> dict[str, list[float]]:
-    times: dict[str, list[float]] = {name: [] for name in fns}
+def limit_threads(n: int) -> None:
+    """The same thread count on both sides: TensorFlow's pools (before its runtime starts) and
+    NumPy's BLAS (threadpoolctl; without it, set OPENBLAS_NUM_THREADS before starting)."""
+    import tensorflow as tf
+
+    tf.config.threading.set_intra_op_parallelism_threads(n)
+    tf.config.threading.set_inter_op_parallelism_threads(n)
+    try:
+        from threadpoolctl import threadpool_limits
+        threadpool_limits(n)
+    except ImportError:
+        print("threadpoolctl not installed: NumPy's BLAS threads not limited")
+
+
+def interleaved(fns: dict[str, Callable[[], object]],
+                repeats: int) -> dict[str, tuple[list[float], list[float]]]:
+    """``{name: (wall seconds, CPU seconds of the process)}`` per call, in turn."""
+    times: dict[str, tuple[list[float], list[float]]] = {name: ([], []) for name in fns}
     for fn in fns.values():  # warm up (first-call allocations, tracing already done)
         fn()
     for _ in range(repeats):
         for name, fn in fns.items():
-            t = time.perf_counter()
+            t, c = time.perf_counter(), time.process_time()
             fn()
-            times[name].append(time.perf_counter() - t)
+            times[name][0].append(time.perf_counter() - t)
+            times[name][1].append(time.process_time() - c)
     return times
 
 
@@ -64,7 +82,14 @@ def main(argv: list[str] | None = None) -> int:
                    help="batch,steps,channels,filters,kernel_size (default: %(default)s)")
     p.add_argument("--padding", default="valid", choices=["valid", "same", "causal"])
     p.add_argument("--repeats", type=int, default=20)
+    p.add_argument("--json", default=None,
+                   help="also write the ratios of the medians to this file (JSON)")
+    p.add_argument("--threads", type=int, default=None,
+                   help="limit NumPy's BLAS (threadpoolctl) and TensorFlow's intra/inter-op "
+                        "pools to this many threads (default: each library's own default)")
     args = p.parse_args(argv)
+    if args.threads is not None:
+        limit_threads(args.threads)
     batch, steps, channels, filters, kernel = (int(v) for v in args.shape.split(","))
 
     import keras
@@ -117,21 +142,34 @@ def main(argv: list[str] | None = None) -> int:
     at, bt = tf.constant(a), tf.constant(b)
     tf_mm = tf.function(lambda u, v: tf.matmul(u, v))
     tf_mm(at, bt)
-    for label, fns in (("forward", {"numpy_rnn": lambda: n(x),
-                                    "tf.function": lambda: tf_forward(xt).numpy()}),
-                       ("training step (forward + backward)",
-                        {"numpy_rnn": np_step,
-                         "tf.function": lambda: [t.numpy() for t in tf_step(xt, gt)]}),
-                       (f"reference: one ({rows} x {kernel * channels}) @ ({kernel * channels} x "
-                        f"{filters}) matmul", {"numpy_rnn": lambda: a @ b,
-                                              "tf.function": lambda: tf_mm(at, bt).numpy()})):
+    ratios = {}
+    reference = (f"reference: one ({rows} x {kernel * channels}) @ ({kernel * channels} x "
+                 f"{filters}) matmul")
+    for key, label, fns in (
+            ("forward", "forward",
+             {"numpy_rnn": lambda: n(x), "tf.function": lambda: tf_forward(xt).numpy()}),
+            ("training step", "training step (forward + backward)",
+             {"numpy_rnn": np_step,
+              "tf.function": lambda: [t.numpy() for t in tf_step(xt, gt)]}),
+            ("matmul", reference,
+             {"numpy_rnn": lambda: a @ b, "tf.function": lambda: tf_mm(at, bt).numpy()})):
         times = interleaved(fns, args.repeats)
-        med = {name: statistics.median(ts) for name, ts in times.items()}
+        med = {name: statistics.median(ts) for name, (ts, _) in times.items()}
+        cpu = {name: statistics.median(cs) for name, (_, cs) in times.items()}
         print(f"\n{label}")
-        for name, ts in times.items():
-            print(f"  {name:12s} min {min(ts) * 1e3:8.2f} ms   median {med[name] * 1e3:8.2f} ms")
+        for name, (ts, _) in times.items():
+            print(f"  {name:12s} min {min(ts) * 1e3:8.2f} ms   median {med[name] * 1e3:8.2f} ms"
+                  f"   CPU median {cpu[name] * 1e3:8.2f} ms")
         print(f"  ratio numpy_rnn / tf.function (medians): "
-              f"{med['numpy_rnn'] / med['tf.function']:.2f}")
+              f"{med['numpy_rnn'] / med['tf.function']:.2f} wall, "
+              f"{cpu['numpy_rnn'] / cpu['tf.function']:.2f} CPU time")
+        ratios[key] = {"wall": med["numpy_rnn"] / med["tf.function"],
+                       "cpu": cpu["numpy_rnn"] / cpu["tf.function"],
+                       "numpy_rnn_ms": med["numpy_rnn"] * 1e3,
+                       "tf_function_ms": med["tf.function"] * 1e3}
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as f:
+            json.dump({"layer": "Conv1D", "threads": thread_settings(), "ratios": ratios}, f)
     return 0
 
 

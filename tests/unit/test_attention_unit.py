@@ -11,6 +11,7 @@ import pytest
 import numpy_rnn
 from numpy_rnn import AdditiveAttention, Attention, MultiHeadAttention
 from numpy_rnn._limits import LimitError
+from numpy_rnn.layers.attention import mha_products as mp
 from tests.attention_helpers import (finite_difference_check, reference_bahdanau,
                                      reference_luong, reference_mha)
 
@@ -419,3 +420,43 @@ def test_exports():
     for name in ("MultiHeadAttention", "Attention", "AdditiveAttention", "EinsumDense"):
         assert getattr(numpy_rnn, name) is getattr(numpy_rnn.layers, name)
         assert numpy_rnn.model.LAYER_CLASSES[name] is getattr(numpy_rnn, name)
+
+
+# -- the common case's fast products (attention/mha_products.py) ---------------------------------
+def test_mha_products_match_their_einsums(case_rng):
+    q, k = case_rng.normal(size=(2, 5, 3, 4)), case_rng.normal(size=(2, 6, 3, 4))
+    p = case_rng.normal(size=(2, 3, 5, 6))
+    np.testing.assert_allclose(mp.scores(k, q), np.einsum("aecd,abcd->acbe", k, q), rtol=1e-13)
+    np.testing.assert_allclose(mp.combine(p, k), np.einsum("acbe,aecd->abcd", p, k), rtol=1e-13)
+    np.testing.assert_allclose(mp.transposed_product(p, q), np.einsum("acbe,abcd->aecd", p, q),
+                               rtol=1e-13)
+    bound = mp.score_bound(q, k, 0.5)
+    assert np.max(np.abs(0.5 * mp.scores(k, q))) <= bound
+
+
+def test_softmax_last_skips_the_row_maximum_only_under_the_bound(case_rng):
+    x = (case_rng.normal(size=(2, 3, 4, 7)) * 20).astype("float32")
+    e = np.exp(x.astype(np.float64) - x.max(-1, keepdims=True))
+    exact = e / e.sum(-1, keepdims=True)
+    for bound in (None, 1e3, float(np.abs(x).max())):
+        np.testing.assert_allclose(mp.softmax_last(x.copy(), bound), exact, rtol=2e-6, atol=1e-7)
+    big = x * 10  # scores up to about 600: unshifted, exp overflows
+    e = np.exp(big.astype(np.float64) - big.max(-1, keepdims=True))
+    np.testing.assert_allclose(mp.softmax_last(big.copy(), mp.UNSHIFTED_BOUND * 2),
+                               e / e.sum(-1, keepdims=True), rtol=2e-6, atol=1e-7)
+    with np.errstate(over="ignore", invalid="ignore"):  # a false bound: the shift mattered
+        assert not np.all(np.isfinite(mp.softmax_last(big.copy(), 1.0)))
+
+
+def test_multi_head_attention_with_large_scores_stays_finite(case_rng):
+    """Scores far past exp's float32 range (the Cauchy-Schwarz bound is over 64, so the row
+    maximum is subtracted): the same output as float64."""
+    x = (case_rng.normal(size=(2, 5, 6)) * 30).astype("float32")
+    n32 = MultiHeadAttention(2, 4, seed=3)
+    y32 = n32(x, x)
+    n64 = MultiHeadAttention(2, 4, dtype="float64", seed=3)
+    n64(x.astype(np.float64), x.astype(np.float64))
+    n64.set_weights([w.astype(np.float64) for w in n32.get_weights()])
+    y64 = n64(x.astype(np.float64), x.astype(np.float64))
+    assert np.all(np.isfinite(y32))
+    np.testing.assert_allclose(y32, y64, rtol=1e-4, atol=1e-3 * np.abs(y64).max())

@@ -448,6 +448,7 @@ def test_chunked_windows_give_the_same_answer(monkeypatch, case_rng):
     grads0 = whole.gradients
     for chunk in (1, 2 * 6 * 3 * 4 * 8):  # one row; two rows (the last chunk holds one)
         monkeypatch.setattr(bc, "CHUNK_BYTES", chunk)
+        monkeypatch.setattr(bc, "SINGLE_THREAD_CHUNK_BYTES", chunk)
         assert len(bc.batch_chunks(5, 6 * 3 * 4 * 8)) == (5 if chunk == 1 else 3)
         y = whole(x, training=True)
         np.testing.assert_allclose(y, y0, rtol=1e-13, atol=1e-13)
@@ -455,3 +456,32 @@ def test_chunked_windows_give_the_same_answer(monkeypatch, case_rng):
         for a, b in zip(whole.gradients, grads0):
             np.testing.assert_allclose(a, b, rtol=1e-13, atol=1e-13)
     check_layer_fd(whole, x)
+
+
+@pytest.mark.parametrize("padding,dilation", [("valid", 1), ("same", 1), ("causal", 2),
+                                              ("same", 3)])
+def test_direct_input_gradient_in_chunks(monkeypatch, case_rng, padding, dilation):
+    """strides 1, one group: d inputs is the convolution of the padded d outputs with the flipped
+    kernel (``Conv1D._input_gradient``), chunk by chunk: the same as one chunk, and as finite
+    differences."""
+    x = case_rng.normal(size=(5, 13, 4))
+    layer = _conv((5, 13, 4), filters=3, kernel_size=3, padding=padding, dilation_rate=dilation)
+    g = case_rng.normal(size=layer.compute_output_shape(x.shape))
+    layer(x, training=True)
+    dx0 = layer.backward(g)
+    for chunk in (1, 10 ** 9):
+        monkeypatch.setattr(bc, "CHUNK_BYTES", chunk)
+        monkeypatch.setattr(bc, "SINGLE_THREAD_CHUNK_BYTES", chunk)
+        layer(x, training=True)
+        np.testing.assert_allclose(layer.backward(g), dx0, rtol=1e-13, atol=1e-13)
+    check_layer_fd(layer, x)
+
+
+def test_chunk_bytes_follow_the_blas_thread_variables(monkeypatch):
+    for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        monkeypatch.delenv(name, raising=False)
+    assert bc.chunk_bytes() == bc.CHUNK_BYTES
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    assert bc.chunk_bytes() == bc.SINGLE_THREAD_CHUNK_BYTES
+    monkeypatch.setenv("OMP_NUM_THREADS", "2")
+    assert bc.chunk_bytes() == bc.CHUNK_BYTES

@@ -26,6 +26,7 @@ from ... import initializers
 from ..base import Layer
 from ..core.einsum_dense import EinsumDense, einsum2, einsum_grad
 from . import mha_math as mm
+from . import mha_products as mp
 from .base_dense_attention import split_grad_output
 
 __all__ = ["MultiHeadAttention"]
@@ -334,12 +335,27 @@ class MultiHeadAttention(Layer):
     def _scores(self, q: np.ndarray, k: np.ndarray, fused: bool) -> tuple[np.ndarray, np.ndarray]:
         """``(the query the product used, the scaled scores (B, N, T, S))``: on the fused path
         (``ops.dot_product_attention``) the product is scaled, on the explicit path
-        (``_compute_attention``) the query is scaled first, as Keras does."""
+        (``_compute_attention``) the query is scaled first, as Keras does.  The scores are a
+        fresh array (the softmax may overwrite them)."""
         _, _, target, source, product = self._equations
+        standard = mp.is_standard(self._equations)
         if fused:
-            return q, einsum2(source, k, target, q, product) * self._scale()
+            scores = mp.scores(k, q) if standard else einsum2(source, k, target, q, product)
+            scores *= self._scale()
+            return q, scores
         qs = q * self._scale()
-        return qs, einsum2(source, k, target, qs, product)
+        return qs, mp.scores(k, qs) if standard else einsum2(source, k, target, qs, product)
+
+    def _softmax(self, scores: np.ndarray, mask: Any, fused: bool, q: Any, k: Any) -> Any:
+        """The probabilities of Keras's path (``mha_math``); in the common case without a mask,
+        in place on ``scores`` (``mha_products.softmax_last``; ``q``, ``k``: the bound)."""
+        if mask is None and mp.is_standard(self._equations):
+            return mp.softmax_last(scores, mp.score_bound(q, k, self._scale() if fused else 1.0))
+        if fused:
+            return mm.fused_softmax(scores, mask)
+        if self.softmax_robust_masking is not None:
+            return mm.keras2_softmax(scores, mask, self._norm_axes, self.softmax_robust_masking)
+        return mm.explicit_softmax(scores, mask, self._norm_axes)
 
     def _apply(self, q_in, v_in, k_in, mask, return_scores: bool, training: bool) -> Any:
         _, _, target, source, product = self._equations
@@ -351,19 +367,15 @@ class MultiHeadAttention(Layer):
         k = self.key_dense(v_in if k_in is None else k_in, training=training)  # (B, S, N, key_dim)
         val = self.value_dense(v_in, training=training)  # (B, S, N, value_dim)
         qs, scores = self._scores(q, k, fused)  # (B, N, T, S)
-        if fused:
-            p = mm.fused_softmax(scores, mask)
-        elif keras2:
-            p = mm.keras2_softmax(scores, mask, self._norm_axes, self.softmax_robust_masking)
-        else:
-            p = mm.explicit_softmax(scores, mask, self._norm_axes)
+        p = self._softmax(scores, mask, fused, qs, k)
         keep = None
         pd = p
         if training and self.dropout > 0:
             keep = self._rng.random(p.shape) >= self.dropout
             pd = np.where(keep, p * np.asarray(1 / (1 - self.dropout), dtype),
                           np.zeros((), dtype))
-        o = einsum2(product, pd, source, val, target)  # (B, T, N, value_dim)
+        o = mp.combine(pd, val) if mp.is_standard(self._equations) else \
+            einsum2(product, pd, source, val, target)  # (B, T, N, value_dim)
         o_in = o * gate if gate is not None else o
         out = self.output_dense(o_in, training=training)
         if training:
@@ -385,28 +397,37 @@ class MultiHeadAttention(Layer):
         if gate is not None:
             d_gate_out = d_in * o
             d_in = d_in * gate
-        d_val = einsum_grad(target, d_in, product, pd, source, val.shape)
+        standard = mp.is_standard(self._equations)
+        d_val = mp.transposed_product(pd, d_in) if standard else \
+            einsum_grad(target, d_in, product, pd, source, val.shape)
         # dL/dprobabilities in float64: the softmax's backward subtracts its weighted mean, and
         # where the values are alike that difference is small, so one float32 rounding of each
         # element would be amplified (measured: 2.4e-6 of max|d query| against 7e-8 for Keras
         # on a 3-key example; accumulated in float64 and rounded once at d_scores: 1.3e-7).
-        d_pd = einsum_grad(target, d_in.astype(np.float64), source, val.astype(np.float64),
-                           product, pd.shape)
+        d_in64, val64 = d_in.astype(np.float64), val.astype(np.float64)
+        d_pd = mp.scores(val64, d_in64) if standard else \
+            einsum_grad(target, d_in64, source, val64, product, pd.shape)
         d_p = d_pd if keep is None else np.where(
             keep, d_pd * np.asarray(1 / (1 - self.dropout), self.dtype), np.zeros((), self.dtype))
         if g_scores is not None:
             d_p = d_p + g_scores
         scale = self._scale()
-        if fused:
-            d_scores = (mm.softmax_backward(p, d_p, (-1,), mask) * scale).astype(self.dtype)
-            d_q = einsum_grad(product, d_scores, source, k, target, qs.shape)
-            d_k = einsum_grad(product, d_scores, target, qs, source, k.shape)
+        additive = self.softmax_robust_masking is False  # tf_keras: scores + (1 - mask) * -1e9
+        softmax_mask = mask if fused or not additive else None
+        if softmax_mask is None and standard:  # d_p: fresh, float64; rounded once, and the
+            d_scores = mp.softmax_last_backward(p, d_p, self.dtype)  # scale goes on d q / d k
+            d_q, d_k = mp.combine(d_scores, k), mp.transposed_product(d_scores, qs)
+            d_q *= scale
+            if fused:
+                d_k *= scale
         else:
-            additive = self.softmax_robust_masking is False  # tf_keras: scores + (1 - mask) * -1e9
-            d_scores = mm.softmax_backward(p, d_p, self._norm_axes,
-                                           None if additive else mask).astype(self.dtype)
-            d_q = einsum_grad(product, d_scores, source, k, target, qs.shape) * scale
-            d_k = einsum_grad(product, d_scores, target, qs, source, k.shape)
+            d_scores = mm.softmax_backward(p, d_p, (-1,) if fused else self._norm_axes,
+                                           softmax_mask)
+            d_scores = (d_scores * scale if fused else d_scores).astype(self.dtype, copy=False)
+            d_q, d_k = (mp.combine(d_scores, k), mp.transposed_product(d_scores, qs)) if standard \
+                else (einsum_grad(product, d_scores, source, k, target, qs.shape),
+                      einsum_grad(product, d_scores, target, qs, source, k.shape))
+            d_q = d_q if fused else d_q * scale
         d_query = self.query_dense.backward(d_q)
         if gate is not None:
             d_query = d_query + self.gate_dense.backward(d_gate_out)
