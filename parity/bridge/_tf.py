@@ -1,7 +1,7 @@
 """TensorFlow and the reference libraries: importing them (quietly), and what to install.
 
-Every function that needs TensorFlow or Keras calls :func:`require_tf` (or
-:func:`reference_module`), which imports it then, so that ``import parity`` stays cheap and works
+Every function that needs TensorFlow calls :func:`require_tf` (Keras 3 on any backend:
+``parity.bridge.backend.require``), which imports it then, so that ``import parity`` stays cheap and works
 without TensorFlow; a missing library is an ``ImportError`` naming the extra to install.
 """
 from __future__ import annotations
@@ -16,12 +16,15 @@ import sys
 import tempfile
 from typing import Any, Iterator
 
-__all__ = ["REFERENCES", "install_hint", "require_tf", "reference_module", "TF_NOISE_PATTERNS",
+__all__ = ["REFERENCES", "install_hint", "require_tf", "TF_NOISE_PATTERNS",
            "TF_STARTUP_NOISE", "is_tensorflow_noise", "quiet_tensorflow_logs",
            "import_tensorflow_quietly"]
 
-#: The libraries parity can compare against: name -> the extra that installs it.
-REFERENCES: dict[str, str] = {"keras": "keras", "tf_keras": "legacy"}
+#: The references parity can compare against: name -> the extra that installs it.  ``keras`` is
+#: Keras 3 on TensorFlow, ``keras-jax`` / ``keras-torch`` / ``keras-numpy`` Keras 3 on JAX /
+#: PyTorch / its NumPy backend (``parity.bridge.references``), ``tf_keras`` Keras 2.
+REFERENCES: dict[str, str] = {"keras": "keras", "keras-jax": "jax", "keras-torch": "torch",
+                              "keras-numpy": "keras-numpy", "tf_keras": "legacy"}
 
 
 def install_hint(extra: str) -> str:
@@ -40,27 +43,6 @@ def require_tf() -> Any:
             f"(import failed: {exc})"
         ) from None
     return tf
-
-
-def reference_module(name: str) -> Any:
-    """Import and return the reference library ``name`` ("keras" = Keras 3, or "tf_keras").
-
-    Raises:
-        ValueError: ``name`` is not one of :data:`REFERENCES`, or ``keras`` is not Keras 3.
-        ImportError: the library is not installed (the message names the extra).
-    """
-    if name not in REFERENCES:
-        raise ValueError(f"--reference: expected one of {sorted(REFERENCES)}, received {name!r}")
-    try:
-        module = importlib.import_module(name)
-    except ImportError as exc:
-        raise ImportError(f"--reference {name}: {name} is not installed ({exc}); install it with "
-                          f"{install_hint(REFERENCES[name])}") from None
-    if name == "keras" and not str(getattr(module, "__version__", "3")).startswith("3"):
-        raise ValueError(f"--reference keras: expected Keras 3, received keras "
-                         f"{module.__version__}; install it with "
-                         f"{install_hint(REFERENCES[name])}")
-    return module
 
 
 # -- TensorFlow's start-up noise ---------------------------------------------------------------

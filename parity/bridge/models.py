@@ -16,7 +16,7 @@ import numpy as np
 import numpy_rnn
 from numpy_rnn.keras_file import UnsupportedModelError, plan_model
 
-from ._tf import require_tf
+from . import backend
 from .layers import UnsupportedKerasFeature, layer_from_keras, layer_to_keras
 
 
@@ -44,9 +44,7 @@ def model_from_keras(model: Any) -> numpy_rnn.Sequential:
         UnsupportedKerasModel: every unsupported layer, option and branch, in one error.
         ValueError: the model is not built (it has no weights yet).
     """
-    require_tf()
-    import keras
-
+    keras = backend.require()
     where = f"Keras model '{model.name}'"
     if not model.built:
         raise ValueError(f"{where} is not built, so it has no weights to copy: call it on an "
@@ -94,9 +92,7 @@ def _default_input(np_model: numpy_rnn.Sequential) -> tuple[tuple, str]:
 
 def model_to_keras(np_model: numpy_rnn.Sequential):
     """A ``keras.Sequential`` (with a ``keras.Input``) equal to ``np_model``, weights copied."""
-    require_tf()
-    import keras
-
+    keras = backend.require()
     if not np_model.layers:
         raise ValueError(f"to_keras: model '{np_model.name}' has no layers.")
     if not np_model.built:

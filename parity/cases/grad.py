@@ -26,7 +26,7 @@ import numpy as np
 import numpy_rnn
 from numpy_rnn import losses
 
-from ..bridge import from_keras
+from ..bridge import backend, from_keras, to_numpy
 from ..bridge.grad_referee import refereed_gradients
 from ..bridge.train import compare_training
 from ..report import ParityReport
@@ -41,9 +41,7 @@ TRAIN_BATCH, TRAIN_STEPS = 32, 5
 
 
 def _keras():
-    import keras
-
-    return keras
+    return backend.require()  # Keras 3 on this process's backend
 
 
 def _windows() -> tuple[numpy_rnn.Vocabulary, np.ndarray]:
@@ -151,7 +149,7 @@ def stacked_grad_case(top: str, seed: int) -> ParityReport:
     rng = np.random.default_rng(seed)
     k = stacked_keras(top, rng)
     ids = padded_ids("left", rng)
-    targets = rng.normal(size=tuple(np.asarray(k(ids)).shape)).astype("float32")
+    targets = rng.normal(size=tuple(to_numpy(k(ids)).shape)).astype("float32")
     return refereed_gradients(from_keras(k), k, ids, targets=targets, loss="mse",
                              case=f"grad/models/stacked embedding->lstm->{top}->dense loss=mse")
 

@@ -7,7 +7,7 @@ import numpy as np
 
 import numpy_rnn
 
-from ..bridge import compare_text, install_hint
+from ..bridge import compare_text, install_hint, to_numpy
 from ..report import ParityReport, diff_arrays
 from .case import Case, register
 
@@ -67,7 +67,7 @@ def vectorizer_case(option: str, texts: list[str], name: str) -> ParityReport:
     n.adapt(texts)
     vocab_ok = list(n.get_vocabulary()) == [str(t) for t in k.get_vocabulary()]
     probe = texts[:40]
-    diff = diff_arrays("ids", np.asarray(n(probe)), np.asarray(k(probe)), rtol=0, atol=0)
+    diff = diff_arrays("ids", np.asarray(n(probe)), to_numpy(k(probe)), rtol=0, atol=0)
     if not vocab_ok:
         diff.passed = False
         diff.note = "get_vocabulary() differs from Keras's"

@@ -1,0 +1,97 @@
+"""Known ways Keras computes differently on one backend: each a Keras behaviour, found by
+``numpy-rnn parity --reference keras,keras-jax,...``, with a minimal reproduction in
+``docs/backends.md``.
+
+numpy_rnn has one semantics (Keras on TensorFlow's, which PyTorch shares); where a backend's
+Keras departs from it, the comparisons that meet the departure cannot agree, and a failure there
+says nothing about NumPy.  :func:`excuse` turns such a failing report into a *skipped* one whose
+reason names the deviation (the figures are kept, the gate counts and prints the skip), and
+only when the comparison meets the deviation's conditions:
+
+* ``float64-promotion`` (JAX, NumPy backends): Keras's type promotion maps float64 to float32
+  outside TensorFlow (``BIT64_TO_BIT32_DTYPE`` in ``keras/src/backend/common/dtypes.py``,
+  "aligned with JAX's default behavior"), and the unary ops that promote through
+  ``result_type(x.dtype, float)`` -- ``tanh`` among them, the default activation of every
+  recurrent layer -- compute a float64 tensor in float32 there.  A float64 LSTM is then only
+  float32-accurate (measured: 1.4e-7 from the float64 answer at the grid's shapes) even with
+  JAX's x64 mode on (and some float64 models return float32 outputs).  Condition: a failing
+  comparison whose NumPy side computes in float64.
+* ``masked-step-output`` (JAX): with a mask, Keras's JAX ``rnn`` (``unroll=False``) gives a
+  masked step the layer's first *state* as its output ("Assume the first state is the previous
+  output", ``keras/src/backend/jax/rnn.py``), where TensorFlow and PyTorch give the previous
+  *output*, zeros before any step produced one.  They differ wherever a masked step comes before
+  the first valid one of a row (in processing order) and that state is not zero: an
+  ``initial_state``, or a stateful layer's carried state.  Condition: a failing comparison with
+  a mask and an initial state (or a stateful layer).
+"""
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from ..report import ParityReport
+from . import backend
+
+__all__ = ["Deviation", "DEVIATIONS", "active", "excuse", "float64_reason"]
+
+
+@dataclasses.dataclass(frozen=True)
+class Deviation:
+    """A known difference of Keras on some backends from Keras on TensorFlow."""
+
+    key: str
+    backends: tuple
+    summary: str
+
+
+DEVIATIONS: dict[str, Deviation] = {
+    "float64-promotion": Deviation(
+        "float64-promotion", ("jax", "numpy"),
+        "Keras's type promotion maps float64 to float32 on this backend (BIT64_TO_BIT32_DTYPE, "
+        "keras/src/backend/common/dtypes.py), so keras.ops.tanh of a float64 tensor is float32: "
+        "a float64 recurrent layer is only float32-accurate here; float64 parity is proven "
+        "against keras (TensorFlow) and keras-torch"),
+    "masked-step-output": Deviation(
+        "masked-step-output", ("jax",),
+        "Keras's JAX rnn gives a masked step before the row's first valid step the layer's "
+        "first state as its output (keras/src/backend/jax/rnn.py), TensorFlow and PyTorch "
+        "give zeros: they differ when that state is an initial_state or a stateful layer's "
+        "carried state"),
+}
+
+
+def active(key: str) -> Deviation | None:
+    """The deviation ``key`` when this process's Keras backend has it, else None."""
+    deviation = DEVIATIONS[key]
+    return deviation if backend.configured() in deviation.backends else None
+
+
+def _reason(deviation: Deviation) -> str:
+    return (f"known deviation of Keras on {backend.configured()} ('{deviation.key}', "
+            f"docs/backends.md): {deviation.summary}")
+
+
+def float64_reason() -> str | None:
+    """Why float64 comparisons cannot hold on this backend (None: they can)."""
+    deviation = active("float64-promotion")
+    return None if deviation is None else _reason(deviation)
+
+
+def excuse(report: ParityReport, *, float64: bool = False, mask: Any = None,
+           initial_state: Any = None, stateful: bool = False) -> ParityReport:
+    """``report`` skipped (figures kept) when it fails on a backend with a known deviation the
+    comparison meets (module docstring); otherwise ``report`` unchanged.  ``float64``: the
+    NumPy side computes in float64 (a failing float64 row says so too)."""
+    if report.passed or report.skipped or not report.outputs:
+        return report
+    reasons = []
+    if float64 or any(not o.passed and o.dtype == "float64" for o in report.outputs):
+        reason = float64_reason()
+        if reason is not None:
+            reasons.append(reason)
+    deviation = active("masked-step-output")
+    if deviation is not None and mask is not None and (initial_state is not None or stateful):
+        reasons.append(_reason(deviation))
+    if reasons:
+        report.skipped = "; ".join(reasons)
+    return report
