@@ -275,7 +275,7 @@ def gradients(fn: Callable[[list], Any], wrt: Sequence[np.ndarray]) -> list[np.n
             tape.watch(tensors)
             value = fn(tensors)
         grads = tape.gradient(value, tensors, unconnected_gradients=tf.UnconnectedGradients.ZERO)
-        return [np.asarray(g) for g in grads]
+        return [np.asarray(tf.convert_to_tensor(g)) for g in grads]  # IndexedSlices: dense
     if backend == "jax":
         import jax
 
