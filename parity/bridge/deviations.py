@@ -16,8 +16,9 @@ only when the comparison meets the deviation's conditions:
   float32-accurate (measured: 1.4e-7 from the float64 answer at the grid's shapes) even with
   JAX's x64 mode on (and some float64 models return float32 outputs).  Condition: a failing
   comparison whose NumPy side computes in float64.
-* ``masked-step-output`` (JAX): with a mask, Keras's JAX ``rnn`` (``unroll=False``) gives a
-  masked step the layer's first *state* as its output ("Assume the first state is the previous
+* ``masked-step-output`` (JAX, NumPy backends): with a mask, Keras's JAX ``rnn``
+  (``unroll=False``; the NumPy backend's is the same code) gives a masked step the layer's
+  first *state* as its output ("Assume the first state is the previous
   output", ``keras/src/backend/jax/rnn.py``), where TensorFlow and PyTorch give the previous
   *output*, zeros before any step produced one.  They differ wherever a masked step comes before
   the first valid one of a row (in processing order) and that state is not zero: an
@@ -52,9 +53,10 @@ DEVIATIONS: dict[str, Deviation] = {
         "a float64 recurrent layer is only float32-accurate here; float64 parity is proven "
         "against keras (TensorFlow) and keras-torch"),
     "masked-step-output": Deviation(
-        "masked-step-output", ("jax",),
-        "Keras's JAX rnn gives a masked step before the row's first valid step the layer's "
-        "first state as its output (keras/src/backend/jax/rnn.py), TensorFlow and PyTorch "
+        "masked-step-output", ("jax", "numpy"),
+        "Keras's JAX (and NumPy) rnn gives a masked step before the row's first valid step "
+        "the layer's first state as its output (keras/src/backend/jax/rnn.py), TensorFlow and "
+        "PyTorch "
         "give zeros: they differ when that state is an initial_state or a stateful layer's "
         "carried state"),
 }

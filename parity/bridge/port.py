@@ -202,8 +202,10 @@ def port(model_path: str | os.PathLike, out_path: str | os.PathLike, vocabulary:
         return _checked(result, model, out_path, vocabulary, x, keras_out, provenance, labels,
                         reference, f"{reference} ({why_backend})", facts)
     else:
-        why = "Keras is not installed on any backend" if use_keras else \
-            "Keras was not asked to run"
+        why = ("Keras was not asked to run" if not use_keras else
+               "TensorFlow is not installed (this file runs in tf_keras / the Keras that wrote "
+               "its weights, on TensorFlow)" if on_tf else
+               "Keras is not installed on any backend")
         result.notes.append(f"{why}: the test vectors are numpy-rnn's own outputs, NOT verified "
                             "by Keras; they only guard the bundle against later changes")
         result.bundle_path = numpy_rnn.save(
