@@ -8,14 +8,14 @@ says nothing about NumPy.  :func:`excuse` turns such a failing report into a *sk
 reason names the deviation (the figures are kept, the gate counts and prints the skip), and
 only when the comparison meets the deviation's conditions:
 
-* ``float64-promotion`` (JAX, NumPy backends): Keras's type promotion maps float64 to float32
-  outside TensorFlow (``BIT64_TO_BIT32_DTYPE`` in ``keras/src/backend/common/dtypes.py``,
-  "aligned with JAX's default behavior"), and the unary ops that promote through
-  ``result_type(x.dtype, float)`` -- ``tanh`` among them, the default activation of every
-  recurrent layer -- compute a float64 tensor in float32 there.  A float64 LSTM is then only
-  float32-accurate (measured: 1.4e-7 from the float64 answer at the grid's shapes) even with
-  JAX's x64 mode on (and some float64 models return float32 outputs).  Condition: a failing
-  comparison whose NumPy side computes in float64.
+* ``float64-promotion`` (JAX, PyTorch, NumPy backends): Keras's type promotion maps float64 to
+  float32 outside TensorFlow (``BIT64_TO_BIT32_DTYPE`` in ``keras/src/backend/common/dtypes.py``,
+  "aligned with JAX's default behavior"), and the ops that compute in the promoted type compute
+  a float64 tensor in float32 there: ``tanh`` (the default activation of every recurrent layer)
+  on JAX, ``matmul`` and ``maximum`` on PyTorch, nearly every op on NumPy (measured op by op,
+  docs/backends.md).  A float64 layer is then only float32-accurate (1.4e-7 from the float64
+  answer for the grid's LSTM on JAX) even with JAX's x64 mode on, and some float64 models return
+  float32 outputs.  Condition: a failing comparison whose NumPy side computes in float64.
 * ``masked-step-output`` (JAX, NumPy backends): with a mask, Keras's JAX ``rnn``
   (``unroll=False``; the NumPy backend's is the same code) gives a masked step the layer's
   first *state* as its output ("Assume the first state is the previous
@@ -47,11 +47,11 @@ class Deviation:
 
 DEVIATIONS: dict[str, Deviation] = {
     "float64-promotion": Deviation(
-        "float64-promotion", ("jax", "numpy"),
+        "float64-promotion", ("jax", "torch", "numpy"),
         "Keras's type promotion maps float64 to float32 on this backend (BIT64_TO_BIT32_DTYPE, "
-        "keras/src/backend/common/dtypes.py), so keras.ops.tanh of a float64 tensor is float32: "
-        "a float64 recurrent layer is only float32-accurate here; float64 parity is proven "
-        "against keras (TensorFlow) and keras-torch"),
+        "keras/src/backend/common/dtypes.py), so some ops of a float64 layer compute in float32 "
+        "(tanh on JAX, matmul on PyTorch): float64 is only float32-accurate here; float64 "
+        "parity is proven against keras (TensorFlow)"),
     "masked-step-output": Deviation(
         "masked-step-output", ("jax", "numpy"),
         "Keras's JAX (and NumPy) rnn gives a masked step before the row's first valid step "

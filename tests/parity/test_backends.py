@@ -2,8 +2,10 @@
 runs these) and PyTorch (when installed).
 
 Keras picks its backend once per process, so everything that runs Keras on JAX or PyTorch runs
-in a subprocess started with ``KERAS_BACKEND`` -- with TensorFlow *blocked* there (an import
-hook that fails ``import tensorflow``), which proves those paths never need it:
+in a subprocess started with ``KERAS_BACKEND`` -- with TensorFlow *blocked* there and in every
+process it starts (a ``sitecustomize`` that makes ``tensorflow`` and ``tf_keras`` look not
+installed: ``sys.modules[name] = None``, so ``import`` fails and ``find_spec`` finds nothing),
+which proves those paths never need it:
 
 * the in-process API under that backend: ``from_keras`` / ``to_keras`` / ``compare`` /
   ``assert_parity`` / ``compare_gradients`` (the backend's own autodiff) / ``compare_training``
@@ -36,15 +38,22 @@ OTHER_BACKENDS = [pytest.param(b, marks=pytest.mark.skipif(not backend.installed
                                                            reason=f"{b} is not installed"))
                   for b in ("jax", "torch")]
 
+#: In a ``sitecustomize``: TensorFlow and tf_keras are not installed, for this process and every
+#: worker process it spawns.
 BLOCK_TF = textwrap.dedent("""
-    import sys, importlib.abc
-    class _Block(importlib.abc.MetaPathFinder):
-        def find_spec(self, name, path=None, target=None):
-            if name.split('.')[0] in ('tensorflow', 'tf_keras'):
-                raise ImportError('blocked for this test: ' + name)
-            return None
-    sys.meta_path.insert(0, _Block())
+    import sys
+    for _name in ('tensorflow', 'tf_keras'):
+        sys.modules[_name] = None
 """)
+
+
+def site_dir(tmp_path: Path, *sources: str) -> str:
+    """A directory holding a ``sitecustomize.py`` made of ``sources`` (every Python process
+    started with it on ``PYTHONPATH`` runs it at start-up)."""
+    site = tmp_path / "site"
+    site.mkdir(exist_ok=True)
+    (site / "sitecustomize.py").write_text("\n".join(textwrap.dedent(s) for s in sources))
+    return str(site)
 
 
 def _env(keras_backend: str | None, extra_path: str | None = None) -> dict:
@@ -59,13 +68,21 @@ def _env(keras_backend: str | None, extra_path: str | None = None) -> dict:
     return env
 
 
-def run_python(code: str, keras_backend: str | None, *args: str, block_tf: bool = True,
-               extra_path: str | None = None, timeout: int = 600) -> subprocess.CompletedProcess:
-    """``python -c code args`` with ``KERAS_BACKEND`` (TensorFlow blocked unless asked)."""
-    source = (BLOCK_TF if block_tf else "") + textwrap.dedent(code)
-    return subprocess.run([sys.executable, "-c", source, *map(str, args)], capture_output=True,
-                          text=True, timeout=timeout, env=_env(keras_backend, extra_path),
-                          cwd=str(ROOT))
+def run_python(code: str, keras_backend: str | None, *args: str, site: str | None = None,
+               timeout: int = 600) -> subprocess.CompletedProcess:
+    """``python -c code args`` with ``KERAS_BACKEND`` and ``site`` (:func:`site_dir`)."""
+    return subprocess.run([sys.executable, "-c", textwrap.dedent(code), *map(str, args)],
+                          capture_output=True, text=True, timeout=timeout,
+                          env=_env(keras_backend, site), cwd=str(ROOT))
+
+
+@pytest.fixture
+def no_tf(tmp_path) -> str:
+    """A site directory that blocks TensorFlow (:data:`BLOCK_TF`)."""
+    return site_dir(tmp_path, BLOCK_TF)
+
+
+CLI = "from parity.cli import main; import sys; sys.exit(main(sys.argv[1:]))"
 
 
 #: The in-process API on a backend: every public entry point on tiny layers and a model.
@@ -76,7 +93,7 @@ API_SCRIPT = """
     from parity.bridge import backend
     keras = backend.require()
     assert keras.backend.backend() == sys.argv[1], keras.backend.backend()
-    assert "tensorflow" not in sys.modules
+    assert sys.modules.get("tensorflow") is None  # not imported (or blocked)
     rng = np.random.default_rng(0)
     results = {}
 
@@ -120,18 +137,17 @@ API_SCRIPT = """
 
 
 @pytest.mark.parametrize("name", OTHER_BACKENDS)
-def test_in_process_api_on_the_backend_without_tensorflow(name):
-    proc = run_python(API_SCRIPT, name, name)
+def test_in_process_api_on_the_backend_without_tensorflow(name, no_tf):
+    proc = run_python(API_SCRIPT, name, name, site=no_tf)
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
 @pytest.mark.parametrize("name", OTHER_BACKENDS)
-def test_cli_reference_runs_the_backend_in_workers(name, tmp_path):
+def test_cli_reference_runs_the_backend_in_workers(name, tmp_path, no_tf):
     report = tmp_path / "r.json"
-    proc = run_python("from parity.cli import main; import sys; sys.exit(main(sys.argv[1:]))",
-                      None, "parity", "--reference", f"keras-{name}", "--only",
+    proc = run_python(CLI, None, "parity", "--reference", f"keras-{name}", "--only",
                       "dense/2-D,grad/dense/2-D activation=None,merging/maximum,"
-                      "grad/merging/maximum", "--json", str(report))
+                      "grad/merging/maximum", "--json", str(report), site=no_tf)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert f"on {name}" in proc.stdout and "5 passed, 0 failed" in proc.stdout  # grad/merging too
     data = json.loads(report.read_text())
@@ -140,7 +156,7 @@ def test_cli_reference_runs_the_backend_in_workers(name, tmp_path):
 
 
 @pytest.mark.parametrize("name", OTHER_BACKENDS)
-def test_port_checks_a_keras_file_against_the_backend_that_wrote_it(name, tmp_path):
+def test_port_checks_a_keras_file_against_the_backend_that_wrote_it(name, tmp_path, no_tf):
     path, out = tmp_path / "m.keras", tmp_path / "m.npz"
     write = run_python("""
         import sys, numpy as np
@@ -150,10 +166,9 @@ def test_port_checks_a_keras_file_against_the_backend_that_wrote_it(name, tmp_pa
                                   keras.layers.Embedding(9, 4, mask_zero=True),
                                   keras.layers.LSTM(3), keras.layers.Dense(2)])
         model.save(sys.argv[1])
-    """, name, str(path))
+    """, name, str(path), site=no_tf)
     assert write.returncode == 0, write.stderr
-    proc = run_python("from parity.cli import main; import sys; sys.exit(main(sys.argv[1:]))",
-                      name, "port", str(path), "-o", str(out))
+    proc = run_python(CLI, name, "port", str(path), "-o", str(out), site=no_tf)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert f"checked against keras" in proc.stdout and f" on {name}" in proc.stdout
     assert "parity PASSED" in proc.stdout and out.exists()
@@ -172,11 +187,12 @@ def test_port_falls_back_to_an_installed_backend(tmp_path, monkeypatch):
     assert port.recorded_backend({"backend": "jax"}) == "jax"
 
 
-def test_a_mismatched_backend_is_an_error_never_a_switch():
+def test_a_mismatched_backend_is_an_error_never_a_switch(monkeypatch):
     running = backend.configured()
     other = "jax" if running != "jax" else "tensorflow"
     with pytest.raises(backend.BackendMismatch, match=f"runs Keras on the '{running}' backend"):
         backend.require(other)
+    monkeypatch.setattr(references, "missing", lambda name: None)  # as if installed
     with pytest.raises(backend.BackendMismatch, match=f"KERAS_BACKEND={other}"):
         references.reference_module("keras-jax" if other == "jax" else "keras")
     assert backend.configured() == running
@@ -189,7 +205,7 @@ def test_unknown_and_uninstalled_references_exit_2(monkeypatch, capsys):
     assert "expected one of ['keras', 'keras-jax', 'keras-numpy', 'keras-torch', 'tf_keras']" \
         in capsys.readouterr().err
     monkeypatch.setitem(sys.modules, "torch", None)  # an import that fails: not installed
-    assert main(["parity", "--reference", "keras,keras-torch", "--only", "dense/2-D"]) == 2
+    assert main(["parity", "--reference", "keras-torch", "--only", "dense/2-D"]) == 2
     err = capsys.readouterr().err
     assert "--reference keras-torch: torch is not installed" in err and "numpy-rnn[torch]" in err
 
@@ -197,8 +213,7 @@ def test_unknown_and_uninstalled_references_exit_2(monkeypatch, capsys):
 def test_keras_numpy_reference_skips_what_needs_autodiff():
     """Keras's NumPy backend: inference rows run, gradient rows are skipped with the reason."""
     pytest.importorskip("scipy")  # Keras's NumPy backend imports it
-    proc = run_python("from parity.cli import main; import sys; sys.exit(main(sys.argv[1:]))",
-                      None, "parity", "--reference", "keras-numpy", "--only",
+    proc = run_python(CLI, None, "parity", "--reference", "keras-numpy", "--only",
                       "dense/2-D,grad/dense/2-D activation=None")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "1 passed, 0 failed, 2 skipped" in proc.stdout  # both grad/dense/2-D rows
@@ -221,14 +236,10 @@ BI = "bidirectional/lstm merge=concat"
 def test_planted_bug_fails_against_every_reference_and_drift_is_reported(tmp_path):
     """Teeth: a planted LSTM bug (in every process: the workers too) fails the case against
     Keras on TensorFlow and on JAX; the drift section compares the two references."""
-    site = tmp_path / "site"
-    site.mkdir()
-    (site / "sitecustomize.py").write_text(textwrap.dedent(PLANTED))
     report = tmp_path / "r.json"
-    proc = run_python("from parity.cli import main; import sys; sys.exit(main(sys.argv[1:]))",
-                      None, "parity", "--reference", "keras,keras-jax", "--only",
-                      f"{BI},grad/{BI},dense/2-D", "--json", str(report), block_tf=False,
-                      extra_path=str(site))
+    proc = run_python(CLI, None, "parity", "--reference", "keras,keras-jax", "--only",
+                      f"{BI},grad/{BI},dense/2-D", "--json", str(report),
+                      site=site_dir(tmp_path, PLANTED))
     assert proc.returncode == 1, proc.stdout + proc.stderr
     data = json.loads(report.read_text())
     status = {(c["reference"], c["case"].split(" @")[0]): c["status"] for c in data["cases"]}
