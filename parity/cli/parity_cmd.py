@@ -85,6 +85,10 @@ def _check_options(args: argparse.Namespace) -> dict | None:
         args.shard_kn = None if args.shard is None else parse_shard(args.shard)
     except ValueError as exc:
         raise GateError(str(exc)) from None
+    if args.shard_kn is not None and len(args.references) > 1:
+        raise GateError(f"--shard: one reference per sharded sweep (the drift report needs "
+                        f"every reference's rows of a case together); received --reference "
+                        f"{args.reference}: run one sharded sweep per reference")
     for flag in ("json", "junit", "save_baseline", "plot"):
         path = getattr(args, flag)
         if path is None:
