@@ -245,7 +245,7 @@ def keras_gradients(keras_obj: Any, inputs: Any, *, targets: Any = None, loss: A
             return total
         return k_loss(y_true, out)
 
-    wrt = [backend.to_numpy(v.value) for v in variables] + ([x] if floating else []) + (
+    wrt = [np.asarray(v.numpy()) for v in variables] + ([x] if floating else []) + (
         init or [])
     grads = backend.gradients(scalar, wrt)
     dx = grads[n] if floating else None
