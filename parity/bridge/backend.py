@@ -203,6 +203,8 @@ def to_numpy(x: Any) -> Any:
         return [to_numpy(i) for i in x]
     if isinstance(x, dict):
         return {k: to_numpy(v) for k, v in x.items()}
+    if type(x).__module__.split(".")[0] == "tensorflow" and callable(getattr(x, "numpy", None)):
+        return np.asarray(x.numpy())  # (NumPy 2 warns on np.array of an EagerTensor)
     keras = sys.modules.get("keras")
     ops = getattr(keras, "ops", None)
     if ops is not None and not isinstance(x, (np.generic, int, float, bool)):
