@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import dataclasses
+import hashlib
 import json
 import math
 import warnings
@@ -31,7 +32,8 @@ __all__ = ["ParityReport", "OutputDiff", "diff_arrays", "compare_outputs", "json
 class Capture:
     """The expected (reference) array of every row :func:`diff_arrays` measured inside
     :func:`capturing`, in order, as ``(name, array, how)`` (``how``: the ``kind`` / ``rtol`` /
-    ``atol`` / ``scale`` it was measured with); ``exact``: the float64 answers a comparison attached to its
+    ``atol`` / ``scale`` it was measured with, and ``numpy_digest``, a digest of the NumPy side's
+    array); ``exact``: the float64 answers a comparison attached to its
     rows (:func:`attach_exact`), by row position, when the capture asked for them."""
 
     want_exact: bool = False
@@ -74,6 +76,17 @@ def attach_exact(rows: Sequence[tuple[str, Any]]) -> None:
                 break
 
 
+def _digest(actual: Any) -> str:
+    """sha256 of the NumPy side's array (dtype, shape, bytes): equal inputs and weights give
+    NumPy bit-equal outputs, so two references' runs of a case with different digests did not
+    compute the same thing (Keras's initialisers draw from each backend's own RNG)."""
+    a = np.ascontiguousarray(np.asarray(actual))
+    h = hashlib.sha256(f"{a.dtype.str}{a.shape}".encode())
+    if a.dtype.kind in "biufc":
+        h.update(a.tobytes())
+    return h.hexdigest()[:16]
+
+
 def diff_arrays(name: str, actual: Any, expected: Any, **kwargs: Any) -> OutputDiff:
     """``numpy_rnn.testing.diff`` (the one array diff); inside :func:`capturing` the expected
     array is kept too."""
@@ -81,6 +94,7 @@ def diff_arrays(name: str, actual: Any, expected: Any, **kwargs: Any) -> OutputD
     cap = _capture.get()
     if cap is not None:
         how = {k: v for k, v in kwargs.items() if k in ("kind", "rtol", "atol", "scale")}
+        how["numpy_digest"] = _digest(actual)
         cap.rows.append((d.name, np.array(expected, copy=True), how))
     return d
 

@@ -120,6 +120,7 @@ class _QuietLoader:
         return self._loader.create_module(spec)
 
     def exec_module(self, module: Any) -> None:
+        _uninstall_import_hook()  # TensorFlow is being imported: the hook's work is done
         with _stderr_without_tensorflow_noise():
             self._loader.exec_module(module)
 
@@ -128,13 +129,19 @@ class _QuietLoader:
 
 
 class _QuietTensorFlowImport(importlib.abc.MetaPathFinder):
-    """On ``sys.meta_path`` until the first ``import tensorflow``, which it makes quiet."""
+    """On ``sys.meta_path`` until TensorFlow is imported, which it makes quiet.  A look-up that
+    imports nothing (``importlib.util.find_spec("tensorflow")``, as PyTorch's ``torch._dynamo``
+    makes to learn what is installed) leaves it in place for the import that follows."""
 
     def find_spec(self, fullname: str, path: Any = None, target: Any = None) -> Any:
         if fullname != "tensorflow":
             return None
-        _uninstall_import_hook()  # one import only; and find_spec below must not come back here
-        spec = importlib.util.find_spec(fullname)
+        _uninstall_import_hook()  # find_spec below must not come back here
+        try:
+            spec = importlib.util.find_spec(fullname)
+        finally:
+            if sys.modules.get("tensorflow") is None:  # not imported (yet): keep watching
+                sys.meta_path.insert(0, self)
         if spec is not None and hasattr(spec.loader, "exec_module"):
             spec.loader = _QuietLoader(spec.loader)
         return spec

@@ -7,7 +7,10 @@ keras,keras-jax``), what the backends computed for each case, compared with each
 * Disagreement: for a case and a pair of references ``(a, b)``, row ``i`` of ``a`` is compared
   with row ``i`` of ``b`` by the tolerance that row was measured with (the ``kind``, ``rtol``,
   ``atol`` and ``scale`` NumPy is held to, ``b`` as the expected side).  The pair's figure is
-  its worst row; rows beyond tolerance are *disagreements*.
+  its worst row; rows beyond tolerance are *disagreements*.  Only runs that computed the same
+  thing are compared: NumPy's side of every row must be bit-equal in both (a digest is
+  captured), which a case built on Keras's own initialisation is not -- each backend draws its
+  initial weights from its own random generator -- and such a case is "not comparable".
 * Referee: the cases with a disagreement run again in both references' workers with the float64
   answer captured (the same Keras object rebuilt in float64 on that backend,
   ``parity.bridge.float64``; rows the bridge's ``compare`` / ``compare_gradients`` measured have
@@ -77,12 +80,21 @@ def compare_rows(rows_a: list[dict], rows_b: list[dict]) -> dict:
         return {"rows": 0, "max_abs_diff": None, "worst_row": None, "passed": None,
                 "disagreeing": [], "note": f"the references measured different rows "
                                            f"({len(names_a)} vs {len(names_b)})"}
+    digests = [(ra["how"].get("numpy_digest"), rb["how"].get("numpy_digest"))
+               for ra, rb in zip(rows_a, rows_b)]
+    if any(da != db for da, db in digests):
+        return {"rows": len(rows_a), "max_abs_diff": None, "worst_row": None, "passed": None,
+                "disagreeing": [], "note": "not comparable: NumPy's own outputs differ between "
+                                           "the two runs, so the references were given different "
+                                           "weights or inputs (Keras's initialisers draw from "
+                                           "each backend's own random generator)"}
     worst, worst_row, bad = 0.0, None, []
     for i, (ra, rb) in enumerate(zip(rows_a, rows_b)):
         a, b = np.asarray(ra["array"]), np.asarray(rb["array"])
         if a.dtype.kind not in "fiub" or b.dtype.kind not in "fiub":
             continue
-        d = diff_arrays(ra["name"], a, b, **rb["how"])
+        how = {k: v for k, v in rb["how"].items() if k != "numpy_digest"}
+        d = diff_arrays(ra["name"], a, b, **how)
         if not d.passed:
             bad.append(i)
         if worst_row is None or d.max_abs_err > worst:
@@ -189,7 +201,7 @@ def _fmt(x: Any) -> str:
 
 def _pair_text(pair: dict) -> str:
     if pair.get("passed") is None:
-        return "-"
+        return "n/c" if str(pair.get("note") or "").startswith("not comparable") else "-"
     return f"{_fmt(pair['max_abs_diff'])}{'' if pair['passed'] else ' DIFFER'}"
 
 
@@ -212,7 +224,8 @@ def drift_lines(drift: dict) -> list[str]:
             f"{_pair_text(p):>{w}}" for p, w in zip(c["pairs"], pcols)))
     lines.append("-" * len(head))
     lines.append(f"{drift['n_disagreeing']} of {drift['n_cases']} case(s) where the references "
-                 "disagree beyond tolerance")
+                 "disagree beyond tolerance (n/c: not comparable, the references drew different "
+                 "initial weights)")
     for c in drift["cases"]:
         for p in c["pairs"]:
             for r in p.get("referee", []):
