@@ -104,19 +104,38 @@ def compare_rows(rows_a: list[dict], rows_b: list[dict]) -> dict:
 
 
 def referee_rows(a: str, b: str, rows_a: list[dict], rows_b: list[dict],
-                 indices: Sequence[int]) -> list[dict]:
-    """For each disagreeing row: which backend is closer to the float64 answer (``a``'s, else
-    ``b``'s), and how far apart the two float64 answers are."""
+                 indices: Sequence[int], trusted: tuple[str, list[dict]] | None = None
+                 ) -> list[dict]:
+    """For each disagreeing row: which backend is closer to the float64 answer, and how far
+    apart the two backends' own float64 answers are.
+
+    The float64 answer is ``trusted``'s (``(reference, rows)``: a reference whose Keras computes
+    float64 in float64, TensorFlow, when the run has one), else ``a``'s (or ``b``'s).  A float64
+    row is judged only by a trusted answer: a backend's float64 answer to its own float64 row is
+    the row itself, and on JAX / PyTorch it is not float64-accurate (``float64-promotion``)."""
     out = []
     for i in indices:
         ra, rb = rows_a[i], rows_b[i]
         ea, eb = ra.get("exact"), rb.get("exact")
-        exact = ea if ea is not None else eb
+        et = None if trusted is None or len(trusted[1]) <= i else trusted[1][i].get("exact")
+        exact, source = ((et, trusted[0]) if et is not None else
+                         (ea, a) if ea is not None else (eb, b))
         row: dict[str, Any] = {"row": ra["name"], "closer": None}
+        float64 = np.asarray(ra["array"]).dtype == np.float64
         if exact is None or np.shape(exact) != np.shape(ra["array"]):
             row["note"] = "no float64 answer for this row (the case measures it by its own means)"
             out.append(row)
             continue
+        if float64 and et is None:
+            row["note"] = ("a float64 row and no TensorFlow reference in the run: no independent "
+                           "float64 answer to judge it by")
+            if ea is not None and eb is not None and np.shape(ea) == np.shape(eb):
+                row["float64_gap"] = float(np.max(np.abs(np.asarray(ea, np.float64)
+                                                         - np.asarray(eb, np.float64)),
+                                                  initial=0.0))
+            out.append(row)
+            continue
+        row["exact_from"] = source
         exact = np.asarray(exact, np.float64)
         err_a = float(np.max(np.abs(np.asarray(ra["array"], np.float64) - exact), initial=0.0))
         err_b = float(np.max(np.abs(np.asarray(rb["array"], np.float64) - exact), initial=0.0))
@@ -127,6 +146,10 @@ def referee_rows(a: str, b: str, rows_a: list[dict], rows_b: list[dict],
                                                      - np.asarray(eb, np.float64)), initial=0.0))
         out.append(row)
     return out
+
+
+#: References whose Keras computes float64 in float64 (their float64 answers judge float64 rows).
+TRUSTED_FLOAT64 = ("keras", "tf_keras")
 
 
 def case_drift(case: str, references: Sequence[str], outcomes: dict[str, Any],
@@ -161,7 +184,9 @@ def case_drift(case: str, references: Sequence[str], outcomes: dict[str, Any],
                     for r_src, r_dst in zip(src, dst):
                         if r_src.get("exact") is not None:
                             r_dst["exact"] = r_src["exact"]
-            pair["referee"] = referee_rows(a, b, rows_a, rows_b, bad)
+            trusted = next(((r, (exact or {}).get(r) or captures.get(r) or [])
+                            for r in TRUSTED_FLOAT64 if r in references), None)
+            pair["referee"] = referee_rows(a, b, rows_a, rows_b, bad, trusted)
         entry["pairs"].append(pair)
     return entry
 
@@ -236,8 +261,12 @@ def drift_lines(drift: dict) -> list[str]:
 
 def _verdict(a: str, b: str, r: dict) -> str:
     if r.get("closer") is None:
-        return r.get("note", "no float64 answer")
-    text = (f"float64 referee: max|{a}-exact|={_fmt(r[f'err_{a}'])}, "
+        text = r.get("note", "no float64 answer")
+        if "float64_gap" in r:
+            text += f" (the backends' float64 answers differ by {_fmt(r['float64_gap'])})"
+        return text
+    text = (f"float64 referee ({r.get('exact_from', a)}'s float64): "
+            f"max|{a}-exact|={_fmt(r[f'err_{a}'])}, "
             f"max|{b}-exact|={_fmt(r[f'err_{b}'])} -> "
             + ("neither is closer" if r["closer"] == "tie" else f"{r['closer']} is right"))
     if "float64_gap" in r:
