@@ -255,3 +255,44 @@ def test_planted_bug_fails_against_every_reference_and_drift_is_reported(tmp_pat
         assert pair["passed"] is True and pair["rows"] >= 1, case  # the backends agree
         assert set(case["errors"]) == {"keras", "keras-jax"}
     assert "backend drift" in proc.stdout
+
+
+#: A user's test module under KERAS_BACKEND=<backend>: the fixture and the strategies.
+PLUGIN_USER = '''
+import numpy as np
+from hypothesis import given, settings
+from parity import strategies
+
+def test_fixture(parity_check):
+    assert parity_check.reference == "keras-{name}"
+    assert parity_check.keras.backend.backend() == "{name}"
+    k, n = parity_check.lstm_pair(4, 3, seed=1, return_sequences=True)
+    x = np.random.default_rng(0).normal(size=(2, 5, 3)).astype("float32")
+    parity_check.assert_parity(n, k, x)
+
+@settings(max_examples=3, deadline=None, derandomize=True, database=None)
+@given(strategies.lstm_cases(dtypes=("float32",), masks=("none", "right")))
+def test_strategy_examples(parity_check, case):
+    layer = parity_check.layers.LSTM(**case.config)
+    layer.build((None, None, case.inputs.shape[-1]))
+    layer.set_weights(case.weights)
+    parity_check.assert_parity(parity_check.from_keras(layer), layer, case.inputs,
+                               **strategies.call_kwargs(case))
+'''
+
+
+@pytest.mark.parametrize("name", OTHER_BACKENDS)
+def test_pytest_plugin_and_strategies_on_the_backend(name, tmp_path, no_tf):
+    (tmp_path / "test_user.py").write_text(PLUGIN_USER.format(name=name))
+    args = ["-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "parity.pytest_plugin",
+            "--rootdir", str(tmp_path), str(tmp_path / "test_user.py")]
+    proc = subprocess.run([sys.executable, *args], capture_output=True, text=True, timeout=600,
+                          env=_env(name, no_tf), cwd=str(tmp_path))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "2 passed" in proc.stdout
+    # a reference on another backend than the process's is a usage error, not a switch
+    proc = subprocess.run([sys.executable, *args, "--parity-reference", "keras"],
+                          capture_output=True, text=True, timeout=600, env=_env(name, no_tf),
+                          cwd=str(tmp_path))
+    assert proc.returncode == 4, proc.stdout + proc.stderr  # pytest's usage-error exit
+    assert f"this process runs '{name}' (KERAS_BACKEND)" in proc.stderr
