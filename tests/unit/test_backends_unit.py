@@ -110,7 +110,7 @@ def test_referee_names_the_backend_closer_to_the_float64_answer():
     (judged,) = drift.referee_rows("keras-jax", "keras-torch", a64, b64, [0], trusted)
     assert judged["closer"] == "keras-torch" and judged["exact_from"] == "keras"
     # a float64 row no comparison gave a float64 answer for: TensorFlow's own row is one
-    plain = [dict(r, exact=None) for r in (a64, b64, trusted[1])]
+    plain = [[dict(r, exact=None) for r in rows] for rows in (a64, b64, trusted[1])]
     (judged,) = drift.referee_rows("keras-jax", "keras-torch", plain[0], plain[1], [0],
                                    ("keras", plain[2]))
     assert judged["closer"] == "keras-torch" and judged["exact_from"] == "keras"
