@@ -308,3 +308,32 @@ def test_pytest_plugin_and_strategies_on_the_backend(name, tmp_path, no_tf):
         pytest.skip("TensorFlow is not installed: the mismatch cannot be asked for")
     assert proc.returncode == 4, proc.stdout + proc.stderr  # pytest's usage-error exit
     assert f"this process runs '{name}' (KERAS_BACKEND)" in proc.stderr
+
+
+@pytest.mark.skipif(not backend.installed("jax"), reason="jax is not installed")
+def test_port_runs_the_recorded_backend_in_its_own_process(tmp_path, no_tf):
+    """A ``.keras`` archive whose ``metadata.json`` names the backend that wrote it is checked on
+    that backend even from a process that runs another (here: TensorFlow absent, and the file
+    ported from a process configured for PyTorch, which is not what wrote it)."""
+    import zipfile
+
+    path, out = tmp_path / "m.keras", tmp_path / "m.npz"
+    write = run_python("""
+        import sys
+        from parity.bridge import backend
+        keras = backend.require()
+        keras.Sequential([keras.Input((4, 3)), keras.layers.GRU(2)]).save(sys.argv[1])
+    """, "jax", str(path), site=no_tf)
+    assert write.returncode == 0, write.stderr
+    tagged = tmp_path / "tagged.keras"
+    with zipfile.ZipFile(path) as src, zipfile.ZipFile(tagged, "w") as dst:
+        for item in src.infolist():
+            data = src.read(item.filename)
+            if item.filename == "metadata.json":
+                meta = json.loads(data)
+                meta["backend"] = "jax"
+                data = json.dumps(meta).encode()
+            dst.writestr(item, data)
+    proc = run_python(CLI, "torch", "port", str(tagged), "-o", str(out), site=no_tf)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "on jax" in proc.stdout and "(the backend that wrote the file)" in proc.stdout
