@@ -357,8 +357,8 @@ def _drift(args: argparse.Namespace, refs: list[str], fulls: dict, positions: di
     pos = positions[refs[0]]
     names = [fulls[refs[0]][i].name for i in pos]
     dirs = {ref: os.path.join(root, ref) for ref in refs}
-    # rows are compared by position: every reference runs the same fixed cases (a reference's
-    # own group, tf_keras's grid or the random examples named after it, is compared by name)
+    # every reference runs the same fixed cases, at the same positions; a reference's own rows
+    # (tf_keras's grid, the random examples named after their reference) are not compared
     common = [(k, i) for k, i in enumerate(pos)
               if all(i < len(fulls[r]) and fulls[r][i].name == fulls[refs[0]][i].name
                      for r in refs)]
