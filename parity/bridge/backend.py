@@ -187,12 +187,18 @@ def check_weight_dtypes(layer: Any, weights: Sequence[np.ndarray], dtype: str) -
     JAX without x64 mode truncates a float64 layer's weights to float32 (with a warning only)."""
     found = sorted({np.asarray(w).dtype.name for w in weights
                     if np.asarray(w).dtype.kind == "f" and np.asarray(w).dtype != np.dtype(dtype)})
-    if found:
-        raise ValueError(
-            f"layer '{getattr(layer, 'name', '?')}' ({type(layer).__name__}) computes in {dtype} "
-            f"but its weights are {found}: on the JAX backend, a float64 layer made before JAX's "
-            "x64 mode was on is silently float32; set JAX_ENABLE_X64=1 (or call "
-            "parity.bridge.backend.require() before building the layer: it turns x64 on)")
+    if not found:
+        return
+    what = f"layer '{getattr(layer, 'name', '?')}' ({type(layer).__name__}) computes in {dtype} " \
+           f"but its weights are {found}"
+    if configured() == "jax":
+        raise ValueError(f"{what}: on the JAX backend, a float64 layer made before JAX's x64 mode "
+                         "was on is silently float32; set JAX_ENABLE_X64=1 (or call "
+                         "parity.bridge.backend.require() before building the layer: it turns "
+                         "x64 on)")
+    raise BackendUnsupported(f"{what}: Keras's {configured()!r} backend makes float64 weights "
+                             "float32 (its type promotion maps float64 to float32: the "
+                             "'float64-promotion' deviation, docs/backends.md)")
 
 
 def to_numpy(x: Any) -> Any:
