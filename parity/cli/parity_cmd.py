@@ -414,7 +414,8 @@ def _write_outputs(args: argparse.Namespace, outcomes, vers: dict, seconds: floa
         n = plot_error_by_timestep(
             outcomes, args.plot,
             title=f"numpy-rnn parity: error along time (seed {args.seed}, "
-                  + "; ".join(_against(r, vers) for r in args.references) + ")")
+                  + (_against(args.references[0], vers) if len(args.references) == 1 else
+                     f"keras {vers['keras']}: " + ", ".join(args.references)) + ")")
         print(f"plot: {args.plot} ({n} sequence output(s))")
 
 
