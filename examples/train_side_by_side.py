@@ -10,13 +10,15 @@ the same batches in the same order (``train_on_batch``; no shuffling).  Printed:
 loss on both sides and their difference, and the final weights' largest difference.  ``--plot
 PATH`` writes both loss curves and their per-step difference as a PNG.
 
-    python examples/train_side_by_side.py --steps 50 --plot docs/train-side-by-side.png
+    python examples/train_side_by_side.py --steps 50 --plot "$(mktemp -d)/train-side-by-side.png"
+
+(``docs/train-side-by-side.png``, the figure docs/training.md shows, was made this way.)
 
 Exit status 0 when the float64 run agrees with Keras to ``--rtol`` (1e-12, relative) at every
 step and in every final weight, 1 when it does not, 2 on a usage error.  float32 is shown, not
 gated: Adam and RMSprop divide by the root of a running mean of squared gradients, so rounding
 noise in a near-zero gradient component becomes a visible step and float32 trajectories of two
-exact implementations drift apart (keras-training.md section 3).
+exact implementations drift apart (docs/training.md, "Side by side with Keras", says how far).
 """
 from __future__ import annotations
 
@@ -249,13 +251,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         import tensorflow  # noqa: F401
     except ImportError as exc:
         print(f"needs TensorFlow and Keras 3 for the Keras side ({exc}); "
-              "pip install 'numpy-rnn[keras]'", file=sys.stderr)
+              "pip install -e '.[keras]' from a checkout", file=sys.stderr)
         return 2
     if args.plot:
         try:
             import matplotlib  # noqa: F401
         except ImportError as exc:
-            print(f"--plot needs matplotlib ({exc}); pip install 'numpy-rnn[plot]'",
+            print(f"--plot needs matplotlib ({exc}); pip install -e '.[plot]' from a checkout",
                   file=sys.stderr)
             return 2
     x, y, vocab_size = corpus_windows(args.window, args.max_windows)

@@ -7,10 +7,22 @@ from __future__ import annotations
 __version__ = "0.1.0"
 
 from . import activations, datasets, initializers  # noqa: E402
-from . import losses, optimizers  # noqa: E402
+from . import losses, optimizers, regularizers  # noqa: E402
+from . import callbacks, metrics  # noqa: E402
 from .layers import LSTM, Embedding, EmbeddingLayer, Layer, TokenIdError  # noqa: E402
 from .layers import GRU, Bidirectional, Dense, Dropout, Masking, SimpleRNN  # noqa: E402
+from .layers import ELU, Activation, LeakyReLU, PReLU, ReLU, Softmax  # noqa: E402
+from .layers import (ActivityRegularization, AlphaDropout, GaussianDropout,  # noqa: E402
+                     GaussianNoise, SpatialDropout1D)
+from .layers import AdditiveAttention, Attention, EinsumDense, MultiHeadAttention  # noqa: E402
 from .layers.recurrent import RNNBase, rnn_loop  # noqa: E402
+from .layers import (BatchNormalization, GroupNormalization, LayerNormalization,  # noqa: E402
+                     RMSNormalization, UnitNormalization)
+from .layers import (AveragePooling1D, Conv1D, Conv1DTranspose, DepthwiseConv1D,  # noqa: E402
+                     GlobalAveragePooling1D, GlobalMaxPooling1D, MaxPooling1D,
+                     SeparableConv1D)
+from .layers.reshaping import (Cropping1D, Flatten, Permute, RepeatVector, Reshape,  # noqa: E402
+                               TimeDistributed, UpSampling1D, ZeroPadding1D)
 from ._threads import get_num_threads, set_num_threads  # noqa: E402
 from .text import (  # noqa: E402
     TextVectorization,
@@ -19,9 +31,10 @@ from .text import (  # noqa: E402
     text_to_word_sequence,
 )
 from .layers import (Add, Average, Concatenate, Dot, Maximum, Minimum,  # noqa: E402
-                     Multiply, Subtract)
+                     Multiply, Subtract, TextVectorizationLayer)
 from .model import Sequential  # noqa: E402
 from .functional import Input, InputLayer, Model  # noqa: E402
+from .registry import register_layer, registered_layers, unregister_layer  # noqa: E402
 from .io import (  # noqa: E402
     BundleError,
     BundleIntegrityError,
@@ -45,6 +58,9 @@ __all__ = [
     "datasets",
     "losses",
     "optimizers",
+    "regularizers",
+    "callbacks",
+    "metrics",
     "Layer",
     "Embedding",
     "EmbeddingLayer",
@@ -56,18 +72,54 @@ __all__ = [
     "Dense",
     "Dropout",
     "Masking",
+    "BatchNormalization",
+    "LayerNormalization",
+    "UnitNormalization",
+    "GroupNormalization",
+    "RMSNormalization",
+    "Activation",
+    "ReLU",
+    "LeakyReLU",
+    "PReLU",
+    "ELU",
+    "Softmax",
+    "SpatialDropout1D",
+    "GaussianNoise",
+    "GaussianDropout",
+    "AlphaDropout",
+    "ActivityRegularization",
+    "Flatten",
+    "Reshape",
+    "Permute",
+    "RepeatVector",
+    "TimeDistributed",
+    "Cropping1D",
+    "ZeroPadding1D",
+    "UpSampling1D",
     "RNNBase",
     "rnn_loop",
+    "Conv1D",
+    "Conv1DTranspose",
+    "DepthwiseConv1D",
+    "SeparableConv1D",
+    "MaxPooling1D",
+    "AveragePooling1D",
+    "GlobalMaxPooling1D",
+    "GlobalAveragePooling1D",
     "set_num_threads",
     "get_num_threads",
     "Vocabulary",
     "TextVectorization",
+    "TextVectorizationLayer",
     "pad_sequences",
     "text_to_word_sequence",
     "Sequential",
     "Model",
     "Input",
     "InputLayer",
+    "register_layer",
+    "unregister_layer",
+    "registered_layers",
     "Add",
     "Subtract",
     "Multiply",
@@ -87,4 +139,8 @@ __all__ = [
     "read_keras_file",
     "UnsupportedModelError",
     "KerasFileError",
+    "EinsumDense",
+    "MultiHeadAttention",
+    "Attention",
+    "AdditiveAttention",
 ]

@@ -123,7 +123,34 @@ def read_file(path: str, limit: int) -> bytes:
 # Declared weight shapes: pure arithmetic from a numpy_rnn layer config
 # ------------------------------------------------------------------------------------------------
 _RNN_GATES = {"LSTM": 4, "GRU": 3, "SimpleRNN": 1}
-_WEIGHTLESS = ("Masking", "Dropout")
+_WEIGHTLESS = ("Masking", "Dropout", "Activation", "ReLU", "LeakyReLU", "ELU", "Softmax",
+               "SpatialDropout1D", "GaussianNoise", "GaussianDropout", "AlphaDropout",
+               "ActivityRegularization")
+_CONV = ("Conv1D", "Conv1DTranspose", "DepthwiseConv1D", "SeparableConv1D")
+_POOL = ("MaxPooling1D", "AveragePooling1D", "GlobalMaxPooling1D", "GlobalAveragePooling1D")
+
+
+def _reshaped_width(class_name: str, cfg: dict, in_width: int | None) -> int | None:
+    """The last-axis width after a weightless reshaping layer (None: not known from the
+    config and the input width alone)."""
+    if class_name in ("RepeatVector", "Cropping1D", "UpSampling1D"):
+        return in_width
+    if class_name == "ZeroPadding1D":
+        return in_width if cfg.get("data_format") in (None, "channels_last") else None
+    if class_name == "Reshape":
+        target = cfg.get("target_shape")
+        last = target[-1] if isinstance(target, (list, tuple)) and target else None
+        ok = isinstance(last, numbers.Integral) and not isinstance(last, bool) and last > 0
+        return int(last) if ok else None
+    if class_name == "Permute":
+        dims = cfg.get("dims")
+        keeps = isinstance(dims, (list, tuple)) and dims and dims[-1] == len(dims)
+        return in_width if keeps else None
+    return None  # Flatten: the product of every axis but the batch
+
+
+_RESHAPING = ("Flatten", "Reshape", "Permute", "RepeatVector", "Cropping1D", "ZeroPadding1D",
+              "UpSampling1D")
 
 
 def _count(label: str, cfg: dict, key: str, default: Any = None, optional: bool = False):
@@ -173,6 +200,16 @@ def declared_weights(class_name: str, cfg: dict, in_width: int | None,
         raise LimitError(f"{label}: the config is not a dict")
     if class_name in _WEIGHTLESS:
         return [], in_width
+    if class_name in _POOL or class_name in _CONV:
+        return _conv_weights(label, class_name, cfg, in_width, stored)
+    if class_name in _RESHAPING:
+        return [], _reshaped_width(class_name, cfg, in_width)
+    if class_name == "TimeDistributed":
+        inner = cfg.get("layer")
+        if not isinstance(inner, dict) or not isinstance(inner.get("class_name"), str):
+            raise LimitError(f"{label}: `layer` must be a serialized layer. Received: "
+                             f"{_show(inner)}")
+        return declared_weights(inner["class_name"], inner.get("config"), in_width, stored)
     if class_name in ("Embedding", "EmbeddingLayer"):
         rows = _count(label, cfg, "input_dim", cfg.get("vocab_size"))
         cols = _count(label, cfg, "output_dim", cfg.get("hidden_dim"))
@@ -189,6 +226,8 @@ def declared_weights(class_name: str, cfg: dict, in_width: int | None,
             return int(first[0])
         raise LimitError(f"{label}: its input size is unknown (no `features`, no input shape)")
 
+    if class_name == "PReLU":
+        return [("alpha", _prelu_alpha(label, cfg, in_width, stored))], in_width
     if class_name == "Dense":
         units = _count(label, cfg, "units")
         shapes = [("kernel", (features(), units))]
@@ -221,7 +260,148 @@ def declared_weights(class_name: str, cfg: dict, in_width: int | None,
             out += [(prefix + n, s) for n, s in shapes]
             widths.append(width)
         return out, (2 * widths[0] if merge == "concat" else widths[0])
+    if class_name in _NORMALIZATION:
+        return _normalization_weights(label, class_name, cfg, in_width, stored), in_width
     raise LimitError(f"{label}: unknown layer class {class_name!r}")
+
+
+#: Normalization layers: their weights have the shape of the normalized axes of their input.
+_NORMALIZATION = ("BatchNormalization", "LayerNormalization", "UnitNormalization",
+                  "GroupNormalization", "RMSNormalization")
+
+
+def _normalization_names(label: str, class_name: str, cfg: dict) -> list[str]:
+    if class_name == "UnitNormalization":
+        return []
+    if class_name == "RMSNormalization":
+        return ["scale"]
+    scale, center = _flag(label, cfg, "scale", True), _flag(label, cfg, "center", True)
+    if class_name == "LayerNormalization" and _flag(label, cfg, "rms_scaling", False):
+        return ["gamma"]
+    names = (["gamma"] if scale else []) + (["beta"] if center else [])
+    return names + (["moving_mean", "moving_variance"] if class_name == "BatchNormalization"
+                    else [])
+
+
+def _normalization_weights(label: str, class_name: str, cfg: dict, in_width: int | None,
+                           stored: list | None) -> list[tuple[str, tuple]]:
+    """The weights of a normalization layer: the input's sizes at ``axis`` (sorted, as Keras
+    sorts a list), from the ``build_input_shape`` its config records; without one, the input
+    width for ``axis=-1``, else the first stored weight's shape (bounded by the file)."""
+    names = _normalization_names(label, class_name, cfg)
+    if not names:
+        return []
+    axis = cfg.get("axis", -1)
+    axes = list(axis) if isinstance(axis, (list, tuple)) else [axis]
+    if not axes or any(isinstance(a, bool) or not isinstance(a, numbers.Integral) for a in axes):
+        raise LimitError(f"{label}: `axis` must be an int or a list of ints. Received: "
+                         f"axis={_show(axis)}")
+    axes = sorted(int(a) for a in axes)
+    built = cfg.get("build_input_shape")
+    if built is not None:
+        if not isinstance(built, (list, tuple)) or any(
+                d is not None and (isinstance(d, bool) or not isinstance(d, numbers.Integral))
+                for d in built):
+            raise LimitError(f"{label}: `build_input_shape` must be a list of ints or None. "
+                             f"Received: build_input_shape={_show(built)}")
+        rank = len(built)
+        if any(a >= rank or a < -rank for a in axes):
+            raise LimitError(f"{label}: `axis` {axis} does not fit build_input_shape "
+                             f"{_show(built)}")
+        shape = tuple(built[a] for a in axes)
+        if any(d is None or d < 1 for d in shape):
+            raise LimitError(f"{label}: the normalized axes of build_input_shape "
+                             f"{_show(built)} must have positive sizes")
+    elif axes == [-1] and in_width is not None:
+        shape = (in_width,)
+    elif stored:
+        shape = tuple(stored[0])
+    else:
+        raise LimitError(f"{label}: its input shape is unknown (no `build_input_shape`, no "
+                         "input width)")
+    return [(name, shape) for name in names]
+
+
+def _prelu_alpha(label: str, cfg: dict, in_width: int | None, stored: list | None) -> tuple:
+    """PReLU's ``alpha`` is the input shape without the batch axis (1 along ``shared_axes``):
+    the config alone does not give the sizes of the middle axes, so the stored shape stands in
+    for them, checked against what the config does fix (1 along the shared axes, the input
+    width on the last axis unless shared)."""
+    shared = cfg.get("shared_axes")
+    shared = [] if shared is None else (list(shared) if isinstance(shared, (list, tuple))
+                                        else [shared])
+    if any(isinstance(a, bool) or not isinstance(a, numbers.Integral) or a < 1 for a in shared):
+        raise LimitError(f"{label}: `shared_axes` must be axes >= 1. Received: "
+                         f"shared_axes={_show(cfg.get('shared_axes'))}")
+    shape = cfg.get("build_input_shape")
+    if isinstance(shape, (list, tuple)) and len(shape) >= 2 and all(
+            d is None or (isinstance(d, numbers.Integral) and not isinstance(d, bool) and d >= 1)
+            for d in shape):
+        dims = [1 if i in shared else d for i, d in enumerate(shape) if i > 0]
+        if all(d is not None for d in dims) and all(a < len(shape) for a in shared):
+            return tuple(int(d) for d in dims)  # built: the config fixes every size
+    first = tuple(stored[0]) if stored else None
+    if first is None or not first or any(
+            isinstance(d, bool) or not isinstance(d, numbers.Integral) or d < 1 for d in first):
+        raise LimitError(f"{label}: its weight `alpha` is missing or has no valid shape "
+                         f"(stored: {_show(first)})")
+    want = list(first)
+    for a in shared:
+        if a <= len(want):
+            want[a - 1] = 1
+    if in_width is not None and len(want) not in shared:
+        want[-1] = in_width
+    return tuple(int(d) for d in want)
+
+
+def _conv_weights(label: str, class_name: str, cfg: dict, in_width: int | None,
+                  stored: list | None) -> tuple[list[tuple[str, tuple]], int | None]:
+    """:func:`declared_weights` of the convolution and pooling layers.  ``in_width`` (the last
+    axis) is the channel count only for channels_last; otherwise the kernel the file stores
+    stands in for it, and the output width is unknown (the last axis is then the steps)."""
+    last = cfg.get("data_format", "channels_last") in (None, "channels_last")
+    if class_name in _POOL:  # channels_first: the channels are not the last axis
+        return [], (in_width if last else None)
+    size = cfg.get("kernel_size")
+    if isinstance(size, (list, tuple)) and len(size) == 1:
+        size = size[0]
+    k = _count(label, {"kernel_size": size}, "kernel_size")
+    first = stored[0] if stored else None
+    stored_dim = (lambda i: int(first[i]) if first is not None and len(first) == 3
+                  and isinstance(first[i], numbers.Integral) else None)
+    bias = _flag(label, cfg, "use_bias", True)
+    own = _count(label, cfg, "features", optional=True)  # a numpy_rnn config's input channels
+    known = own if own is not None else (in_width if last else None)
+    if class_name == "Conv1D":
+        filters, groups = _count(label, cfg, "filters"), _count(label, cfg, "groups", 1)
+        cin = known if known is not None else (
+            None if stored_dim(1) is None else stored_dim(1) * groups)
+        if cin is None or cin % groups:
+            raise LimitError(f"{label}: its input channels are unknown or not divisible by "
+                             f"groups={groups}")
+        shapes = [("kernel", (k, cin // groups, filters))]
+        out = filters
+    elif class_name == "Conv1DTranspose":
+        filters = _count(label, cfg, "filters")
+        cin = known if known is not None else stored_dim(2)
+        shapes, out = [("kernel", (k, filters, _needed(label, cin)))], filters
+    else:
+        dm = _count(label, cfg, "depth_multiplier", 1)
+        cin = _needed(label, known if known is not None else stored_dim(1))
+        if class_name == "DepthwiseConv1D":
+            shapes, out = [("kernel", (k, cin, dm))], cin * dm
+        else:
+            out = _count(label, cfg, "filters")
+            shapes = [("depthwise_kernel", (k, cin, dm)), ("pointwise_kernel", (1, cin * dm, out))]
+    if bias:
+        shapes.append(("bias", (out,)))
+    return shapes, (out if last else None)
+
+
+def _needed(label: str, channels: int | None) -> int:
+    if channels is None:
+        raise LimitError(f"{label}: its input channels are unknown (no input shape)")
+    return channels
 
 
 def element_count(shape: tuple) -> int:

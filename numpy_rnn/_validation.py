@@ -97,3 +97,58 @@ def rank(name: str, arr: np.ndarray, expected: int, layout: str) -> np.ndarray:
             f"Received: {name} with shape {arr.shape}"
         )
     return arr
+
+
+def require_finite(name: str, arr: Any) -> None:
+    """The one NaN policy of training: ``fit`` / ``train_on_batch`` refuse non-finite inputs,
+    targets and sample weights before any update, with a ValueError naming the argument and
+    the first bad element (Keras trains on and silently spreads NaN into every weight with
+    Adam or SGD; numpy_rnn's RMSprop on sparse gradients failed with an IndexError).
+    Integer and boolean arrays are always finite."""
+    if arr is None:
+        return
+    if isinstance(arr, dict):  # by output name
+        for key, value in arr.items():
+            require_finite(f"{name}[{key!r}]", value)
+        return
+    if isinstance(arr, (list, tuple)) and any(isinstance(a, (np.ndarray, list, tuple))
+                                              for a in arr):
+        for i, value in enumerate(arr):  # one array per output
+            require_finite(f"{name}[{i}]", value)
+        return
+    a = np.asarray(arr)
+    if a.dtype.kind not in "fc":
+        return
+    bad = ~np.isfinite(a)
+    if bad.any():
+        where = tuple(int(i) for i in np.argwhere(bad)[0])
+        raise ValueError(
+            f"`{name}` must be finite to train on: it holds {int(bad.sum())} NaN or infinite "
+            f"value(s), the first at index {list(where)} ({a[where]!r}). Nothing was updated; "
+            "drop or fill those samples first.")
+
+
+def require_finite_all(name: str, arrays: list) -> None:
+    """``require_finite`` for each array of a model's inputs or outputs (``x[1]``...)."""
+    for i, arr in enumerate(arrays):
+        require_finite(name if len(arrays) == 1 else f"{name}[{i}]", arr)
+
+
+def cast_model_input(model_name: str, inputs: Any, dtype: Any, what: str = "inputs") -> np.ndarray:
+    """``inputs`` as an array of ``dtype`` (unchanged when ``dtype`` is None), as Keras converts
+    a model input to its ``keras.Input`` dtype: float ids for an integer input are truncated
+    toward zero (and must be finite and fit the dtype)."""
+    arr = numeric_array(what, inputs)
+    if dtype is None:
+        return arr
+    dt = np.dtype(dtype)
+    if dt.kind in "iu" and arr.dtype.kind == "f":
+        if not np.isfinite(arr).all():
+            raise ValueError(f"`{what}` of model '{model_name}' (input dtype {dt.name}) must "
+                             "be finite. Received: an array holding NaN or infinity")
+        arr = np.trunc(arr)
+        info = np.iinfo(dt)
+        if arr.size and (arr.min() < info.min or arr.max() > info.max):
+            raise ValueError(f"`{what}` of model '{model_name}' must fit its input dtype "
+                             f"{dt.name}. Received: values in [{arr.min()}, {arr.max()}]")
+    return arr.astype(dt, copy=False)

@@ -35,7 +35,6 @@ with a loss per output; the backward pass through the graph is ``numpy_rnn.graph
 """
 from __future__ import annotations
 
-import itertools
 from typing import Any, Callable
 
 import numpy as np
@@ -50,11 +49,15 @@ from .graph.run import fill, run_node
 from .graph.symbolic import SymbolicTensor, flatten, pack_like
 from .graph.topology import map_graph
 from .layers.base import Layer
-from .model import Sequential, cast_model_input
+from ._strings import string_input
+from .naming import auto_name
+from .trainable import TrainingMethods
+from . import fitting as _fit
+from ._validation import cast_model_input
+from .model import Sequential
 
 __all__ = ["Model", "Input", "InputLayer"]
 
-_counter = itertools.count()
 
 
 class _ParamCount(int):
@@ -65,7 +68,7 @@ class _ParamCount(int):
         return int(self)
 
 
-class Model(Layer):
+class Model(Layer, TrainingMethods):
     """A functional model: ``Model(inputs, outputs, name=None)``.
 
     Args:
@@ -81,8 +84,7 @@ class Model(Layer):
     def __init__(self, inputs: Any, outputs: Any, name: str | None = None,
                  trainable: bool = True) -> None:
         if name is None:
-            n = next(_counter)
-            name = "functional" if n == 0 else f"functional_{n}"
+            name = auto_name("functional")
         super().__init__(name=name, trainable=trainable)
         flat_in, flat_out = flatten(inputs), flatten(outputs)
         for what, flat, given in (("inputs", flat_in, inputs), ("outputs", flat_out, outputs)):
@@ -113,6 +115,10 @@ class Model(Layer):
         self.built = True
         #: Set by ``compile``: the optimizer, the loss(es) and ``loss_weights``.
         self.compiled, self.optimizer, self.loss, self.loss_weights = False, None, None, None
+        self._metric_specs: list = []
+        self._weighted_specs: list = []
+        self.compiled_metrics: list | None = None
+        self.stop_training = False
 
     # -- structure -------------------------------------------------------------------------
     @property
@@ -133,22 +139,6 @@ class Model(Layer):
         shapes = [x.shape for x in self.outputs]
         return shapes[0] if len(shapes) == 1 else shapes
 
-    def get_layer(self, name: str | None = None, index: int | None = None) -> Layer:
-        """The layer called ``name`` (or at ``index`` of ``layers``); ValueError otherwise."""
-        if index is not None and name is not None:
-            raise ValueError("Provide only a layer name or a layer index. Received: "
-                             f"index={index}, name={name!r}")
-        if index is not None:
-            if not isinstance(index, int) or not -len(self.layers) <= index < len(self.layers):
-                raise ValueError(f"Was asked to retrieve layer at index {index} but model only "
-                                 f"has {len(self.layers)} layers.")
-            return self.layers[index]
-        for layer in self.layers:
-            if layer.name == name:
-                return layer
-        raise ValueError(f"No such layer: {name}. Existing layers are: "
-                         f"{[layer.name for layer in self.layers]}.")
-
     def compute_output_shape(self, input_shape: Any) -> Any:
         """The output shape(s) for ``input_shape`` (one shape, or a list for several inputs):
         each node's ``compute_output_shape`` in running order."""
@@ -160,8 +150,8 @@ class Model(Layer):
         for node in self.nodes:
             if node.is_input:
                 continue
-            first = fill(node.args[0], shapes)
-            out = node.layer.compute_output_shape(first)
+            ins = [fill(a, shapes) for a in node.args]
+            out = node.layer.compute_output_shape(*ins)
             outs = [out] if node.single_output else list(out)
             shapes.update((id(t), tuple(s)) for t, s in zip(node.outputs, outs))
         result = [shapes[id(t)] for t in self.outputs]
@@ -272,7 +262,8 @@ class Model(Layer):
             flat = [x]
         out = []
         for t, arr in zip(self.inputs, flat):
-            a = cast_model_input(self.name, arr, t.dtype, what=f"{what}['{t.name}']")
+            a = (string_input if t.dtype == "object" else cast_model_input)(  # (graphio: text)
+                self.name, arr, t.dtype, what=f"{what}['{t.name}']")
             if a.ndim != len(t.shape):
                 raise ValueError(f"Input '{t.name}' of model '{self.name}' expects shape "
                                  f"{t.shape}, but received an array of shape {a.shape}.")
@@ -377,31 +368,21 @@ class Model(Layer):
         return dx[0] if len(dx) == 1 else dx
 
     def compile(self, optimizer: Any = "rmsprop", loss: Any = None,
-                loss_weights: Any = None) -> None:
+                loss_weights: Any = None, metrics: Any = None,
+                weighted_metrics: Any = None) -> None:
         """Set the optimizer, the loss(es) and ``loss_weights`` as Keras's ``compile``: a
         single loss for every output, a list (one per output, None for none) or a dict by
-        output name; ``loss_weights`` a list or a dict alike (default 1 each)."""
+        output name; ``loss_weights`` a list or a dict alike (default 1 each).  ``metrics``:
+        a list of Keras metric names / ``numpy_rnn.metrics`` objects, for a model with one
+        output with a loss (``numpy_rnn.metrics``)."""
         optimizer = _train.resolve("optimizer", optimizer)
         losses, weights = _steps.resolve_losses(self, loss, loss_weights)
+        specs = _fit.check_metrics(losses, metrics)
+        weighted = _fit.check_metrics(losses, weighted_metrics, "weighted_metrics")
         self.optimizer, self.loss, self.loss_weights = optimizer, losses, weights
+        self._metric_specs, self.compiled_metrics = specs, None
+        self._weighted_specs = weighted
         self.compiled = True
-
-    def train_on_batch(self, x: Any, y: Any, sample_weight: Any = None) -> Any:
-        """One optimizer step on ``(x, y)``; returns the loss before the update as Keras does:
-        a float for one loss, else ``[total, loss of each output...]``."""
-        return _train.train_on_batch(self, x, y, sample_weight)
-
-    def fit(self, x: Any, y: Any, batch_size: int = 32, epochs: int = 1, shuffle: bool = True,
-            verbose: Any = "auto", validation_data: Any = None,
-            seed: int | None = None) -> "_train.History":
-        """As ``Sequential.fit``; ``history.history`` also holds ``<output>_loss`` per output
-        when the model has several losses."""
-        return _train.fit(self, x, y, batch_size=batch_size, epochs=epochs, shuffle=shuffle,
-                          verbose=verbose, validation_data=validation_data, seed=seed)
-
-    def evaluate(self, x: Any, y: Any, batch_size: int = 32, verbose: Any = "auto") -> Any:
-        """The loss at inference (a float, or ``[total, per output...]`` as ``train_on_batch``)."""
-        return _train.evaluate(self, x, y, batch_size=batch_size, verbose=verbose)
 
     # the hooks numpy_rnn.training's loops call (numpy_rnn.graph.steps)
     def _graph_data(self, x: Any, y: Any, xname: str = "x", yname: str = "y") -> tuple:
@@ -420,8 +401,8 @@ class Model(Layer):
     def _graph_train_step(self, xs: list, ys: list, sample_weight: Any = None) -> tuple:
         return _steps.train_step(self, xs, ys, sample_weight)
 
-    def _graph_eval_step(self, xs: list, ys: list) -> tuple:
-        return _steps.eval_step(self, xs, ys)
+    def _graph_eval_step(self, xs: list, ys: list, sample_weight: Any = None) -> tuple:
+        return _steps.eval_step(self, xs, ys, sample_weight)
 
     def _graph_loss_names(self) -> list[str]:
         return _steps.loss_names(self)

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from .formats.bundle_format import FORMAT, FORMAT_VERSION
 from .formats.bundle_read import Bundle, load, read_bundle
-from .formats.bundle_verify import (TOLERANCES, VerificationReport, compare_outputs,
-                                    make_test_inputs, verify_model)
+from .formats.bundle_graph import make_test_inputs, verify_model
+from .formats.bundle_verify import TOLERANCES, VerificationReport, compare_outputs
 from .formats.bundle_write import save
 from .formats.errors import (BundleError, BundleIntegrityError, BundleVerificationError,
                              BundleVersionError)

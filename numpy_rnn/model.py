@@ -1,5 +1,9 @@
 """Sequential: a stack of numpy_rnn layers, with masks flowing between them as in Keras.
 
+Long because Sequential carries Keras's whole model API in one class (build, masks, predict,
+the training front-ends, weights, summary, config, save / get_layer); the work itself lives in
+``numpy_rnn.training`` / ``numpy_rnn.fitting`` and the layers.
+
 Mask rules (``keras/src/layers/layer.py`` ``_set_mask_metadata`` and each layer's
 ``compute_mask``, Keras 3.15):
 
@@ -15,27 +19,30 @@ allowed in a Sequential model: the next layer would receive a list.
 """
 from __future__ import annotations
 
-import itertools
 from typing import Any, Callable, Sequence
 
 import numpy as np
 
 from . import _validation as v
+from ._validation import cast_model_input
+from .naming import auto_name
+from .trainable import TrainingMethods
+from . import fitting as _fit
 from . import training as _train
-from .layers import (GRU, LSTM, Add, Average, Bidirectional, Concatenate, Dense, Dot, Dropout,
-                     Embedding, EmbeddingLayer, Layer, Masking, Maximum, Minimum, Multiply,
-                     SimpleRNN, Subtract)
+from . import layers as _layers
+from .layers import Bidirectional, Dense, Dropout, Embedding, Layer, Masking
 from .graph import symbolic
 from .layers.base import _graph_aware
 from .layers.recurrent import RNNBase
 
-_counter = itertools.count()
 
-#: Class name -> class, for ``Sequential.from_config`` (and bundles).
+#: Class name -> class, for ``Sequential.from_config`` (and bundles): every layer class
+#: ``numpy_rnn.layers`` exports, but the abstract bases (a new layer is one export, no row here).
+_BASES = ("Layer", "RNNBase", "Merge")
 LAYER_CLASSES: dict[str, type] = {
-    cls.__name__: cls
-    for cls in (Embedding, EmbeddingLayer, LSTM, GRU, SimpleRNN, Bidirectional, Dense, Dropout,
-                Masking, Add, Subtract, Multiply, Average, Maximum, Minimum, Concatenate, Dot)
+    name: getattr(_layers, name) for name in _layers.__all__
+    if isinstance(getattr(_layers, name), type) and issubclass(getattr(_layers, name), Layer)
+    and name not in _BASES
 }
 
 def _multi_output_reason(layer: Any) -> str | None:
@@ -67,26 +74,6 @@ def output_shape(layer: Any, input_shape: tuple | None) -> tuple | None:
     return None
 
 
-def cast_model_input(model_name: str, inputs: Any, dtype: Any, what: str = "inputs") -> np.ndarray:
-    """``inputs`` as an array of ``dtype`` (unchanged when ``dtype`` is None), as Keras converts
-    a model input to its ``keras.Input`` dtype: float ids for an integer input are truncated
-    toward zero (and must be finite and fit the dtype)."""
-    arr = v.numeric_array(what, inputs)
-    if dtype is None:
-        return arr
-    dt = np.dtype(dtype)
-    if dt.kind in "iu" and arr.dtype.kind == "f":
-        if not np.isfinite(arr).all():
-            raise ValueError(f"`{what}` of model '{model_name}' (input dtype {dt.name}) must "
-                             "be finite. Received: an array holding NaN or infinity")
-        arr = np.trunc(arr)
-        info = np.iinfo(dt)
-        if arr.size and (arr.min() < info.min or arr.max() > info.max):
-            raise ValueError(f"`{what}` of model '{model_name}' must fit its input dtype "
-                             f"{dt.name}. Received: values in [{arr.min()}, {arr.max()}]")
-    return arr.astype(dt, copy=False)
-
-
 def _first_input_shape(layer: Any) -> tuple | None:
     """A guess at the model input shape from the first layer alone (batch and time unknown)."""
     if isinstance(layer, Embedding):
@@ -95,10 +82,12 @@ def _first_input_shape(layer: Any) -> tuple | None:
         return (None, None, layer.features)
     if isinstance(layer, Dense) and layer.features is not None:
         return (None, layer.features)
+    if getattr(layer, "builds_from_shape", False) and layer.build_input_shape is not None:
+        return (None,) + tuple(layer.build_input_shape)[1:]  # e.g. a Conv1D built on a shape
     return None
 
 
-class Sequential:
+class Sequential(TrainingMethods):
     """A linear stack of numpy_rnn layers, as ``keras.Sequential`` at inference.
 
     Args:
@@ -118,8 +107,7 @@ class Sequential:
                  input_dtype: str | None = None) -> None:
         if name is not None and not isinstance(name, str):
             raise TypeError(f"`name` must be a string or None. Received: name={name!r}")
-        n = next(_counter)
-        self.name = name or ("sequential" if n == 0 else f"sequential_{n}")
+        self.name = name or auto_name("sequential")
         self.layers: list[Layer] = []
         self.input_shape = self._check_input_shape(input_shape)
         self.input_dtype = None if input_dtype is None else np.dtype(input_dtype).name
@@ -127,6 +115,10 @@ class Sequential:
         self.vocabulary = None
         #: Set by ``compile``: the optimizer and loss objects (Keras's attribute names).
         self.compiled, self.optimizer, self.loss = False, None, None
+        self._metric_specs: list = []
+        self._weighted_specs: list = []
+        self.compiled_metrics: list | None = None
+        self.stop_training = False
         if layers is not None:
             if isinstance(layers, Layer) or not hasattr(layers, "__iter__"):
                 raise TypeError(f"`layers` must be a list of layers or None. Received: {layers!r}")
@@ -208,12 +200,19 @@ class Sequential:
         plan = []
         for layer in self.layers:
             if not layer.built:
-                if shape is None or shape[-1] is None or not hasattr(layer, "build"):
+                # a layer built from the whole shape checks it itself (a channels_first Conv1D
+                # needs axis 1, not the last one)
+                whole = getattr(layer, "builds_from_shape", False)
+                if shape is None or (shape[-1] is None and not whole) or \
+                        not hasattr(layer, "build"):
                     raise ValueError(
                         f"Cannot build layer '{layer.name}': its input shape is unknown. Give "
                         "Sequential(input_shape=...) or call the model on an input first."
                     )
-                v.positive_int(f"input size of layer '{layer.name}'", shape[-1])
+                if whole:
+                    layer.compute_output_shape(shape)  # raises now: nothing built yet
+                else:
+                    v.positive_int(f"input size of layer '{layer.name}'", shape[-1])
                 plan.append((layer, shape))
             shape = output_shape(layer, shape)
         self.input_shape = model_shape
@@ -314,43 +313,28 @@ class Sequential:
         return np.concatenate(parts, axis=0)
 
     # -- training (numpy_rnn.training) ---------------------------------------------------------
-    def compile(self, optimizer: Any = "rmsprop", loss: Any = None) -> None:
+    def compile(self, optimizer: Any = "rmsprop", loss: Any = None,
+                metrics: Any = None, weighted_metrics: Any = None) -> None:
         """Set the optimizer and the loss: Keras names (``"adam"``, ``"mse"``,
         ``"sparse_categorical_crossentropy"``...) or ``numpy_rnn.optimizers`` /
         ``numpy_rnn.losses`` instances.  A string loss computes in float32, as Keras's does
-        unless floatx is float64 (give ``losses.X(dtype="float64")`` for a float64 loss)."""
+        unless floatx is float64 (give ``losses.X(dtype="float64")`` for a float64 loss).
+        ``metrics``: Keras metric names (``"accuracy"``, ``"mae"``...) or
+        ``numpy_rnn.metrics`` objects, reported by ``fit`` / ``evaluate`` under their names;
+        ``weighted_metrics`` likewise, given the sample weights."""
         optimizer = _train.resolve("optimizer", optimizer)
         loss = _train.resolve("loss", loss)
+        specs = _fit.check_metrics(loss, metrics)
+        weighted = _fit.check_metrics(loss, weighted_metrics, "weighted_metrics")
         self.optimizer, self.loss, self.compiled = optimizer, loss, True
+        self._metric_specs, self.compiled_metrics = specs, None
+        self._weighted_specs = weighted
 
-    def train_on_batch(self, x: Any, y: Any, sample_weight: Any = None) -> float:
-        """One optimizer step on the batch ``(x, y)``; returns the batch loss computed in the
-        forward pass, before the update (Keras's value)."""
-        _train._compiled(self, "train_on_batch")
-        xa, ya = _train._data(self, x, y)
-        for name, arr in (("x", xa), ("y", ya), ("sample_weight", sample_weight)):
-            _train.require_finite(name, arr)
-        tracker = _train.LossTracker(_train._loss_dtype(self.loss))
-        tracker.update(_train.train_step(self, xa, ya, sample_weight), xa.shape[0])
-        return tracker.result()
-
-    def fit(self, x: Any, y: Any, batch_size: int = 32, epochs: int = 1, shuffle: bool = True,
-            verbose: Any = "auto", validation_data: Any = None,
-            seed: int | None = None) -> "_train.History":
-        """Train for ``epochs`` passes over ``(x, y)``; ``history.history["loss"]`` holds each
-        epoch's loss (the batch losses' mean weighted by batch size, as Keras reports it) and
-        ``"val_loss"`` with ``validation_data=(x_val, y_val)``.
-
-        ``shuffle=True`` permutes the samples each epoch with ``numpy.random.default_rng(seed)``
-        (deterministic for a ``seed``; Keras's own order cannot be reproduced, so compare with
-        Keras using ``shuffle=False``).  ``verbose``: ``"auto"`` is 1 on a terminal and 0
-        otherwise; 1 draws a progress bar per batch, 2 writes one line per epoch."""
-        return _train.fit(self, x, y, batch_size=batch_size, epochs=epochs, shuffle=shuffle,
-                            verbose=verbose, validation_data=validation_data, seed=seed)
-
-    def evaluate(self, x: Any, y: Any, batch_size: int = 32, verbose: Any = "auto") -> float:
-        """The loss on ``(x, y)`` at inference: the batch losses' mean weighted by batch size."""
-        return _train.evaluate(self, x, y, batch_size=batch_size, verbose=verbose)
+    @property
+    def losses(self) -> list[np.ndarray]:
+        """Keras's ``model.losses``: the activity penalties of the last call (layer order), then
+        the penalty of every regularized trainable weight; training adds them to the loss."""
+        return _train.penalties(self)
 
     # -- weights ------------------------------------------------------------------------------
     @property

@@ -18,13 +18,25 @@ What Keras 3.15 does, and so what this module does (``keras/src/trainers/trainer
   ``tf.IndexedSlices``: Adam and RMSprop then square each slice before the duplicates are summed
   (``numpy_rnn/sparse.py``), which the dense gradient would not reproduce.  Layers with
   ``trainable=False`` are run backward (when a trainable layer sits below them) but their
-  weights are not updated.
+  weights are not updated.  Only a layer's ``trainable_weight_names()`` go to the optimizer:
+  a ``BatchNormalization``'s moving mean and variance are non-trainable, and its training
+  call itself moves them in the forward pass, as Keras's ``assign`` inside ``call`` does.
 * The reported loss is Keras's loss tracker, a ``keras.metrics.Mean`` kept in the loss dtype
   (Keras keeps it in ``floatx``, which is also the default loss dtype): each batch adds
   ``loss * batch_size`` to ``total`` and ``batch_size`` to ``count``, both rounded in that dtype,
   and the result is ``total / count``.  ``train_on_batch`` resets it first, so it returns
   ``(loss * n) / n`` of its batch; ``fit`` resets it each epoch (the epoch loss is the mean over
   the epoch's batches weighted by their sizes); ``evaluate`` resets it once.
+* Regularization (``compute_loss``): Keras adds ``model.losses`` to the compiled loss -- every
+  layer's activity penalties of this forward (``ActivityRegularization``: ``(l1 * sum|y| +
+  l2 * sum y**2) / batch``), in layer order, then the penalty of every regularized trainable
+  weight (``kernel_regularizer`` ...), in weight order -- as ``sum([loss, *penalties])`` in the
+  loss dtype (Keras refuses penalties of another dtype with a TypeError; so does this module).
+  The reported loss includes them, in ``train_on_batch``, ``fit`` and ``evaluate`` alike.  Their
+  gradients join the backward pass where TensorFlow's tape adds them: an activity penalty's to
+  the gradient of its layer's output, a weight penalty's to that weight's gradient (dense: an
+  Embedding with an ``embeddings_regularizer`` then gets its gradient dense, as TensorFlow sums
+  ``IndexedSlices`` with a dense tensor into a dense one).  Without any penalty nothing changes.
 * Batches are taken in order, the last one partial.  ``shuffle=True`` permutes the samples each
   epoch with ``numpy.random.default_rng(seed)``: deterministic for a given ``seed``, but not
   Keras's order (Keras shuffles with TensorFlow's random ops, which NumPy cannot reproduce), so
@@ -35,34 +47,17 @@ What Keras 3.15 does, and so what this module does (``keras/src/trainers/trainer
 from __future__ import annotations
 
 import importlib
-import math
 import sys
-import time
 from typing import Any, TextIO
 
 import numpy as np
 
 from . import _validation as v
+from .callbacks import History
+from .progress import ProgressBar
+from ._validation import require_finite, require_finite_all as _require_finite_all
 
 __all__ = ["History", "ProgressBar", "LossTracker"]
-
-
-class History:
-    """What ``fit`` returns: ``history`` maps ``"loss"`` (and ``"val_loss"``) to one float per
-    epoch; ``epoch`` lists the epoch indices; ``params`` holds ``verbose``, ``epochs``, ``steps``."""
-
-    def __init__(self) -> None:
-        self.history: dict[str, list[float]] = {}
-        self.epoch: list[int] = []
-        self.params: dict[str, Any] = {}
-
-    def _record(self, epoch: int, logs: dict[str, float]) -> None:
-        self.epoch.append(epoch)
-        for key, value in logs.items():
-            self.history.setdefault(key, []).append(float(value))
-
-    def __repr__(self) -> str:
-        return f"<History epochs={len(self.epoch)} keys={sorted(self.history)}>"
 
 
 class LossTracker:
@@ -84,75 +79,6 @@ class LossTracker:
 
     def result(self) -> float:
         return float(self.total / self.count) if self.count else 0.0  # divide_no_nan
-
-
-class ProgressBar:
-    """Keras's progress bar for ``fit``: ``12/29 ━━━━━━━━ 1s 33ms/step - loss: 1.2345``.
-
-    ``verbose=1``: on a terminal the line is redrawn after each batch (at most every
-    ``interval`` seconds, always at the end); elsewhere only the final line of each epoch is
-    written.  ``verbose=2``: one line per epoch, ``29/29 - 1s - 33ms/step - loss: 1.2345``.
-    """
-
-    def __init__(self, target: int, verbose: int = 1, stream: TextIO | None = None,
-                 width: int = 20, interval: float = 0.05) -> None:
-        self.target, self.verbose, self.width, self.interval = target, verbose, width, interval
-        self.stream = stream if stream is not None else sys.stdout
-        isatty = getattr(self.stream, "isatty", None)
-        self.dynamic = bool(isatty and isatty())
-        self._start = time.time()
-        self._last = 0.0
-        self._prev_width = 0
-
-    @staticmethod
-    def _value(value: float) -> str:
-        return f"{value:.4f}" if abs(value) > 1e-3 else f"{value:.4e}"
-
-    @staticmethod
-    def _per_step(seconds: float) -> str:
-        if seconds >= 1 or seconds == 0:
-            return f"{seconds:.0f}s/step"
-        if seconds >= 1e-3:
-            return f"{seconds * 1e3:.0f}ms/step"
-        return f"{seconds * 1e6:.0f}us/step"
-
-    def update(self, current: int, logs: dict[str, float], finalize: bool = False) -> None:
-        """Show ``current`` of ``target`` steps and ``logs`` (name -> value, shown as is)."""
-        if self.verbose not in (1, 2):
-            return
-        now = time.time()
-        if not finalize and (self.verbose == 2 or not self.dynamic
-                             or now - self._last < self.interval):
-            return
-        self._last = now
-        elapsed = now - self._start
-        per_step = elapsed / current if current else 0.0
-        metrics = "".join(f" - {k}: {self._value(val)}" for k, val in logs.items())
-        count = f"{current:{len(str(self.target))}d}/{self.target}"
-        if self.verbose == 2:
-            self.stream.write(f"{count} - {elapsed:.0f}s - {self._per_step(per_step)}{metrics}\n")
-            self.stream.flush()
-            return
-        done = int(self.width * current / self.target) if self.target else self.width
-        if finalize:
-            timing = f"{elapsed:.0f}s"
-        else:
-            eta = per_step * (self.target - current)
-            timing = (f"{eta // 3600:.0f}:{eta % 3600 // 60:02.0f}:{eta % 60:02.0f}" if eta > 3600
-                      else f"{eta // 60:.0f}:{eta % 60:02.0f}" if eta > 60 else f"{eta:.0f}s")
-        if self.dynamic:  # bold count, green done / grey rest, as Keras draws it
-            bar = (f"\x1b[1m{count}\x1b[0m \x1b[32m{'━' * done}\x1b[0m"
-                   f"\x1b[37m{'━' * (self.width - done)}\x1b[0m")
-            plain = len(count) + 1 + self.width
-        else:
-            bar = f"{count} {'━' * done}{'─' * (self.width - done)}"
-            plain = len(bar)
-        text = f" {timing} {self._per_step(per_step)}{metrics}"
-        width = plain + len(text)
-        line = bar + text + " " * max(0, self._prev_width - width)
-        self._prev_width = width
-        self.stream.write(("\r" if self.dynamic else "") + line + ("\n" if finalize else ""))
-        self.stream.flush()
 
 
 # -- compile ------------------------------------------------------------------------------------
@@ -218,7 +144,7 @@ def copy_into(layer: Any, weights: list) -> bool:
 def _trainable(model: Any) -> list[int]:
     """Indices of the layers whose weights the optimizer updates."""
     return [i for i, layer in enumerate(model.layers)
-            if layer.trainable and layer.built and layer.weight_names()]
+            if layer.trainable and layer.built and layer.trainable_weight_names()]
 
 
 def _writable_weights(layer: Any) -> list[np.ndarray]:
@@ -230,17 +156,43 @@ def _writable_weights(layer: Any) -> list[np.ndarray]:
     return weights
 
 
+def penalties(model: Any) -> list[np.ndarray]:
+    """Keras's ``model.losses`` after a forward: each layer's activity penalties of that call, in
+    layer order, then the penalty of every regularized trainable weight, in weight order."""
+    activity = [p for layer in model.layers for p in layer._activity_losses]
+    return activity + [p for layer in model.layers for p in layer.weight_penalties()]
+
+
+def add_penalties(value: float, found: list[np.ndarray], dtype: Any) -> float:
+    """``sum([value, *found])`` in the loss ``dtype`` (``value`` unchanged when ``found`` is
+    empty); TypeError for a penalty of another dtype, as Keras's ``ops.sum`` of the list."""
+    if not found:
+        return value
+    dtype = np.dtype(dtype)
+    other = sorted({np.asarray(p).dtype.name for p in found} - {dtype.name})
+    if other:
+        raise TypeError(
+            f"The loss is computed in {dtype.name} but the model's regularization penalties are "
+            f"{other}; Keras cannot add them either. Give the loss the dtype of the model "
+            f"(e.g. losses.MeanSquaredError(dtype={other[0]!r})).")
+    return float(np.sum(np.array([value, *found], dtype=dtype)))
+
+
 def backward(model: Any, grad: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
     """Send ``grad`` (dLoss/d output) back through the layers of the last ``training=True``
     forward, down to the lowest trainable layer; returns ``(gradient, weight array)`` pairs
-    for every trainable layer, bottom layer first, each layer in ``get_weights()`` order (a
-    layer's ``sparse_gradients`` where it has them: the Embedding's IndexedSlices)."""
+    for every trainable weight (``trainable_weight_names``) of every trainable layer, bottom
+    layer first, each layer in ``get_weights()`` order (a layer's ``sparse_gradients`` where it
+    has them: the Embedding's IndexedSlices)."""
     trainable = _trainable(model)
     if not trainable:
         return []
     grads: dict[int, list] = {}
     for i in range(len(model.layers) - 1, trainable[0] - 1, -1):
         layer = model.layers[i]
+        activity = layer._activity_gradient()  # its own penalty's gradient joins the output's
+        if activity is not None:
+            grad = grad + activity
         if i == trainable[0] and hasattr(layer, "_input_gradient_needed"):
             layer._input_gradient_needed = False  # nobody reads the bottom layer's d inputs
             try:
@@ -250,7 +202,7 @@ def backward(model: Any, grad: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]
         else:
             grad = layer.backward(grad)
         if i in trainable:
-            grads[i] = list(getattr(layer, "sparse_gradients", None) or layer.gradients)
+            grads[i] = _with_weight_penalties(layer)
     pairs = []
     for i in trainable:
         layer = model.layers[i]
@@ -258,8 +210,23 @@ def backward(model: Any, grad: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]
         if len(grads[i]) != len(arrays):  # pragma: no cover - a layer breaking the protocol
             raise RuntimeError(f"Layer '{layer.name}' returned {len(grads[i])} gradients for "
                                f"{len(arrays)} weights.")
-        pairs += list(zip(grads[i], arrays))
+        # only the trainable weights (Keras's ``trainable_weights``): a BatchNormalization's
+        # moving statistics are moved by its training call, never by the optimizer
+        keep = set(layer.trainable_weight_names())
+        pairs += [(g, w) for name, g, w in zip(layer.weight_names(), grads[i], arrays)
+                  if name in keep]
     return pairs
+
+
+def _with_weight_penalties(layer: Any) -> list:
+    """The layer's gradients for the optimizer (its ``sparse_gradients`` where it has them), with
+    each regularized weight's penalty gradient added (that weight's gradient then dense)."""
+    sparse = getattr(layer, "sparse_gradients", None)
+    out = list(sparse or layer.gradients)
+    for j, (reg, w) in enumerate(zip(layer.weight_regularizers(), layer.weights)):
+        if reg is not None:
+            out[j] = layer.gradients[j] + reg.gradient(w)
+    return out
 
 
 def train_step(model: Any, x: np.ndarray, y: Any, sample_weight: Any = None) -> float:
@@ -271,7 +238,9 @@ def train_step(model: Any, x: np.ndarray, y: Any, sample_weight: Any = None) -> 
     snapshot = model._snapshot()
     try:
         y_pred, mask = model._forward(x, training=True)
+        model._last_outputs = ([y_pred], [mask])
         value = loss(y, y_pred, sample_weight=sample_weight, mask=mask)
+        value = add_penalties(value, penalties(model), _loss_dtype(loss))
         grad = loss.gradient(y, y_pred, sample_weight=sample_weight, mask=mask)
         pairs = backward(model, grad)
     except BaseException:
@@ -282,28 +251,21 @@ def train_step(model: Any, x: np.ndarray, y: Any, sample_weight: Any = None) -> 
     return float(value)
 
 
-def eval_step(model: Any, x: np.ndarray, y: Any) -> float:
+def eval_step(model: Any, x: np.ndarray, y: Any, sample_weight: Any = None) -> float:
     """The loss on the batch ``(x, y)`` at inference (``training=False``)."""
     loss, _ = _compiled(model, "evaluate")
     snapshot = model._snapshot()
     try:
         y_pred, mask = model._forward(x, training=False)
-        return float(loss(y, y_pred, mask=mask))
+        model._last_outputs = ([y_pred], [mask])
+        value = float(loss(y, y_pred, sample_weight=sample_weight, mask=mask))
+        return add_penalties(value, penalties(model), _loss_dtype(loss))
     except BaseException:
         model._restore(snapshot)
         raise
 
 
-# -- loops --------------------------------------------------------------------------------------
-def _verbosity(verbose: Any, stream: TextIO) -> int:
-    if verbose == "auto":
-        isatty = getattr(stream, "isatty", None)
-        return 1 if isatty and isatty() else 0
-    if isinstance(verbose, (bool, np.bool_)) or verbose not in (0, 1, 2):
-        raise ValueError(f'`verbose` must be "auto", 0, 1 or 2. Received: verbose={verbose!r}')
-    return int(verbose)
-
-
+# -- data ---------------------------------------------------------------------------------------
 def _data(model: Any, x: Any, y: Any, xname: str = "x", yname: str = "y"):
     """``x`` (cast to the model input dtype) and ``y`` as arrays with the same number of rows."""
     xa = v.numeric_array(xname, x)
@@ -318,182 +280,3 @@ def _data(model: Any, x: Any, y: Any, xname: str = "x", yname: str = "y"):
         raise ValueError(f"`{xname}` is empty: there is nothing to train or evaluate on. "
                          f"Received: {xname} with shape {xa.shape}")
     return model._cast_model_input(xa), ya
-
-
-def _is_graph(model: Any) -> bool:
-    return hasattr(model, "_graph_train_step")
-
-
-def _prepare(model: Any, x: Any, y: Any, xname: str = "x", yname: str = "y") -> tuple:
-    """``(xs, ys, n)``: one array per model input and per output (None: no loss), n rows."""
-    if _is_graph(model):
-        xs, ys = model._graph_data(x, y, xname, yname)
-    else:
-        xa, ya = _data(model, x, y, xname, yname)
-        xs, ys = [xa], [ya]
-    return xs, ys, xs[0].shape[0]
-
-
-def _rows(arrays: list, index: Any) -> list:
-    return [None if a is None else a[index] for a in arrays]
-
-
-def _step(model: Any, xs: list, ys: list, train: bool, sample_weight: Any = None) -> tuple:
-    """``(total loss, [loss per output])`` of one batch (the list empty for one loss)."""
-    if _is_graph(model):
-        return (model._graph_train_step(xs, ys, sample_weight) if train
-                else model._graph_eval_step(xs, ys))
-    if train:
-        return train_step(model, xs[0], ys[0], sample_weight), []
-    return eval_step(model, xs[0], ys[0]), []
-
-
-class _Trackers:
-    """``"loss"`` and, for a model with several losses, one tracker per output loss."""
-
-    def __init__(self, model: Any) -> None:
-        if _is_graph(model):
-            self.names = ["loss"] + model._graph_loss_names()
-            dtype = model._graph_loss_dtype()
-        else:
-            self.names, dtype = ["loss"], _loss_dtype(model.loss)
-        self.trackers = [LossTracker(dtype) for _ in self.names]
-
-    def reset(self) -> None:
-        for t in self.trackers:
-            t.reset()
-
-    def update(self, result: tuple, rows: int) -> None:
-        total, per_output = result
-        for t, value in zip(self.trackers, [total] + list(per_output)):
-            t.update(value, rows)
-
-    def logs(self, prefix: str = "") -> dict[str, float]:
-        return {prefix + n: t.result() for n, t in zip(self.names, self.trackers)}
-
-    def value(self) -> Any:
-        """A float for one loss, else ``[total, per output...]`` (Keras's return value)."""
-        results = [t.result() for t in self.trackers]
-        return results[0] if len(results) == 1 else results
-
-
-def train_on_batch(model: Any, x: Any, y: Any, sample_weight: Any = None) -> Any:
-    """One optimizer step on ``(x, y)``: the loss(es) before the update, as Keras returns them."""
-    _compiled(model, "train_on_batch")
-    xs, ys, n = _prepare(model, x, y)
-    _require_finite_all("x", xs)
-    _require_finite_all("y", ys)
-    require_finite("sample_weight", sample_weight)
-    trackers = _Trackers(model)
-    trackers.update(_step(model, xs, ys, True, sample_weight), n)
-    return trackers.value()
-
-
-def require_finite(name: str, arr: Any) -> None:
-    """The one NaN policy of training: ``fit`` / ``train_on_batch`` refuse non-finite inputs,
-    targets and sample weights before any update, with a ValueError naming the argument and
-    the first bad element (Keras trains on and silently spreads NaN into every weight with
-    Adam or SGD; numpy_rnn's RMSprop on sparse gradients failed with an IndexError).
-    Integer and boolean arrays are always finite."""
-    if arr is None:
-        return
-    if isinstance(arr, dict):  # by output name
-        for key, value in arr.items():
-            require_finite(f"{name}[{key!r}]", value)
-        return
-    if isinstance(arr, (list, tuple)) and any(isinstance(a, (np.ndarray, list, tuple))
-                                              for a in arr):
-        for i, value in enumerate(arr):  # one array per output
-            require_finite(f"{name}[{i}]", value)
-        return
-    a = np.asarray(arr)
-    if a.dtype.kind not in "fc":
-        return
-    bad = ~np.isfinite(a)
-    if bad.any():
-        where = tuple(int(i) for i in np.argwhere(bad)[0])
-        raise ValueError(
-            f"`{name}` must be finite to train on: it holds {int(bad.sum())} NaN or infinite "
-            f"value(s), the first at index {list(where)} ({a[where]!r}). Nothing was updated; "
-            "drop or fill those samples first.")
-
-
-def _require_finite_all(name: str, arrays: list) -> None:
-    """:func:`require_finite` for each array of a model's inputs or outputs (``x[1]``...)."""
-    for i, arr in enumerate(arrays):
-        require_finite(name if len(arrays) == 1 else f"{name}[{i}]", arr)
-
-
-def evaluate(model: Any, x: Any, y: Any, batch_size: int = 32, verbose: Any = "auto",
-             stream: TextIO | None = None) -> Any:
-    """The loss over ``(x, y)`` in batches: the batch losses' mean weighted by batch size (a
-    float, or ``[total, per output...]`` for a model with several losses)."""
-    return _evaluate(model, x, y, batch_size, verbose, stream).value()
-
-
-def _evaluate(model: Any, x: Any, y: Any, batch_size: int, verbose: Any,
-              stream: TextIO | None) -> _Trackers:
-    _compiled(model, "evaluate")
-    batch_size = v.positive_int("batch_size", batch_size)
-    stream = stream if stream is not None else sys.stdout
-    verbose = _verbosity(verbose, stream)
-    xs, ys, n = _prepare(model, x, y)
-    steps = math.ceil(n / batch_size)
-    trackers, bar = _Trackers(model), ProgressBar(steps, verbose, stream)
-    for step, start in enumerate(range(0, n, batch_size)):
-        rows = slice(start, start + batch_size)
-        xb, yb = _rows(xs, rows), _rows(ys, rows)
-        trackers.update(_step(model, xb, yb, False), xb[0].shape[0])
-        bar.update(step + 1, trackers.logs(), finalize=step + 1 == steps)
-    return trackers
-
-
-def fit(model: Any, x: Any, y: Any, batch_size: int = 32, epochs: int = 1, shuffle: bool = True,
-        verbose: Any = "auto", validation_data: Any = None, seed: int | None = None,
-        stream: TextIO | None = None) -> History:
-    """``epochs`` passes over ``(x, y)`` in batches of ``batch_size`` (module docstring)."""
-    _compiled(model, "fit")
-    batch_size = v.positive_int("batch_size", batch_size)
-    epochs = v.non_negative_int("epochs", epochs)
-    shuffle = v.boolean("shuffle", shuffle)
-    seed = v.seed("seed", seed)
-    stream = stream if stream is not None else sys.stdout
-    verbose = _verbosity(verbose, stream)
-    xs, ys, n = _prepare(model, x, y)
-    _require_finite_all("x", xs)
-    _require_finite_all("y", ys)
-    val = None
-    if validation_data is not None:
-        if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
-            raise ValueError("`validation_data` must be a tuple (x_val, y_val). Received: "
-                             f"{type(validation_data).__name__}"
-                             + (f" of length {len(validation_data)}"
-                                if isinstance(validation_data, (tuple, list)) else ""))
-        val = validation_data
-        vxs, vys, _ = _prepare(model, val[0], val[1], "x_val", "y_val")  # checked before any step
-        _require_finite_all("validation_data[0]", vxs)
-        _require_finite_all("validation_data[1]", vys)
-    steps = math.ceil(n / batch_size)
-    rng = np.random.default_rng(seed)
-    history = History()
-    history.params = {"verbose": verbose, "epochs": epochs, "steps": steps}
-    trackers = _Trackers(model)
-    for epoch in range(epochs):
-        if verbose and epochs > 1:
-            stream.write(f"Epoch {epoch + 1}/{epochs}\n")
-        bar = ProgressBar(steps, verbose, stream)
-        order = rng.permutation(n) if shuffle else None
-        trackers.reset()
-        for step, start in enumerate(range(0, n, batch_size)):
-            rows: Any = slice(start, start + batch_size) if order is None \
-                else order[start:start + batch_size]
-            xb, yb = _rows(xs, rows), _rows(ys, rows)
-            trackers.update(_step(model, xb, yb, True), xb[0].shape[0])
-            if step + 1 < steps:
-                bar.update(step + 1, trackers.logs())
-        logs = trackers.logs()
-        if val is not None:
-            logs.update(_evaluate(model, val[0], val[1], batch_size, 0, None).logs("val_"))
-        bar.update(steps, logs, finalize=True)
-        history._record(epoch, logs)
-    return history

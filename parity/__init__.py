@@ -2,8 +2,8 @@
 
 Everything here that talks to TensorFlow imports it inside functions, so ``import parity`` is
 cheap and works without TensorFlow (and without hypothesis); calling a function that needs it then
-raises an ImportError naming the extra to install (``pip install 'numpy-rnn[keras]'``, or
-``pip install -e '.[keras]'`` from a checkout).
+raises an ImportError naming the extra to install (``numpy-rnn[keras]``: ``pip install -e
+'.[keras]'`` from a checkout).
 
 The house, imports flowing one way (``cli -> gate -> cases -> bridge -> report -> numpy_rnn``):
 

@@ -142,6 +142,13 @@ class ParityReport:
         """The outputs with per-timestep errors (for plots and growth figures)."""
         return [o for o in self.outputs if o.is_sequence]
 
+    @property
+    def refereed(self) -> list[OutputDiff]:
+        """The float32 outputs the float64 referee judged (``parity.bridge.referee``): numpy and
+        Keras disagreed beyond the tolerance table there, and the verdict is numpy's distance from
+        the float64 answer against Keras's own."""
+        return [o for o in self.outputs if getattr(o, "refereed", False)]
+
     @classmethod
     def from_dict(cls, d: dict) -> "ParityReport":
         """Rebuild a report from :meth:`to_dict` / its JSON."""

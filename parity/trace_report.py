@@ -27,11 +27,24 @@ import json
 import math
 from typing import Any
 
+import numpy as np
+
 from numpy_rnn.testing import GROWTH_FLOOR_FRACTION, ArrayDiff
 
 from .report import json_safe
 
-__all__ = ["TraceRow", "TraceReport", "error_growth"]
+__all__ = ["TraceRow", "TraceReport", "error_growth", "mask_mismatch"]
+
+
+def mask_mismatch(actual: Any, expected: Any) -> int | None:
+    """How many mask entries differ (no mask = every step kept); None when neither has one."""
+    if actual is None and expected is None:
+        return None
+    a = np.ones_like(expected, dtype=bool) if actual is None else np.asarray(actual, bool)
+    e = np.ones_like(a, dtype=bool) if expected is None else np.asarray(expected, bool)
+    if a.shape != e.shape:
+        return int(max(a.size, e.size))
+    return int(np.count_nonzero(a != e))
 
 
 def error_growth(previous_err: float | None, err: float, atol: float) -> float | None:

@@ -97,3 +97,55 @@ def wrap_backward(cls, monkeypatch, mutate) -> None:
         return out
 
     monkeypatch.setattr(cls, "_backward", mutant)
+
+
+# -- convolution and pooling: naive float64 references written from Keras / TensorFlow's formulas,
+# -- loops over every output step (no code shared with numpy_rnn.layers.convolutional)
+def _same_before(length, span, stride):
+    """TensorFlow SAME: padding before the first step for a window of ``span`` steps."""
+    out = -(-length // stride)
+    return max((out - 1) * stride + span - length, 0) // 2
+
+
+def reference_conv1d(x, kernel, bias=None, strides=1, padding="valid", dilation_rate=1, groups=1):
+    """Channels-last Conv1D: ``out[b, t, f] = sum_{k, c in group(f)} x[b, t*s + k*d - before, c]
+    * kernel[k, c - group start, f]`` (zero outside the input), plus bias."""
+    x = np.asarray(x, np.float64)
+    kernel = np.asarray(kernel, np.float64)
+    b, steps, c = x.shape
+    k_size, cg, f = kernel.shape
+    span = (k_size - 1) * dilation_rate + 1
+    if padding == "valid":
+        out_steps, before = (steps - span) // strides + 1, 0
+    elif padding == "same":
+        out_steps, before = -(-steps // strides), _same_before(steps, span, strides)
+    else:  # causal: everything before
+        out_steps, before = -(-steps // strides), span - 1
+    fg = f // groups
+    out = np.zeros((b, out_steps, f))
+    for t in range(out_steps):
+        for k in range(k_size):
+            src = t * strides + k * dilation_rate - before
+            if 0 <= src < steps:
+                for g in range(groups):
+                    xs = x[:, src, g * cg:(g + 1) * cg]  # (b, cg)
+                    out[:, t, g * fg:(g + 1) * fg] += xs @ kernel[k, :, g * fg:(g + 1) * fg]
+    return out if bias is None else out + np.asarray(bias, np.float64)
+
+
+def reference_pool1d(x, pool_size, strides=None, padding="valid", mode="max"):
+    """Channels-last max / average pooling; padded steps never win and are not counted."""
+    x = np.asarray(x, np.float64)
+    strides = pool_size if strides is None else strides
+    b, steps, c = x.shape
+    if padding == "valid":
+        out_steps, before = (steps - pool_size) // strides + 1, 0
+    else:
+        out_steps, before = -(-steps // strides), _same_before(steps, pool_size, strides)
+    out = np.zeros((b, out_steps, c))
+    for t in range(out_steps):
+        lo = max(t * strides - before, 0)
+        hi = min(t * strides - before + pool_size, steps)
+        window = x[:, lo:hi]
+        out[:, t] = window.max(axis=1) if mode == "max" else window.mean(axis=1)
+    return out

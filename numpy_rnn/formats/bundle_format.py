@@ -13,7 +13,10 @@ from .. import _limits
 
 
 FORMAT = "numpy-rnn-bundle"
-FORMAT_VERSION = 1
+#: The newest format version written and read: 1 for a ``Sequential``, 2 for a functional
+#: ``Model`` (``bundle_graph``; a reader of version 1 refuses it by name).
+FORMAT_VERSION = 2
+SEQUENTIAL_FORMAT_VERSION = 1
 CONFIG_KEY = "config"
 DIGEST_KEY = "sha256"
 INPUTS_KEY = "test_inputs"

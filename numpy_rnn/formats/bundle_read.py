@@ -20,18 +20,21 @@ from ..model import Sequential
 from ..text import Vocabulary
 from .bundle_format import (CONFIG_KEY, DIGEST_KEY, FORMAT, FORMAT_VERSION, INPUTS_KEY,
                             OUTPUTS_KEY, bundle_digest, check_labels)
+from .bundle_graph import check_graph_shapes, is_graph_config, rebuild, verify_graph
 from .bundle_verify import VerificationReport, stored_tolerances, verify_model
+from .declared import declared_weights
 from .errors import BundleError, BundleIntegrityError, BundleVerificationError, BundleVersionError
 
 @dataclasses.dataclass
 class Bundle:
-    """Everything a bundle holds, as read by :func:`read_bundle`."""
+    """Everything a bundle holds, as read by :func:`read_bundle` (a functional model's test
+    vectors are lists: one array per input / output)."""
 
-    model: Sequential
+    model: Any
     vocabulary: Vocabulary | None
     config: dict
-    test_inputs: np.ndarray | None
-    test_outputs: np.ndarray | None
+    test_inputs: Any
+    test_outputs: Any
     report: VerificationReport | None
 
     @property
@@ -137,9 +140,12 @@ def _read_header(path: str, zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> _Memb
     if dtype.hasobject:
         raise BundleError(f"{path!r}: array {key!r} holds Python objects; bundles hold plain "
                           "numbers only (nothing is unpickled)")
-    if dtype.kind not in "biuf" or dtype.fields is not None or dtype.subdtype is not None:
+    text = dtype.kind == "U" and key.startswith(INPUTS_KEY)  # a string model's test inputs
+    if (dtype.kind not in "biuf" and not text) or dtype.fields is not None or \
+            dtype.subdtype is not None:
         raise BundleError(f"{path!r}: array {key!r} has dtype {dtype}; bundles hold plain "
-                          "booleans, integers and floats only")
+                          "booleans, integers and floats only (and fixed-width text as the "
+                          "test inputs of a model that reads strings)")
     if any(not isinstance(d, int) or d < 0 for d in shape):
         raise BundleError(f"{path!r}: array {key!r} declares an invalid shape {shape}")
     member = _Member(info, tuple(shape), dtype, bool(fortran), stream.count)
@@ -240,10 +246,18 @@ def _check_config(path: str, config: Any) -> None:
             stored_tolerances(test)
         except BundleError as exc:
             raise BundleError(f"{path!r}: {exc}") from None
+        graph = is_graph_config(config)
         for key in ("inputs", "outputs"):
-            if key in test and not isinstance(test[key], str):
-                raise BundleError(f"{path!r}: the config's test.{key} must be an array name. "
-                                  f"Received: {_limits._show(test[key])}")
+            value = test.get(key)
+            ok = isinstance(value, str) if not graph else (
+                isinstance(value, list) and value and all(isinstance(v, str) for v in value))
+            if key in test and not ok:
+                raise BundleError(f"{path!r}: the config's test.{key} must be "
+                                  f"{'a list of array names' if graph else 'an array name'}. "
+                                  f"Received: {_limits._show(value)}")
+    if is_graph_config(config) and version < 2:
+        raise BundleError(f"{path!r}: a functional model's bundle has format version 2 or "
+                          f"later. Received: format_version={version}")
 
 
 def _weight_specs(path: str, config: dict, members: dict[str, _Member]) -> list[dict]:
@@ -296,7 +310,7 @@ def _check_declared_shapes(path: str, config: dict, specs: list[dict],
         if i == 0 and cls in ("Embedding", "EmbeddingLayer"):
             width = None
         try:
-            declared, width = _limits.declared_weights(cls, cfg, width, stored[pos:])
+            declared, width = declared_weights(cls, cfg, width, stored[pos:])
         except _limits.LimitError as exc:
             raise BundleError(f"{path!r}: the model config cannot be rebuilt: {exc}") from None
         total += sum(_limits.element_count(s) for _, s in declared)
@@ -370,7 +384,12 @@ def _read_bundle(path: str, verify: bool) -> Bundle:
         config = _parse_config(path, _read_data(path, zf, CONFIG_KEY, head))
         _check_config(path, config)
         specs = _weight_specs(path, config, members)
-        _check_declared_shapes(path, config, specs, members)
+        graph = None
+        if is_graph_config(config):  # rebuilt symbolically: no weight drawn yet
+            graph = rebuild(path, config.get("model"))
+            check_graph_shapes(path, graph, specs, [members[s["key"]].shape for s in specs])
+        else:
+            _check_declared_shapes(path, config, specs, members)
         arrays = _read_arrays(path, zf, members)
     stored = arrays.pop(DIGEST_KEY).tobytes()
     actual = bundle_digest(arrays)
@@ -380,7 +399,7 @@ def _read_bundle(path: str, verify: bool) -> Bundle:
             f"computed {actual.hex()[:16]}...: the file was truncated, corrupted or edited "
             "after it was written")
     try:
-        model = _build_model(path, config, arrays)
+        model = _build_model(path, config, arrays, graph)
     except BundleError:
         raise
     except RecursionError:
@@ -390,15 +409,23 @@ def _read_bundle(path: str, verify: bool) -> Bundle:
                           f"{exc})") from None
     vocabulary = model.vocabulary
     test = config.get("test") if isinstance(config.get("test"), dict) else {}
-    x = arrays.get(test.get("inputs", INPUTS_KEY))
-    y = arrays.get(test.get("outputs", OUTPUTS_KEY))
+    if graph is not None:
+        x = [arrays.get(k) for k in test.get("inputs") or []] or None
+        y = [arrays.get(k) for k in test.get("outputs") or []] or None
+        if x is not None and any(a is None for a in x) or y is not None and any(
+                a is None for a in y):
+            raise BundleError(f"{path!r}: the test vectors {test.get('inputs')} / "
+                              f"{test.get('outputs')} are missing from the bundle")
+    else:
+        x = arrays.get(test.get("inputs", INPUTS_KEY))
+        y = arrays.get(test.get("outputs", OUTPUTS_KEY))
     report = None
     if x is None or y is None:
         warnings.warn(f"{path!r} holds no test vectors: its outputs cannot be verified",
                       UserWarning, stacklevel=3)
     elif verify:
         try:
-            report = verify_model(model, x, y, test)
+            report = (verify_graph if graph is not None else verify_model)(model, x, y, test)
         except BundleError as exc:
             raise BundleError(f"{path!r}: {exc}") from None
         if not report.passed:
@@ -412,10 +439,19 @@ def _read_bundle(path: str, verify: bool) -> Bundle:
                   test_outputs=y, report=report)
 
 
-def _build_model(path: str, config: dict, arrays: dict[str, np.ndarray]) -> Sequential:
-    """The model of a bundle whose shapes and digest checked out (checked once more here)."""
+def _build_model(path: str, config: dict, arrays: dict[str, np.ndarray],
+                 graph: Any = None) -> Any:
+    """The model of a bundle whose shapes and digest checked out (checked once more here);
+    ``graph``: a functional model already rebuilt from the config."""
     specs = config["weights"]
     weights = [arrays[spec["key"]] for spec in specs]
+    if graph is not None:
+        try:
+            graph.set_weights(weights)
+        except (ValueError, TypeError) as exc:
+            raise BundleError(f"{path!r}: the weights do not fit the model: {exc}") from None
+        graph.vocabulary = _vocabulary(path, config)
+        return graph
     try:
         model = Sequential.from_config(config["model"])
     except (ValueError, TypeError, KeyError) as exc:
@@ -430,14 +466,17 @@ def _build_model(path: str, config: dict, arrays: dict[str, np.ndarray]) -> Sequ
             raise BundleError(f"{path!r}: weight `{name}` has shape {tuple(arr.shape)} in the "
                               f"bundle but the model config needs {tuple(want)}")
     model.set_weights(weights)
-    vocabulary = None
-    if config.get("vocabulary") is not None:
-        try:
-            vocabulary = Vocabulary.from_json(config["vocabulary"])
-        except (ValueError, TypeError) as exc:
-            raise BundleError(f"{path!r}: the stored vocabulary cannot be read: {exc}") from None
-    model.vocabulary = vocabulary
+    model.vocabulary = _vocabulary(path, config)
     return model
+
+
+def _vocabulary(path: str, config: dict) -> Vocabulary | None:
+    if config.get("vocabulary") is None:
+        return None
+    try:
+        return Vocabulary.from_json(config["vocabulary"])
+    except (ValueError, TypeError) as exc:
+        raise BundleError(f"{path!r}: the stored vocabulary cannot be read: {exc}") from None
 
 
 def _shapes(layer: Any) -> list[tuple]:

@@ -115,6 +115,10 @@ def make_test_inputs(model: Sequential, n: int = 8, timesteps: int | None = None
         np.dtype(model.input_dtype).kind == "f" else "float32"
     if isinstance(first, Dense) and (shape is None or len(shape) == 1):
         return rng.normal(size=(n, features)).astype(dtype)
+    if shape is not None and (len(shape) != 2 or not isinstance(first, (RNNBase, Masking))):
+        # the model's own input shape, whatever its rank (a Flatten, Permute, RepeatVector,
+        # TimeDistributed ... first): unknown sizes take ``t``
+        return rng.normal(size=(n,) + tuple(t if d is None else d for d in shape)).astype(dtype)
     x = rng.normal(size=(n, t, features)).astype(dtype)
     if isinstance(first, Masking) and t > 1:
         for row in range(0, n, 2):

@@ -14,10 +14,12 @@ import numpy as np
 
 from .. import __version__
 from ..layers import Embedding
+from ..functional import Model
 from ..model import Sequential
 from ..text import Vocabulary
-from .bundle_format import (CONFIG_KEY, DIGEST_KEY, FORMAT, FORMAT_VERSION, INPUTS_KEY,
-                            OUTPUTS_KEY, bundle_digest, check_labels)
+from .bundle_format import (CONFIG_KEY, DIGEST_KEY, FORMAT, INPUTS_KEY, OUTPUTS_KEY,
+                            SEQUENTIAL_FORMAT_VERSION, bundle_digest, check_labels)
+from .bundle_graph import GRAPH_FORMAT_VERSION, make_graph_inputs, test_keys, verify_graph
 from .bundle_verify import TOLERANCES, compare_outputs, make_test_inputs
 
 def _umask() -> int:
@@ -96,8 +98,12 @@ def save(model: Sequential, path: str | os.PathLike, vocabulary: Any = None,
         ValueError: the model does not reproduce ``test_outputs`` within the tolerance, cannot
             be rebuilt from its config, or the vocabulary emits ids the Embedding lacks.
     """
+    if isinstance(model, Model):
+        return _save_graph(model, path, vocabulary, test_inputs, test_outputs,
+                           verified_by=verified_by, provenance=provenance, rtol=rtol, atol=atol,
+                           n_test=n_test, seed=seed, labels=labels)
     if not isinstance(model, Sequential):
-        raise TypeError(f"`model` must be a numpy_rnn.Sequential. Received: "
+        raise TypeError(f"`model` must be a numpy_rnn.Sequential or Model. Received: "
                         f"{type(model).__name__}")
     vocab_json = None
     if vocabulary is not None:
@@ -153,7 +159,7 @@ def save(model: Sequential, path: str | os.PathLike, vocabulary: Any = None,
     arrays[OUTPUTS_KEY] = np.ascontiguousarray(y)
     config = {
         "format": FORMAT,
-        "format_version": FORMAT_VERSION,
+        "format_version": SEQUENTIAL_FORMAT_VERSION,
         "model": model_config,
         "weights": [{"key": f"weight_{i:03d}", "name": n, "shape": list(w.shape),
                      "dtype": w.dtype.name} for i, (n, w) in enumerate(zip(names, weights))],
@@ -161,6 +167,92 @@ def save(model: Sequential, path: str | os.PathLike, vocabulary: Any = None,
                  "rtol": rtol, "atol": atol, "input_shape": list(x.shape),
                  "input_dtype": x.dtype.name, "output_shape": list(y.shape),
                  "output_dtype": y.dtype.name},
+        "vocabulary": vocab_json,
+        **({"labels": labels} if labels is not None else {}),
+        "provenance": {**_versions(),
+                       "created": datetime.datetime.now(datetime.timezone.utc).isoformat(
+                           timespec="seconds"),
+                       **(provenance or {})},
+    }
+    write_bundle(path, config, arrays)
+    return os.fspath(path)
+
+
+def _as_list(value: Any, what: str) -> list[np.ndarray]:
+    items = list(value) if isinstance(value, (list, tuple)) else [value]
+    out = [np.asarray(v) for v in items]
+    for a in out:
+        strings = a.dtype.kind == "U" or (a.dtype == object and all(
+            isinstance(item, str) for item in a.reshape(-1)))
+        if (a.dtype == object and not strings) or a.ndim < 1:
+            raise TypeError(f"`{what}` must be numeric arrays (or strings) with a batch axis. "
+                            f"Received: {a.dtype} array of shape {a.shape}")
+    return out
+
+
+def _save_graph(model: Model, path: Any, vocabulary: Any, test_inputs: Any, test_outputs: Any,
+                *, verified_by: str | None, provenance: dict | None, rtol: float | None,
+                atol: float | None, n_test: int, seed: int, labels: Any) -> str:
+    """:func:`save` for a functional model (``numpy_rnn.formats.bundle_graph``)."""
+    vocab_json = None
+    if vocabulary is not None:
+        vocab = vocabulary if isinstance(vocabulary, Vocabulary) else Vocabulary.from_json(
+            vocabulary)
+        vocab_json = vocab.to_json()
+    labels = check_labels(labels)
+    if labels is not None and len(model.outputs) != 1:
+        raise ValueError(f"`labels` name the classes of a single output; model "
+                         f"'{model.name}' has {len(model.outputs)} outputs")
+    if isinstance(test_inputs, dict):
+        test_inputs = [test_inputs[n] for n in model.input_names]
+    xs = make_graph_inputs(model, n_test, seed=seed) if test_inputs is None else \
+        _as_list(test_inputs, "test_inputs")
+    xs = model._standardize_inputs(xs if len(xs) > 1 else xs[0], what="test_inputs")
+    got = model.predict(xs if len(xs) > 1 else xs[0])
+    computed = [got[k] for k in sorted(got)] if isinstance(got, dict) else (
+        list(got) if isinstance(got, (list, tuple)) else [got])
+    if test_outputs is None:
+        ys = [np.asarray(c) for c in computed]
+        verified_by = verified_by or f"numpy-rnn {__version__} (not verified by Keras)"
+    else:
+        ys = _as_list(test_outputs, "test_outputs")
+        verified_by = verified_by or "caller"
+    out_key = "float64" if all(y.dtype == np.float64 for y in ys) else "float32"
+    d_rtol, d_atol = TOLERANCES[out_key]
+    rtol = d_rtol if rtol is None else float(rtol)
+    atol = d_atol if atol is None else float(atol)
+    test = {"verified_by": verified_by, "rtol": rtol, "atol": atol,
+            "inputs": test_keys("inputs", len(xs)), "outputs": test_keys("outputs", len(ys)),
+            "input_shapes": [list(x.shape) for x in xs],
+            "input_dtypes": [x.dtype.name for x in xs],
+            "output_shapes": [list(y.shape) for y in ys],
+            "output_dtypes": [y.dtype.name for y in ys]}
+    report = verify_graph(model, xs, ys, test)
+    if not report.passed:
+        raise ValueError(f"The model does not reproduce `test_outputs`, so the bundle would "
+                         f"fail its own check:\n{report}")
+    model_config = model.get_config()
+    try:  # never write a bundle that cannot be loaded
+        Model.from_config(json.loads(json.dumps(model_config)))
+    except (ValueError, TypeError, KeyError) as exc:
+        raise ValueError(f"Model '{model.name}' cannot be rebuilt from its config, so it cannot "
+                         f"be bundled (layers registered by users or custom activations are "
+                         f"not storable): {exc}") from None
+    weights = model.get_weights()
+    names = model.weight_names()
+    arrays = {f"weight_{i:03d}": np.ascontiguousarray(w) for i, w in enumerate(weights)}
+    # strings stored as fixed-width text (never as pickled objects)
+    arrays.update({k: np.ascontiguousarray(x.astype(str) if x.dtype == object else x)
+                   for k, x in zip(test["inputs"], xs)})
+    arrays.update({k: np.ascontiguousarray(y) for k, y in zip(test["outputs"], ys)})
+    config = {
+        "format": FORMAT,
+        "format_version": GRAPH_FORMAT_VERSION,
+        "model_class": "Model",
+        "model": model_config,
+        "weights": [{"key": f"weight_{i:03d}", "name": n, "shape": list(w.shape),
+                     "dtype": w.dtype.name} for i, (n, w) in enumerate(zip(names, weights))],
+        "test": test,
         "vocabulary": vocab_json,
         **({"labels": labels} if labels is not None else {}),
         "provenance": {**_versions(),

@@ -19,8 +19,10 @@ class UnsupportedModelError(ValueError):
         lines = "\n".join(f"  - {p}" for p in self.problems)
         super().__init__(
             f"{where} cannot be run by numpy_rnn: {len(self.problems)} unsupported "
-            f"feature(s):\n{lines}\nnumpy_rnn runs Sequential models and Functional models that "
-            f"are a single chain of these layers: {', '.join(supported_keras_layers())}."
+            f"feature(s):\n{lines}\nnumpy_rnn runs Sequential and Functional models (graphs "
+            f"of layers, nested models included) made of these layers: "
+            f"{', '.join(supported_keras_layers())}, and of the layers registered with "
+            f"numpy_rnn.register_layer."
         )
 
 

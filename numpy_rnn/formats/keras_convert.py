@@ -12,9 +12,11 @@ from typing import Any
 import numpy as np
 from .. import _validation as _v
 from .. import activations as _activations
+from .. import registry as _registry
 from ..model import LAYER_CLASSES, Sequential
-from .keras_layers import (KERAS_LAYER_RULES, RECURRENT_CLASSES, REFUSED_LAYERS, Dialect,
-                           is_inference_neutral, only_value, supported_keras_layers)
+from .keras_layers import (KERAS_LAYER_RULES, RECURRENT_CLASSES, REFUSED_LAYERS, WRAPPERS,
+                           Dialect, is_inference_neutral, only_value, rename_keras2,
+                           supported_keras_layers)
 
 RNN_CLASSES = RECURRENT_CLASSES
 
@@ -144,12 +146,35 @@ def _is_custom(cfg: dict) -> str | None:
     return None
 
 
+def registered_twin(cfg: dict, label: str, problems: list[str]):
+    """The twin a user registered for this layer (``numpy_rnn.register_layer``): ``(True,
+    layer or None)``; ``(False, None)`` when none is registered."""
+    reg = _registry.lookup(cfg.get("class_name"), cfg.get("registered_name"))
+    if reg is None:
+        return False, None
+    config = cfg.get("config")
+    if not isinstance(config, dict):
+        problems.append(f"{label} has no config")
+        return True, None
+    try:
+        return True, reg.make(config)
+    except Exception as exc:  # noqa: BLE001 - the user's factory: any failure is a problem
+        problems.append(f"{label}: the twin registered as {reg.keras_name!r} refused its "
+                        f"config: {type(exc).__name__}: {exc}")
+        return True, None
+
+
 def convert_layer(cfg: Any, problems: list[str], *, inner_of: str | None = None,
-                  defer: bool = False, dialect: Dialect | None = None):
+                  defer: bool = False, dialect: Dialect | None = None,
+                  wrapper: str = "Bidirectional", graph: bool = False):
     """numpy_rnn layer for one serialized Keras layer, or None (problems appended).  With
     ``defer``, a layer whose constructor allocates its weights (Embedding) is checked and
     returned as a :class:`Deferred` instead, built only once the weights file agrees.
-    ``dialect``: the Keras that wrote the config (default Keras 3; see ``keras_layers``)."""
+    ``dialect``: the Keras that wrote the config (default Keras 3; see ``keras_layers``).
+    ``inner_of``: the name of the ``wrapper`` (a Keras class of ``WRAPPERS``) the layer sits in.
+    ``graph``: the layer sits in a functional graph, where several outputs
+    (``return_state``, ``merge_mode=None``) are fine.  A class the table lacks, or a custom
+    one, is made by the twin registered for it (``numpy_rnn.register_layer``) if any."""
     if not isinstance(cfg, dict) or not isinstance(cfg.get("class_name"), str):
         problems.append(f"layer entry {short(cfg)} is not a serialized Keras layer")
         return None
@@ -158,26 +183,40 @@ def convert_layer(cfg: Any, problems: list[str], *, inner_of: str | None = None,
     if inner_of:
         label = f"{label} inside '{inner_of}'"
     custom = _is_custom(cfg)
+    if (custom or cls not in KERAS_LAYER_RULES) and cls not in REFUSED_LAYERS and not inner_of:
+        found, twin = registered_twin(cfg, label, problems)
+        if found:
+            return twin
     if custom:
-        problems.append(f"{label} {custom}; numpy_rnn runs only Keras's built-in layers")
+        problems.append(f"{label} {custom}; numpy_rnn runs only Keras's built-in layers; "
+                        + _registry.how_to_register(cls, cfg.get("registered_name")))
         return None
     if cls in REFUSED_LAYERS:
         problems.append(f"{label}: {REFUSED_LAYERS[cls]}")
+        return None
+    if dialect is not None and cls in dialect.refused:
+        problems.append(f"{label} (written by {dialect.name}): {dialect.refused[cls]}")
         return None
     if cls in ("Sequential", "Functional", "Model"):
         problems.append(f"{label}: nested models are not supported; flatten the layers into one "
                         "model")
         return None
     rule = KERAS_LAYER_RULES.get(cls)
-    if rule is None or (inner_of and cls not in RNN_CLASSES):
-        what = "LSTM, GRU or SimpleRNN" if inner_of else ", ".join(supported_keras_layers())
-        problems.append(f"{label} is not supported; supported: {what}")
+    wrappable = WRAPPERS.get(wrapper) if inner_of else None
+    if rule is None or (wrappable is not None and cls not in wrappable):
+        what = ", ".join(wrappable) if wrappable is not None else ", ".join(
+            supported_keras_layers())
+        hint = "" if inner_of else "; " + _registry.how_to_register(
+            cls, cfg.get("registered_name"))
+        problems.append(f"{label} is not supported; supported: {what}{hint}")
         return None
     config = cfg.get("config")
     if not isinstance(config, dict):
         problems.append(f"{label} has no config")
         return None
     mine: list[str] = []
+    if dialect is not None:
+        config = rename_keras2(cls, config, dialect.renames)
     for key, default in (dialect.defaults.get(cls, {}) if dialect else {}).items():
         if key not in config and default is None:
             mine.append(f"option {key} is missing from the config and the {dialect.name} "
@@ -192,6 +231,8 @@ def convert_layer(cfg: Any, problems: list[str], *, inner_of: str | None = None,
         kwargs["dtype"] = dtype
     for key, value in config.items():
         restricted = only_value(key, in_model=True)
+        if graph and key == "return_state":
+            restricted = None
         if restricted is not None:
             allowed, why = restricted
             if value != allowed:
@@ -204,18 +245,22 @@ def convert_layer(cfg: Any, problems: list[str], *, inner_of: str | None = None,
                 kwargs[key] = name
         elif key in rule.options:
             kwargs[key] = value
-        elif cls == "Bidirectional" and key in ("layer", "backward_layer"):
+        elif key in rule.fixed:
+            allowed, why = rule.fixed[key]
+            if value != allowed:
+                mine.append(f"option {key}={short(value)} ({why})")
+        elif cls in WRAPPERS and key in ("layer", "backward_layer"):
             pass
         elif not is_inference_neutral(key):
             mine.append(f"option {key}={short(value)} is unknown to numpy_rnn")
     if cls == "Bidirectional":
         fw = convert_layer(config.get("layer"), problems, inner_of=kwargs["name"],
-                           dialect=dialect)
+                           dialect=dialect, graph=graph)
         bw = None
         if config.get("backward_layer") is not None:
             bw = convert_layer(config["backward_layer"], problems, inner_of=kwargs["name"],
-                               dialect=dialect)
-        if kwargs.get("merge_mode", "concat") is None:
+                               dialect=dialect, graph=graph)
+        if kwargs.get("merge_mode", "concat") is None and not graph:
             mine.append("option merge_mode=None (two outputs; a layer with several outputs "
                         "cannot sit inside a model)")
         if fw is None or (config.get("backward_layer") is not None and bw is None):
@@ -223,6 +268,18 @@ def convert_layer(cfg: Any, problems: list[str], *, inner_of: str | None = None,
                 problems.append(f"{label}: " + "; ".join(mine))
             return None
         kwargs = {**kwargs, "layer": fw, "backward_layer": bw}
+    if isinstance(kwargs.get("vocabulary"), str):
+        mine.append(f"option vocabulary={short(kwargs['vocabulary'])} is a file path; a model "
+                    "file's vocabulary is read from the config (a list) or the archive's assets, "
+                    "never from a path it names")
+    if cls == "TimeDistributed":
+        inner = convert_layer(config.get("layer"), problems, inner_of=kwargs["name"],
+                              dialect=dialect, wrapper=cls, graph=graph)
+        if inner is None:
+            if mine:
+                problems.append(f"{label}: " + "; ".join(mine))
+            return None
+        kwargs = {**kwargs, "layer": inner}
     if mine:
         problems.append(f"{label}: " + "; ".join(mine))
         return None
@@ -232,10 +289,41 @@ def convert_layer(cfg: Any, problems: list[str], *, inner_of: str | None = None,
                 _v.positive_int(key, kwargs.get(key))
             LAYER_CLASSES[rule.np_class](**{**kwargs, "input_dim": 1, "output_dim": 1})
             return Deferred(rule.np_class, kwargs)
-        return LAYER_CLASSES[rule.np_class](**kwargs)
+        layer = LAYER_CLASSES[rule.np_class](**kwargs)
+        if getattr(layer, "builds_from_shape", False) and not layer.built:
+            _build_from_config(layer, cfg.get("build_config"))
+        return layer
     except (ValueError, TypeError) as exc:
         problems.append(f"{label}: numpy_rnn refuses its options: {exc}")
         return None
+
+
+def build_shape(cfg: dict) -> Any:
+    """The input shape a serialized Keras 3 layer was built for (its ``build_config``; a list
+    of shapes for several inputs), or None."""
+    build = cfg.get("build_config")
+    shape = build.get("input_shape") if isinstance(build, dict) else None
+    if not isinstance(shape, (list, tuple)):
+        return None
+    if shape and all(isinstance(s, (list, tuple)) for s in shape):
+        return [tuple(s) for s in shape]
+    return tuple(shape)
+
+
+def _build_from_config(layer: Any, build_config: Any) -> None:
+    """Build a layer whose weight shapes need its whole input shape (EinsumDense, attention)
+    from Keras's ``build_config``: ``{"input_shape": ...}`` or ``{"shapes_dict": {...}}``
+    (MultiHeadAttention's ``query_shape`` ...).  Only shapes are worked out: no weight is
+    drawn (the weights file then supplies them).  ValueError / TypeError for garbage."""
+    if not isinstance(build_config, dict):
+        return
+    shapes = build_config.get("shapes_dict")
+    if isinstance(shapes, dict):
+        layer.build(**{str(k): v for k, v in shapes.items()})
+        return
+    shape = build_shape({"build_config": build_config})
+    if shape is not None:
+        layer.build(shape)
 
 
 def _snake_case(name: str) -> str:
@@ -270,12 +358,14 @@ def input_spec(cfg: dict, problems: list[str]) -> tuple[tuple | None, str | None
         if config.get(key):
             mine.append(f"option {key}=True ({only_value(key, in_model=True)[1]})")
     dtype = config.get("dtype", "float32")
+    if dtype in ("string", "str"):  # a string input (read by a TextVectorization)
+        dtype = "object"
     if isinstance(dtype, dict):
         dtype, reason = dtype_from_policy(dtype)
         if reason:
             mine.append(f"option dtype: {reason}")
     try:
-        ok = dtype is not None and np.dtype(dtype).kind in "iuf" and \
+        ok = dtype is not None and np.dtype(dtype).kind in "iufO" and \
             np.dtype(dtype).name not in ("float16",)
     except TypeError:
         ok = False

@@ -28,15 +28,18 @@ from .. import _limits
 from ..model import Sequential
 from .errors import KerasFileError
 from .keras_archive import WEIGHTS_NAME, Archive, config_members
+from .keras_graph import GraphPlan
+from .keras_graph_weights import load_graph_weights, read_assets
 from .keras_h5 import is_hdf5, read_h5
 from .keras_plan import plan_config
 from .keras_weights import import_h5py, load_weights
 
 @dataclasses.dataclass
 class KerasFile:
-    """What ``read_keras_file`` found: the numpy model and where it came from."""
+    """What ``read_keras_file`` found: the numpy model (a ``Sequential``, or a ``Model`` for a
+    functional graph) and where it came from."""
 
-    model: Sequential
+    model: Any
     path: str
     keras_version: str | None
     config: dict
@@ -61,7 +64,7 @@ def read_keras_file(path: str | os.PathLike, config: Any = None) -> KerasFile:
         UnsupportedModelError: the model uses layers/options numpy_rnn cannot reproduce (all
             of them listed).
         KerasFileError: not a Keras archive, corrupt, or weights that disagree with the config.
-        ImportError: h5py (``pip install 'numpy-rnn[h5]'``) is needed to read the weights.
+        ImportError: h5py (the ``numpy-rnn[h5]`` extra) is needed to read the weights.
         ValueError: ``config`` given for a file that holds its own.
     """
     where = os.fspath(path)
@@ -78,6 +81,8 @@ def read_keras_file(path: str | os.PathLike, config: Any = None) -> KerasFile:
     try:
         config, metadata = config_members(archive)
         plan = plan_config(config, where, defer=True)
+        if isinstance(plan, GraphPlan):
+            read_assets(archive, plan, where)
         if WEIGHTS_NAME not in archive.names:
             other = [n for n in archive.names if n.startswith("model.weights")]
             why = ("Keras's npz weights hold pickled objects, which numpy_rnn never loads; save "
@@ -96,7 +101,8 @@ def read_keras_file(path: str | os.PathLike, config: Any = None) -> KerasFile:
                              f"(truncated or corrupt): {exc}") from None
     with h5:
         try:
-            model = load_weights(h5py, h5, plan, where)
+            model = (load_graph_weights if isinstance(plan, GraphPlan) else load_weights)(
+                h5py, h5, plan, where)
         except (OSError, KeyError) as exc:
             raise KerasFileError(f"{where!r}: cannot read the weights: {exc}") from None
         except MemoryError:
@@ -106,8 +112,9 @@ def read_keras_file(path: str | os.PathLike, config: Any = None) -> KerasFile:
                      config=config, metadata=metadata, kind=plan.kind)
 
 
-def load_keras_model(path: str | os.PathLike, config: Any = None) -> Sequential:
-    """A :class:`numpy_rnn.Sequential` equal to the Keras model saved in ``path`` (a ``.keras``
+def load_keras_model(path: str | os.PathLike, config: Any = None) -> Any:
+    """A :class:`numpy_rnn.Sequential` (a :class:`numpy_rnn.Model` for a functional model that
+    is not a single chain) equal to the Keras model saved in ``path`` (a ``.keras``
     file, a Keras 2 / tf_keras ``.h5`` model file, or a weights-only ``.h5`` with ``config``),
     read with NumPy and h5py alone.  See :func:`read_keras_file` for the formats and errors."""
     return read_keras_file(path, config).model

@@ -40,6 +40,8 @@ from .errors import KerasFileError
 from .keras_archive import HDF5_SIGNATURE
 from .keras_convert import Deferred, ModelPlan, short
 from .keras_layers import KERAS3, dialect_of
+from .keras_graph import GraphPlan
+from .keras_graph_weights import load_graph_by_order, load_graph_weights
 from .keras_plan import plan_config
 from .keras_weights import (Found, build_checked, check_found, checked_dataset, h5_group,
                             import_h5py, load_weights, weight_owners)
@@ -51,7 +53,7 @@ __all__ = ["H5Model", "is_hdf5", "read_h5"]
 class H5Model:
     """What :func:`read_h5` found."""
 
-    model: Sequential
+    model: Any
     config: dict
     keras_version: str | None
     #: ``"keras2-h5"`` (a Keras 2 / tf_keras file), ``"keras3-h5"`` (Keras 3's legacy .h5) or
@@ -206,7 +208,8 @@ def _read(h5py: Any, h5: Any, where: str, config: Any) -> H5Model:
     legacy_layout = "layer_names" in h5.attrs or "layer_names0" in h5.attrs
     if text is None and not legacy_layout:  # Keras 3's .weights.h5: the .keras layout
         plan = plan_config(model_config, where, defer=True)
-        model = load_weights(h5py, h5, plan, where)
+        model = (load_graph_weights if isinstance(plan, GraphPlan) else load_weights)(
+            h5py, h5, plan, where)
         return H5Model(model, model_config, None, "keras3-weights-h5", str(plan.kind))
     root = h5_group(h5py, h5, "model_weights", where) if text is not None else h5
     if root is None:
@@ -222,7 +225,15 @@ def _read(h5py: Any, h5: Any, where: str, config: Any) -> H5Model:
         raise KerasFileError(f"{where!r} was written with the {backend!r} backend; numpy_rnn "
                              "reads files from the tensorflow, jax, torch and numpy backends")
     plan = plan_config(model_config, where, defer=True, dialect=dialect)
-    model = build_checked(plan, _check_by_order(h5py, root, plan, where))
+    if isinstance(plan, GraphPlan):
+        errors: list[str] = []
+        saved = _saved_layers(h5py, root, where, errors)
+
+        def dataset_at(group: Any, wname: str, name: str) -> Any:
+            return _dataset(h5py, group, wname, f"{root.name.strip('/')}/{name}".lstrip("/"))
+        model = load_graph_by_order(h5py, root, plan, saved, where, errors, dataset_at)
+    else:
+        model = build_checked(plan, _check_by_order(h5py, root, plan, where))
     fmt = "keras3-h5" if dialect is KERAS3 else "keras2-h5"
     return H5Model(model, model_config, str(version), fmt, str(kind), backend)
 
@@ -242,10 +253,8 @@ def _weight_count(owner: Any) -> int:
     return 1 if isinstance(owner, Deferred) else len(owner.weight_names())
 
 
-def _check_by_order(h5py: Any, root: Any, plan: ModelPlan, where: str) -> list:
-    """Pair the file's layers with the plan's by order (tf_keras's rule), then check every
-    weight with :func:`check_found`."""
-    errors: list[str] = []
+def _saved_layers(h5py: Any, root: Any, where: str, errors: list[str]) -> list:
+    """``(name, group, weight names)`` of the file's layers that hold weights, in file order."""
     prefix = root.name.strip("/")
     saved: list[tuple[str, Any, list[str]]] = []
     for name in _names(h5py, root, "layer_names", where):
@@ -266,6 +275,15 @@ def _check_by_order(h5py: Any, root: Any, plan: ModelPlan, where: str) -> list:
     if top is not None and _names(h5py, top, "weight_names", where):
         errors.append("the file holds top-level model weights (a subclassed model's own "
                       "variables); numpy_rnn runs layers only")
+    return saved
+
+
+def _check_by_order(h5py: Any, root: Any, plan: ModelPlan, where: str) -> list:
+    """Pair the file's layers with the plan's by order (tf_keras's rule), then check every
+    weight with :func:`check_found`."""
+    errors: list[str] = []
+    prefix = root.name.strip("/")
+    saved = _saved_layers(h5py, root, where, errors)
     weighted = [lp for lp in plan.layers
                 if sum(_weight_count(o) for o in weight_owners(lp.layer))]
     if len(saved) != len(weighted):

@@ -8,9 +8,11 @@ a layer is accepted or refused alike, whichever way it arrives.  A config key is
    ``MODEL_ONLY_VALUE_OPTIONS``: a single live layer may return or keep its states, a layer in a
    model may not);
 2. an activation (``KerasLayerRule.activations``: Keras built-in names only);
-3. taken over as the numpy_rnn constructor argument of the same name (``KerasLayerRule.options``);
+3. taken over as the numpy_rnn constructor argument of the same name (``KerasLayerRule.options``),
+   or checked and dropped when the layer takes it at one value only (``KerasLayerRule.fixed``);
 4. ignored when it only matters for training, initialisation or graph building
-   (:func:`is_inference_neutral`);
+   (:func:`is_inference_neutral`) -- except the weight regularizers a row lists as options
+   (``kernel_regularizer`` ...), carried so that training adds their penalties as Keras does;
 5. otherwise refused as unknown.
 
 ``dropout``, ``recurrent_dropout`` and ``unroll`` are options (step 3): numpy_rnn's recurrent
@@ -23,10 +25,12 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-__all__ = ["KerasLayerRule", "KERAS_LAYER_RULES", "RECURRENT_CLASSES", "ONLY_VALUE_OPTIONS",
-           "MODEL_ONLY_VALUE_OPTIONS", "INFERENCE_NEUTRAL_OPTIONS", "NEUTRAL_SUFFIXES",
-           "GATES", "is_inference_neutral", "only_value", "supported_keras_layers",
-           "Dialect", "KERAS2_ACTIVATIONS", "KERAS2_DEFAULTS", "REFUSED_LAYERS", "dialect_of"]
+__all__ = ["KerasLayerRule", "KERAS_LAYER_RULES", "CONV_POOL_RULES", "RECURRENT_CLASSES",
+           "ONLY_VALUE_OPTIONS",
+           "MODEL_ONLY_VALUE_OPTIONS", "KERAS2_ONLY_OPTIONS", "INFERENCE_NEUTRAL_OPTIONS", "NEUTRAL_SUFFIXES",
+           "GATES", "WRAPPERS", "is_inference_neutral", "only_value", "supported_keras_layers",
+           "Dialect", "KERAS2_ACTIVATIONS", "KERAS2_DEFAULTS", "KERAS2_REFUSED", "KERAS2_RENAMES",
+           "REFUSED_LAYERS", "dialect_of", "rename_keras2", "WEIGHT_REGULARIZERS"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -39,27 +43,64 @@ class KerasLayerRule:
     options: tuple = ()
     #: Config keys holding an activation (Keras built-in names only).
     activations: tuple = ()
+    #: True when the layer hands an incoming mask on unchanged (Keras's ``supports_masking``
+    #: with the base ``compute_mask``): Keras's automatic mask flows through it in a model.
+    passes_mask: bool = False
+    #: Keras's ``call`` takes a ``mask`` (so a functional model passes the automatic mask to
+    #: it): the recurrent layers, Bidirectional, GlobalAveragePooling1D.
+    call_mask: bool = False
+    #: Config keys the layer accepts at one value only (key -> (value, why)); taken as no option.
+    fixed: dict = dataclasses.field(default_factory=dict)
 
 
+#: Weight regularizers of Dense and the recurrent layers: carried into the numpy_rnn layer,
+#: which has no use for them at inference; training adds their penalties to the loss.
+WEIGHT_REGULARIZERS = ("kernel_regularizer", "bias_regularizer")
 #: Options every recurrent layer takes (LSTM, GRU, SimpleRNN).
 RECURRENT_OPTIONS = ("units", "use_bias", "return_sequences", "return_state", "go_backwards",
-                     "stateful", "zero_output_for_mask", "dropout", "recurrent_dropout", "unroll")
+                     "stateful", "zero_output_for_mask", "dropout", "recurrent_dropout", "unroll",
+                     *WEIGHT_REGULARIZERS, "recurrent_regularizer")
 RECURRENT_CLASSES = ("LSTM", "GRU", "SimpleRNN")
 #: Gate blocks along the last axis of a recurrent layer's kernels (Keras order).
 GATES = {"LSTM": 4, "GRU": 3, "SimpleRNN": 1}
 
+_CONV = ("kernel_size", "strides", "padding", "data_format", "dilation_rate", "use_bias")
+_POOL = ("pool_size", "strides", "padding", "data_format")
+_GLOBAL = ("data_format", "keepdims")
+#: tf_keras's SeparableConv1D, DepthwiseConv1D and Conv1DTranspose derive from its Conv1D and
+#: write its ``groups`` (always 1) into their configs.
+_KERAS2_GROUPS = {"groups": (1, "tf_keras writes groups=1 here; the layer has no groups")}
+#: Convolution and pooling (numpy_rnn/layers/convolutional, pooling).  Keras's aliases
+#: (``Convolution1D``, ``MaxPool1D``, ``GlobalMaxPool1D``, ``AvgPool1D`` ...) are the same classes
+#: and are serialized under these names, in Keras 3 and in tf_keras alike (checked).
+CONV_POOL_RULES: dict[str, KerasLayerRule] = {
+    "Conv1D": KerasLayerRule("Conv1D", ("filters", "groups") + _CONV, ("activation",)),
+    "Conv1DTranspose": KerasLayerRule("Conv1DTranspose", ("filters", "output_padding") + _CONV,
+                                      ("activation",), fixed=_KERAS2_GROUPS),
+    "DepthwiseConv1D": KerasLayerRule("DepthwiseConv1D", ("depth_multiplier",) + _CONV,
+                                      ("activation",), fixed=_KERAS2_GROUPS),
+    "SeparableConv1D": KerasLayerRule("SeparableConv1D", ("filters", "depth_multiplier") + _CONV,
+                                      ("activation",), fixed=_KERAS2_GROUPS),
+    "MaxPooling1D": KerasLayerRule("MaxPooling1D", _POOL),
+    "AveragePooling1D": KerasLayerRule("AveragePooling1D", _POOL),
+    "GlobalMaxPooling1D": KerasLayerRule("GlobalMaxPooling1D", _GLOBAL),
+    "GlobalAveragePooling1D": KerasLayerRule("GlobalAveragePooling1D", _GLOBAL, call_mask=True),
+}
+
 #: Keras class name -> rule.
 KERAS_LAYER_RULES: dict[str, KerasLayerRule] = {
-    "Embedding": KerasLayerRule("Embedding", ("input_dim", "output_dim", "mask_zero")),
+    "Embedding": KerasLayerRule("Embedding", ("input_dim", "output_dim", "mask_zero",
+                                              "embeddings_regularizer")),
     "LSTM": KerasLayerRule("LSTM", RECURRENT_OPTIONS + ("unit_forget_bias",),
-                           ("activation", "recurrent_activation")),
+                           ("activation", "recurrent_activation"), call_mask=True),
     "GRU": KerasLayerRule("GRU", RECURRENT_OPTIONS + ("reset_after",),
-                          ("activation", "recurrent_activation")),
-    "SimpleRNN": KerasLayerRule("SimpleRNN", RECURRENT_OPTIONS, ("activation",)),
+                          ("activation", "recurrent_activation"), call_mask=True),
+    "SimpleRNN": KerasLayerRule("SimpleRNN", RECURRENT_OPTIONS, ("activation",), call_mask=True),
     # Bidirectional's inner layers (config keys "layer", "backward_layer") go through their own rows.
-    "Bidirectional": KerasLayerRule("Bidirectional", ("merge_mode",)),
-    "Dense": KerasLayerRule("Dense", ("units", "use_bias"), ("activation",)),
-    "Dropout": KerasLayerRule("Dropout", ("rate", "noise_shape")),
+    "Bidirectional": KerasLayerRule("Bidirectional", ("merge_mode",), call_mask=True),
+    "Dense": KerasLayerRule("Dense", ("units", "use_bias") + WEIGHT_REGULARIZERS,
+                            ("activation",), passes_mask=True),
+    "Dropout": KerasLayerRule("Dropout", ("rate", "noise_shape"), passes_mask=True),
     "Masking": KerasLayerRule("Masking", ("mask_value",)),
     # Merge layers (functional models): no weights; Keras's names and options.
     "Add": KerasLayerRule("Add"),
@@ -70,6 +111,65 @@ KERAS_LAYER_RULES: dict[str, KerasLayerRule] = {
     "Minimum": KerasLayerRule("Minimum"),
     "Concatenate": KerasLayerRule("Concatenate", ("axis",)),
     "Dot": KerasLayerRule("Dot", ("axes", "normalize")),
+    # Normalization (keras/src/layers/normalization/); their initializers, regularizers and
+    # constraints are neutral as everywhere (the weights are copied).
+    "BatchNormalization": KerasLayerRule("BatchNormalization", ("axis", "momentum", "epsilon",
+                                                                "center", "scale",
+                                                                "synchronized")),
+    "LayerNormalization": KerasLayerRule("LayerNormalization", ("axis", "epsilon", "center",
+                                                                "scale", "rms_scaling")),
+    "UnitNormalization": KerasLayerRule("UnitNormalization", ("axis",)),
+    "GroupNormalization": KerasLayerRule("GroupNormalization", ("groups", "axis", "epsilon",
+                                                                "center", "scale")),
+    "RMSNormalization": KerasLayerRule("RMSNormalization", ("axis", "epsilon")),
+    # activation layers (numpy_rnn/layers/activations)
+    "Activation": KerasLayerRule("Activation", (), ("activation",), passes_mask=True),
+    "ReLU": KerasLayerRule("ReLU", ("max_value", "negative_slope", "threshold"),
+                           passes_mask=True),
+    "LeakyReLU": KerasLayerRule("LeakyReLU", ("negative_slope",), passes_mask=True),
+    "PReLU": KerasLayerRule("PReLU", ("shared_axes", "alpha_regularizer"), passes_mask=True),
+    "ELU": KerasLayerRule("ELU", ("alpha",), passes_mask=True),
+    "Softmax": KerasLayerRule("Softmax", ("axis",), passes_mask=True),
+    # regularization layers (numpy_rnn/layers/regularization)
+    "SpatialDropout1D": KerasLayerRule("SpatialDropout1D", ("rate",), passes_mask=True),
+    "GaussianNoise": KerasLayerRule("GaussianNoise", ("stddev",), passes_mask=True),
+    "GaussianDropout": KerasLayerRule("GaussianDropout", ("rate",), passes_mask=True),
+    "AlphaDropout": KerasLayerRule("AlphaDropout", ("rate", "noise_shape"), passes_mask=True),
+    "ActivityRegularization": KerasLayerRule("ActivityRegularization", ("l1", "l2"),
+                                             passes_mask=True),
+    **CONV_POOL_RULES,
+    "Flatten": KerasLayerRule("Flatten", ("data_format",)),
+    "Reshape": KerasLayerRule("Reshape", ("target_shape",)),
+    "Permute": KerasLayerRule("Permute", ("dims",)),
+    "RepeatVector": KerasLayerRule("RepeatVector", ("n",)),
+    "Cropping1D": KerasLayerRule("Cropping1D", ("cropping",)),
+    "ZeroPadding1D": KerasLayerRule("ZeroPadding1D", ("padding", "data_format")),
+    "UpSampling1D": KerasLayerRule("UpSampling1D", ("size",)),
+    # TimeDistributed's wrapped layer (config key "layer") goes through its own row.
+    "TimeDistributed": KerasLayerRule("TimeDistributed", call_mask=True, passes_mask=True),
+    "EinsumDense": KerasLayerRule("EinsumDense", ("equation", "output_shape", "bias_axes"),
+                                  ("activation",)),
+    # query_shape / value_shape / key_shape: tf_keras keeps the build shapes in the config
+    "MultiHeadAttention": KerasLayerRule(
+        "MultiHeadAttention", ("num_heads", "key_dim", "value_dim", "dropout", "use_bias",
+                               "output_shape", "attention_axes", "use_gate", "sliding_window",
+                               "query_shape", "value_shape", "key_shape",
+                               "softmax_robust_masking")),
+    "Attention": KerasLayerRule("Attention", ("use_scale", "score_mode", "dropout")),
+    "AdditiveAttention": KerasLayerRule("AdditiveAttention", ("use_scale", "dropout")),
+    # Strings -> ids inside a model (numpy_rnn.layers.text_vectorization); the vocabulary comes from the
+    # config (a list) or the .keras archive's assets, never from a file path in the config.
+    "TextVectorization": KerasLayerRule("TextVectorizationLayer", (
+        "max_tokens", "standardize", "split", "ngrams", "output_mode", "output_sequence_length",
+        "pad_to_max_tokens", "vocabulary", "idf_weights", "encoding", "vocabulary_size")),
+}
+
+#: Wrappers: Keras class -> the classes they may wrap (None: any layer of the table but a
+#: wrapper of the same kind).  The wrapped layer's config sits under the key "layer" (and
+#: "backward_layer" for Bidirectional) and goes through its own row.
+WRAPPERS: dict[str, tuple | None] = {
+    "Bidirectional": RECURRENT_CLASSES,
+    "TimeDistributed": None,
 }
 
 #: Options whose listed value is the only one supported anywhere, with the reason when refused.
@@ -79,6 +179,17 @@ ONLY_VALUE_OPTIONS: dict[str, tuple[Any, str]] = {
     "lora_rank": (None, "LoRA adapters are not supported"),
     "ragged": (False, "ragged inputs are not supported"),
     "sparse": (False, "sparse inputs are not supported"),
+    "renorm": (False, "batch renormalization (BatchNormalization(renorm=True)) is not supported"),
+    "virtual_batch_size": (None, "ghost batch normalization (virtual_batch_size) is not "
+                                 "supported"),
+}
+
+#: Options only Keras 2 (tf_keras) has, whose maths Keras 3 cannot reproduce: a numpy_rnn layer
+#: holding one (not None) has no Keras 3 twin (``parity.to_keras`` refuses it).
+KERAS2_ONLY_OPTIONS: dict[str, str] = {
+    "softmax_robust_masking": ("tf_keras's MultiHeadAttention masks with -1e9 and never zeroes "
+                               "a row whose keys are all masked; Keras 3 has other masking "
+                               "maths"),
 }
 
 #: Options fine on a single live layer (its states are copied) but refused inside a model.
@@ -94,6 +205,8 @@ INFERENCE_NEUTRAL_OPTIONS = frozenset({
     "name", "trainable", "dtype", "seed", "implementation", "activity_regularizer",
     "input_length", "batch_input_shape", "batch_shape", "input_shape", "use_cudnn", "lora_alpha",
     "build_config",
+    # BatchNormalization's renorm settings act only with renorm=True, which is refused above
+    "renorm_clipping", "renorm_momentum",
 })
 NEUTRAL_SUFFIXES = ("_initializer", "_regularizer", "_constraint")
 
@@ -131,6 +244,12 @@ class Dialect:
     name: str
     activations: dict | None = None
     defaults: dict = dataclasses.field(default_factory=dict)
+    #: Keras class name -> why numpy_rnn refuses that layer from this writer (its maths differ
+    #: from the Keras 3 layer numpy_rnn reproduces).
+    refused: dict = dataclasses.field(default_factory=dict)
+    #: Per class, the writer's option names that numpy_rnn (Keras 3) names otherwise:
+    #: ``{class: {writer's key: numpy_rnn's key, or None for a key without effect, dropped}}``.
+    renames: dict = dataclasses.field(default_factory=dict)
 
 
 KERAS3 = Dialect("Keras 3")
@@ -143,6 +262,15 @@ KERAS2_ACTIVATIONS: dict[str, str] = {
     "hard_sigmoid": "keras2_hard_sigmoid", "relu": "relu", "elu": "elu", "selu": "selu",
     "softplus": "softplus", "softsign": "softsign", "swish": "swish", "gelu": "gelu",
     "exponential": "exponential", "mish": "mish", "softmax": "softmax", "softmax_v2": "softmax",
+}
+
+#: Keras 2 option names Keras 3 renamed (``Dialect.renames``): tf_keras's ``LeakyReLU(alpha=0.3)``
+#: is Keras 3's ``LeakyReLU(negative_slope=0.3)`` (the same default, 0.3; tf_keras writes the
+#: float32 value 0.30000001192092896, which TensorFlow's LeakyRelu rounds to anyway); tf_keras's
+#: SpatialDropout1D writes Dropout's ``noise_shape``, which it overrides with (batch, 1, features).
+KERAS2_RENAMES: dict[str, dict[str, str | None]] = {
+    "LeakyReLU": {"alpha": "negative_slope"},
+    "SpatialDropout1D": {"noise_shape": None},
 }
 
 _SIGMOID_GATES = {"LSTM": {"recurrent_activation": "sigmoid"},
@@ -166,6 +294,22 @@ KERAS2_DEFAULTS: tuple = (
 _AMBIGUOUS = {"LSTM": {"recurrent_activation": None},
               "GRU": {"recurrent_activation": None, "reset_after": None}}
 
+#: Keras 2 layers whose maths differ from their Keras 3 namesake (what numpy_rnn computes).
+#: BatchNormalization and LayerNormalization are read: Keras 2 computes their inference with
+#: the same formula (``tf.nn.batch_normalization`` of the moving or the sample statistics;
+#: tf_keras's fused LayerNormalization kernel rounds differently, measured 1e-6 .. 4e-5 from
+#: Keras 3's on float32 rows offset by 0 .. 100, the same as each one's own distance from the
+#: float64 answer, and no emulation of the kernel's order measured closer).
+KERAS2_REFUSED: dict[str, str] = {
+    "UnitNormalization": ("Keras 2's UnitNormalization is tf.linalg.l2_normalize, which clips "
+                          "the squared norm at 1e-12 where Keras 3 clips the inverse norm at "
+                          "1e12 (different results for rows of norm below 1e-6); numpy_rnn "
+                          "computes Keras 3's"),
+    "GroupNormalization": ("Keras 2's GroupNormalization takes a mask (weighted moments over "
+                           "the unmasked steps) where Keras 3's ignores it; numpy_rnn computes "
+                           "Keras 3's"),
+}
+
 #: Layers refused with a reason of their own (rather than "not supported").
 REFUSED_LAYERS: dict[str, str] = {
     "Lambda": "a Lambda layer holds Python code, which numpy_rnn never runs",
@@ -178,6 +322,22 @@ REFUSED_LAYERS: dict[str, str] = {
                  "them: rebuild it in Keras as GRU(reset_after=True, "
                  "recurrent_activation='sigmoid') with the same weights and save again"),
 }
+
+
+def rename_keras2(class_name: str, config: dict, renames: dict | None = None) -> dict:
+    """``config`` with the writer's option names turned into numpy_rnn's (``renames``: a
+    dialect's, default ``KERAS2_RENAMES``); keys renamed to None are dropped."""
+    table = (KERAS2_RENAMES if renames is None else renames).get(class_name)
+    if not table:
+        return config
+    out = {}
+    for key, value in config.items():
+        if key in table:
+            if table[key] is not None:
+                out[table[key]] = value
+        else:
+            out[key] = value
+    return out
 
 
 def dialect_of(keras_version: Any) -> tuple[Dialect | None, str | None]:
@@ -200,4 +360,5 @@ def dialect_of(keras_version: Any) -> tuple[Dialect | None, str | None]:
                       "Keras 2 (tf.keras, tf_keras) and Keras 3")
     defaults = _AMBIGUOUS if text.endswith("-tf") else next(
         (d for lo, hi, d in KERAS2_DEFAULTS if lo <= (major, minor) <= hi), _AMBIGUOUS)
-    return Dialect(f"Keras {text}", KERAS2_ACTIVATIONS, defaults), None
+    return Dialect(f"Keras {text}", KERAS2_ACTIVATIONS, defaults, refused=KERAS2_REFUSED,
+                   renames=KERAS2_RENAMES), None

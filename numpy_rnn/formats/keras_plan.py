@@ -1,17 +1,28 @@
-"""Plan a whole Keras model config: ``Sequential``, or a ``Functional`` model that is a single
-chain of supported layers (Keras's automatic mask plumbing allowed).  Nothing is built until
-the weights are checked (layers are deferred).
+"""Plan a whole Keras model config: ``Sequential``; a ``Functional`` model that is a single
+chain of supported layers (Keras's automatic mask plumbing allowed) becomes a ``Sequential``
+as before; any other ``Functional`` model is planned as a graph (:mod:`keras_graph`) that
+becomes a ``numpy_rnn.Model``.  Nothing is built until the weights are checked (layers are
+deferred; a graph's layers are built symbolically, which draws no weights).
 """
 from __future__ import annotations
 
 from typing import Any
 
+from .. import registry
 from .errors import KerasFileError, UnsupportedModelError
 from .keras_convert import (MASK_OPS, RNN_CLASSES, LayerPlan, ModelPlan, convert_layer, dims_of,
                             h5_paths, input_spec, layer_label, short)
-from .keras_layers import Dialect
+from .keras_graph import GraphPlan, plan_graph
+from .keras_layers import KERAS_LAYER_RULES, Dialect
 
-def plan_model(model_config: Any, where: str = "model") -> ModelPlan:
+#: What a subclassed model's refusal says to do instead.
+SUBCLASSED_HINT = ("a subclassed keras.Model has no config numpy_rnn can read (its call() is "
+                   "Python code); to port it, rebuild it as a functional model "
+                   "(keras.Model(inputs, outputs)) or a Sequential from the same layers and "
+                   "copy the weights (new.set_weights(old.get_weights())), registering a twin "
+                   "for any layer of your own with numpy_rnn.register_layer")
+
+def plan_model(model_config: Any, where: str = "model") -> ModelPlan | GraphPlan:
     """Turn a serialized Keras model (``config.json`` content) into numpy_rnn layers.
 
     Raises:
@@ -22,7 +33,7 @@ def plan_model(model_config: Any, where: str = "model") -> ModelPlan:
 
 
 def plan_config(model_config: Any, where: str, defer: bool,
-                dialect: Dialect | None = None) -> ModelPlan:
+                dialect: Dialect | None = None) -> ModelPlan | GraphPlan:
     """:func:`plan_model` for the readers: ``defer`` Embedding's allocation until the weights
     are checked; ``dialect``: the Keras that wrote the config (default Keras 3)."""
     try:
@@ -32,8 +43,62 @@ def plan_config(model_config: Any, where: str, defer: bool,
                              "config") from None
 
 
+def _registered_layers(config: dict) -> list[str]:
+    """The layers of a functional config made by twins users registered."""
+    items = config.get("layers") if isinstance(config.get("layers"), list) else []
+    return [_name_of(item) for item in items if isinstance(item, dict)
+            and item.get("class_name") not in KERAS_LAYER_RULES
+            and registry.lookup(item.get("class_name"), item.get("registered_name"))]
+
+
+def _strings_in(config: dict) -> bool:
+    """A model that reads strings (a TextVectorization): numpy_rnn runs it as a graph."""
+    items = config.get("layers") if isinstance(config.get("layers"), list) else []
+    return any(isinstance(item, dict) and item.get("class_name") == "TextVectorization"
+               for item in items)
+
+
+def _sequential_as_functional(config: dict) -> dict:
+    """A Sequential config written as the Functional config of the same chain (Keras 3's
+    format), so the graph planner reads it."""
+    items = [item for item in config.get("layers") or [] if isinstance(item, dict)]
+    layers, previous = [], None
+    if not items or items[0].get("class_name") != "InputLayer":
+        shape = config.get("build_input_shape") or ((items[0].get("build_config") or {}).get(
+            "input_shape") if items else None)
+        items = [{"class_name": "InputLayer", "config": {
+            "batch_shape": shape, "dtype": "string", "name": "input_layer"}}] + items
+    for item in items:
+        name = _name_of(item)
+        node = [] if previous is None else [{"args": [{
+            "class_name": "__keras_tensor__", "config": {"keras_history": [previous, 0, 0]}}],
+            "kwargs": {}}]
+        layers.append({**item, "name": name, "inbound_nodes": node})
+        previous = name
+    return {"name": config.get("name"), "layers": layers,
+            "input_layers": [[layers[0]["name"], 0, 0]], "output_layers": [[previous, 0, 0]]}
+
+
+def _nested_planner(dialect: Dialect | None, keras2: bool):
+    """``plan(entry, problems, prefix)`` for a model nested in a graph: a ``Sequential`` (its
+    own plan, weights under ``prefix``) or a ``Functional`` (a graph of its own)."""
+    def plan(entry: dict, problems: list[str], prefix: str) -> Any:
+        config = entry["config"]
+        name = config.get("name") if isinstance(config.get("name"), str) else _name_of(entry)
+        if entry.get("class_name") == "Sequential":
+            mine: list[str] = []
+            seq = _plan_sequential(name, config, mine, False, dialect)
+            problems += [f"inside nested model '{name}': {p}" for p in mine]
+            for lp in seq.layers:
+                lp.h5_path = prefix + lp.h5_path
+            return seq
+        return plan_graph(name, config, problems, dialect=dialect, keras2=keras2,
+                          plan_nested=plan, prefix=prefix)
+    return plan
+
+
 def _plan_model(model_config: Any, where: str, defer: bool,
-                dialect: Dialect | None) -> ModelPlan:
+                dialect: Dialect | None) -> ModelPlan | GraphPlan:
     problems: list[str] = []
     if not isinstance(model_config, dict) or not isinstance(model_config.get("config"), dict):
         raise KerasFileError(f"{where}: config.json does not hold a serialized Keras model "
@@ -43,16 +108,31 @@ def _plan_model(model_config: Any, where: str, defer: bool,
     config = model_config["config"]
     name = config.get("name") if isinstance(config.get("name"), str) else "model"
     where = f"{where} '{name}'" if where == "model" else f"model '{name}' in {where}"
-    if kind == "Sequential" and model_config.get("registered_name") in (None, "Sequential"):
+    if kind == "Sequential" and model_config.get("registered_name") in (None, "Sequential") \
+            and _strings_in(config):  # a Sequential that reads strings: run as a graph
+        plan = plan_graph(name, _sequential_as_functional(config), problems, dialect=dialect,
+                          keras2=False, plan_nested=_nested_planner(dialect, False))
+        if plan is not None:
+            plan.kind = "Sequential"
+            plan.build_model(problems)
+    elif kind == "Sequential" and model_config.get("registered_name") in (None, "Sequential"):
         plan = _plan_sequential(name, config, problems, defer, dialect)
-    elif kind in ("Functional", "Model") and "input_layers" in config and _legacy_graph(config):
-        plan = _plan_legacy_functional(name, config, problems, defer, dialect)
     elif kind in ("Functional", "Model") and "input_layers" in config:
-        plan = _plan_functional(name, config, problems, defer)
+        keras2 = _legacy_graph(config)
+        chain = _plan_legacy_functional if keras2 else _plan_functional
+        scratch: list[str] = []
+        plan = chain(name, config, scratch, defer, dialect)
+        if scratch or _registered_layers(config) or _strings_in(config):  # not a single chain:
+            # a graph (which lists its own problems, if any; users' layers read by path)
+            plan = plan_graph(name, config, problems, dialect=dialect, keras2=keras2,
+                              plan_nested=_nested_planner(dialect, keras2))
+            if plan is not None:  # the calls too (refused layers' calls are skipped)
+                plan.build_model(problems)
     else:
         problems.append(f"model class {kind!r} (registered as "
                         f"{model_config.get('registered_name')!r}) is a subclassed or unknown "
-                        "model; only Sequential and Functional models can be read")
+                        f"model; only Sequential and Functional models can be read: "
+                        f"{SUBCLASSED_HINT}")
         plan = None
     if problems:
         raise UnsupportedModelError(problems, where)
@@ -215,7 +295,8 @@ def _is_op(cfg: dict) -> bool:
                                         or module.startswith("keras.ops"))
 
 
-def _plan_functional(name: str, config: dict, problems: list[str], defer: bool) -> ModelPlan:
+def _plan_functional(name: str, config: dict, problems: list[str], defer: bool,
+                     dialect: Dialect | None = None) -> ModelPlan:
     nodes = config.get("layers")
     if not isinstance(nodes, list):
         raise KerasFileError(f"Functional model '{name}': config has no 'layers' list")
@@ -350,7 +431,9 @@ def _plan_functional(name: str, config: dict, problems: list[str], defer: bool) 
 
 def _check_masks(chain: list[str], by_name: dict, calls: dict, start: str | None,
                  problems: list[str]) -> None:
-    """Each recurrent layer's ``mask`` kwarg must be exactly Keras's automatic mask."""
+    """Each ``mask`` kwarg of a layer whose Keras ``call`` takes one (``KerasLayerRule.call_mask``:
+    the recurrent layers, Bidirectional, GlobalAveragePooling1D) must be exactly Keras's automatic
+    mask."""
     source: tuple | None = None  # (kind, input tensor name, mask value, source layer)
     previous = start
     for n in chain:
@@ -359,7 +442,8 @@ def _check_masks(chain: list[str], by_name: dict, calls: dict, start: str | None
         cfg = node.get("config") if isinstance(node.get("config"), dict) else {}
         kwargs = calls.get(n, ([], {}))[1]
         mask_refs = _tensor_refs(kwargs.get("mask"))
-        takes_mask = cls in RNN_CLASSES or cls == "Bidirectional"
+        rule = KERAS_LAYER_RULES.get(cls) if isinstance(cls, str) else None
+        takes_mask = rule is not None and rule.call_mask
         if source is not None and takes_mask:
             if len(mask_refs) != 1 or not _mask_matches(mask_refs[0], source, by_name, calls):
                 problems.append(f"{layer_label(node)} does not receive the automatic mask of "
@@ -378,7 +462,7 @@ def _check_masks(chain: list[str], by_name: dict, calls: dict, start: str | None
         elif cls == "Bidirectional":
             inner = (cfg.get("layer") or {}).get("config") or {}
             source = source if inner.get("return_sequences") else None
-        elif cls not in ("Dense", "Dropout"):
+        elif not (cls in KERAS_LAYER_RULES and KERAS_LAYER_RULES[cls].passes_mask):
             source = None
         previous = n
 

@@ -9,9 +9,10 @@ from typing import Any
 
 import numpy as np
 from .. import _limits
-from ..layers import Bidirectional
+from ..layers import Bidirectional, TimeDistributed
 from ..layers.recurrent import RNNBase
 from ..model import Sequential
+from .declared import declared_weights
 from .errors import KerasFileError
 from .keras_convert import Deferred, LayerPlan, ModelPlan
 
@@ -21,8 +22,8 @@ def import_h5py(what: str = "the weights of a .keras file"):
         import h5py
     except ImportError as exc:
         raise ImportError(
-            f"Reading {what} needs h5py: pip install 'numpy-rnn[h5]' "
-            "(from a checkout: pip install -e '.[h5]') "
+            f"Reading {what} needs h5py, the numpy-rnn[h5] extra "
+            "(from a checkout: pip install -e '.[h5]'; or pip install h5py) "
             f"(import failed: {exc})"
         ) from None
     return h5py
@@ -75,7 +76,10 @@ def _h5_datasets(h5py: Any, group: Any, where: str) -> list:
 
 def _weight_groups(layer: Any) -> list[tuple[str, str, Any]]:
     """``(group path below the layer's group, numpy layer class, its owner)`` for each group
-    of weights: a Bidirectional has two (forward then backward), other layers one."""
+    of weights: a Bidirectional has two (forward then backward), a TimeDistributed those of
+    its wrapped layer (below ``layer/``), other layers one."""
+    if isinstance(layer, TimeDistributed):
+        return [(f"layer/{sub}", cls, owner) for sub, cls, owner in _weight_groups(layer.layer)]
     if isinstance(layer, Bidirectional):
         return [("forward_layer/cell/vars", type(layer.forward_layer).__name__,
                  layer.forward_layer),
@@ -83,6 +87,9 @@ def _weight_groups(layer: Any) -> list[tuple[str, str, Any]]:
                  layer.backward_layer)]
     if isinstance(layer, Deferred):
         return [("vars", layer.np_class, layer)]
+    groups = getattr(layer, "keras_weight_groups", None)
+    if groups is not None:  # a layer made of sublayers (MultiHeadAttention), each with its own
+        return [(f"{path}/vars", type(sub).__name__, sub) for path, sub in groups()]
     if isinstance(layer, RNNBase):
         return [("cell/vars", type(layer).__name__, layer)]
     return [("vars", type(layer).__name__, layer)]
@@ -168,6 +175,14 @@ def weight_owners(layer: Any) -> list[Any]:
     return [owner for _, _, owner in _weight_groups(layer)]
 
 
+def _directional(cls: str, cfg: Any) -> bool:
+    """Whether the declared weight names of a layer carry a ``forward_`` / ``backward_`` prefix
+    (a Bidirectional, also wrapped in TimeDistributed)."""
+    while cls == "TimeDistributed" and isinstance(cfg, dict) and isinstance(cfg.get("layer"), dict):
+        cls, cfg = cfg["layer"].get("class_name"), cfg["layer"].get("config")
+    return cls == "Bidirectional"
+
+
 def check_found(plan: ModelPlan, found_by_layer: list[list[Found]], where: str,
                 errors: list[str]) -> list:
     """Every weight the config declares (pure arithmetic, no layer built), against the shapes
@@ -185,7 +200,7 @@ def check_found(plan: ModelPlan, found_by_layer: list[list[Found]], where: str,
             width = None
         stored = [tuple(ds.shape) for f in found for ds in (f.datasets or [])]
         try:
-            declared, width = _limits.declared_weights(cls, cfg, width, stored)
+            declared, width = declared_weights(cls, cfg, width, stored)
         except _limits.LimitError as exc:
             errors.append(f"{label}: {exc}" if not str(exc).startswith("layer ") else str(exc))
             width = None
@@ -194,7 +209,7 @@ def check_found(plan: ModelPlan, found_by_layer: list[list[Found]], where: str,
         start = 0
         for f in found:
             count = len(f.owner.weight_names()) if not isinstance(f.owner, Deferred) else 1
-            mine = [(n.split("_", 1)[1] if cls == "Bidirectional" else n, shape)
+            mine = [(n.split("_", 1)[1] if _directional(cls, cfg) else n, shape)
                     for n, shape in declared[start:start + count]]
             start += count
             names = [n for n, _ in mine]
@@ -250,14 +265,22 @@ def build_checked(plan: ModelPlan, pending: list) -> Sequential:
     deferred = {id(lp.layer): i for i, lp in enumerate(plan.layers)
                 if isinstance(lp.layer, Deferred)}
     model = plan.build_model()
+    if any(getattr(layer, "builds_from_shape", False) and not layer.built
+           for layer in model.layers):
+        try:  # a layer whose weights follow from its whole input shape (a Keras 2 file keeps
+            model.build()  # no build shape per layer): the model's shapes, layer by layer
+        except ValueError as exc:
+            raise KerasFileError(f"the model cannot be built: {exc}") from None
     for index, owner, datasets in pending:
         if id(owner) in deferred:
             owner = model.layers[index]
         arrays = [np.asarray(ds[()]) for ds in datasets]
         if not owner.built:
-            owner.build(int(arrays[0].shape[0]))
+            owner.build_from_weights(arrays)  # the input size the weights' shapes say
         owner.set_weights(arrays)
     for layer in model.layers:
+        while isinstance(layer, TimeDistributed):
+            layer = layer.layer
         if isinstance(layer, Bidirectional):
             layer.built = layer.forward_layer.built and layer.backward_layer.built
     return model

@@ -101,9 +101,53 @@ def _add_grad(grads: dict, tensor: SymbolicTensor, g: Any) -> None:
 
 
 def _layer_weight_grads(layer: Any, acc: Accumulator) -> None:
+    """The layer's gradients of its trainable weights (``trainable_weight_names``: a
+    BatchNormalization's moving statistics are moved by its training call, never by the
+    optimizer) into ``acc``."""
     grads = getattr(layer, "sparse_gradients", None) or layer.gradients
-    for w, g in zip(layer.weights, grads or []):
-        acc.add(w, g)
+    keep = set(layer.trainable_weight_names())
+    for name, w, g in zip(layer.weight_names(), layer.weights, grads or []):
+        if name in keep:
+            acc.add(w, g)
+
+
+def leaf_layers(model: Any) -> list:
+    """Every layer of ``model`` that is not a model, nested models walked in place, each once
+    (a shared layer once), in ``model.layers`` order."""
+    out, seen = [], set()
+
+    def walk(m: Any) -> None:
+        for layer in m.layers:
+            if layer is m or id(layer) in seen:
+                continue
+            seen.add(id(layer))
+            if isinstance(getattr(layer, "layers", None), list):
+                walk(layer)
+            else:
+                out.append(layer)
+    walk(model)
+    return out
+
+
+def penalties(model: Any) -> list:
+    """Keras's ``model.losses`` after a forward of a functional model: the activity penalties
+    of every layer's last call, in layer order, then every regularized trainable weight's
+    penalty (a shared layer's once)."""
+    leaves = leaf_layers(model)
+    activity = [p for layer in leaves for p in getattr(layer, "_activity_losses", ())]
+    return activity + [p for layer in leaves for p in layer.weight_penalties()]
+
+
+def add_weight_penalty_gradients(model: Any, acc: Accumulator) -> None:
+    """Each regularized trainable weight's penalty gradient, once per weight (not per node)."""
+    for layer in leaf_layers(model):
+        if not (layer.trainable and layer.built):
+            continue
+        keep = set(layer.trainable_weight_names())
+        for name, reg, w in zip(layer.weight_names(), layer.weight_regularizers(),
+                                layer.weights):
+            if reg is not None and name in keep:
+                acc.add(w, reg.gradient(w))
 
 
 def _backward_layer(layer: Any, grad_output: Any, acc: Accumulator, trainable: bool) -> Any:
@@ -117,13 +161,16 @@ def _backward_layer(layer: Any, grad_output: Any, acc: Accumulator, trainable: b
         for sub, stashed in zip(reversed(layer.layers), reversed(layer._record)):
             restore(sub, stashed)
             g = sub.backward(g)
-            if trainable and sub.trainable and sub.weight_names():
+            if trainable and sub.trainable and sub.trainable_weight_names():
                 _layer_weight_grads(sub, acc)
             if g is None:
                 break
         return g
+    activity = layer._activity_gradient()  # its own activity penalty's gradient joins
+    if activity is not None:                # the gradient of its output (Keras's tape)
+        grad_output = grad_output + activity
     dx = layer.backward(grad_output)
-    if trainable and layer.trainable and layer.weight_names():
+    if trainable and layer.trainable and layer.trainable_weight_names():
         _layer_weight_grads(layer, acc)
     return dx
 
@@ -154,7 +201,10 @@ def backward_graph(model: Any, record: Any, out_grads: list, acc: Accumulator,
             grad_output = g_out
         dx = _backward_layer(layer, grad_output, acc, trainable)
         first = node.args[0]
-        if isinstance(first, SymbolicTensor):
+        if len(node.args) > 1:  # mha(query, value(, key)): a gradient per positional input
+            for t, g in zip(node.args, dx if isinstance(dx, (list, tuple)) else [dx]):
+                _add_grad(grads, t, g)
+        elif isinstance(first, SymbolicTensor):
             _add_grad(grads, first, dx)
         elif dx is not None:
             for t, g in zip(flatten(first), dx if isinstance(dx, (list, tuple)) else [dx]):

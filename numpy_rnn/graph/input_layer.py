@@ -1,18 +1,17 @@
 """``Input`` and ``InputLayer``: where a graph starts (Keras's ``keras.Input``)."""
 from __future__ import annotations
 
-import itertools
 from typing import Any, Sequence
 
 import numpy as np
 
 from .. import _validation as v
 from ..layers.base import Layer
+from ..naming import auto_name
 from .symbolic import Node, SymbolicTensor
 
 __all__ = ["Input", "InputLayer"]
 
-_counter = itertools.count()
 
 
 def _check_shape(shape: Any) -> tuple:
@@ -36,15 +35,18 @@ class InputLayer(Layer):
     def __init__(self, shape: Sequence[int | None] = (), dtype: Any = "float32",
                  name: str | None = None) -> None:
         if name is None:
-            n = next(_counter)
-            name = "input_layer" if n == 0 else f"input_layer_{n}"
+            name = auto_name("input_layer")
+        # (graphio addition) ``dtype="string"``: a string input, read by a TextVectorization;
+        # its symbolic tensor has dtype ``object`` (an object array of str at run time).
+        string = dtype in ("string", "str", "object", str, object)
         try:
-            self.input_dtype = np.dtype(dtype).name
+            self.input_dtype = "object" if string else np.dtype(dtype).name
         except TypeError:
             raise TypeError(f"`dtype` must be a NumPy dtype name such as 'float32' or 'int32'. "
                             f"Received: dtype={dtype!r}") from None
-        if np.dtype(self.input_dtype).kind not in "biuf":
-            raise TypeError(f"`dtype` must be a numeric dtype. Received: dtype={dtype!r}")
+        if not string and np.dtype(self.input_dtype).kind not in "biuf":
+            raise TypeError(f"`dtype` must be a numeric dtype or 'string'. Received: "
+                            f"dtype={dtype!r}")
         float_dtype = self.input_dtype if np.dtype(self.input_dtype).kind == "f" and \
             self.input_dtype in ("float32", "float64") else "float32"
         super().__init__(name=name, dtype=float_dtype)
@@ -63,7 +65,8 @@ class InputLayer(Layer):
         return tuple(input_shape)
 
     def get_config(self) -> dict:
-        return {"shape": list(self.shape), "dtype": self.input_dtype, "name": self.name}
+        dtype = "string" if self.input_dtype == "object" else self.input_dtype
+        return {"shape": list(self.shape), "dtype": dtype, "name": self.name}
 
     @classmethod
     def from_config(cls, config: dict) -> "InputLayer":
@@ -79,7 +82,8 @@ def Input(shape: Sequence[int | None] = (), dtype: Any = "float32",
     Args:
         shape: the input's shape without the batch axis (``None`` for unknown sizes):
             ``(timesteps,)`` for token ids, ``(timesteps, features)`` for vectors.
-        dtype: the dtype arrays given for this input are cast to (``"int32"`` for ids).
+        dtype: the dtype arrays given for this input are cast to (``"int32"`` for ids;
+            ``"string"`` for text, read by a ``TextVectorization``).
         name: the input's name (the key of a dict of inputs); default ``input_layer[_N]``.
     """
     return InputLayer(shape, dtype=dtype, name=name).output

@@ -43,6 +43,22 @@ def run_node(node: Node, values: dict, mask_of: dict, training: bool) -> tuple[l
     kwargs = {k: fill(val, values) for k, val in node.kwargs.items()}
     in_masks = fill(first, mask_of)
     explicit = kwargs.get("mask")
+    if len(node.args) > 1:  # mha(query, value): each input positional, masks as a list
+        xs = [fill(a, values) for a in node.args]
+        masks_in = [fill(a, mask_of) for a in node.args]
+        if explicit is None and _accepts(layer, "mask") and any(m is not None
+                                                               for m in masks_in):
+            kwargs["mask"] = masks_in
+        if _accepts(layer, "training") and "training" not in kwargs:
+            kwargs["training"] = training
+        out = layer(*xs, **kwargs)
+        outs = list(out) if not node.single_output else [out]
+        masks: list = [None] * len(outs)
+        if getattr(layer, "supports_masking", False):
+            computed = layer.compute_mask(xs, explicit if explicit is not None else masks_in)
+            flat = list(computed) if isinstance(computed, (list, tuple)) else [computed]
+            masks = (flat + [None] * len(outs))[:len(outs)]
+        return outs, masks
     if isinstance(layer, Sequential) or _is_functional(layer):
         return _run_nested(layer, x, explicit if explicit is not None else in_masks,
                            kwargs.get("training", training))

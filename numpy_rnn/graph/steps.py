@@ -174,10 +174,13 @@ def train_step(model: Any, xs: list, ys: list, sample_weight: Any = None) -> tup
     snapshot = model._snapshot()
     try:
         preds, masks = model._forward(xs, training=True)
+        model._last_outputs = (preds, masks)
         total, values, grads = _losses(model, ys, preds, masks, sample_weight, True)
+        total = _train.add_penalties(total, _backward.penalties(model), loss_dtype(model))
         acc = _backward.Accumulator()
         if model.trainable:
             _backward.backward_graph(model, model._record, grads, acc, trainable=True)
+            _backward.add_weight_penalty_gradients(model, acc)
         pairs = acc.pairs(model.weights)
     except BaseException:
         model._restore(snapshot)
@@ -187,13 +190,15 @@ def train_step(model: Any, xs: list, ys: list, sample_weight: Any = None) -> tup
     return total, values
 
 
-def eval_step(model: Any, xs: list, ys: list) -> tuple:
+def eval_step(model: Any, xs: list, ys: list, sample_weight: Any = None) -> tuple:
     """``(total, [unweighted loss per output])`` at inference."""
     _train._compiled(model, "evaluate")
     snapshot = model._snapshot()
     try:
         preds, masks = model._forward(xs, training=False)
-        total, values, _ = _losses(model, ys, preds, masks, None, False)
+        model._last_outputs = (preds, masks)
+        total, values, _ = _losses(model, ys, preds, masks, sample_weight, False)
+        total = _train.add_penalties(total, _backward.penalties(model), loss_dtype(model))
     except BaseException:
         model._restore(snapshot)
         raise

@@ -150,8 +150,15 @@ class Node:
 
     @property
     def inbound(self) -> list[SymbolicTensor]:
-        """The tensors of the first argument (the layer's inputs: one, or a merge's list)."""
-        return [t for t in flatten(self.args[:1]) if isinstance(t, SymbolicTensor)]
+        """The tensors of the positional arguments (the layer's inputs: one, a merge's list,
+        or MultiHeadAttention's ``query, value(, key)``)."""
+        return [t for t in flatten(list(self.args)) if isinstance(t, SymbolicTensor)]
+
+    @property
+    def positional(self) -> bool:
+        """True when the call gave its inputs as several positional tensors
+        (``mha(query, value)``): the layer is called, built and differentiated with each."""
+        return len(self.args) > 1
 
     @property
     def call_kwargs(self) -> dict:
@@ -217,20 +224,34 @@ def call_layer(layer: Any, call: Callable, args: tuple, kwargs: dict) -> Any:
                 f"Layer '{layer.name}': `{key}` mixes symbolic tensors and arrays. In a graph, "
                 f"give `{key}` as symbolic tensors only. Received: {key}={value!r}"
             )
+    # Several positional tensors (``mha(query, value)``, as Keras calls MultiHeadAttention):
+    # each is an input; the layer is built and asked for its output shape with one shape each.
+    extra = []
+    for arg in args[1:]:
+        if not isinstance(arg, SymbolicTensor):
+            break
+        extra.append(arg)
     input_shape = _shape_of(first)
-    _check_features(layer, input_shape)
-    if not layer.built and _known(input_shape):
-        getattr(layer, "_build_for_graph", layer.build)(input_shape)
-    shapes = layer.compute_output_shape(input_shape)
+    if extra:
+        shapes_in = [input_shape] + [t.shape for t in extra]
+        if not layer.built and all(_known(s) for s in shapes_in):
+            layer.build(*shapes_in)
+        shapes = layer.compute_output_shape(*shapes_in)
+    else:
+        _check_features(layer, input_shape)
+        if not layer.built and _known(input_shape):
+            getattr(layer, "_build_for_graph", layer.build)(input_shape)
+        shapes = layer.compute_output_shape(input_shape)
     single = not (isinstance(shapes, list) or (isinstance(shapes, tuple) and shapes
                                                and isinstance(shapes[0], (tuple, list))))
     shapes = [shapes] if single else list(shapes)
     dtypes = _output_dtypes(layer, len(shapes))
     params = [p.name for p in signature(call).parameters.values()
               if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)][1:]
-    given = dict(zip(params[1:], args[1:]))  # only what the caller gave: defaults stay unsaid
+    skip = 1 + len(extra)  # the positional inputs are the node's args, not keywords
+    given = dict(zip(params[skip:], args[skip:]))  # what the caller gave: defaults stay unsaid
     given.update({k: val for k, val in kwargs.items() if k != first_name})
-    node = Node(layer, (first,), given, single_output=single)
+    node = Node(layer, (first, *extra), given, single_output=single)
     node.outputs = [SymbolicTensor(shape, dtype, node, i)
                     for i, (shape, dtype) in enumerate(zip(shapes, dtypes))]
     return node.output_structure()

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import functools
-import itertools
 import threading
 from typing import Any, Callable
 
@@ -10,8 +9,9 @@ import numpy as np
 
 from .. import _validation as v
 from ..graph import symbolic
+from .. import regularizers as _regularizers
+from ..naming import auto_name
 
-_counter = itertools.count()
 _MATERIALISE_LOCK = threading.Lock()
 
 
@@ -79,7 +79,7 @@ class Layer:
         self.seed = v.seed("seed", seed)
         if name is not None and not isinstance(name, str):
             raise TypeError(f"`name` must be a string or None. Received: name={name!r}")
-        self.name = name or f"{type(self).__name__.lower()}_{next(_counter)}"
+        self.name = name or auto_name(type(self).__name__)
         self.trainable = v.boolean("trainable", trainable)
         self.built = False
         self._rng = np.random.default_rng(self.seed)
@@ -93,6 +93,12 @@ class Layer:
     def weight_names(self) -> list[str]:
         """Names of this layer's weights in Keras's order (empty for weightless layers)."""
         return []
+
+    def trainable_weight_names(self) -> list[str]:
+        """The weights an optimizer updates (Keras's ``trainable_weights``), in
+        ``weight_names()`` order: all of them, unless the layer keeps statistics of its own
+        (BatchNormalization's moving mean and variance, which its training calls move)."""
+        return self.weight_names()
 
     def weight_shapes(self) -> dict[str, tuple]:
         """Expected shape of each weight; only meaningful once built."""
@@ -250,6 +256,49 @@ class Layer:
                 f"recorded call, {tuple(shape)}. Received: {name} with shape {g.shape}"
             )
         return g.astype(self.dtype, copy=False)
+
+    # -- regularization: Keras's weight regularizers and activity penalties (training only) ----
+    #: ``{constructor argument: (weight name, regularizer or None)}``, set by ``_set_regularizers``
+    #: in layers that take ``*_regularizer`` arguments (Keras's ``add_weight(regularizer=...)``).
+    _regularizer_args: dict = {}
+    #: The penalties the last call added (Keras's activity regularization, ``add_loss``): 0-d
+    #: arrays in the layer dtype; set by layers that compute one (ActivityRegularization).
+    _activity_losses: tuple = ()
+
+    def _set_regularizers(self, args: dict) -> None:
+        """``{"kernel_regularizer": ("kernel", identifier), ...}``: each identifier read by
+        ``numpy_rnn.regularizers.get`` (a Keras name, a serialized dict, an instance or None)."""
+        self._regularizer_args = {arg: (weight, _regularizers.get(value, arg))
+                                  for arg, (weight, value) in args.items()}
+
+    def _regularizer_config(self) -> dict:
+        """The ``*_regularizer`` arguments as Keras serializes them (None when unset)."""
+        return {arg: _regularizers.serialize(reg)
+                for arg, (_, reg) in self._regularizer_args.items()}
+
+    def weight_regularizers(self) -> list:
+        """The regularizer of each weight (None where it has none), aligned with
+        ``get_weights()``."""
+        by_weight = {w: reg for w, reg in self._regularizer_args.values() if reg is not None}
+        return [by_weight.get(n) for n in self.weight_names()]
+
+    def weight_penalties(self) -> list[np.ndarray]:
+        """The penalty of every regularized weight, in weight order (Keras's
+        ``_get_regularization_losses``: trainable weights only)."""
+        if not (self.trainable and self.built):
+            return []
+        return [reg(w) for w, reg in zip(self.weights, self.weight_regularizers())
+                if reg is not None]
+
+    @property
+    def losses(self) -> list[np.ndarray]:
+        """Keras's ``layer.losses``: the activity penalties of the last call, then the
+        penalty of every regularized trainable weight."""
+        return list(self._activity_losses) + self.weight_penalties()
+
+    def _activity_gradient(self) -> np.ndarray | None:
+        """d(sum of the last call's activity penalties) / d(the call's output), or None."""
+        return None
 
     # -- config ----------------------------------------------------------------------------
     def _base_config(self) -> dict:

@@ -153,6 +153,10 @@ class Bidirectional(Layer):
             return []
         return self.forward_layer.weights + self.backward_layer.weights
 
+    def weight_regularizers(self) -> list:
+        return (self.forward_layer.weight_regularizers()
+                + self.backward_layer.weight_regularizers())
+
     def _split(self, weights: list) -> tuple[list, list]:
         n_fw = len(self.forward_layer.weight_names())
         n_bw = len(self.backward_layer.weight_names())

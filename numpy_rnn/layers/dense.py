@@ -22,6 +22,8 @@ class Dense(Layer):
         activation: Keras name (or callable); ``None`` (default) means linear.
         use_bias: add ``bias``.
         features: input size; builds the weights now when given.
+        kernel_regularizer, bias_regularizer: Keras weight regularizers (``"l2"``, a serialized
+            dict, a ``numpy_rnn.regularizers`` instance); added to the loss in training only.
         dtype: ``"float32"`` (default) or ``"float64"``. seed: for the initializers.
     """
 
@@ -35,6 +37,8 @@ class Dense(Layer):
         kernel_initializer: Any = "glorot_uniform",
         bias_initializer: Any = "zeros",
         features: int | None = None,
+        kernel_regularizer: Any = None,
+        bias_regularizer: Any = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -44,6 +48,8 @@ class Dense(Layer):
         self._init_names = {"kernel_initializer": kernel_initializer,
                             "bias_initializer": bias_initializer}
         self._inits = {k: initializers.get(val, k) for k, val in self._init_names.items()}
+        self._set_regularizers({"kernel_regularizer": ("kernel", kernel_regularizer),
+                                "bias_regularizer": ("bias", bias_regularizer)})
         self.features: int | None = None
         features = v.positive_int("features", features, allow_none=True)
         if features is not None:
@@ -151,4 +157,4 @@ class Dense(Layer):
                  for k, val in self._init_names.items()}
         return {"units": self.units, "activation": activations.serialize(self.activation),
                 "use_bias": self.use_bias, "features": self.features, **inits,
-                **self._base_config()}
+                **self._regularizer_config(), **self._base_config()}

@@ -31,8 +31,10 @@ class Embedding(Layer):
 
     def __init__(self, input_dim: int, output_dim: int, mask_zero: bool = False,
                  embeddings_initializer: Any = "uniform", input_length: int | None = None,
-                 **kwargs: Any) -> None:
+                 embeddings_regularizer: Any = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
+        self._set_regularizers({"embeddings_regularizer": ("embeddings",
+                                                           embeddings_regularizer)})
         self.input_dim = v.positive_int("input_dim", input_dim)
         self.output_dim = v.positive_int("output_dim", output_dim)
         self.mask_zero = v.boolean("mask_zero", mask_zero)
@@ -112,7 +114,8 @@ class Embedding(Layer):
                 else initializers.serialize(self._init_name))
         return {"input_dim": self.input_dim, "output_dim": self.output_dim,
                 "mask_zero": self.mask_zero, "embeddings_initializer": init,
-                "input_length": self.input_length, **self._base_config()}
+                "input_length": self.input_length, **self._regularizer_config(),
+                **self._base_config()}
 
 
 class EmbeddingLayer(Embedding):

@@ -222,9 +222,16 @@ class RNNBase(Layer):
         kernel_initializer: Any = "glorot_uniform",
         recurrent_initializer: Any = "orthogonal",
         bias_initializer: Any = "zeros",
+        kernel_regularizer: Any = None,
+        recurrent_regularizer: Any = None,
+        bias_regularizer: Any = None,
         **base: Any,
     ) -> None:
         super().__init__(**base)
+        self._set_regularizers({"kernel_regularizer": ("kernel", kernel_regularizer),
+                                "recurrent_regularizer": ("recurrent_kernel",
+                                                          recurrent_regularizer),
+                                "bias_regularizer": ("bias", bias_regularizer)})
         self._init_names = {
             "kernel_initializer": kernel_initializer,
             "recurrent_initializer": recurrent_initializer,
@@ -565,6 +572,7 @@ class RNNBase(Layer):
             "recurrent_dropout": self.recurrent_dropout,
             **{k: (val if isinstance(val, str) else initializers.serialize(self._inits[k]))
                for k, val in self._init_names.items()},
+            **self._regularizer_config(),
         }
         return {**cfg, **self._base_config()}
 

@@ -3,7 +3,7 @@
 * :class:`Vocabulary` is ``tf_keras.preprocessing.text.Tokenizer`` (word index, counts, sequences,
   matrices, JSON), plus two extras: :attr:`Vocabulary.size` and :meth:`Vocabulary.tokenize`.
 * :func:`text_to_word_sequence` is ``tf_keras.preprocessing.text.text_to_word_sequence``.
-* :class:`TextVectorization` is ``keras.layers.TextVectorization`` with ``output_mode="int"``.
+* :class:`TextVectorization` is ``keras.layers.TextVectorization``, every output mode.
 * :func:`pad_sequences` is ``keras.utils.pad_sequences``.
 
 The measured Keras behaviour these follow is in ``spec/keras-semantics.md`` section 3; where this

@@ -1,5 +1,6 @@
-"""``TextVectorization``: keras.layers.TextVectorization with ``output_mode="int"``, in NumPy.
-Measured Keras behaviour: spec/keras-semantics.md section 3.3.
+"""``TextVectorization``: keras.layers.TextVectorization in NumPy, every output mode (``"int"``,
+``"multi_hot"``, ``"count"``, ``"one_hot"``, ``"tf_idf"``; the encodings and idf weights live in
+:mod:`numpy_rnn.text.encoding`).  Measured Keras behaviour: spec/keras-semantics.md section 3.3.
 
 Long because it is one class mirroring one Keras layer: every constructor option, its validation
 and its ``get_config`` round trip, plus the vocabulary file / list / adapt paths, stay together so
@@ -17,9 +18,15 @@ from typing import Any
 import numpy as np
 
 from .. import _validation as _v
+from ..graph import symbolic as _symbolic
+
+#: ``vectorizer -> graph layer``, set by ``numpy_rnn.layers.text_vectorization`` (which imports this
+#: module): how a call on a symbolic tensor becomes a graph node.
+GRAPH_LAYER: Any = None
+from . import encoding
 
 # ------------------------------------------------------------------------------------------------
-# TextVectorization  (= keras.layers.TextVectorization, output_mode="int")
+# TextVectorization  (= keras.layers.TextVectorization)
 # ------------------------------------------------------------------------------------------------
 MASK_TOKEN = ""
 OOV_TOKEN = "[UNK]"
@@ -121,11 +128,13 @@ def _read_vocabulary_file(path: str) -> list[str]:
 
 
 class TextVectorization:
-    """Map strings to padded int64 id sequences, as ``keras.layers.TextVectorization(output_mode="int")``.
+    """Map strings to padded int64 id sequences (``output_mode="int"``) or to per-sample vectors
+    over the vocabulary, as ``keras.layers.TextVectorization``.
 
-    Pipeline per string: standardize -> split -> (ngrams) -> look up ids -> pad.
-    Ids: 0 is padding (the token ``''``), 1 is ``'[UNK]'`` (out of vocabulary), then the
-    vocabulary.
+    Pipeline per string: standardize -> split -> (ngrams) -> look up ids -> pad or encode.
+    ``"int"`` ids: 0 is padding (the token ``''``), 1 is ``'[UNK]'`` (out of vocabulary), then the
+    vocabulary.  Other modes have no padding id: index 0 is ``'[UNK]'``, then the vocabulary
+    (``get_vocabulary()`` shows it), and the token ``''`` counts nowhere.
 
     Args:
         max_tokens: largest vocabulary size, counting ``''`` and ``'[UNK]'``; None or an int > 1.
@@ -134,18 +143,30 @@ class TextVectorization:
             included; nothing is replaced by a space).
         split: None, ``"whitespace"`` (runs of ASCII whitespace) or ``"character"`` (code points).
         ngrams: None, an int ``n`` (widths 1..n) or a tuple of positive widths.
-        output_mode: only ``"int"`` (other Keras modes raise NotImplementedError).
-        output_sequence_length: pad/truncate the last axis at the end to this length; None pads to
-            the longest row of the batch.
-        pad_to_max_tokens: accepted for config compatibility; unused in ``"int"`` mode (as Keras).
+        output_mode: ``"int"``, ``"multi_hot"`` (also ``"binary"``), ``"count"``, ``"one_hot"``
+            or ``"tf_idf"`` (also ``"tf-idf"``); the shapes follow Keras (see
+            :mod:`numpy_rnn.text.encoding` and ``__call__``).
+        output_sequence_length: ``"int"`` only: pad/truncate the last axis at the end to this
+            length; None pads to the longest row of the batch.
+        pad_to_max_tokens: other modes than ``"int"``: the last axis has ``max_tokens`` entries
+            (zeros past the vocabulary; a ``tf_idf`` weight of 0 there) instead of the
+            vocabulary size.
         vocabulary: a list/tuple/1-D array of tokens (a leading ``['', '[UNK]']`` is dropped), or
             the path of a file with one token per line. A layer built with a vocabulary cannot
             ``adapt``. As in Keras, a list or tuple loses trailing NULs of its tokens (it becomes a
             NumPy string array); an object array keeps them.
-        ragged: return a list of 1-D int64 arrays (rows not padded) instead of a padded array.
+        idf_weights: ``"tf_idf"`` only, with ``vocabulary``: one weight per vocabulary entry (the
+            ``'[UNK]'`` weight first when the vocabulary starts with ``'[UNK]'``; otherwise
+            ``'[UNK]'`` gets their average, as Keras).  ``adapt`` computes them as Keras:
+            ``log(1 + documents / (1 + documents holding the token))``.
+        sparse: False only (True raises NotImplementedError: the outputs are dense arrays).
+        ragged: ``"int"`` only: return a list of 1-D int64 arrays (rows not padded) instead of a
+            padded array.
         encoding: kept for the config; strings are Python ``str`` (bytes are decoded as UTF-8).
+        dtype: the float dtype of ``"tf_idf"`` outputs and weights (Keras's floatx):
+            ``"float32"`` (default) or ``"float64"``.
 
-    Callable ``standardize``/``split`` and non-"int" output modes raise NotImplementedError.
+    Callable ``standardize``/``split`` and ``sparse=True`` raise NotImplementedError.
     """
 
     def __init__(
@@ -172,11 +193,6 @@ class TextVectorization:
             raise ValueError(
                 f"`output_mode` must be one of {list(_OUTPUT_MODES)}. Received: output_mode={output_mode!r}"
             )
-        if output_mode != "int":
-            raise NotImplementedError(
-                f"numpy_rnn.TextVectorization supports only output_mode='int'. "
-                f"Received: output_mode={output_mode!r}"
-            )
         self._output_mode = output_mode
         if not (
             ngrams is None
@@ -192,6 +208,16 @@ class TextVectorization:
             )
         self._ngrams_arg = ngrams
         self._ngrams = tuple(range(1, ngrams + 1)) if isinstance(ngrams, int) else ngrams
+        if output_mode != "int" and output_sequence_length is not None:
+            raise ValueError(
+                "`output_sequence_length` must not be set if `output_mode` is not 'int'. "
+                f"Received output_sequence_length={output_sequence_length!r}."
+            )
+        if ragged and output_mode != "int":
+            raise ValueError(
+                "`ragged` must not be true if `output_mode` is not 'int'. Received: "
+                f"ragged={ragged!r} and output_mode={output_mode!r}"
+            )
         if output_sequence_length is not None and (
             not isinstance(output_sequence_length, int) or output_sequence_length < 0
         ):
@@ -210,15 +236,25 @@ class TextVectorization:
             raise ValueError(
                 f"If pad_to_max_tokens is True, must set `max_tokens`. Received: max_tokens={max_tokens}"
             )
-        if sparse:
+        if sparse and output_mode == "int":
             raise ValueError(
                 "`sparse` may only be true if `output_mode` is 'one_hot', 'multi_hot', 'count' "
                 f"or 'tf_idf'. Received: sparse={sparse!r} and output_mode='int'"
             )
-        if idf_weights is not None:
+        if sparse:
+            raise NotImplementedError(
+                "numpy_rnn.TextVectorization returns dense NumPy arrays: `sparse=True` is not "
+                f"supported. Received: sparse={sparse!r} and output_mode={output_mode!r}"
+            )
+        if idf_weights is not None and output_mode != "tf_idf":
             raise ValueError(
                 "`idf_weights` should only be set if `output_mode` is 'tf_idf'. "
-                f"Received: idf_weights={_v._show(idf_weights)} and output_mode='int'"
+                f"Received: idf_weights={_v._show(idf_weights)} and output_mode={output_mode!r}"
+            )
+        if output_mode == "tf_idf" and vocabulary is not None and idf_weights is None:
+            raise ValueError(
+                "When specifying the `vocabulary` argument, in TF-IDF output mode, the "
+                "`idf_weights` argument must also be provided."
             )
         if not isinstance(encoding, str):
             raise ValueError(f"`encoding` must be a string. Received: encoding={encoding!r}")
@@ -230,15 +266,23 @@ class TextVectorization:
         self.trainable = kwargs.pop("trainable", True)
         dtype = kwargs.pop("dtype", None)
         self._dtype_name = dtype["config"]["name"] if isinstance(dtype, dict) else (dtype or "float32")
+        if output_mode == "tf_idf":
+            self._dtype_name = _v.float_dtype("dtype", self._dtype_name).name
         self._has_input_vocabulary = kwargs.pop("has_input_vocabulary", vocabulary is not None)
-        kwargs.pop("vocabulary_size", None)  # from get_config(); recomputed from the vocabulary
+        # Keras's "frozen" vocabulary size (get_config's vocabulary_size): outside "int" mode and
+        # without pad_to_max_tokens, a vocabulary of another size cannot replace it.
+        frozen = kwargs.pop("vocabulary_size", None)
+        self._frozen_vocab_size = None if frozen is None else _v.non_negative_int(
+            "vocabulary_size", frozen)
         if kwargs:
             raise ValueError(f"Unrecognized keyword arguments passed to TextVectorization: {kwargs}")
         self._input_vocabulary = vocabulary if not isinstance(vocabulary, str) else None
+        self._input_idf_weights = idf_weights
         self._tokens: list[str] | None = None  # None: no vocabulary yet
         self._index: dict[str, int] = {}
+        self._idf: np.ndarray | None = None  # tf_idf: one weight per output index
         if vocabulary is not None:
-            self.set_vocabulary(vocabulary)
+            self.set_vocabulary(vocabulary, idf_weights)
 
     @staticmethod
     def _check_option(name: str, value: Any, allowed: tuple[str, ...]) -> str | None:
@@ -267,6 +311,7 @@ class TextVectorization:
     split = property(lambda self: self._split)
     ngrams = property(lambda self: self._ngrams_arg)
     output_mode = property(lambda self: self._output_mode)
+    pad_to_max_tokens = property(lambda self: self._pad_to_max_tokens)
     output_sequence_length = property(lambda self: self._output_sequence_length)
     ragged = property(lambda self: self._ragged)
 
@@ -327,7 +372,10 @@ class TextVectorization:
         """Learn the vocabulary from ``data``, replacing the previous one.
 
         Tokens are ranked by count (descending), ties by descending UTF-8 byte order, then cut to
-        ``max_tokens - 2``. As in Keras, data without any token leaves the vocabulary unchanged.
+        ``max_tokens - 2`` (``max_tokens - 1`` outside ``"int"`` mode: no padding id). As in
+        Keras, data without any token leaves the vocabulary unchanged.  ``"tf_idf"`` also learns
+        each token's idf weight (every row of the preprocessed data is a document; ``'[UNK]'``
+        gets their mean).
 
         Args:
             data: a string array/list/tuple (shape ``(N,)`` or ``(N, 1)``), or any other iterable
@@ -336,22 +384,30 @@ class TextVectorization:
             steps: with an iterable of batches, the number of batches to read.
         """
         counts: collections.Counter = collections.Counter()
+        documents: collections.Counter = collections.Counter()  # tf_idf: rows holding a token
+        n_documents = 0
         if isinstance(data, (list, tuple, np.ndarray)):
             arr = _string_array(data, "data")
             if arr.ndim == 1:
                 arr = arr[:, None]
-            self._count(arr, counts)
+            n_documents += self._count(arr, counts, documents)
         elif hasattr(data, "__iter__"):
             for i, batch in enumerate(data):
                 if steps is not None and i >= steps:
                     break
-                self._count(_string_array(batch, "data"), counts)
+                n_documents += self._count(_string_array(batch, "data"), counts, documents)
         else:
             raise TypeError(
                 "`data` must be a list, tuple or array of strings, or an iterable of batches. "
                 f"Received: {_v._show(data)} of type {type(data).__name__}"
             )
         if not counts:
+            if self._output_mode == "tf_idf" and self._idf is None:
+                raise ValueError(
+                    "adapt() found no token in `data`, and a 'tf_idf' layer needs idf weights "
+                    "(Keras fails here too, with an AttributeError). Received: data without "
+                    "any token"
+                )
             return  # Keras: nothing counted -> keep the previous vocabulary
         counts.pop(MASK_TOKEN, None)
         counts.pop(OOV_TOKEN, None)
@@ -359,15 +415,27 @@ class TextVectorization:
         ranked = sorted(counts.items(), key=lambda item: (item[1], item[0]), reverse=True)
         tokens = [token for token, _ in ranked]
         if self._max_tokens:
-            tokens = tokens[: self._max_tokens - 2]
+            tokens = tokens[: self._max_tokens - self._token_start]
         if not tokens:
             raise ValueError(
                 "adapt() found no token to put in the vocabulary (only '' / '[UNK]', or "
-                f"max_tokens=2 leaves no room). Received: max_tokens={self._max_tokens}"
+                f"max_tokens={self._max_tokens} leaves no room). Received: "
+                f"max_tokens={self._max_tokens}"
             )
-        self._set_tokens(tokens)
+        idf = None
+        if self._output_mode == "tf_idf":
+            dtype = np.dtype(self._dtype_name)
+            weights = encoding.idf_from_documents([documents[t] for t in tokens], n_documents,
+                                                  dtype)
+            # Keras pads the front (the OOV entry) with tf.reduce_mean of the cast weights.
+            idf = encoding.padded_idf(weights, self._token_start, weights.mean(dtype=dtype),
+                                      self._back_padding(self._token_start + len(tokens)), dtype)
+        self._set_tokens(tokens, idf)
 
-    def _count(self, arr: np.ndarray, counts: collections.Counter) -> None:
+    def _count(self, arr: np.ndarray, counts: collections.Counter,
+               documents: collections.Counter) -> int:
+        """Count the tokens of one batch (and, for ``"tf_idf"``, the documents holding each);
+        returns the number of documents (rows) in it."""
         if self._has_input_vocabulary:
             raise ValueError(
                 f"Cannot adapt layer '{self.name}' after setting a static vocabulary via the "
@@ -376,23 +444,57 @@ class TextVectorization:
         _, rows, _ = self._rows(arr)
         for row in rows:
             counts.update(row)
+            if self._output_mode == "tf_idf":
+                documents.update(set(row))
+        return len(rows)
 
-    def _set_tokens(self, tokens: list[str]) -> None:
+    @property
+    def _token_start(self) -> int:
+        """The id of the first token: 2 in ``"int"`` mode (padding, ``[UNK]``), else 1."""
+        return 2 if self._output_mode == "int" else 1
+
+    def _back_padding(self, size: int) -> int:
+        """Zero idf weights past the vocabulary (``pad_to_max_tokens``)."""
+        if self._pad_to_max_tokens and self._max_tokens is not None:
+            return self._max_tokens - size
+        return 0
+
+    def _set_tokens(self, tokens: list[str], idf: np.ndarray | None = None) -> None:
+        """Install a vocabulary (checked by the caller) and its idf weights; a vocabulary size
+        that differs from the frozen one raises RuntimeError first, as Keras, changing
+        nothing."""
+        size = self._token_start + len(tokens)
+        if self._output_mode != "int" and not self._pad_to_max_tokens and \
+                self._frozen_vocab_size is not None and size != self._frozen_vocab_size:
+            raise RuntimeError(
+                f"When using `output_mode={self._output_mode}` and `pad_to_max_tokens=False`, "
+                "the vocabulary size cannot be changed after the layer is called. Old vocab "
+                f"size is {self._frozen_vocab_size}, new vocab size is {size}"
+            )
         self._tokens = list(tokens)
-        self._index = {token: i for i, token in enumerate(self._tokens, start=2)}
+        self._index = {token: i for i, token in enumerate(self._tokens, start=self._token_start)}
+        self._idf = idf
+        self._frozen_vocab_size = size
 
     def set_vocabulary(self, vocabulary: Any, idf_weights: Any = None) -> None:
         """Replace the vocabulary: a list/tuple/1-D array of tokens, or a file path.
 
-        A leading ``['', '[UNK]']`` is dropped; repeated tokens, ``''`` elsewhere, an empty
-        vocabulary, or more than ``max_tokens`` entries raise ValueError.
+        A leading ``['', '[UNK]']`` (``['[UNK]']`` outside ``"int"`` mode) is dropped; repeated
+        tokens, ``''`` elsewhere, an empty vocabulary, or more than ``max_tokens`` entries raise
+        ValueError.  ``idf_weights``: ``"tf_idf"`` only, where it is required (one weight per
+        entry of ``vocabulary``; not with a file).
         """
-        if idf_weights is not None:
+        if self._output_mode == "tf_idf" and idf_weights is None:
+            raise ValueError("`idf_weights` must be set if output_mode is 'tf_idf'.")
+        if self._output_mode != "tf_idf" and idf_weights is not None:
             raise ValueError(
-                "`idf_weights` should only be set if output_mode is 'tf_idf'. "
-                f"Received: output_mode='int' and idf_weights={_v._show(idf_weights)}"
+                "`idf_weights` should only be set if output_mode is 'tf_idf'. Received: "
+                f"output_mode={self._output_mode!r} and idf_weights={_v._show(idf_weights)}"
             )
         if isinstance(vocabulary, str):
+            if self._output_mode == "tf_idf":
+                raise ValueError("output_mode 'tf_idf' does not support loading a vocabulary "
+                                 "from file.")
             self._set_tokens(_read_vocabulary_file(vocabulary))
             return
         if isinstance(vocabulary, np.ndarray):
@@ -422,7 +524,10 @@ class TextVectorization:
             terms.append(text if exact else text.rstrip("\x00"))
         if not terms:
             raise ValueError(f"Cannot set an empty vocabulary. Received: vocabulary={vocabulary!r}")
-        tokens = terms[2:] if terms[:2] == [MASK_TOKEN, OOV_TOKEN] else terms
+        start = self._token_start
+        special = [MASK_TOKEN, OOV_TOKEN][2 - start:]
+        found_special = terms[:start] == special
+        tokens = terms[start:] if found_special else terms
         repeated = [t for t, n in collections.Counter(tokens).items() if n > 1]
         if repeated:
             raise ValueError(
@@ -432,20 +537,48 @@ class TextVectorization:
         if MASK_TOKEN in tokens:
             raise ValueError(
                 "Found reserved mask token '' at unexpected location in `vocabulary`. Either "
-                "remove it, or pass ['', '[UNK]'] only at the start. Received: vocabulary index "
-                f"{terms.index(MASK_TOKEN, 2 if tokens is not terms else 0)}"
+                f"remove it, or pass {special} only at the start. Received: vocabulary index "
+                f"{terms.index(MASK_TOKEN, start if found_special else 0)}"
             )
-        if self._max_tokens is not None and 2 + len(tokens) > self._max_tokens:
+        if self._max_tokens is not None and start + len(tokens) > self._max_tokens:
             raise ValueError(
                 "Attempted to set a vocabulary larger than the maximum vocab size. Received "
-                f"vocabulary size is {2 + len(tokens)}; `max_tokens` is {self._max_tokens}."
+                f"vocabulary size is {start + len(tokens)}; `max_tokens` is {self._max_tokens}."
             )
         if not tokens:
             raise ValueError(
-                "`vocabulary` must hold at least one token besides '' and '[UNK]'. "
+                f"`vocabulary` must hold at least one token besides {special}. "
                 f"Received: vocabulary={vocabulary!r}"
             )
-        self._set_tokens(tokens)
+        idf = None if idf_weights is None else self._given_idf(idf_weights, len(terms),
+                                                               found_special)
+        self._set_tokens(tokens, idf)
+
+    def _given_idf(self, idf_weights: Any, n_terms: int, found_special: bool) -> np.ndarray:
+        """Keras's ``set_vocabulary`` idf: checked, the ``[UNK]`` weight (their average) in front
+        unless the vocabulary gave it, zeros past it with ``pad_to_max_tokens``."""
+        weights = np.array(idf_weights) if isinstance(idf_weights, (list, tuple)) else \
+            np.asarray(idf_weights)
+        if weights.ndim != 1:
+            raise ValueError("TF-IDF data must be a 1-index array. Received: "
+                             f"idf_weights={_v._show(idf_weights)}")
+        if len(weights) != n_terms:
+            raise ValueError("`idf_weights` must be the same length as vocabulary. "
+                             f"len(idf_weights) is {len(weights)}; len(vocabulary) is {n_terms}")
+        if weights.dtype.kind not in "iuf":
+            raise TypeError("`idf_weights` must be numbers. Received: "
+                            f"idf_weights={_v._show(idf_weights)}")
+        front = 0 if found_special else self._token_start
+        front_value = 0 if found_special else np.average(weights)
+        return encoding.padded_idf(weights, front, front_value,
+                                   self._back_padding(front + len(weights)),
+                                   np.dtype(self._dtype_name))
+
+    @property
+    def idf_weights(self) -> np.ndarray | None:
+        """``"tf_idf"``: the weight of each output index (``'[UNK]'`` first; zeros past the
+        vocabulary with ``pad_to_max_tokens``), else None."""
+        return None if self._idf is None else self._idf.copy()
 
     @property
     def tokens(self) -> list[str]:
@@ -467,18 +600,31 @@ class TextVectorization:
     def input_vocabulary(self, value: Any) -> None:
         self._input_vocabulary = value
 
+    @property
+    def input_idf_weights(self) -> Any:
+        """What ``get_config()`` reports as ``idf_weights`` (the constructor's, or None);
+        settable, for a twin copied from a Keras layer."""
+        return self._input_idf_weights
+
+    @input_idf_weights.setter
+    def input_idf_weights(self, value: Any) -> None:
+        self._input_idf_weights = value
+
     def get_vocabulary(self, include_special_tokens: bool = True) -> list[str]:
-        """``['', '[UNK]', *tokens]`` (id order), or only the tokens.
+        """``['', '[UNK]', *tokens]`` in ``"int"`` mode, ``['[UNK]', *tokens]`` in the others
+        (index order), or only the tokens.
 
         As in Keras (which passes them through a NumPy string array) trailing NUL characters are
         dropped from the returned tokens; lookups still use the exact tokens.
         """
         tokens = [token.rstrip("\x00") for token in self._tokens or []]
-        return [MASK_TOKEN, OOV_TOKEN] + tokens if include_special_tokens else tokens
+        special = [MASK_TOKEN, OOV_TOKEN][2 - self._token_start:]
+        return special + tokens if include_special_tokens else tokens
 
     def vocabulary_size(self) -> int:
-        """Number of ids, ``''`` and ``'[UNK]'`` included."""
-        return 2 + len(self._tokens or [])
+        """Number of ids, the special tokens included (``''`` and ``'[UNK]'`` in ``"int"``
+        mode, ``'[UNK]'`` in the others)."""
+        return self._token_start + len(self._tokens or [])
 
     # -- call ----------------------------------------------------------------------------------
     def __call__(self, inputs: Any) -> np.ndarray | list:
@@ -489,13 +635,29 @@ class TextVectorization:
                 last axis of 1), or a single string.
 
         Returns:
-            int64 array ``(batch, L)`` (``(L,)`` for a single string), where ``L`` is
+            ``"int"``: int64 array ``(batch, L)`` (``(L,)`` for a single string), where ``L`` is
             ``output_sequence_length`` or the longest row; padding is 0 at the end. With
             ``split=None`` the shape is the input's with its last axis padded/truncated. With
             ``ragged=True`` a (nested) list of 1-D int64 arrays.
+
+            Other modes, ``depth`` = ``max_tokens`` with ``pad_to_max_tokens``, else the
+            vocabulary size (int64; ``"tf_idf"`` in the layer's float dtype):
+
+            * with a split, ``(batch, depth)`` for a batch of strings, ``(depth,)`` for one
+              string; ``"one_hot"`` encodes every token: a list of ``(tokens, depth)`` arrays
+              for a batch (Keras returns a ragged tensor), ``(tokens, depth)`` for one string;
+            * ``split=None`` (each string one token): the token ids of shape ``S`` encoded by
+              :func:`numpy_rnn.text.encoding.encode` (``(depth,)`` for a 1-D batch: Keras sums
+              the whole batch as one sample; ``(batch, depth)`` for ``(batch, 1)``).
+            Called on a symbolic string tensor (``numpy_rnn.Input(shape, dtype="string")``): a
+            graph node (``numpy_rnn.layers.text_vectorization``).
         """
+        if GRAPH_LAYER is not None and _symbolic.is_symbolic(inputs):
+            return GRAPH_LAYER(self)(inputs)
         arr = _string_array(inputs, "inputs")
         prefix, rows, dense_length = self._rows(arr)
+        if self._output_mode != "int":
+            return self._encode(prefix, rows, dense_length)
         if self._tokens is None:
             raise ValueError(
                 f"TextVectorization layer '{self.name}' has no vocabulary: call adapt(data) or "
@@ -524,6 +686,39 @@ class TextVectorization:
             out[r, : len(kept)] = kept
         return out.reshape(tuple(prefix) + (length,))
 
+    def _encode(self, prefix: tuple | None, rows: list[list[str]],
+                dense_length: int) -> np.ndarray | list:
+        """The non-``"int"`` modes (``__call__``'s Returns)."""
+        if self._tokens is None:
+            if not self._pad_to_max_tokens and self._frozen_vocab_size is None:
+                raise RuntimeError(
+                    f"When using `output_mode={self._output_mode}` and `pad_to_max_tokens=False`, "
+                    "you must set the layer's vocabulary before calling it. Either pass a "
+                    "`vocabulary` argument to the layer, or call `adapt` with some sample data."
+                )
+            raise ValueError(
+                f"TextVectorization layer '{self.name}' has no vocabulary: call adapt(data) or "
+                "set_vocabulary(...) first, or pass `vocabulary=`."
+            )
+        index, mode = self._index, self._output_mode
+        depth = self._max_tokens if self._pad_to_max_tokens else self.vocabulary_size()
+        ids = [[encoding.DROPPED if t == MASK_TOKEN else index.get(t, 0) for t in row]
+               for row in rows]
+        if prefix is None:  # split=None on one string: Keras expands the scalar id to (1,)
+            return encoding.encode(np.array(ids[0], np.int64), mode, depth, self._idf)
+        if dense_length >= 0:  # the tokens form an array (split=None, or one split string)
+            dense = np.array(ids, np.int64).reshape(tuple(prefix) + (dense_length,))
+            return encoding.encode(dense, mode, depth, self._idf)
+        if len(prefix) > 1:
+            raise ValueError(
+                f"`output_mode={mode!r}` with a split needs strings of shape (batch,) or "
+                f"(batch, 1) (Keras gives ragged results of a higher rank). Received: inputs of "
+                f"shape {tuple(prefix) + (1,)}"
+            )
+        if mode == "one_hot":  # Keras: a ragged (batch, None, depth)
+            return [encoding.one_hot(np.array(row, np.int64), depth) for row in ids]
+        return encoding.encode(encoding.dense_rows(ids), mode, depth, self._idf)
+
     # -- config --------------------------------------------------------------------------------
     def get_config(self) -> dict:
         """Keras's config keys, so ``keras.layers.TextVectorization.from_config`` reads it."""
@@ -544,7 +739,7 @@ class TextVectorization:
             "sparse": False,
             "ragged": self._ragged,
             "vocabulary": vocab,
-            "idf_weights": None,
+            "idf_weights": _listed(self._input_idf_weights),
             "encoding": self._encoding,
             "vocabulary_size": self.vocabulary_size(),
         }
@@ -556,6 +751,11 @@ class TextVectorization:
         if isinstance(config.get("ngrams"), list):
             config["ngrams"] = tuple(config["ngrams"])
         return cls(**config)
+
+
+def _listed(value: Any) -> Any:
+    """Arrays as lists, for a JSON config (Keras's ``listify_tensors``)."""
+    return value.tolist() if isinstance(value, np.ndarray) else value
 
 
 def _nest(rows: list, shape: tuple[int, ...]) -> list:

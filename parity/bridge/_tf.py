@@ -16,6 +16,8 @@ import sys
 import tempfile
 from typing import Any, Iterator
 
+import numpy_rnn
+
 __all__ = ["REFERENCES", "install_hint", "require_tf", "TF_NOISE_PATTERNS",
            "TF_STARTUP_NOISE", "is_tensorflow_noise", "quiet_tensorflow_logs",
            "import_tensorflow_quietly"]
@@ -28,8 +30,10 @@ REFERENCES: dict[str, str] = {"keras": "keras", "keras-jax": "jax", "keras-torch
 
 
 def install_hint(extra: str) -> str:
-    """How to install numpy-rnn's ``extra``, from an index and from a source checkout."""
-    return f"pip install 'numpy-rnn[{extra}]' (from a checkout: pip install -e '.[{extra}]')"
+    """How to install numpy-rnn's ``extra``: from a source checkout, or from a wheel built there
+    (numpy-rnn is not published on a package index, so ``pip install numpy-rnn`` cannot work)."""
+    return (f"the numpy-rnn[{extra}] extra (from a checkout: pip install -e '.[{extra}]'; from a "
+            f"built wheel: pip install 'numpy_rnn-{numpy_rnn.__version__}-py3-none-any.whl[{extra}]')")
 
 
 def require_tf() -> Any:

@@ -228,7 +228,14 @@ def convert(x: Any, dtype: str | None = None) -> Any:
     if isinstance(x, (list, tuple)):
         return [convert(i, dtype) for i in x]
     keras = require()
-    return keras.ops.convert_to_tensor(np.asarray(x), dtype=dtype)
+    arr = np.asarray(x)
+    if arr.dtype.kind in "USO":  # strings (a TextVectorization's input): TensorFlow's only
+        if keras.backend.backend() == "tensorflow":
+            import tensorflow as tf
+
+            return tf.convert_to_tensor(arr)
+        return arr
+    return keras.ops.convert_to_tensor(arr, dtype=dtype)
 
 
 def tensor_for(keras_obj: Any, x: Any) -> Any:

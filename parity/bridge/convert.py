@@ -20,7 +20,7 @@ def from_keras(obj: Any):
         return vocabulary_from_tokenizer(obj)
     if type(obj).__name__ == "TextVectorization":
         return text_vectorization_from_keras(obj)
-    if type(obj).__name__ in ("Sequential", "Functional", "Model"):
+    if any(c.__name__ in ("Sequential", "Functional", "Model") for c in type(obj).__mro__):
         return model_from_keras(obj)
     return layer_from_keras(obj)
 
@@ -32,6 +32,6 @@ def to_keras(np_obj: Any):
     backend.require()  # Keras 3 on this process's backend (a Vocabulary's twin is tf_keras's)
     if isinstance(np_obj, numpy_rnn.TextVectorization):
         return text_vectorization_to_keras(np_obj)
-    if type(np_obj).__name__ == "Sequential":
+    if isinstance(np_obj, (numpy_rnn.Sequential, numpy_rnn.Model)):
         return model_to_keras(np_obj)
     return layer_to_keras(np_obj)

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from . import backend
+from .calling import _to_tensor, call_keras
 
 __all__ = ["keras_float64_copy", "as_float64", "float64_call_kwargs", "exact_outputs"]
 
@@ -30,8 +31,9 @@ def _float64_config(cfg: Any) -> Any:
     return cfg
 
 
-def keras_float64_copy(keras_obj: Any, inputs: np.ndarray) -> Any:
-    """The same Keras layer or model (config and weights) computing in float64."""
+def keras_float64_copy(keras_obj: Any, inputs: Any) -> Any:
+    """The same Keras layer or model (config and weights) computing in float64 (``inputs``: an
+    array, or the list a multi-input layer takes, to build it)."""
     if backend.is_tf_keras(keras_obj) and not hasattr(keras_obj, "layers"):
         # a tf_keras (Keras 2) layer: rebuilt by its own class, so Keras 2's semantics stay
         twin = type(keras_obj).from_config(_float64_config(keras_obj.get_config()))
@@ -39,7 +41,10 @@ def keras_float64_copy(keras_obj: Any, inputs: np.ndarray) -> Any:
         keras = backend.require()
         cfg = _float64_config(keras.saving.serialize_keras_object(keras_obj))
         twin = keras.saving.deserialize_keras_object(cfg)
-    if not hasattr(keras_obj, 'layers') and not twin.built:  # a layer, not a model
+    if isinstance(inputs, (list, tuple)) and not twin.built:
+        # a multi-input layer (tf_keras's MultiHeadAttention builds on its first call)
+        call_keras(twin, [_to_tensor(np.zeros(np.shape(x), np.float64), twin) for x in inputs])
+    elif not hasattr(keras_obj, 'layers') and not twin.built:  # a layer, not a model
         twin.build((None,) * (inputs.ndim - 1) + (inputs.shape[-1],)
                    if inputs.dtype.kind == "f" else (None,) * inputs.ndim)
     twin.set_weights([np.asarray(w, np.float64) if np.asarray(w).dtype.kind == "f"
@@ -58,11 +63,14 @@ def as_float64(value: Any) -> Any:
 
 
 def float64_call_kwargs(call_kwargs: dict) -> dict:
-    """A call's ``mask=`` / ``initial_state=`` / other arguments as float64 backend tensors."""
+    """A call's ``mask=`` / ``initial_state=`` / other arguments as float64 backend tensors
+    (flags, ``use_causal_mask=True``, stay as they are)."""
     out = {}
     for k, v in call_kwargs.items():
-        if v is None:
-            out[k] = None
+        if v is None or isinstance(v, (bool, str)):
+            out[k] = v
+        elif k == "mask" and isinstance(v, (list, tuple)):
+            out[k] = [None if m is None else backend.convert(np.asarray(m)) for m in v]
         elif k == "mask":
             out[k] = backend.convert(np.asarray(v))
         else:
@@ -77,8 +85,9 @@ def _as_list(out: Any) -> list:
 def exact_outputs(keras_obj: Any, inputs: Any, call_kwargs: dict | None = None
                   ) -> list[np.ndarray]:
     """Every output of ``keras_obj(inputs, **call_kwargs)`` computed in float64."""
-    x = np.asarray(inputs)
+    several = isinstance(inputs, (list, tuple))  # a multi-input layer's [query, value, ...]
+    x = [np.asarray(i) for i in inputs] if several else np.asarray(inputs)
     twin = keras_float64_copy(keras_obj, x)
     kw = float64_call_kwargs(call_kwargs or {})
     return [np.asarray(backend.to_numpy(o), np.float64)
-            for o in _as_list(twin(backend.convert(as_float64(x)), **kw))]
+            for o in _as_list(call_keras(twin, _to_tensor(as_float64(x), twin), **kw))]

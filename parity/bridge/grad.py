@@ -25,7 +25,8 @@ from numpy_rnn import losses
 
 from .. import report as _report  # diff_arrays looked up there: a swapped checker is seen
 from ..report import OutputDiff, ParityReport, notify, wants_exact
-from . import backend, deviations
+from . import deviations
+from .autodiff import keras_gradients, keras_loss, keras_variables
 from .float64 import as_float64, keras_float64_copy
 from .run import attach_float64
 
@@ -43,7 +44,7 @@ def is_model(obj: Any) -> bool:
 def keras_weight_name(layer: Any, variable: Any) -> str:
     """A Keras variable's name inside ``layer``: ``kernel``, or ``forward_gru/kernel`` in a
     Bidirectional (the ``*_cell`` level of a recurrent layer's path is left out)."""
-    parts = str(getattr(variable, "path", variable.name)).split("/")
+    parts = str(getattr(variable, "path", variable.name)).split(":")[0].split("/")
     if layer.name in parts:
         parts = parts[parts.index(layer.name) + 1:]
     kept = [p for p in parts if not p.endswith("_cell")]
@@ -62,19 +63,6 @@ def numpy_loss(loss: Any, dtype: Any) -> Any:
     return loss
 
 
-def keras_loss(np_loss: Any) -> Any:
-    """The Keras loss of the same class, ``from_logits`` and dtype as the numpy_rnn loss."""
-    import keras
-
-    cls = getattr(keras.losses, type(np_loss).__name__, None)
-    if cls is None:
-        raise ValueError(f"`loss`: Keras has no loss class {type(np_loss).__name__!r} to compare "
-                         "with")
-    config = np_loss.get_config()
-    kwargs = {k: config[k] for k in ("from_logits", "dtype") if k in config}
-    return cls(**kwargs)
-
-
 def _as_list(out: Any) -> list:
     return list(out) if isinstance(out, (list, tuple)) else [out]
 
@@ -87,6 +75,8 @@ def _dropout_layers(np_obj: Any) -> list[str]:
             layer, numpy_rnn.Bidirectional) else [layer]
         for lay in inner:
             if isinstance(lay, numpy_rnn.Dropout) and lay.rate > 0:
+                found.append(lay.name)
+            elif getattr(lay, "random_in_training", False):  # GaussianNoise, AlphaDropout ...
                 found.append(lay.name)
             elif getattr(lay, "dropout", 0) or getattr(lay, "recurrent_dropout", 0):
                 found.append(lay.name)
@@ -107,10 +97,14 @@ def pair_layers(np_obj: Any, keras_obj: Any, what: str = "compare_gradients"
     dropped = _dropout_layers(np_obj)
     if dropped:
         raise ValueError(
-            f"{what}: layer(s) {dropped} drop units at random while training (dropout > 0); "
-            "the two sides would draw different masks. Compare with rate 0.")
+            f"{what}: layer(s) {dropped} drop units at random while training (dropout > 0) "
+            "or add noise at random; the two sides would draw different masks. Compare with "
+            "rate 0.")
+    if isinstance(np_obj, numpy_rnn.Model):
+        return True, [(np_obj, keras_obj)], _graph_weight_names(np_obj, keras_obj, what)
     if model:
-        n_layers, k_layers = list(np_obj.layers), list(keras_obj.layers)
+        n_layers = list(np_obj.layers)  # a Functional chain lists its InputLayer: not a twin
+        k_layers = [lay for lay in keras_obj.layers if type(lay).__name__ != "InputLayer"]
         if len(n_layers) != len(k_layers):
             raise ValueError(
                 f"{what}: the models differ: numpy model '{np_obj.name}' has {len(n_layers)} "
@@ -137,6 +131,36 @@ def pair_layers(np_obj: Any, keras_obj: Any, what: str = "compare_gradients"
     return model, pairs, names
 
 
+def _graph_weight_names(np_model: Any, keras_model: Any, what: str) -> list[str]:
+    """A functional model's weight names (``layer/weight``, in ``get_weights()`` order) after
+    checking that the Keras model holds weights of the same shapes in the same order."""
+    n_shapes = [tuple(w.shape) for w in np_model.get_weights()]
+    k_shapes = [tuple(v.shape) for v in keras_model.weights]
+    if n_shapes != k_shapes:
+        raise ValueError(
+            f"{what}: model '{np_model.name}' has weights of shapes {n_shapes} in numpy but "
+            f"'{keras_model.name}' has {k_shapes} in keras; copy the weights with "
+            "parity.from_keras / parity.to_keras")
+    return np_model.weight_names()
+
+
+def _graph_numpy_side(model: Any, inputs: Any, targets: Any, loss: Any) -> tuple:
+    """A functional model's own training forward and backward through its graph."""
+    xs = model._standardize_inputs(inputs)
+    outs, out_masks = model._forward(xs, training=True)
+    if loss is None:
+        grads = [np.ones_like(o) for o in outs]
+    else:
+        if len(outs) != 1:
+            raise ValueError(f"compare_gradients: `loss` needs a single output; the model "
+                             f"returns {len(outs)}")
+        grads = [loss.gradient(targets, outs[0], mask=out_masks[0])]
+    dx = model._backward(model._record, grads if len(grads) > 1 else grads[0])
+    dx = list(dx) if isinstance(dx, (list, tuple)) else [dx]
+    floats = [d for d, x in zip(dx, xs) if x.dtype.kind == "f"]
+    return list(model.gradients or []), (floats if len(xs) > 1 else (floats or [None])[0]), []
+
+
 class GradientSides:
     """The two gradient computations and the row names; :func:`compare_gradients` joins them."""
 
@@ -149,6 +173,8 @@ class GradientSides:
     def numpy_side(self, inputs: Any, targets: Any, loss: Any, mask: Any, initial_state: Any,
                    call_kwargs: dict) -> tuple[list, Any, list]:
         """``(weight gradients, input gradient or None, initial-state gradients)``."""
+        if isinstance(self.np_obj, numpy_rnn.Model):
+            return _graph_numpy_side(self.np_obj, inputs, targets, loss)
         kwargs = dict(call_kwargs, training=True)
         if mask is not None:
             kwargs["mask"] = mask
@@ -162,8 +188,8 @@ class GradientSides:
             out, out_mask = forward(np.asarray(inputs), training=True)
         else:
             out = self.np_obj(inputs, **kwargs)
-            if (not self.model and mask is not None and isinstance(out, np.ndarray)
-                    and out.ndim == 3):
+            if (not self.model and mask is not None and not isinstance(mask, (list, tuple))
+                    and isinstance(out, np.ndarray) and out.ndim == 3):
                 out_mask = np.asarray(mask, bool)  # a sequence output carries the input mask
         outs = _as_list(out)
         if loss is None:
@@ -192,108 +218,48 @@ class GradientSides:
                                initial_state=initial_state, call_kwargs=call_kwargs)
 
 
-def keras_variables(keras_obj: Any) -> list:
-    """A Keras layer's weights, or every weight of a model's layers in model order."""
-    if is_model(keras_obj):
-        return [v for layer in keras_obj.layers for v in layer.weights]
-    return list(keras_obj.weights)
+def _vanishing_scales(sides: GradientSides, k_w: list) -> dict[str, float]:
+    """Row name -> the scale its atol is a fraction of, for gradients a layer declares zero in
+    exact arithmetic (``vanishing_gradients``: MultiHeadAttention's key bias, which moves every
+    score of a query row alike and so leaves the softmax unchanged): both sides are rounding
+    noise around 0, measured on the scale of the named gradient whose terms are of the same size
+    (the key kernel's) instead of on their own max|noise|."""
+    index = {name: i for i, name in enumerate(sides.names)}
+    out: dict[str, float] = {}
+    if isinstance(sides.np_obj, numpy_rnn.Model):  # a graph's rows: numpy's weight names
+        named = []              # (``layer/weight``, or the sublayer paths of a layer made of
+        for lay in sides.np_obj.layers:  # sublayers, MultiHeadAttention's ``key/bias``)
+            for prefix in (f"d {lay.name}/", "d "):
+                if any(prefix + n in index for n in getattr(lay, "vanishing_gradients", {})):
+                    named.append((lay, prefix))
+                    break
+    else:
+        named = [(n_layer, f"d {k_layer.name}/" if sides.model else "d ")
+                 for n_layer, k_layer in sides.pairs]
+    for n_layer, prefix in named:
+        for name, reference in getattr(n_layer, "vanishing_gradients", {}).items():
+            i = index.get(prefix + reference)
+            if prefix + name in index and i is not None and i < len(k_w):
+                out[prefix + name] = float(np.max(np.abs(k_w[i]))) if np.size(k_w[i]) else 0.0
+    return out
 
 
-def keras_gradients(keras_obj: Any, inputs: Any, *, targets: Any = None, loss: Any = None,
-                    mask: Any = None, initial_state: Any = None,
-                    call_kwargs: dict | None = None) -> tuple[list, Any, list]:
-    """``(weight gradients, input gradient or None, initial-state gradients)`` of a Keras layer
-    or model (spec keras-semantics.md section 4): the sum of every output, or
-    ``keras_loss(loss)(targets, output)`` for a numpy_rnn ``loss``.
-
-    Keras 3 objects are differentiated on the process's backend through Keras's stateless call
-    (``keras.StatelessScope`` mapping each weight to a differentiated value, the object called
-    with training=True) and
-    :func:`parity.bridge.backend.gradients`; a tf_keras (Keras 2) object through
-    ``tf.GradientTape`` on its variables.  A weight the output does not use gets zeros."""
-    if backend.is_tf_keras(keras_obj):
-        return _tf_keras_gradients(keras_obj, inputs, targets, loss, mask, initial_state,
-                                   call_kwargs)
-    x = np.asarray(inputs)
-    floating = x.dtype.kind == "f"
-    init = None if initial_state is None else [np.asarray(s) for s in initial_state]
-    variables = keras_variables(keras_obj)
-    n = len(variables)
-    fixed = {k: backend.convert(v) for k, v in (call_kwargs or {}).items()}
-    if mask is not None:
-        fixed["mask"] = backend.convert(np.asarray(mask, bool))
-    x_fixed = None if floating else backend.convert(x)
-    y_true = None if loss is None else backend.convert(np.asarray(targets))
-    k_loss = None if loss is None else keras_loss(loss)
-
-    keras = backend.require()
-
-    def scalar(tensors: list) -> Any:
-        kwargs = dict(fixed)
-        if init is not None:
-            kwargs["initial_state"] = list(tensors[n + (1 if floating else 0):])
-        x_in = tensors[n] if floating else x_fixed
-        # Keras's stateless call, through __call__ (input casting, masks, the training flag as
-        # a plain call has them): every weight reads the differentiated value
-        with keras.StatelessScope(state_mapping=list(zip(variables, tensors[:n]))):
-            out = keras_obj(x_in, training=True, **kwargs)
-        ops = keras.ops
-        if k_loss is None:
-            total = None
-            for o in _as_list(out):
-                total = ops.sum(o) if total is None else total + ops.sum(o)
-            return total
-        return k_loss(y_true, out)
-
-    wrt = [np.asarray(v.numpy()) for v in variables] + ([x] if floating else []) + (
-        init or [])
-    grads = backend.gradients(scalar, wrt)
-    dx = grads[n] if floating else None
-    return grads[:n], dx, grads[n + (1 if floating else 0):]
-
-
-def _tf_keras_gradients(keras_obj: Any, inputs: Any, targets: Any, loss: Any, mask: Any,
-                        initial_state: Any, call_kwargs: dict | None) -> tuple[list, Any, list]:
-    """:func:`keras_gradients` for a tf_keras (Keras 2) object: ``tf.GradientTape``."""
-    import tensorflow as tf
-
-    x = tf.convert_to_tensor(np.asarray(inputs))
-    floating = x.dtype.is_floating
-    init = None if initial_state is None else [tf.convert_to_tensor(np.asarray(s))
-                                               for s in initial_state]
-    kwargs = {k: tf.convert_to_tensor(np.asarray(v)) for k, v in (call_kwargs or {}).items()}
-    if mask is not None:
-        kwargs["mask"] = tf.convert_to_tensor(np.asarray(mask, bool))
-    if init is not None:
-        kwargs["initial_state"] = init
-    variables = keras_variables(keras_obj)
-    with tf.GradientTape() as tape:
-        if floating:
-            tape.watch(x)
-        if init is not None:
-            tape.watch(init)
-        out = keras_obj(x, training=True, **kwargs)
-        if loss is None:
-            value = tf.add_n([tf.reduce_sum(o) for o in _as_list(out)])
-        else:
-            value = keras_loss(loss)(tf.convert_to_tensor(np.asarray(targets)), out)
-    sources = variables + ([x] if floating else []) + (init or [])
-    grads = tape.gradient(value, sources, unconnected_gradients=tf.UnconnectedGradients.ZERO)
-    grads = [np.asarray(tf.convert_to_tensor(g)) for g in grads]
-    n = len(variables)
-    dx = grads[n] if floating else None
-    return grads[:n], dx, grads[n + (1 if floating else 0):]
-
-
-def _row(name: str, actual: Any, expected: np.ndarray, want_dtype: Any, rtol, atol) -> OutputDiff:
+def _row(name: str, actual: Any, expected: np.ndarray, want_dtype: Any, rtol, atol,
+         scale: float | None = None) -> OutputDiff:
     """One gradient row; a missing gradient, or one not in the dtype of what it differentiates,
-    fails the row whatever its values."""
+    fails the row whatever its values.  ``scale``: what atol is a fraction of (default
+    max|expected|)."""
     if actual is None:
         d = _report.diff_arrays(name, np.full(expected.shape, np.nan), expected, kind="gradient")
         d.passed, d.note = False, "numpy gave no gradient (None)"
         return d
     actual = np.asarray(actual)
-    d = _report.diff_arrays(name, actual, expected, kind="gradient", rtol=rtol, atol=atol)
+    d = _report.diff_arrays(name, actual, expected, kind="gradient", rtol=rtol, atol=atol,
+                            scale=scale)
+    if scale is not None:
+        d.note = (d.note + "; " if d.note else "") + (
+            f"zero in exact arithmetic: atol is a fraction of {scale:.3g} (see "
+            "vanishing_gradients)")
     if want_dtype is not None and actual.dtype != np.dtype(want_dtype):
         d.passed = False
         d.note = (d.note + "; " if d.note else "") + (
@@ -364,7 +330,9 @@ def gradient_comparison(np_obj: Any, keras_obj: Any, inputs: Any, *, targets: An
                          "model makes its masks from its inputs (Embedding(mask_zero=True), "
                          "Masking)")
     np_loss = None
-    if loss is not None:
+    if loss is not None and isinstance(np_obj, numpy_rnn.Model):
+        np_loss = numpy_loss(loss, np_obj.outputs[0].dtype)
+    elif loss is not None:
         dtype = np_obj.layers[-1].dtype if sides.model else np_obj.dtype
         np_loss = numpy_loss(loss, dtype)
     k_w, k_x, k_s = sides.keras_side(inputs, targets, np_loss, mask, initial_state, call_kwargs)
@@ -373,10 +341,24 @@ def gradient_comparison(np_obj: Any, keras_obj: Any, inputs: Any, *, targets: An
     rows = []
     if len(n_w) != len(k_w):
         rows.append(_count_row("weight gradients", len(n_w), len(k_w)))
+    scales = _vanishing_scales(sides, k_w)
     for name, a, e, w in zip(sides.names, n_w, k_w, weights):
-        rows.append(_row(name, a, e, w.dtype, rtol, atol))
+        rows.append(_row(name, a, e, w.dtype, rtol, atol, scales.get(name)))
     layer_dtype = getattr(sides.pairs[0][0], "dtype", None)  # what the inputs are cast to
-    if k_x is not None:
+    if isinstance(np_obj, numpy_rnn.Model):
+        floats = [t for t in np_obj.inputs if np.dtype(t.dtype).kind == "f"]
+        n_list = n_x if isinstance(n_x, list) else [n_x]
+        k_list = k_x if isinstance(k_x, list) else [k_x]
+        for t, a, e in zip(floats, n_list, k_list):
+            name = "d inputs" if len(np_obj.inputs) == 1 else f"d inputs['{t.name}']"
+            rows.append(_row(name, a, e, t.dtype, rtol, atol))
+    elif isinstance(k_x, list):  # one row per input of a multi-input layer
+        n_xs = list(n_x) if isinstance(n_x, (list, tuple)) else [n_x] * len(k_x)
+        if len(n_xs) != len(k_x):
+            rows.append(_count_row("input gradients", len(n_xs), len(k_x)))
+        for i, (a, e) in enumerate(zip(n_xs, k_x)):
+            rows.append(_row(f"d inputs[{i}]", a, e, layer_dtype, rtol, atol))
+    elif k_x is not None:
         rows.append(_row("d inputs", n_x, k_x, layer_dtype, rtol, atol))
     if len(n_s) != len(k_s):
         rows.append(_count_row("initial-state gradients", len(n_s), len(k_s)))
@@ -403,7 +385,8 @@ def exact_gradients(keras_obj: Any, inputs: Any, *, targets: Any = None, loss: A
                     call_kwargs: dict | None = None) -> tuple[list, Any, list]:
     """:func:`keras_gradients` of the same Keras object rebuilt in float64 (inputs, targets,
     states and the loss in float64 too): what the float64 referees judge by."""
-    x = np.asarray(inputs)
+    several = isinstance(inputs, (list, tuple))  # a multi-input layer's [query, value, ...]
+    x = [np.asarray(i) for i in inputs] if several else np.asarray(inputs)
     twin = keras_float64_copy(keras_obj, x)
     loss64 = None
     if loss is not None:

@@ -52,7 +52,8 @@ def refereed_gradients(np_obj: Any, keras_obj: Any, inputs: Any, *, targets: Any
 
     def flat(sides: tuple) -> list:
         w, dx, st = sides
-        return list(w) + ([dx] if dx is not None else []) + list(st)
+        xs = list(dx) if isinstance(dx, (list, tuple)) else [dx] if dx is not None else []
+        return list(w) + xs + list(st)
 
     rows = [referee(diff, a, e, r, report.case)
             for diff, a, e, r in zip(report.outputs, flat(result.numpy), flat(result.keras),

@@ -24,12 +24,14 @@ from typing import Any
 import numpy as np
 
 import numpy_rnn
+from numpy_rnn.formats.keras_graph import GraphPlan
 from numpy_rnn.formats.keras_layers import KERAS_LAYER_RULES
 from numpy_rnn.keras_file import UnsupportedModelError, plan_model
 
 from .. import report as _report  # diff_arrays looked up there: a swapped checker is seen
-from ..trace_report import TraceReport, TraceRow, error_growth
+from ..trace_report import TraceReport, TraceRow, error_growth, mask_mismatch
 from . import backend
+from .graph_trace import trace_graph
 from .run import output_specs
 
 __all__ = ["trace", "keras_chain", "mask_mismatch"]
@@ -72,6 +74,10 @@ def keras_chain(keras_model: Any) -> list:
     except UnsupportedModelError as exc:
         raise ValueError(f"{where} is not a chain of layers numpy_rnn runs: "
                          + "; ".join(exc.problems)) from None
+    if isinstance(plan, GraphPlan):
+        raise ValueError(f"{where} is not a chain of layers but a graph (branches, merges or "
+                         "several inputs / outputs); trace it against its numpy_rnn.Model twin "
+                         "(parity.from_keras(keras_model)), node by node")
     return [keras_model.get_layer(lp.name) for lp in plan.layers]
 
 
@@ -193,17 +199,6 @@ def _numpy_chain(np_model: Any, n_layers: list, x: np.ndarray, is_model: bool
     return outs, masks
 
 
-def mask_mismatch(actual: np.ndarray | None, expected: np.ndarray | None) -> int | None:
-    """How many mask entries differ (no mask = every step kept); None when neither has one."""
-    if actual is None and expected is None:
-        return None
-    a = np.ones_like(expected, dtype=bool) if actual is None else np.asarray(actual, bool)
-    e = np.ones_like(a, dtype=bool) if expected is None else np.asarray(expected, bool)
-    if a.shape != e.shape:
-        return int(max(a.size, e.size))
-    return int(np.count_nonzero(a != e))
-
-
 def _compare(name: str, actual: Any, expected: Any, layer: Any):
     """The worst ``ArrayDiff`` over a layer's outputs (one for a layer inside a model)."""
     a_list = actual if isinstance(actual, (list, tuple)) else [actual]
@@ -225,7 +220,8 @@ def trace(np_model: Any, keras_model: Any, x: Any, *, case: str | None = None) -
     """Run ``np_model`` and ``keras_model`` layer by layer on ``x`` and find where they part.
 
     Args:
-        np_model: a ``numpy_rnn.Sequential`` (or one numpy_rnn layer).
+        np_model: a ``numpy_rnn.Sequential`` (or one numpy_rnn layer); a functional
+            ``numpy_rnn.Model`` is traced node by node (``parity.bridge.graph_trace``).
         keras_model: its Keras twin: a ``keras.Sequential`` or single-chain Functional model
             with the same layers in the same order (or one Keras layer).
         x: the input, token ids ``(batch, timesteps)`` for an Embedding-first model, floats
@@ -246,6 +242,8 @@ def trace(np_model: Any, keras_model: Any, x: Any, *, case: str | None = None) -
     """
     if not backend.is_tf_keras(keras_model):
         backend.require()
+    if isinstance(np_model, numpy_rnn.Model):
+        return trace_graph(np_model, keras_model, x, case=case)
     pairs = _pairs(np_model, keras_model)
     is_model = isinstance(np_model, numpy_rnn.Sequential)
     n_layers, k_layers = [p[0] for p in pairs], [p[1] for p in pairs]

@@ -33,11 +33,14 @@ class LayerSpec:
     options: tuple
     #: Keras config keys that hold activations (checked against numpy_rnn.activations).
     activations: tuple = ()
+    #: Keras config keys accepted at one value only (key -> (value, why)).
+    fixed: dict = dataclasses.field(default_factory=dict)
 
 
 def _spec_table() -> dict[str, LayerSpec]:
     """``numpy_rnn.formats.keras_layers.KERAS_LAYER_RULES`` with the classes resolved."""
-    return {name: LayerSpec(getattr(numpy_rnn, rule.np_class), rule.options, rule.activations)
+    return {name: LayerSpec(getattr(numpy_rnn, rule.np_class), rule.options, rule.activations,
+                            rule.fixed)
             for name, rule in keras_layers.KERAS_LAYER_RULES.items()}
 
 
@@ -82,9 +85,14 @@ def _activation_name(layer: Any, key: str, value: Any) -> str:
 
 def _np_kwargs(layer: Any, spec: LayerSpec) -> dict:
     cfg = layer.get_config()
+    if type(layer).__module__.split(".")[0] == "tf_keras":  # Keras 2's option names
+        cfg = keras_layers.rename_keras2(type(layer).__name__, cfg)
     kwargs: dict[str, Any] = {}
     problems = []
+    wrapper = type(layer).__name__ in keras_layers.WRAPPERS
     for key, value in cfg.items():
+        if wrapper and key in ("layer", "backward_layer"):
+            continue  # the wrapped layers go through their own rows
         if key in spec.options:
             kwargs[key] = value
         elif key in spec.activations:
@@ -92,6 +100,9 @@ def _np_kwargs(layer: Any, spec: LayerSpec) -> dict:
                 kwargs[key] = _activation_name(layer, key, value)
             except UnsupportedKerasFeature as exc:
                 problems.append(str(exc))
+        elif key in spec.fixed:
+            if value != spec.fixed[key][0]:
+                problems.append(f"option {key}={value!r} ({spec.fixed[key][1]})")
         elif keras_layers.only_value(key, in_model=False) is not None:
             if value != keras_layers.only_value(key, in_model=False)[0]:
                 problems.append(f"option {key}={value!r}")
@@ -135,11 +146,15 @@ def layer_from_keras(layer: Any):
         )
     if cls == "Bidirectional":
         return _bidirectional_from_keras(layer)
+    if cls == "TimeDistributed":
+        return _time_distributed_from_keras(layer, spec)
     kwargs = _np_kwargs(layer, spec)
     np_layer = spec.np_cls(**kwargs)
     if not layer.built:
         if cls == "Embedding":
             layer.build()
+        elif np_layer.built and not np_layer.weight_names():
+            pass  # weightless (the reshaping layers): Keras builds it on its first call
         else:
             raise ValueError(f"Keras layer '{layer.name}' is not built, so it has no weights to "
                              "copy: call it on an input (or build it) first.")
@@ -147,7 +162,9 @@ def layer_from_keras(layer: Any):
     backend.check_weight_dtypes(layer, weights, kwargs["dtype"])
     if not np_layer.built:
         shape = _keras_build_shape(layer)
-        if getattr(np_layer, "builds_from_shape", False) and shape is not None:
+        if getattr(np_layer, "builds_from_shape", False) and isinstance(shape, _ShapesDict):
+            np_layer.build(**shape)  # build(query_shape=..., value_shape=...), as Keras's
+        elif getattr(np_layer, "builds_from_shape", False) and shape is not None:
             np_layer.build(shape)  # the layers around the recurrent ones: Keras's build shape
         else:
             np_layer.build_from_weights(weights)
@@ -161,12 +178,21 @@ def layer_from_keras(layer: Any):
     return np_layer
 
 
+class _ShapesDict(dict):
+    """A Keras build config's ``shapes_dict``: the layer was built as ``build(**shapes)``
+    (e.g. MultiHeadAttention's ``query_shape`` / ``value_shape`` / ``key_shape``)."""
+
+
 def _keras_build_shape(layer: Any) -> Any:
-    """The input shape a built Keras layer was built for (batch first), or None."""
+    """The input shape a built Keras layer was built for (batch first), a :class:`_ShapesDict`
+    for a layer built from several named shapes, or None."""
     try:
         cfg = layer.get_build_config() or {}
     except Exception:  # noqa: BLE001 - tf_keras layers and unbuilt ones have none
         return None
+    if isinstance(cfg.get("shapes_dict"), dict):
+        return _ShapesDict({k: None if v is None else tuple(v)
+                            for k, v in cfg["shapes_dict"].items()})
     shape = cfg.get("input_shape")
     if isinstance(shape, dict) or shape is None:
         return shape
@@ -194,13 +220,30 @@ def _bidirectional_from_keras(layer: Any):
     return np_layer
 
 
+#: Options Keras 3 takes through ``**kwargs`` (not in the signature): RNN's
+#: ``zero_output_for_mask``, LayerNormalization's deprecated ``rms_scaling``.
+_THROUGH_KWARGS = frozenset({"zero_output_for_mask", "rms_scaling"})
+def _time_distributed_from_keras(layer: Any, spec: LayerSpec):
+    """The wrapped layer through its own row, then the wrapper around it (the same layer, so
+    the weights are the wrapped layer's, already copied)."""
+    kwargs = _np_kwargs(layer, spec)
+    inner = layer_from_keras(layer.layer)
+    try:
+        np_layer = numpy_rnn.TimeDistributed(inner, **kwargs)
+    except ValueError as exc:
+        raise UnsupportedKerasFeature(f"layer '{layer.name}' (TimeDistributed): {exc}") from None
+    shape = _keras_build_shape(layer)
+    if isinstance(shape, tuple) and len(shape) >= 3:
+        np_layer.build_input_shape = shape
+    return np_layer
+
+
 def _keras_kwargs(np_layer: Any, keras_cls: Any, spec: LayerSpec) -> dict:
     cfg = np_layer.get_config()
     accepted = set(inspect.signature(keras_cls.__init__).parameters)
     kwargs = {k: cfg[k] for k in spec.options + spec.activations if k in cfg}
     dropped = {k for k in kwargs if k not in accepted}
-    if "zero_output_for_mask" in dropped:  # Keras 3 takes it through **kwargs of RNN
-        dropped.discard("zero_output_for_mask")
+    dropped -= _THROUGH_KWARGS  # options Keras takes through **kwargs
     for k in dropped:
         del kwargs[k]
     for key in spec.activations:
@@ -217,6 +260,12 @@ def _keras_kwargs(np_layer: Any, keras_cls: Any, spec: LayerSpec) -> dict:
                 f"layer '{np_layer.name}': activation {key}={name!r} is a custom callable with no "
                 "Keras equivalent"
             )
+    for key, why in keras_layers.KERAS2_ONLY_OPTIONS.items():
+        if cfg.get(key) is not None:
+            raise UnsupportedKerasFeature(
+                f"layer '{np_layer.name}': option {key}={cfg[key]!r} is tf_keras's ({why}); "
+                "Keras 3 has no twin. Compare this layer with tf_keras instead")
+    kwargs.pop("softmax_robust_masking", None)
     kwargs["dtype"] = np_layer.dtype.name
     kwargs["name"] = np_layer.name
     return kwargs
@@ -234,16 +283,21 @@ def layer_to_keras(np_obj: Any):
                                       f"no Keras twin; supported: {supported_layers()}")
     if cls == "Bidirectional":
         return _bidirectional_to_keras(np_obj)
+    if cls == "TimeDistributed":
+        return _time_distributed_to_keras(np_obj)
     keras_cls = getattr(keras.layers, cls)
     layer = keras_cls(**_keras_kwargs(np_obj, keras_cls, spec))
-    if not np_obj.built:
-        return layer
+    if not np_obj.built or not np_obj.weight_names():
+        return layer  # weightless layers build on their first call, as Keras's own
     if cls == "Embedding":
         layer.build()
     elif cls == "Dense":
         layer.build((None, np_obj.features))
-    elif cls in ("Masking", "Dropout"):
-        pass  # weightless, built at construction
+    elif getattr(np_obj, "builds_from_shape", False) and isinstance(np_obj.build_input_shape,
+                                                                     dict):
+        layer.build(**np_obj.build_input_shape)  # named shapes (MultiHeadAttention)
+    elif not np_obj.weight_names():
+        pass  # weightless: nothing to build (Keras builds these at construction or call)
     elif getattr(np_obj, "builds_from_shape", False):
         layer.build(np_obj.build_input_shape)  # the shape the NumPy layer was built for
     else:
@@ -252,14 +306,26 @@ def layer_to_keras(np_obj: Any):
             raise ValueError(f"to_keras: stateful layer '{np_obj.name}' has not run yet, so its "
                              "batch size is unknown; call it once (or reset_state(states)) first.")
         layer.build((batch, None, np_obj.features))
-    weights = copy_weights(np_obj.get_weights(), [w.path.split("/")[-1] for w in layer.weights],
-                           {w.path.split("/")[-1]: tuple(w.shape) for w in layer.weights},
+    names = [keras_weight_path(layer, w) for w in layer.weights]  # kernel, query/kernel ...
+    weights = copy_weights(np_obj.get_weights(), names,
+                           {n: tuple(w.shape) for n, w in zip(names, layer.weights)},
                            f"to_keras('{np_obj.name}')")
     layer.set_weights(weights)
     if getattr(np_obj, "stateful", False) and np_obj.states is not None:
         for var, value in zip(layer.states, np_obj.states):
             var.assign(value)
     return layer
+
+
+def keras_weight_path(layer: Any, variable: Any) -> str:
+    """A variable's path inside ``layer``: ``kernel``, or ``query/kernel`` for a weight of a
+    sublayer (MultiHeadAttention); a recurrent layer's ``*_cell`` level is left out, so the
+    names are unique within the layer and equal to the NumPy twin's ``weight_names()``."""
+    parts = str(getattr(variable, "path", variable.name)).split("/")
+    if layer.name in parts:
+        parts = parts[parts.index(layer.name) + 1:]
+    kept = [p for p in parts if not p.endswith("_cell")]
+    return "/".join(kept) or parts[-1]
 
 
 def _stateful_batch(np_layer: Any) -> int | None:
@@ -299,4 +365,20 @@ def _bidirectional_to_keras(np_obj: Any):
         if np_inner.stateful and np_inner.states is not None:
             for var, value in zip(k_inner.states, np_inner.states):
                 var.assign(value)
+    return layer
+
+
+def _time_distributed_to_keras(np_obj: Any):
+    """keras.layers.TimeDistributed around the Keras twin of the wrapped layer (weights copied
+    there), built for the shape the NumPy wrapper was built for when it is known."""
+    import keras
+
+    inner = layer_to_keras(np_obj.layer)
+    layer = keras.layers.TimeDistributed(inner, name=np_obj.name, dtype=np_obj.dtype.name)
+    if np_obj.built:
+        shape = np_obj.build_input_shape
+        if shape is None:
+            features = getattr(np_obj.layer, "features", None)
+            shape = (None, None, features)
+        layer.build(tuple(shape))  # the wrapped layer is built already: Keras leaves it
     return layer

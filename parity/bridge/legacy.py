@@ -16,7 +16,7 @@ import numpy as np
 from ._tf import REFERENCES, install_hint, require_tf
 
 __all__ = ["LEGACY_FORMATS", "load_tf_keras_model", "load_weights_only", "tf_keras_predict",
-           "tf_keras_version"]
+           "tf_keras_version", "tf_keras_gradients"]
 
 #: ``KerasFile.format`` values whose reference is tf_keras.
 LEGACY_FORMATS = ("keras2-h5",)
@@ -43,11 +43,21 @@ def load_tf_keras_model(path: str | os.PathLike) -> Any:
     return _tf_keras().models.load_model(os.fspath(path), compile=False)
 
 
-def tf_keras_predict(model: Any, x: np.ndarray) -> np.ndarray:
-    """The tf_keras model's inference output on ``x`` (``training=False``), as NumPy."""
+def tf_keras_predict(model: Any, x: Any) -> Any:
+    """The tf_keras model's inference output on ``x`` (``training=False``), as NumPy: an array,
+    or a list for a model with several outputs (``x`` a list for several inputs)."""
     import tensorflow as tf
 
-    return np.asarray(model(tf.convert_to_tensor(x), training=False))
+    if isinstance(x, list):
+        xs = [tf.convert_to_tensor(a) for a in x]
+        out = model(xs if len(xs) > 1 else xs[0], training=False)
+    else:
+        out = model(tf.convert_to_tensor(x), training=False)
+    if isinstance(out, dict):
+        return [np.asarray(out[k]) for k in sorted(out)]
+    if isinstance(out, (list, tuple)):
+        return [np.asarray(o) for o in out]
+    return np.asarray(out)
 
 
 def load_weights_only(path: str | os.PathLike, config: dict, file_format: str) -> Any:
@@ -64,3 +74,38 @@ def load_weights_only(path: str | os.PathLike, config: dict, file_format: str) -
         model = keras.models.model_from_json(json.dumps(config))
     model.load_weights(os.fspath(path))
     return model
+
+
+def tf_keras_gradients(keras_obj: Any, variables: list, inputs: Any, k_loss: Any, targets: Any,
+                       mask: Any, initial_state: Any, call_kwargs: dict | None
+                       ) -> tuple[list, Any, list]:
+    """``parity.bridge.grad.keras_gradients`` for a tf_keras (Keras 2) object:
+    ``tf.GradientTape`` on ``variables``; the scalar is the sum of every output, or
+    ``k_loss(targets, output)``."""
+    tf = require_tf()
+    x = tf.convert_to_tensor(np.asarray(inputs))
+    floating = x.dtype.is_floating
+    init = None if initial_state is None else [tf.convert_to_tensor(np.asarray(s))
+                                               for s in initial_state]
+    kwargs = {k: tf.convert_to_tensor(np.asarray(v)) for k, v in (call_kwargs or {}).items()}
+    if mask is not None:
+        kwargs["mask"] = tf.convert_to_tensor(np.asarray(mask, bool))
+    if init is not None:
+        kwargs["initial_state"] = init
+    with tf.GradientTape() as tape:
+        if floating:
+            tape.watch(x)
+        if init is not None:
+            tape.watch(init)
+        out = keras_obj(x, training=True, **kwargs)
+        outs = list(out) if isinstance(out, (list, tuple)) else [out]
+        if k_loss is None:
+            value = tf.add_n([tf.reduce_sum(o) for o in outs])
+        else:
+            value = k_loss(tf.convert_to_tensor(np.asarray(targets)), out)
+    sources = variables + ([x] if floating else []) + (init or [])
+    grads = tape.gradient(value, sources, unconnected_gradients=tf.UnconnectedGradients.ZERO)
+    grads = [np.asarray(tf.convert_to_tensor(g)) for g in grads]
+    n = len(variables)
+    dx = grads[n] if floating else None
+    return grads[:n], dx, grads[n + (1 if floating else 0):]

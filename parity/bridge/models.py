@@ -1,7 +1,8 @@
-"""Keras models <-> ``numpy_rnn.Sequential``.
+"""Keras models <-> ``numpy_rnn.Sequential`` / ``numpy_rnn.Model``.
 
-``model_from_keras`` accepts a Keras ``Sequential`` model or a ``Functional`` model that is a
-single chain of supported layers.  The model's config is checked by the same table the file
+``model_from_keras`` accepts a Keras ``Sequential`` model or a ``Functional`` model: a single
+chain of supported layers becomes a ``Sequential`` as before, any other graph a
+``numpy_rnn.Model`` (``parity.bridge.graph``).  The model's config is checked by the same table the file
 reader uses (``numpy_rnn.keras_file.plan_model``, on ``numpy_rnn.formats.keras_layers``), so a live model and its ``.keras`` file are
 accepted or refused alike, with every problem listed; each layer's weights are then copied by
 ``parity.bridge.layers``.  ``model_to_keras`` is the reverse, always giving a
@@ -14,9 +15,12 @@ from typing import Any
 import numpy as np
 
 import numpy_rnn
+from numpy_rnn.formats.keras_graph import GraphPlan
+from numpy_rnn.formats.keras_plan import SUBCLASSED_HINT
 from numpy_rnn.keras_file import UnsupportedModelError, plan_model
 
 from . import backend
+from .graph import graph_from_keras, graph_to_keras
 from .layers import UnsupportedKerasFeature, layer_from_keras, layer_to_keras
 
 
@@ -37,8 +41,9 @@ def _input_from_keras(model: Any) -> tuple[tuple | None, str | None]:
     return tuple(None if d is None else int(d) for d in shape), str(inputs[0].dtype)
 
 
-def model_from_keras(model: Any) -> numpy_rnn.Sequential:
-    """A ``numpy_rnn.Sequential`` twin of a Keras Sequential / single-chain Functional model.
+def model_from_keras(model: Any) -> Any:
+    """A ``numpy_rnn.Sequential`` twin of a Keras Sequential / single-chain Functional model,
+    a ``numpy_rnn.Model`` twin of any other Functional model.
 
     Raises:
         UnsupportedKerasModel: every unsupported layer, option and branch, in one error.
@@ -46,6 +51,10 @@ def model_from_keras(model: Any) -> numpy_rnn.Sequential:
     """
     keras = backend.require()
     where = f"Keras model '{model.name}'"
+    if type(model).__name__ not in ("Sequential", "Functional") and not hasattr(
+            model, "_inputs_struct"):
+        raise UnsupportedKerasModel([f"{type(model).__name__} is a subclassed keras.Model: "
+                                     f"{SUBCLASSED_HINT}"], where)
     if not model.built:
         raise ValueError(f"{where} is not built, so it has no weights to copy: call it on an "
                          "input or give it a keras.Input first.")
@@ -57,6 +66,8 @@ def model_from_keras(model: Any) -> numpy_rnn.Sequential:
         plan = plan_model(config, where)
     except UnsupportedModelError as exc:
         raise UnsupportedKerasModel(exc.problems, exc.where) from None
+    if isinstance(plan, GraphPlan):
+        return graph_from_keras(model, plan, where)
     problems: list[str] = []
     layers = []
     for lp in plan.layers:
@@ -86,13 +97,20 @@ def _default_input(np_model: numpy_rnn.Sequential) -> tuple[tuple, str]:
         return (None, features), first.dtype.name
     if isinstance(first, numpy_rnn.Dense) and features:
         return (features,), first.dtype.name
+    built_for = getattr(first, "build_input_shape", None)  # layers built from a full shape
+    if getattr(first, "builds_from_shape", False) and built_for is not None:
+        return tuple(built_for)[1:], first.dtype.name
     raise ValueError(f"to_keras: the input shape of model '{np_model.name}' is unknown; give "
                      "Sequential(input_shape=...) or build the model first.")
 
 
-def model_to_keras(np_model: numpy_rnn.Sequential):
-    """A ``keras.Sequential`` (with a ``keras.Input``) equal to ``np_model``, weights copied."""
+def model_to_keras(np_model: Any):
+    """A ``keras.Sequential`` (with a ``keras.Input``) equal to a ``numpy_rnn.Sequential``, or
+    a functional ``keras.Model`` equal to a ``numpy_rnn.Model``; weights copied."""
     keras = backend.require()
+    if isinstance(np_model, numpy_rnn.Model):
+        return graph_to_keras(np_model, layer_to_keras, model_to_keras)
+
     if not np_model.layers:
         raise ValueError(f"to_keras: model '{np_model.name}' has no layers.")
     if not np_model.built:

@@ -30,13 +30,18 @@ from numpy_rnn.io import make_test_inputs
 from ..report import ParityReport, compare_outputs
 from . import legacy
 from . import backend
+from .run import output_specs
+
+
+def _shapes(x: Any) -> Any:
+    return [a.shape for a in x] if isinstance(x, list) else x.shape
 
 
 @dataclasses.dataclass
 class PortResult:
     """What ``port`` did: where the bundle went and how it was checked."""
 
-    model: numpy_rnn.Sequential
+    model: Any
     bundle_path: str | None
     keras_checked: bool
     report: ParityReport | None = None  # when Keras was run
@@ -89,12 +94,19 @@ def _use_backend(name: str) -> None:  # a worker's initializer: before Keras is 
         os.environ.setdefault("JAX_ENABLE_X64", "1")
 
 
-def keras_file_outputs(model_path: str, x: np.ndarray) -> tuple[np.ndarray, str, dict]:
+def keras_file_outputs(model_path: str, x: Any) -> tuple[Any, str, dict]:
     """Keras 3's outputs for a ``.keras`` file on ``x`` (``training=False``) in this process,
     with ``"keras <version> on <backend> <version>"`` and the versions."""
     keras = backend.require()
     k_model = keras.saving.load_model(os.fspath(model_path), compile=False, safe_mode=True)
-    out = backend.to_numpy(k_model(backend.convert(x), training=False))
+    if isinstance(x, list):  # a functional model's inputs
+        xs = [backend.convert(a) for a in x]
+        out = k_model(xs if len(xs) > 1 else xs[0], training=False)
+    else:
+        out = k_model(backend.convert(x), training=False)
+    out = backend.to_numpy(out)
+    if isinstance(out, dict):
+        out = [out[k] for k in sorted(out)]
     name = keras.backend.backend()
     info = backend.versions(name)
     label = f"keras {keras.__version__} on {name}" + (
@@ -103,8 +115,7 @@ def keras_file_outputs(model_path: str, x: np.ndarray) -> tuple[np.ndarray, str,
                         "keras_backend": name, "keras_backend_version": info["backend_version"]}
 
 
-def keras_file_outputs_on(name: str, model_path: str, x: np.ndarray
-                          ) -> tuple[np.ndarray, str, dict]:
+def keras_file_outputs_on(name: str, model_path: str, x: Any) -> tuple[Any, str, dict]:
     """:func:`keras_file_outputs` on backend ``name``: in this process when it runs that
     backend, else in a spawned process that sets ``KERAS_BACKEND`` before importing Keras."""
     if name == backend.configured():
@@ -179,8 +190,8 @@ def port(model_path: str | os.PathLike, out_path: str | os.PathLike, vocabulary:
             raise
         except Exception as exc:  # noqa: BLE001 - Keras's own failure, reported as such
             raise ValueError(f"{reference} could not load or run "
-                             f"{os.fspath(model_path)!r} on test inputs of shape {x.shape}: "
-                             f"{type(exc).__name__}: {exc}") from None
+                             f"{os.fspath(model_path)!r} on test inputs of shape "
+                             f"{_shapes(x)}: {type(exc).__name__}: {exc}") from None
         facts = {"tensorflow_version": tf.__version__,
                  "keras_runtime_version": reference.split(" ", 1)[1]}
         if reference.startswith("tf_keras"):
@@ -194,8 +205,8 @@ def port(model_path: str | os.PathLike, out_path: str | os.PathLike, vocabulary:
             raise
         except Exception as exc:  # noqa: BLE001 - Keras's own failure, reported as such
             raise ValueError(f"keras on {chosen} could not load or run "
-                             f"{os.fspath(model_path)!r} on test inputs of shape {x.shape}: "
-                             f"{type(exc).__name__}: {exc}") from None
+                             f"{os.fspath(model_path)!r} on test inputs of shape "
+                             f"{_shapes(x)}: {type(exc).__name__}: {exc}") from None
         result.notes.append(f"checked against {reference} ({why_backend})")
         if chosen == "tensorflow":
             facts["tensorflow_version"] = facts["keras_backend_version"]
@@ -215,13 +226,19 @@ def port(model_path: str | os.PathLike, out_path: str | os.PathLike, vocabulary:
     return result
 
 
-def _checked(result: PortResult, model: Any, out_path: Any, vocabulary: Any, x: np.ndarray,
-             keras_out: np.ndarray, provenance: dict, labels: Any, reference: str,
+def _checked(result: PortResult, model: Any, out_path: Any, vocabulary: Any, x: Any,
+             keras_out: Any, provenance: dict, labels: Any, reference: str,
              verified_by: str, facts: dict) -> PortResult:
     """Compare the NumPy model with Keras's outputs; write the bundle only when they agree."""
-    np_out = model.predict(x)
+    np_out = model.predict(x if not isinstance(x, list) or len(x) > 1 else x[0])
+    if isinstance(np_out, dict):
+        np_out = [np_out[k] for k in sorted(np_out)]
+    names, kinds = ["output"], None
+    if isinstance(model, numpy_rnn.Model):
+        specs = output_specs(model, len(model.outputs))
+        names, kinds = [n for n, _ in specs], [k for _, k in specs]
     report = compare_outputs(f"port {provenance['source_file']}: numpy vs {reference}", np_out,
-                             keras_out, ["output"])
+                             keras_out, names, kinds)
     result.report, result.keras_checked = report, True
     if not report.passed:
         return result

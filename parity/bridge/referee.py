@@ -95,6 +95,7 @@ def referee(diff: Any, actual: Any, expected: Any, exact: Any, case: str) -> Any
         excess = np.where(plain_bad, np.abs(a - r) - allowed, -np.inf)  # judge failures only
     ok = bool(np.all(excess <= 0))
     diff.passed = ok
+    diff.refereed = True
     diff.note = ((diff.note + "; ") if diff.note else "") + (
         f"refereed by float64 Keras: max|numpy-exact|={np.abs(a - r)[plain_bad].max():.3e} "
         f"where numpy and keras disagree, max|keras-exact|={own_max:.3e}; "

@@ -14,14 +14,16 @@ import numpy as np
 
 import numpy_rnn
 
-from ..report import (ParityReport, attach_exact, compare_outputs, diff_arrays, notify,
-                      reporting_once, wants_exact)
+from ..report import (ParityReport, attach_exact, compare_outputs, notify, reporting_once,
+                      wants_exact)
 from . import backend, deviations
+from .calling import _to_tensor, call_keras, takes_input_list
 from .float64 import exact_outputs
-from .text import compare_text, is_tokenizer
+from .graph import graph_output_specs
+from .text import compare_text, compare_text_vectorization, is_tokenizer
 
 __all__ = ["output_specs", "output_names", "output_kinds", "keras_call", "run_pair", "compare",
-           "assert_parity", "attach_float64"]
+           "call_keras", "takes_input_list", "assert_parity", "attach_float64"]
 
 
 def _state_specs(n_states: int) -> list[tuple[str, str]]:
@@ -34,7 +36,10 @@ def _state_specs(n_states: int) -> list[tuple[str, str]]:
 
 
 def output_specs(np_obj: Any, n: int) -> list[tuple[str, str]]:
-    """``(name, tolerance kind)`` of each of the ``n`` outputs one call of ``np_obj`` returned."""
+    """``(name, tolerance kind)`` of each of the ``n`` outputs one call of ``np_obj`` returned
+    (a functional model: its outputs by output layer, each with its layer's kind)."""
+    if isinstance(np_obj, numpy_rnn.Model) and len(np_obj.outputs) == n:
+        return graph_output_specs(np_obj, output_specs)
     if isinstance(np_obj, numpy_rnn.Bidirectional):
         outs = ["output_fw", "output_bw"] if np_obj.merge_mode is None else ["output"]
         specs = [(name, "output") for name in outs]
@@ -43,6 +48,9 @@ def output_specs(np_obj: Any, n: int) -> list[tuple[str, str]]:
             specs += [(f"{s}_fw", kind) for s, kind in per] + [(f"{s}_bw", kind) for s, kind in per]
         if len(specs) == n:
             return specs
+    own = getattr(np_obj, "call_output_names", None)
+    if own is not None:  # a layer that names its outputs (attention: output, attention_scores)
+        return [(name, "output") for name in own(n)]
     if n == 1:
         return [("output", "output")]
     return [("output", "output")] + _state_specs(n - 1)
@@ -60,12 +68,14 @@ def output_kinds(np_obj: Any, n: int) -> list[str]:
 
 def keras_call(keras_obj: Any, inputs: Any, **call_kwargs: Any) -> Any:
     """``keras_obj(inputs, **call_kwargs)`` on this process's backend (NumPy in, tensors made
-    there), its output(s) as NumPy (a list for several)."""
-    def to_tensor(x: Any) -> Any:  # tf_keras: TensorFlow's, whatever Keras 3 runs on
-        return backend.tensor_for(keras_obj, x)
-
-    out = keras_obj(to_tensor(inputs), **{k: to_tensor(v) for k, v in call_kwargs.items()})
-    return backend.to_numpy(out)
+    there; a list of inputs as :func:`call_keras` spreads it), its output(s) as NumPy (a list
+    for several; a dict's values in key order)."""
+    out = backend.to_numpy(call_keras(keras_obj, _to_tensor(inputs, keras_obj),
+                                      **{k: _to_tensor(v, keras_obj)
+                                         for k, v in call_kwargs.items()}))
+    if isinstance(out, dict):
+        out = [out[k] for k in sorted(out)]
+    return out
 
 
 def run_pair(np_obj: Any, keras_obj: Any, inputs: Any, *, case: str, rtol=None, atol=None,
@@ -75,11 +85,15 @@ def run_pair(np_obj: Any, keras_obj: Any, inputs: Any, *, case: str, rtol=None, 
     if isinstance(np_obj, numpy_rnn.Vocabulary) or is_tokenizer(keras_obj):
         return compare_text(np_obj, keras_obj, inputs, case=case)
     if isinstance(np_obj, numpy_rnn.TextVectorization):
-        a = np.asarray(np_obj(inputs))
-        e = backend.to_numpy(keras_obj(inputs))
-        return ParityReport(case, [diff_arrays("ids", a, e, rtol=0, atol=0)])
+        return compare_text_vectorization(np_obj, keras_obj, inputs, case=case)
     np_out = np_obj(inputs, **call_kwargs)
-    keras_out = keras_call(keras_obj, inputs, **call_kwargs)
+    k_inputs = inputs
+    if isinstance(np_obj, numpy_rnn.Model) and isinstance(inputs, (list, tuple)) and \
+            len(inputs) == 1 and len(np_obj.inputs) == 1:
+        k_inputs = inputs[0]  # Keras takes one input unwrapped
+    keras_out = keras_call(keras_obj, k_inputs, **call_kwargs)
+    if isinstance(np_out, dict):
+        np_out = [np_out[k] for k in sorted(np_out)]
     n = len(np_out) if isinstance(np_out, (list, tuple)) else 1
     specs = output_specs(np_obj, n)
     report = compare_outputs(case, np_out, keras_out, [s[0] for s in specs],

@@ -24,6 +24,7 @@ __all__ = [
     "text_vectorization_to_keras",
     "is_tokenizer",
     "compare_text",
+    "compare_text_vectorization",
 ]
 
 _TOKENIZER_TABLES = ("word_counts", "word_docs", "index_docs", "word_index", "index_word")
@@ -97,10 +98,12 @@ def vocabulary_to_tokenizer(v: Vocabulary) -> Any:
 
 
 def text_vectorization_from_keras(layer: Any) -> TextVectorization:
-    """A :class:`numpy_rnn.TextVectorization` with ``layer``'s options and current vocabulary.
+    """A :class:`numpy_rnn.TextVectorization` with ``layer``'s options, current vocabulary and
+    (``"tf_idf"``) idf weights, copied exactly (the weights of the vocabulary's entries; the
+    zeros of ``pad_to_max_tokens`` follow from the options).
 
     Raises ``parity.UnsupportedKerasFeature`` for options the NumPy layer lacks (callable
-    ``standardize`` / ``split``, ``output_mode`` other than ``"int"``).
+    ``standardize`` / ``split``, ``sparse=True``).
     """
     _require(layer, ("get_config", "get_vocabulary", "vocabulary_size"),
              "a keras.layers.TextVectorization")
@@ -111,36 +114,42 @@ def text_vectorization_from_keras(layer: Any) -> TextVectorization:
                 "supported by numpy_rnn.TextVectorization"
             )
     config = dict(layer.get_config())
-    if config.get("output_mode") != "int":
-        raise UnsupportedKerasFeature(
-            f"TextVectorization layer '{layer.name}': output_mode={config.get('output_mode')!r} "
-            "is not supported (only 'int')"
-        )
+    mode = config.get("output_mode")
+    start = 2 if mode == "int" else 1  # the id of the first token
     static = bool(getattr(layer, "_has_input_vocabulary", config.get("vocabulary") is not None))
-    vocabulary = _exact_keras_vocabulary(layer)
-    initialized = layer.vocabulary_size() > 2
-    for key in ("vocabulary", "vocabulary_size", "idf_weights", "sparse"):
+    vocabulary = _exact_keras_vocabulary(layer, start)
+    initialized = layer.vocabulary_size() > start
+    for key in ("vocabulary", "vocabulary_size", "idf_weights"):
         config.pop(key, None)
     try:
         ours = TextVectorization(**config, has_input_vocabulary=static)
     except NotImplementedError as exc:
         raise UnsupportedKerasFeature(f"TextVectorization layer '{layer.name}': {exc}") from None
+    lookup = getattr(layer, "_lookup_layer", None)
     if initialized:
-        ours.set_vocabulary(np.array(vocabulary, dtype=object))  # object array: tokens kept exact
-    input_vocabulary = getattr(getattr(layer, "_lookup_layer", None), "input_vocabulary", None)
-    ours.input_vocabulary = input_vocabulary  # what get_config() reports, as Keras
+        idf = None
+        if mode == "tf_idf":  # the weights of the vocabulary's entries, [UNK] first
+            idf = np.asarray(lookup.idf_weights_const)[:len(vocabulary)]
+        # object array: tokens kept exact; it starts with the special tokens, so no weight is
+        # averaged in front
+        ours.set_vocabulary(np.array(vocabulary, dtype=object), idf_weights=idf)
+    ours.input_vocabulary = getattr(lookup, "input_vocabulary", None)  # get_config(), as Keras
+    idf_in = getattr(lookup, "input_idf_weights", None)
+    ours.input_idf_weights = idf_in.tolist() if isinstance(idf_in, np.ndarray) else idf_in
     return ours
 
 
-def _exact_keras_vocabulary(layer: Any) -> list[str]:
-    """The layer's tokens in id order, exactly (``get_vocabulary()`` drops trailing NULs)."""
+def _exact_keras_vocabulary(layer: Any, start: int = 2) -> list[str]:
+    """The layer's vocabulary in id order, the special tokens first (``''`` and ``'[UNK]'`` for
+    ``start=2``, the ``"int"`` mode; ``'[UNK]'`` for ``start=1``), its tokens exactly
+    (``get_vocabulary()`` drops trailing NULs)."""
     table = getattr(getattr(layer, "_lookup_layer", None), "lookup_table", None)
     try:
         keys, values = table.export()
         pairs = sorted(zip(values.numpy().tolist(), keys.numpy().tolist()))
         tokens = [k.decode("utf-8") if isinstance(k, bytes) else str(k) for _, k in pairs]
-        if [i for i, _ in pairs] == list(range(2, 2 + len(pairs))):
-            return ["", "[UNK]"] + tokens
+        if [i for i, _ in pairs] == list(range(start, start + len(pairs))):
+            return ["", "[UNK]"][2 - start:] + tokens
     except Exception:  # noqa: BLE001 - private Keras internals changed: use the public view
         pass
     return [str(token) for token in layer.get_vocabulary()]
@@ -156,18 +165,24 @@ def text_vectorization_to_keras(tv: TextVectorization) -> Any:
     import keras
 
     config = tv.get_config()
-    for key in ("vocabulary", "vocabulary_size", "dtype"):
+    for key in ("vocabulary", "vocabulary_size", "dtype", "idf_weights"):
         config.pop(key)
-    initialized = tv.vocabulary_size() > 2
-    # The exact tokens, as an object array so that Keras keeps trailing NULs too.
-    vocabulary = np.array(["", "[UNK]"] + list(tv.tokens), dtype=object) if initialized else None
+    start = 2 if tv.output_mode == "int" else 1  # the id of the first token
+    initialized = tv.vocabulary_size() > start
+    special = ["", "[UNK]"][2 - start:]
+    # The exact tokens, as an object array so that Keras keeps trailing NULs too; the special
+    # tokens in front, so that Keras takes the idf weights as they are (no average in front).
+    vocabulary = np.array(special + list(tv.tokens), dtype=object) if initialized else None
+    idf = None
+    if tv.output_mode == "tf_idf" and vocabulary is not None:
+        idf = tv.idf_weights[:len(vocabulary)]
     static = tv.has_input_vocabulary
     if static and vocabulary is not None:
-        layer = keras.layers.TextVectorization(**config, vocabulary=vocabulary)
+        layer = keras.layers.TextVectorization(**config, vocabulary=vocabulary, idf_weights=idf)
     else:
         layer = keras.layers.TextVectorization(**config)
         if vocabulary is not None:
-            layer.set_vocabulary(vocabulary)
+            layer.set_vocabulary(vocabulary, idf_weights=idf)
     return layer
 
 
@@ -215,4 +230,38 @@ def compare_text(np_obj: Any, keras_obj: Any, inputs: Any, *,
     if keras_matrix is not None:
         outputs.append(diff_arrays("matrix", np_obj.texts_to_matrix(texts, mode="count"),
                                    keras_matrix, **exact))
+    return ParityReport(case, outputs)
+
+
+def compare_text_vectorization(np_obj: TextVectorization, keras_obj: Any, inputs: Any, *,
+                               case: str) -> ParityReport:
+    """A ``ParityReport`` for a :class:`TextVectorization` against Keras's on ``inputs``: the
+    ids (``"int"``) or the encoded output, exactly for integers, at the table's tolerance for
+    ``"tf_idf"``; the dtypes must agree.  A ragged result (``"one_hot"`` of split strings: a
+    list of ``(tokens, depth)`` arrays here, a ``RaggedTensor`` in Keras) is compared row by row
+    (``row lengths``, then every row stacked)."""
+    ours = np_obj(inputs)
+    theirs = keras_obj(inputs)
+    name = "ids" if np_obj.output_mode == "int" else "output"
+    outputs = []
+    if hasattr(theirs, "to_list"):  # a RaggedTensor: rows of (tokens, depth) vectors
+        depth = int(theirs.shape[-1]) if theirs.shape[-1] is not None else 0
+        rows = [np.asarray(r, dtype=theirs.dtype.as_numpy_dtype).reshape(-1, depth)
+                for r in theirs.to_list()]
+        mine = list(ours) if isinstance(ours, list) else []
+        outputs.append(diff_arrays("row lengths", np.array([len(r) for r in mine], np.int64),
+                                   np.array([len(r) for r in rows], np.int64), rtol=0, atol=0))
+        expected = np.concatenate(rows) if rows else np.zeros((0, depth))
+        actual = np.concatenate(mine) if mine else np.zeros((0, depth), expected.dtype)
+        if actual.shape != expected.shape:
+            actual = np.zeros((0,) + expected.shape[1:], expected.dtype)  # the lengths row fails
+    else:
+        expected = np.asarray(theirs)
+        actual = np.asarray(ours)
+    exact = {} if expected.dtype.kind == "f" else {"rtol": 0, "atol": 0}
+    diff = diff_arrays(name, actual, expected, **exact)
+    if actual.dtype != expected.dtype:
+        diff.passed = False
+        diff.note = f"numpy dtype {actual.dtype}, keras {expected.dtype}"
+    outputs.append(diff)
     return ParityReport(case, outputs)

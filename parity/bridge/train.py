@@ -23,7 +23,8 @@ How the two runs are made alike:
   point (adaptive optimizers turn float32 rounding in a near-zero gradient into a visible step,
   and a float32 trajectory drifts apart for that reason alone; spec/keras-training.md section 3).
 
-Rows: ``step k loss`` (the loss ``train_on_batch`` returned) and ``step k <layer>/<weight>`` for
+Rows: ``step k loss`` (the loss ``train_on_batch`` returned), ``step k <metric>`` for each
+metric the numpy model was compiled with (Keras is compiled with the same names / classes), and ``step k <layer>/<weight>`` for
 every weight, each with the ``"training"`` tolerance of ``numpy_rnn.testing.TABLE``: the weight's
 error as a fraction of its largest change (since the start in float64, over the step in float32),
 plus a few units in the last place of the weight itself (``rtol``).
@@ -38,7 +39,7 @@ import numpy as np
 import numpy_rnn
 from numpy_rnn import losses
 
-from ..report import ParityReport, diff_arrays, notify
+from ..report import OutputDiff, ParityReport, diff_arrays, notify
 from . import backend, deviations
 from .grad import is_model, keras_loss, pair_layers
 
@@ -116,14 +117,17 @@ def _differences(np_model: Any, keras_model: Any) -> list[str]:
 
 
 def _check(np_model: Any, keras_model: Any, steps: Any, batch_size: Any) -> None:
-    if not isinstance(np_model, numpy_rnn.Sequential) or not is_model(keras_model):
-        raise TypeError("compare_training: expected a numpy_rnn.Sequential and a Keras model. "
+    if not isinstance(np_model, (numpy_rnn.Sequential, numpy_rnn.Model)) or \
+            not is_model(keras_model):
+        raise TypeError("compare_training: expected a numpy_rnn.Sequential and a Keras model "
+                        "(or a numpy_rnn.Model and a functional Keras model). "
                         f"Received: np_model={type(np_model).__name__}, "
                         f"keras_model={type(keras_model).__name__}")
     if not getattr(np_model, "compiled", False):
         raise RuntimeError("compare_training: you must call `compile()` on the numpy model "
                            "first; its optimizer and loss are what both models train with.")
-    if np_model.loss is None:
+    if np_model.loss is None or (isinstance(np_model.loss, list) and all(
+            loss is None for loss in np_model.loss)):
         raise ValueError("compare_training: the numpy model was compiled without a loss")
     if getattr(np_model.optimizer, "iterations", 0):
         raise ValueError(f"compare_training: the numpy optimizer has already taken "
@@ -135,6 +139,35 @@ def _check(np_model: Any, keras_model: Any, steps: Any, batch_size: Any) -> None
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
             raise ValueError(f"compare_training: `{name}` must be a positive integer. "
                              f"Received: {name}={value!r}")
+
+
+def keras_metrics(specs: Any) -> list | None:
+    """The Keras twins of a numpy_rnn model's ``compile(metrics=...)``: names as they are, a
+    ``numpy_rnn.metrics`` object as the Keras class of the same name, same name and options."""
+    if not specs:
+        return None
+    import keras
+
+    out = []
+    for m in specs:
+        if isinstance(m, str):
+            out.append(m)
+        else:
+            cls = getattr(keras.metrics, type(m).__name__, None)
+            if cls is None or type(m).__name__ == "MeanMetricWrapper":
+                raise ValueError(f"compare_training: the metric {m!r} has no Keras class of the "
+                                 "same name; compare it by name or with a numpy_rnn.metrics "
+                                 "class")
+            out.append(cls(name=m.name, **getattr(m, "_kwargs", {})))
+    return out
+
+
+def verdict_row(name: str, ok: bool, note: str) -> Any:
+    """A yes/no row (max|err| 0 when ``ok``, else 1, at an exact tolerance)."""
+    err = 0.0 if ok else 1.0
+    return OutputDiff(name=name, shape=(), dtype="int", max_abs_err=err, max_rel_err=err,
+                      max_ulp=err, worst_index=(), actual_at_worst=err, expected_at_worst=0.0,
+                      rtol=0.0, atol=0.0, passed=bool(ok), n_bad=0 if ok else 1, note=note)
 
 
 def compare_training(np_model: Any, keras_model: Any, x: Any, y: Any, *, steps: int = 5,
@@ -164,6 +197,9 @@ def compare_training(np_model: Any, keras_model: Any, x: Any, y: Any, *, steps: 
                                  "PyTorch")
     _check(np_model, keras_model, steps, batch_size)
     _, pairs, names = pair_layers(np_model, keras_model, "compare_training")
+    if isinstance(np_model, numpy_rnn.Model):
+        return _compare_graph_training(np_model, keras_model, x, y, names, steps, batch_size,
+                                       case)
     x, y = np.asarray(x), np.asarray(y)
     if len(x) != len(y) or len(x) == 0:
         raise ValueError(f"compare_training: `x` and `y` must have the same number of rows (at "
@@ -178,7 +214,8 @@ def compare_training(np_model: Any, keras_model: Any, x: Any, y: Any, *, steps: 
     rows = []
     with floatx(dtype.name) if dtype == np.float64 else contextlib.nullcontext():
         keras_model.compile(optimizer=keras_optimizer(np_model.optimizer),
-                            loss=keras_loss(np_model.loss))
+                            loss=keras_loss(np_model.loss),
+                            metrics=keras_metrics(getattr(np_model, "_metric_specs", None)))
         keras_model.set_weights(np_model.get_weights())
         start = [np.array(w, dtype=np.float64) for w in np_model.get_weights()]
         n, b = len(x), (len(x) if batch_size is None else int(batch_size))
@@ -188,10 +225,16 @@ def compare_training(np_model: Any, keras_model: Any, x: Any, y: Any, *, steps: 
             if dtype != np.float64 and k > 1:  # float32: every step from the same weights
                 keras_model.set_weights(np_model.get_weights())
                 start = [np.array(w, dtype=np.float64) for w in np_model.get_weights()]
-            k_loss = float(keras_model.train_on_batch(xb, yb))
-            n_loss = float(np_model.train_on_batch(xb, yb))
-            rows.append(diff_arrays(f"step {k} loss", np.asarray(n_loss, dtype),
-                                    np.asarray(k_loss, dtype), kind="training"))
+            k_logs = keras_model.train_on_batch(xb, yb, return_dict=True)
+            n_logs = np_model.train_on_batch(xb, yb, return_dict=True)
+            for key in k_logs:  # the loss, then each compiled metric on this batch
+                if key not in n_logs:
+                    rows.append(verdict_row(f"step {k} {key}", False,
+                                            f"numpy reported {sorted(n_logs)}, keras "
+                                            f"{sorted(k_logs)}"))
+                    continue
+                rows.append(diff_arrays(f"step {k} {key}", np.asarray(n_logs[key], dtype),
+                                        np.asarray(float(k_logs[key]), dtype), kind="training"))
             for name, a, e, s in zip(names, np_model.get_weights(), keras_model.get_weights(),
                                      start):
                 e = np.asarray(e)
@@ -199,6 +242,50 @@ def compare_training(np_model: Any, keras_model: Any, x: Any, y: Any, *, steps: 
                 rows.append(diff_arrays(f"step {k} {name}", a, e, kind="training",
                                         scale=change))
     del pairs
+    report = deviations.excuse(ParityReport(case, rows), float64=dtype == np.float64)
+    notify(report)
+    return report
+
+
+def _compare_graph_training(np_model: Any, keras_model: Any, x: Any, y: Any, names: list,
+                            steps: int, batch_size: Any, case: str | None) -> ParityReport:
+    """:func:`compare_training` for a functional model: a loss per output (and
+    ``loss_weights``), the inputs and targets lists (or dicts) in the model's order; rows
+    ``step k loss`` (the total) and ``step k <output>_loss`` when there are several."""
+    xs, ys = np_model._graph_data(x, y)
+    if isinstance(np_model.optimizer, type(None)):
+        raise RuntimeError("compare_training: compile the numpy model first")
+    dtype = np.dtype(np_model._graph_loss_dtype())
+    case = case or (f"training {np_model.name} vs {keras_model.name} ({steps} steps, "
+                    f"{dtype.name})")
+    losses = [keras_loss(loss) if loss is not None else None for loss in np_model.loss]
+    weights = [1.0 if w is None else w for w in np_model.loss_weights]
+    rows = []
+    with floatx(dtype.name) if dtype == np.float64 else contextlib.nullcontext():
+        keras_model.compile(optimizer=keras_optimizer(np_model.optimizer), loss=losses,
+                            loss_weights=weights)
+        keras_model.set_weights(np_model.get_weights())
+        start = [np.array(w, dtype=np.float64) for w in np_model.get_weights()]
+        n, b = len(xs[0]), (len(xs[0]) if batch_size is None else int(batch_size))
+        labels = ["loss"] + np_model._graph_loss_names()
+        for k in range(1, steps + 1):
+            lo = ((k - 1) * b) % n
+            xb = [a[lo:lo + b] for a in xs]
+            yb = [None if a is None else a[lo:lo + b] for a in ys]
+            if dtype != np.float64 and k > 1:
+                keras_model.set_weights(np_model.get_weights())
+                start = [np.array(w, dtype=np.float64) for w in np_model.get_weights()]
+            k_loss = np.atleast_1d(np.asarray(keras_model.train_on_batch(xb, yb), dtype))
+            n_loss = np.atleast_1d(np.asarray(np_model.train_on_batch(xb, yb), dtype))
+            for label, a, e in zip(labels, n_loss, k_loss):
+                rows.append(diff_arrays(f"step {k} {label}", np.asarray(a), np.asarray(e),
+                                        kind="training"))
+            for name, a, e, s0 in zip(names, np_model.get_weights(), keras_model.get_weights(),
+                                      start):
+                e = np.asarray(e)
+                change = float(np.max(np.abs(e.astype(np.float64) - s0))) if e.size else 0.0
+                rows.append(diff_arrays(f"step {k} {name}", a, e, kind="training",
+                                        scale=change))
     report = deviations.excuse(ParityReport(case, rows), float64=dtype == np.float64)
     notify(report)
     return report

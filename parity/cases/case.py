@@ -1,12 +1,13 @@
-"""A parity case (one row of ``numpy-rnn parity``) and the registry of case groups."""
+"""A parity case (one row of ``numpy-rnn parity``), the registry of case groups, and
+:func:`verdict` (a yes/no fact as a report row)."""
 from __future__ import annotations
 
 import dataclasses
 from typing import Callable
 
-from ..report import ParityReport
+from ..report import OutputDiff, ParityReport
 
-__all__ = ["Case", "GROUPS", "register"]
+__all__ = ["Case", "GROUPS", "register", "verdict"]
 
 
 @dataclasses.dataclass
@@ -30,3 +31,13 @@ def register(name: str):
         GROUPS[name] = fn
         return fn
     return deco
+
+
+def verdict(name: str, ok: bool, note: str) -> OutputDiff:
+    """A yes/no fact as a report row, built without the comparison code under test (so a
+    defanged ``diff_arrays`` cannot turn a missed bug into a pass): max|err| 0 when ``ok``,
+    else 1, at an exact tolerance."""
+    err = 0.0 if ok else 1.0
+    return OutputDiff(name=name, shape=(), dtype="int", max_abs_err=err, max_rel_err=err,
+                      max_ulp=err, worst_index=(), actual_at_worst=err, expected_at_worst=0.0,
+                      rtol=0.0, atol=0.0, passed=bool(ok), n_bad=0 if ok else 1, note=note)

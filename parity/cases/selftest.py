@@ -19,8 +19,13 @@ bug, each of which must FAIL:
 
 Then the backward half (``parity.cases.selftest_grad``): planted backward bugs (a dropped term,
 the mask ignored in the backward, swapped gate blocks in the kernel gradient, the forget-gate bias
-gradient dropped, a gradient probe on an exact 0) run through :func:`parity.compare_gradients`,
-each of which must fail, after gradient controls that must pass.
+gradient dropped, a gradient probe on an exact 0, the returned cell state's gradient ignored, the
+initial cell state's gradient dropped) run through :func:`parity.compare_gradients`, each of
+which must fail, after gradient controls that must pass.  And (``parity.cases.selftest_reach``)
+an LSTM's returned states: ``c`` returned as ``h``, and a probe on ``c``'s exact 0 at 3x the
+``"state"`` atol, each of which must fail with ``c`` named; and :func:`parity.trace` must name
+the layer a bug was planted in (gates swapped, a lost mask, and a bug downstream of a layer that
+only inherits an amplified in-tolerance error).
 
 The probes have fixed sizes, 3-4 times the entries of ``parity.tolerances.TABLE`` (float32
 atol 1e-6, rtol 1e-5; float64 atol 1e-12), and must be flagged as the only bad element:
@@ -41,8 +46,9 @@ import numpy_rnn
 
 from ..bridge import NoAutodiff, backend, compare, deviations, from_keras, to_numpy
 from ..report import OutputDiff, ParityReport
-from .case import Case, register
-from .selftest_grad import grad_rows
+from .case import Case, register, verdict
+from .selftest_grad import grad_rows, state_grad_rows
+from .selftest_reach import state_rows, trace_rows
 from .weights import randomize_model
 
 BATCH, TIMESTEPS, VOCAB, EMBED, UNITS = 6, 9, 17, 4, 5
@@ -54,15 +60,6 @@ RTOL_PROBE = 4e-5
 ATOL_PROBE_FLOAT64 = 3e-12
 #: Gate blocks of an LSTM kernel (Keras order).
 GATES = {"i": 0, "f": 1, "c": 2, "o": 3}
-
-
-def verdict(name: str, ok: bool, note: str) -> OutputDiff:
-    """A yes/no fact as a report row, built without the comparison code under test (so a
-    defanged ``diff_arrays`` cannot turn a missed bug into a pass)."""
-    err = 0.0 if ok else 1.0
-    return OutputDiff(name=name, shape=(), dtype="int", max_abs_err=err, max_rel_err=err,
-                      max_ulp=err, worst_index=(), actual_at_worst=err, expected_at_worst=0.0,
-                      rtol=0.0, atol=0.0, passed=bool(ok), n_bad=0 if ok else 1, note=note)
 
 
 def _keras():
@@ -274,6 +271,12 @@ def selftest_case(seed: int) -> ParityReport:
         outputs += grad_rows(model, ids, model64, ids64, verdict, name)
     except NoAutodiff as exc:  # Keras's NumPy backend: the forward plants only
         outputs.append(verdict("gradient plants", True, f"not run: {exc}"))
+    outputs += state_rows(seed, name)
+    try:
+        outputs += state_grad_rows(seed, verdict, name)
+    except NoAutodiff as exc:
+        outputs.append(verdict("state gradient plants", True, f"not run: {exc}"))
+    outputs += trace_rows(seed, name)
     return ParityReport(name, outputs)
 
 

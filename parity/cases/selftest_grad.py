@@ -16,6 +16,14 @@ honestly (``grad control``, must pass) and once per planted bug (each must FAIL)
   padded step is masked), so only the table's relative ``atol`` decides.  It must be the only
   bad element.
 
+And on a state output (:func:`state_grad_rows`): an LSTM(return_sequences, return_state) layer
+given ``initial_state=[h0, c0]``, every output summed (the returned ``h`` and ``c`` included),
+compared honestly (``grad state control``, must pass) and with
+
+* ``backward drops the returned c's gradient``: what flows into the returned cell state is
+  ignored (``grad_output[2]`` taken as zeros);
+* ``initial c's gradient dropped``: ``d initial_state[1]`` zeroed.
+
 Bugs are planted in subclasses of the library's layers (the library is never modified); a
 planted run that crashes counts as not caught.
 """
@@ -31,6 +39,7 @@ import numpy_rnn
 from ..bridge import from_keras
 from ..bridge.grad import compare_gradients
 from ..report import OutputDiff, ParityReport
+from .weights import randomize
 
 #: The planted gradient errors, as fractions of max|gradient|: fixed, 3x the table's ``"gradient"``
 #: atol (float32 1e-6, float64 1e-12), so that a loosened table turns the row red.
@@ -81,6 +90,25 @@ class NoForgetBiasGradLSTM(numpy_rnn.LSTM):
         return dx
 
 
+class DroppedStateGradLSTM(numpy_rnn.LSTM):
+    """Planted: the gradient flowing into the returned cell state ``c`` is ignored."""
+
+    def backward(self, grad_output: Any):
+        if isinstance(grad_output, (list, tuple)) and len(grad_output) == 3:
+            grad_output = [grad_output[0], grad_output[1], None]
+        return super().backward(grad_output)
+
+
+class NoInitialCGradLSTM(numpy_rnn.LSTM):
+    """Planted: the initial cell state's gradient is zeroed."""
+
+    def backward(self, grad_output: Any):
+        dx = super().backward(grad_output)
+        if self.state_gradients:
+            self.state_gradients[1] = np.zeros_like(self.state_gradients[1])
+        return dx
+
+
 class ProbedEmbedding(numpy_rnn.Embedding):
     """Planted: ``delta`` added to the table gradient at ``index``."""
 
@@ -92,6 +120,13 @@ class ProbedEmbedding(numpy_rnn.Embedding):
         self.gradients[0] = self.gradients[0].copy()
         self.gradients[0][self.index] += self.gradients[0].dtype.type(self.delta)
         return out
+
+
+def _rebuilt(layer: Any, cls: type) -> Any:
+    """``layer`` rebuilt as ``cls`` (same config and weights)."""
+    new = cls.from_config(layer.get_config())
+    new.set_weights(layer.get_weights())
+    return new
 
 
 def _replace(twin: numpy_rnn.Sequential, position: int, cls: type) -> numpy_rnn.Sequential:
@@ -175,6 +210,34 @@ def grad_rows(model: Any, ids: np.ndarray, model64: Any, ids64: np.ndarray,
     for bug, make, m, x, judge in plants:
         try:
             caught, note = judge(compare_gradients(make(), m, x, case=f"{name}: {bug}"))
+        except Exception as exc:  # noqa: BLE001 - a crash is not the checker catching the bug
+            caught, note = False, f"the planted run crashed: {type(exc).__name__}: {exc}"
+        rows.append(verdict(f"catches {bug}", caught, note))
+    return rows
+
+
+def state_grad_rows(seed: int, verdict: Callable[[str, bool, str], OutputDiff],
+                    name: str) -> list[OutputDiff]:
+    """The state gradient control and one verdict per planted state-gradient bug."""
+    import keras
+
+    rng = np.random.default_rng(seed)
+    k = keras.layers.LSTM(5, return_sequences=True, return_state=True)
+    k.build((None, None, 3))
+    randomize(k, 4, rng)
+    x = rng.normal(size=(4, 6, 3)).astype("float32")
+    states = [rng.normal(size=(4, 5)).astype("float32") * 0.5 for _ in range(2)]
+    control = compare_gradients(from_keras(k), k, x, initial_state=states,
+                                case=f"{name}: grad state control")
+    rows = [dataclasses.replace(o, name=f"grad state control {o.name}") for o in control.outputs]
+    if [o.name for o in control.outputs][-2:] != ["d initial_state[0]", "d initial_state[1]"]:
+        rows.append(verdict("grad state control", False, "expected both initial states' rows"))
+    for bug, cls in (("backward drops the returned c's gradient", DroppedStateGradLSTM),
+                     ("initial c's gradient dropped", NoInitialCGradLSTM)):
+        try:
+            report = compare_gradients(_rebuilt(from_keras(k), cls), k, x, initial_state=states,
+                                       case=f"{name}: {bug}")
+            caught, note = _caught(report)
         except Exception as exc:  # noqa: BLE001 - a crash is not the checker catching the bug
             caught, note = False, f"the planted run crashed: {type(exc).__name__}: {exc}"
         rows.append(verdict(f"catches {bug}", caught, note))

@@ -1,13 +1,16 @@
 """Text-pipeline parity cases: Vocabulary vs tf_keras's Tokenizer, TextVectorization vs
-keras.layers.TextVectorization and pad_sequences vs keras.utils.pad_sequences, on the shipped corpus
-and on hostile text.  Token ids must match exactly."""
+keras.layers.TextVectorization (every output mode: ids, multi-hot, counts, one-hot vectors, tf-idf
+with the idf weights adapt learns) and pad_sequences vs keras.utils.pad_sequences, on the shipped
+corpus and on hostile text.  Token ids and integer encodings must match exactly, tf-idf values
+within the float32 tolerance."""
 from __future__ import annotations
 
 import numpy as np
 
 import numpy_rnn
 
-from ..bridge import compare_text, install_hint, to_numpy
+from ..bridge import compare_text, install_hint
+from ..bridge.text import compare_text_vectorization
 from ..report import ParityReport, diff_arrays
 from .case import Case, register
 
@@ -28,6 +31,11 @@ VECTORIZER_OPTIONS = {
     "max_tokens=60 length=12": {"max_tokens": 60, "output_sequence_length": 12},
     "lower only, split=character": {"standardize": "lower", "split": "character",
                                     "output_sequence_length": 30},
+    "multi_hot max_tokens=60": {"output_mode": "multi_hot", "max_tokens": 60},
+    "count ngrams=2": {"output_mode": "count", "ngrams": 2, "max_tokens": 80},
+    "one_hot split=None": {"output_mode": "one_hot", "split": None, "max_tokens": 30},
+    "tf_idf pad_to_max_tokens": {"output_mode": "tf_idf", "max_tokens": 70,
+                                 "pad_to_max_tokens": True},
 }
 
 
@@ -70,11 +78,17 @@ def vectorizer_case(option: str, texts: list[str], name: str) -> ParityReport:
     n.adapt(texts)
     vocab_ok = list(n.get_vocabulary()) == [str(t) for t in k.get_vocabulary()]
     probe = texts[:40]
-    diff = diff_arrays("ids", np.asarray(n(probe)), to_numpy(k(probe)), rtol=0, atol=0)
+    if kwargs.get("split", "whitespace") is None:  # one string is one token: (batch, 1)
+        probe = np.array([[t] for t in probe])
+    report = compare_text_vectorization(n, k, probe, case=name)
+    diff = report.outputs[-1]
     if not vocab_ok:
         diff.passed = False
         diff.note = "get_vocabulary() differs from Keras's"
-    return ParityReport(name, [diff])
+    if n.output_mode == "tf_idf":  # the weights adapt learned
+        report.outputs.append(diff_arrays("idf_weights", n.idf_weights,
+                                          np.asarray(k._lookup_layer.idf_weights_const)))
+    return report
 
 
 def pad_case(seed: int) -> ParityReport:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import platform
 import sys
@@ -11,7 +12,7 @@ import numpy as np
 import numpy_rnn
 
 __all__ = ["EXIT_OK", "EXIT_FAIL", "EXIT_USAGE", "one_line", "usage_error", "int_at_least",
-           "number", "Parser", "version_line"]
+           "number", "Parser", "version_line", "add_import_argument", "import_modules"]
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 
@@ -74,3 +75,29 @@ def version_line() -> str:
     """``numpy-rnn X (numpy Y, python Z)``: NumPy only, TensorFlow is never imported."""
     return (f"numpy-rnn {numpy_rnn.__version__} (numpy {np.__version__}, "
             f"python {platform.python_version()})")
+
+
+def add_import_argument(parser: argparse.ArgumentParser) -> None:
+    """``--import MODULE`` (repeatable): the user's module that registers twins of their own
+    layers (``numpy_rnn.register_layer``) and, for Keras, their classes
+    (``keras.saving.register_keras_serializable``)."""
+    parser.add_argument("--import", dest="imports", action="append", default=[],
+                        metavar="MODULE",
+                        help="import MODULE first (repeatable): where your own layers are "
+                             "registered, numpy_rnn.register_layer(...) for their NumPy twins "
+                             "and keras.saving.register_keras_serializable for Keras")
+
+
+def import_modules(names: list[str] | None) -> str | None:
+    """Import each of ``names`` (the current directory first on the path); the problem, or
+    None."""
+    if not names:
+        return None
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
+    for name in names:
+        try:
+            importlib.import_module(name)
+        except Exception as exc:  # noqa: BLE001 - the user's module: any failure is a usage error
+            return f"--import {name!r} failed: {type(exc).__name__}: {exc}"
+    return None

@@ -35,7 +35,9 @@ from ..gate.baseline import (DEFAULT_FLOOR_FRACTION, DEFAULT_GROWTH_FACTOR, Base
 from ..gate.jobs import run_parallel
 from ..gate.sweep import run_cases
 from ..gate.junit import write_junit
-from ..gate.shard import parse_shard, shard_positions, sweep_cases, sweep_info
+from ..gate.catalog import sweep_cases
+from ..gate.consistency import REFEREED as REFEREED_MARK
+from ..gate.shard import parse_shard, shard_positions, sweep_info
 from ..gate.plot import plot_error_by_timestep, require_matplotlib
 from .common import EXIT_FAIL, EXIT_OK, int_at_least, number, output_path_problem, usage_error
 
@@ -231,8 +233,7 @@ def cmd_parity(args: argparse.Namespace) -> int:
             print(f"{ref}: {_summary(by_ref[ref])}")
     n = gate.counts(outcomes)
     failed = sum(n[s] for s in gate.FAILING)
-    print(("all references: " if len(refs) > 1 else "") + _summary(outcomes)
-          + f" in {total:.1f}s")
+    print(("all references: " if len(refs) > 1 else "") + _summary(outcomes, total))
 
     comparison, extra_failures = None, []
     if base is not None:
@@ -264,14 +265,18 @@ def qualified(name: str, reference: str, references: list[str]) -> str:
     return name if len(references) == 1 else f"{name} @{reference}"
 
 
-def _summary(outcomes: list) -> str:
+def _summary(outcomes: list, seconds: float | None = None) -> str:
     n = gate.counts(outcomes)
     failed = sum(n[s] for s in gate.FAILING)
     detail = ", ".join(f"{n[s]} {label}" for s, label in
                        (("FAIL", "out of tolerance"), ("ERROR", "crashed"),
                         ("REGRESSED", "regressed")) if n[s])
+    n_refereed = sum(1 for o in outcomes if o.report is not None and o.report.refereed)
     return (f"{n['pass']} passed, {failed} failed" + (f" ({detail})" if detail else "")
-            + (f", {n['skip']} skipped" if n["skip"] else ""))
+            + (f", {n['skip']} skipped" if n["skip"] else "")
+            + ("" if seconds is None else f" in {seconds:.1f}s")
+            + (f"; {n_refereed} case(s) {REFEREED_MARK}: numpy judged by its distance from "
+               f"the float64 answer against Keras's own" if n_refereed else ""))
 
 
 def _against(ref: str, vers: dict) -> str:
@@ -320,7 +325,13 @@ def _run_reference(args: argparse.Namespace, ref: str, cases: list, positions: l
                      f"({o.baseline['ratio']:.0%} of allowed)")
         elif o.baseline and o.baseline["status"] in ("new", "not compared"):
             extra = f"  ({o.baseline['status']})"
+        refereed = o.report.refereed if o.report is not None else []
+        if refereed:
+            extra += f"  ({REFEREED_MARK})"
         print(f"{o.case:<{width}}{err_txt:>13}  {tol:<22}{o.status}{extra}", flush=True)
+        if refereed and o.status != "FAIL":  # the figures the verdict rests on (FAIL prints all)
+            for d in refereed:
+                print("    " + d.line())
         if o.report is not None and (o.status == "FAIL" or (o.status != "pass" and args.verbose)):
             print("    " + str(o.report).replace("\n", "\n    "))
         if o.status == "REGRESSED":
@@ -346,7 +357,7 @@ def _run_reference(args: argparse.Namespace, ref: str, cases: list, positions: l
                                 capture=capture, on_start=on_start, on_done=on_done)
     print("-" * (width + 45))
     if len(refs) > 1:
-        print(f"{ref}: {_summary(outcomes)} in {time.perf_counter() - t0:.1f}s")
+        print(f"{ref}: {_summary(outcomes, time.perf_counter() - t0)}")
     return outcomes
 
 

@@ -30,8 +30,8 @@ from ..bridge import install_hint, quiet_tensorflow_logs
 from ..bridge import port as port_module
 from . import trace_cmd
 from .predict_cmd import add_predict_command
-from .common import (EXIT_FAIL, EXIT_OK, EXIT_USAGE, int_at_least, one_line, output_path_problem,
-                     usage_error)
+from .common import (EXIT_FAIL, EXIT_OK, EXIT_USAGE, add_import_argument, import_modules,
+                     int_at_least, one_line, output_path_problem, usage_error)
 
 __all__ = ["add_port_commands", "cmd_port", "cmd_check"]
 
@@ -62,6 +62,9 @@ def _check_output(path: str) -> str | None:
 
 def cmd_port(args: argparse.Namespace) -> int:
     quiet_tensorflow_logs()
+    why = import_modules(args.imports)
+    if why is not None:
+        return usage_error("port", why)
     why = _check_output(args.output)
     if why is not None:
         return usage_error("port", why)
@@ -193,6 +196,9 @@ def _open_bundle(command: str, path: str, verify: bool):
 
 
 def cmd_check(args: argparse.Namespace) -> int:
+    why = import_modules(getattr(args, "imports", None))
+    if why is not None:
+        return usage_error("check", why)
     if trace_cmd.wants_trace(args):
         return trace_cmd.cmd_trace(args, _open_bundle)
     bundle, code = _open_bundle("check", args.bundle, verify=False)
@@ -217,7 +223,8 @@ def cmd_check(args: argparse.Namespace) -> int:
     except numpy_rnn.BundleError as exc:
         _err("check", f"{args.bundle!r}: {exc}")
         return EXIT_FAIL
-    print(f"test inputs: {bundle.test_inputs.shape} {bundle.test_inputs.dtype}")
+    xs = bundle.test_inputs if isinstance(bundle.test_inputs, list) else [bundle.test_inputs]
+    print("test inputs: " + ", ".join(f"{x.shape} {x.dtype}" for x in xs))
     print(report)
     if "not verified by Keras" in str(bundle.verified_by):
         print("note: these test vectors were computed by numpy-rnn, not by Keras: they show the "
@@ -256,6 +263,7 @@ def add_port_commands(subparsers: Any) -> None:
     p.add_argument("--seed", type=int, default=0, help="seed of the test inputs (default 0)")
     p.add_argument("--no-keras", action="store_true",
                    help="do not run Keras even if installed (test vectors not verified)")
+    add_import_argument(p)
     p.set_defaults(func=cmd_port)
 
     c = subparsers.add_parser(
@@ -265,6 +273,7 @@ def add_port_commands(subparsers: Any) -> None:
                     "Exit 0 ok, 1 check failed (or a layer diverges), 2 usage error.")
     c.add_argument("bundle", metavar="MODEL.npz", help="a bundle (with --trace also MODEL.keras)")
     trace_cmd.add_trace_arguments(c)
+    add_import_argument(c)
     c.set_defaults(func=cmd_check)
 
     add_predict_command(subparsers, _open_bundle)

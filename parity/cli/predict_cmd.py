@@ -2,7 +2,7 @@
 stdin, and say what the outputs mean.
 
 Inputs: ``--text "..."`` (repeatable) for a model that reads token ids and was bundled with its
-vocabulary; ``--input PATH`` (``-`` for stdin): a ``.npy`` array (never pickles), JSON (a list of
+vocabulary, or for a model that reads strings itself (a ``TextVectorization`` inside it); ``--input PATH`` (``-`` for stdin): a ``.npy`` array (never pickles), JSON (a list of
 samples: numbers, nested lists, or strings for a text model), or text with one sample a line
 (numbers separated by commas or spaces; for a text model, the line is the text).
 
@@ -14,6 +14,10 @@ What the outputs are read as (``--as`` overrides; the default is worked out from
   their probabilities, named by the bundle's labels (``port --labels``) when it has them; a
   single sigmoid output is a binary classifier;
 * ``values``: anything else ``(batch, ...)``: the numbers (a regressor, logits, a sequence).
+
+A functional model (``numpy_rnn.Model``) with several inputs takes ``--input`` as a JSON
+object (or an ``.npz``) holding one list of samples per input name; one with several outputs
+shows each output under its name, each read as above (``--json``: ``"outputs"`` by name).
 
 ``--json`` prints one JSON document instead of the table.  Exit 0, or 2 with one line naming
 what is wrong (a bundle that fails its check: 1).
@@ -58,9 +62,31 @@ def _temperature(text: str) -> float:
 
 
 # -- what the model is ----------------------------------------------------------------------------
-def _last_activation(model: Any) -> str | None:
-    """The name of the activation that makes the model's output, when one layer states it."""
-    layer = model.layers[-1] if getattr(model, "layers", None) else None
+def _is_graph(model: Any) -> bool:
+    return isinstance(model, numpy_rnn.Model)
+
+
+def input_shape(model: Any) -> tuple | None:
+    """The shape of one sample (no batch axis) of the model's only input, or None."""
+    if _is_graph(model):
+        return tuple(model.inputs[0].shape[1:]) if len(model.inputs) == 1 else None
+    return model.input_shape
+
+
+def output_layers(model: Any) -> list:
+    """The layer that makes each output (a Sequential's last layer)."""
+    if _is_graph(model):
+        return [t.node.layer for t in model.outputs]
+    return [model.layers[-1]] if getattr(model, "layers", None) else [None]
+
+
+def _last_activation(model: Any, layer: Any = None) -> str | None:
+    """The name of the activation that makes the model's output (or ``layer``'s), when one
+    layer states it."""
+    if layer is None:
+        layer = output_layers(model)[0]
+    if layer is not None and hasattr(layer, "layers") and not hasattr(layer, "nodes"):
+        layer = layer.layers[-1] if layer.layers else None  # a nested Sequential
     layer = getattr(layer, "layer", layer)  # a wrapper (TimeDistributed): its inner layer
     if layer is None:
         return None
@@ -76,22 +102,35 @@ def _last_activation(model: Any) -> str | None:
 
 
 def reads_text(model: Any) -> bool:
-    """True when the model's first layer reads token ids (an Embedding)."""
+    """True when the model's first layer reads token ids (an Embedding); a functional model:
+    when it has one integer input that an Embedding reads."""
+    if _is_graph(model):
+        if len(model.inputs) != 1 or np.dtype(model.inputs[0].dtype).kind not in "iu":
+            return False
+        return any(isinstance(n.layer, numpy_rnn.Embedding) for n in model.nodes
+                   if not n.is_input and model.inputs[0] in n.input_tensors)
     return bool(getattr(model, "layers", None)) and isinstance(model.layers[0],
                                                                numpy_rnn.Embedding)
 
 
+def reads_strings(model: Any) -> bool:
+    """True for a functional model whose one input is text (a TextVectorization reads it)."""
+    return _is_graph(model) and len(model.inputs) == 1 and model.inputs[0].dtype == "object"
+
+
 def _is_next_word(model: Any, vocab: Any, labels: Any) -> bool:
-    if labels is not None or vocab is None or nextword.next_word_problem(model) is not None:
+    if _is_graph(model) or labels is not None or vocab is None or \
+            nextword.next_word_problem(model) is not None:
         return False
     units = model.layers[-1].units
     covered = vocab.size if vocab.num_words is None else min(vocab.size, vocab.num_words)
     return units >= covered
 
 
-def output_kind(model: Any, y: np.ndarray, labels: Any) -> str:
-    """``"classes"`` or ``"values"`` for outputs ``y`` (batch first) of ``model``."""
-    act = _last_activation(model)
+def output_kind(model: Any, y: np.ndarray, labels: Any, layer: Any = None) -> str:
+    """``"classes"`` or ``"values"`` for outputs ``y`` (batch first) of ``model`` (made by
+    ``layer``, default the model's output layer)."""
+    act = _last_activation(model, layer)
     if y.ndim >= 2 and (act == "softmax" or (act == "sigmoid") or labels is not None):
         return "classes"
     return "values"
@@ -113,10 +152,19 @@ def _parse_lines(text: str, as_text: bool) -> list:
     return rows
 
 
-def read_inputs(source: str, as_text: bool, stdin: Any = None) -> list | np.ndarray:
-    """The samples of ``--input source`` (``-``: stdin): an array, or texts for a text model."""
+def read_inputs(source: str, as_text: bool, stdin: Any = None,
+                by_name: bool = False) -> list | np.ndarray | dict:
+    """The samples of ``--input source`` (``-``: stdin): an array, or texts for a text model;
+    ``by_name`` (a model with several inputs): a dict of samples by input name (a JSON object
+    or an ``.npz``)."""
     if source == "-":
         data = (stdin if stdin is not None else sys.stdin).read()
+    elif source.lower().endswith(".npz") and by_name:
+        try:
+            with np.load(source, allow_pickle=False) as npz:
+                return {k: npz[k] for k in npz.files}
+        except (OSError, ValueError) as exc:
+            raise PredictError(f"--input {source!r} is not a readable .npz: {exc}") from None
     elif source.lower().endswith(".npy"):
         try:
             return np.load(source, allow_pickle=False)
@@ -137,9 +185,14 @@ def read_inputs(source: str, as_text: bool, stdin: Any = None) -> list | np.ndar
         except (json.JSONDecodeError, RecursionError) as exc:
             raise PredictError(f"--input {source!r} looks like JSON but is not valid: "
                                f"{exc}") from None
-        if isinstance(value, dict):
+        if isinstance(value, dict) and not by_name:
             raise PredictError(f"--input {source!r}: expected a JSON list of samples, received "
                                "an object")
+        if by_name and not isinstance(value, dict):
+            raise PredictError(f"--input {source!r}: the model has several inputs; expected a "
+                               "JSON object with one list of samples per input name")
+        if isinstance(value, dict):
+            return value
         return value if isinstance(value, list) else [value]
     return _parse_lines(data, as_text)
 
@@ -155,24 +208,40 @@ def _text_batch(model: Any, vocab: Any, texts: list, padding: str) -> np.ndarray
     if not any(seqs):
         raise PredictError(f"none of the words of {texts[0]!r} are in the vocabulary "
                            f"({len(vocab.word_index)} words, e.g. {list(vocab.word_index)[:8]})")
-    window = model.input_shape[0] if model.input_shape else None
+    shape = input_shape(model)
+    window = shape[0] if shape else None
     return numpy_rnn.pad_sequences(seqs, maxlen=window, padding=padding, truncating=padding)
 
 
-def _array_batch(model: Any, samples: Any) -> np.ndarray:
+def _array_batch(model: Any, samples: Any) -> Any:
+    if _is_graph(model) and len(model.inputs) > 1:
+        if not isinstance(samples, dict):
+            raise PredictError(f"the model has {len(model.inputs)} inputs "
+                               f"{model.input_names}; give --input as a JSON object or .npz "
+                               "with one list of samples per input name")
+        missing = [n for n in model.input_names if n not in samples]
+        if missing:
+            raise PredictError(f"--input lacks the model input(s) {missing}; it has "
+                               f"{sorted(samples)}")
+        return {t.name: _one_batch(samples[t.name], tuple(t.shape[1:]), t.name)
+                for t in model.inputs}
+    return _one_batch(samples, input_shape(model), None)
+
+
+def _one_batch(samples: Any, want: tuple | None, name: str | None) -> np.ndarray:
+    what = "--input samples" if name is None else f"--input samples of '{name}'"
     try:
         x = np.asarray(samples, dtype=np.float64)
     except (ValueError, TypeError):
-        raise PredictError("--input samples must be numbers of one shape (a rectangular "
+        raise PredictError(f"{what} must be numbers of one shape (a rectangular "
                            "array)") from None
-    want = model.input_shape
     if want is not None and x.ndim == len(want):  # one sample without its batch axis
         x = x[None]
     if want is not None and (x.ndim != len(want) + 1 or any(
             w is not None and w != d for w, d in zip(want, x.shape[1:]))):
         shape = "(n, " + ", ".join("?" if w is None else str(w) for w in want) + ")"
-        raise PredictError(f"the model takes inputs of shape {shape}; received an array of "
-                           f"shape {x.shape}")
+        raise PredictError(f"the model takes {'inputs' if name is None else repr(name)} of "
+                           f"shape {shape}; received an array of shape {x.shape}")
     return x
 
 
@@ -188,8 +257,18 @@ def _class_rows(p: np.ndarray, labels: list | None, top: int) -> list[dict]:
              "probability": float(p[i])} for i in order]
 
 
-def _predict_rows(model: Any, x: np.ndarray, kind: str, labels: Any, top: int) -> list[dict]:
-    y = np.asarray(model.predict(x))
+def named_outputs(model: Any, y: Any) -> list[tuple[str, np.ndarray, Any]]:
+    """``(name, array, layer)`` for each output of ``model.predict`` (one for a Sequential)."""
+    if not _is_graph(model):
+        return [("output", np.asarray(y), output_layers(model)[0])]
+    flat = [y[k] for k in sorted(y)] if isinstance(y, dict) else (
+        list(y) if isinstance(y, (list, tuple)) else [y])
+    names = [t.node.layer.name if len(t.node.outputs) == 1 else
+             f"{t.node.layer.name}[{t.index}]" for t in model.outputs]
+    return [(n, np.asarray(a), lay) for n, a, lay in zip(names, flat, output_layers(model))]
+
+
+def _rows(y: np.ndarray, kind: str, labels: Any, top: int) -> list[dict]:
     rows = []
     for i in range(y.shape[0]):
         if kind == "classes" and y.ndim == 2:
@@ -272,7 +351,7 @@ def cmd_predict(args: argparse.Namespace, open_bundle: Any) -> int:
     try:
         texts = None
         if args.text:
-            if not reads_text(model):
+            if not reads_text(model) and not reads_strings(model):
                 raise PredictError("the bundle's model does not read token ids (its first "
                                    "layer is not an Embedding); give --input with numbers")
             if args.mode == "next-word" or (args.mode == "auto" and len(args.text) == 1
@@ -289,7 +368,9 @@ def cmd_predict(args: argparse.Namespace, open_bundle: Any) -> int:
         else:
             if args.mode == "next-word":
                 raise PredictError("--as next-word takes --text")
-            samples = read_inputs(args.input, as_text=reads_text(model) and vocab is not None)
+            samples = read_inputs(args.input, as_text=reads_strings(model) or (
+                                      reads_text(model) and vocab is not None),
+                                  by_name=_is_graph(model) and len(model.inputs) > 1)
             if isinstance(samples, list) and samples and all(isinstance(s, str)
                                                              for s in samples):
                 texts = samples
@@ -297,21 +378,34 @@ def cmd_predict(args: argparse.Namespace, open_bundle: Any) -> int:
                 raise PredictError(f"--input {args.input!r} holds no samples")
         if args.generate:
             raise PredictError("--generate needs a next-word model and one --text")
-        x = (_text_batch(model, vocab, texts, args.padding) if texts is not None
-             else _array_batch(model, samples))
-        y_probe = np.asarray(model.predict(x[:1]))
-        kind = args.mode if args.mode in ("classes", "values") else output_kind(model, y_probe,
-                                                                              labels)
-        rows = _predict_rows(model, x, kind, labels, args.top)
+        if texts is not None and reads_strings(model):  # the model vectorizes them itself
+            x = np.array(texts, dtype=object).reshape((len(texts),) + tuple(
+                1 for _ in model.inputs[0].shape[1:]))
+        else:
+            x = (_text_batch(model, vocab, texts, args.padding) if texts is not None
+                 else _array_batch(model, samples))
+        outputs = []
+        for name, y, layer in named_outputs(model, model.predict(x)):
+            kind = args.mode if args.mode in ("classes", "values") else output_kind(
+                model, y, labels, layer)
+            outputs.append((name, kind, _rows(y, kind, labels, args.top)))
     except PredictError as exc:
         return _err(str(exc))
     except (ValueError, TypeError) as exc:  # the model refused the inputs: say so in one line
         return _err(f"the model cannot run on these inputs: {exc}")
     if args.json:
-        print(json.dumps({"bundle": args.bundle, "as": kind, "labels": labels,
-                          "texts": texts, "predictions": rows}))
+        doc = {"bundle": args.bundle, "labels": labels, "texts": texts}
+        if len(outputs) == 1:
+            doc.update({"as": outputs[0][1], "predictions": outputs[0][2]})
+        else:
+            doc["outputs"] = {name: {"as": kind, "predictions": rows}
+                              for name, kind, rows in outputs}
+        print(json.dumps(doc))
     else:
-        _print_rows(rows, kind, texts)
+        for name, kind, rows in outputs:
+            if len(outputs) > 1:
+                print(f"output '{name}':")
+            _print_rows(rows, kind, texts)
     return EXIT_OK
 
 

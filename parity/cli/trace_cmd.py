@@ -41,7 +41,7 @@ DEFAULT_SAMPLES = 16
 class TraceSource:
     """What a trace runs: both models, the input and where they came from."""
 
-    np_model: numpy_rnn.Sequential
+    np_model: Any
     keras_model: Any
     x: np.ndarray
     description: str
@@ -62,6 +62,12 @@ class _Exit(Exception):
 OpenBundle = Callable[[str, str, bool], tuple]
 
 
+def _shape_text(x: Any) -> str:
+    """``(16, 5) int32`` for an array, a comma list of them for several inputs."""
+    xs = x if isinstance(x, list) else [x]
+    return ", ".join(f"{tuple(a.shape)} {a.dtype}" for a in xs)
+
+
 def _from_bundle(path: str, args: argparse.Namespace, open_bundle: OpenBundle) -> TraceSource:
     bundle, code = open_bundle(COMMAND, path, False)
     if bundle is None:
@@ -75,7 +81,7 @@ def _from_bundle(path: str, args: argparse.Namespace, open_bundle: OpenBundle) -
     keras_model = model_to_keras(bundle.model)
     return TraceSource(bundle.model, keras_model, x,
                        f"bundle {path}: numpy model vs Keras rebuilt from the same weights, on "
-                       f"{how} {tuple(x.shape)} {x.dtype}")
+                       f"{how} {_shape_text(x)}")
 
 
 def _from_keras_file(path: str, args: argparse.Namespace, open_bundle: OpenBundle
@@ -95,7 +101,7 @@ def _from_keras_file(path: str, args: argparse.Namespace, open_bundle: OpenBundl
     x = make_test_inputs(np_model, args.samples, timesteps=args.timesteps, seed=args.seed)
     return TraceSource(np_model, keras_model, x,
                        f"model {path}: numpy_rnn.load_keras_model vs keras.saving.load_model, "
-                       f"on generated inputs {tuple(x.shape)} {x.dtype} (--samples "
+                       f"on generated inputs {_shape_text(x)} (--samples "
                        f"{args.samples}, --seed {args.seed})")
 
 
@@ -116,7 +122,7 @@ def _from_h5_file(path: str, args: argparse.Namespace, open_bundle: OpenBundle) 
     x = make_test_inputs(source.model, args.samples, timesteps=args.timesteps, seed=args.seed)
     return TraceSource(source.model, keras_model, x,
                        f"model {path}: numpy_rnn.load_keras_model vs tf_keras.models.load_model "
-                       f"(Keras 2 semantics), on generated inputs {tuple(x.shape)} {x.dtype} "
+                       f"(Keras 2 semantics), on generated inputs {_shape_text(x)} "
                        f"(--samples {args.samples}, --seed {args.seed})")
 
 

@@ -32,7 +32,7 @@ def output_contradictions(name: str, out: dict) -> list[str]:
     """Why one passing output's figures say it failed (empty: consistent)."""
     if not isinstance(out, dict):
         return []
-    refereed = REFEREED in str(out.get("note") or "")
+    refereed = out.get("refereed") is True or REFEREED in str(out.get("note") or "")
     problems = []
     if out.get("passed") is False:
         problems.append(f"output {name!r} has \"passed\": false")

@@ -33,8 +33,17 @@ def sequence_curves(outcomes: Sequence[Outcome]) -> list[dict]:
         for d in o.report.sequence_outputs:
             curves.append({"case": o.case, "output": d.name, "dtype": d.dtype, "atol": d.atol,
                            "status": o.status, "errors": list(d.error_by_timestep or []),
-                           "first_bad": d.first_bad_timestep, "growth": d.error_growth})
+                           "first_bad": d.first_bad_timestep, "growth": d.error_growth,
+                           "refereed": bool(getattr(d, "refereed", False))})
     return curves
+
+
+def curve_label(c: dict) -> str:
+    """A curve's legend entry: case [output], its status when it failed, and a refereed curve
+    marked (dashed in the plot), since it may lie above atol and still pass."""
+    failed = c["status"] in ("FAIL", "ERROR", "REGRESSED")
+    return (f"{c['case']} [{c['output']}]" + (f"  {c['status']}" if failed else "")
+            + ("  (refereed by float64 Keras)" if c.get("refereed") else ""))
 
 
 #: Curves drawn in colour and named in the legend per panel (the worst ones, and every failing
@@ -75,8 +84,11 @@ def plot_error_by_timestep(outcomes: Sequence[Outcome], path: str, *, title: str
 
         ranked = sorted(mine, key=peak, reverse=True)
         failing = [c for c in ranked if c["status"] in ("FAIL", "ERROR", "REGRESSED")]
-        labelled = failing + [c for c in ranked if c not in failing][:max(0, MAX_LABELLED
-                                                                            - len(failing))]
+        # a refereed curve may lie above atol and still pass: always named, marked as such
+        refereed = [c for c in ranked if c["refereed"] and c not in failing]
+        named = failing + refereed
+        labelled = named + [c for c in ranked if c not in named][:max(0, MAX_LABELLED
+                                                                        - len(named))]
         others = [c for c in mine if c not in labelled]
         for c in others:
             y = np.asarray(c["errors"], dtype=np.float64)
@@ -90,10 +102,11 @@ def plot_error_by_timestep(outcomes: Sequence[Outcome], path: str, *, title: str
             y = np.where(np.isfinite(y), y, np.nan)
             y = np.where(y > 0, y, zero_at)
             failed = c["status"] in ("FAIL", "ERROR", "REGRESSED")
-            label = f"{c['case']} [{c['output']}]" + (f"  {c['status']}" if failed else "")
+            label = curve_label(c)
             color = "red" if failed and len(failing) == 1 else cmap(i % 20)
             ax.plot(np.arange(y.size), y, marker="o" if y.size <= 40 else None, markersize=3,
-                    linewidth=2.6 if failed else 1.3, color=color, label=label, zorder=3)
+                    linewidth=2.6 if failed else 1.3, color=color, label=label, zorder=3,
+                    linestyle="--" if c["refereed"] else "-")
             if c["first_bad"] is not None:
                 ax.axvline(c["first_bad"], color=color, linestyle=":", linewidth=1)
         ax.axhline(atol, color="black", linestyle="--", linewidth=1.2,
@@ -105,7 +118,9 @@ def plot_error_by_timestep(outcomes: Sequence[Outcome], path: str, *, title: str
         ax.set_xlabel("timestep (processing order)")
         ax.set_ylabel("max |numpy - keras| at the timestep")
         ax.set_title(f"{dtype} sequence outputs: {len(mine)} curve(s), "
-                     f"{len(failing)} failing", fontsize=11)
+                     f"{len(failing)} failing"
+                     + (f", {len(refereed)} refereed by float64 Keras (dashed)" if refereed else ""),
+                     fontsize=11)
         ax.grid(True, which="major", alpha=0.4)
         ax.legend(fontsize=7.5, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     if title:

@@ -88,6 +88,8 @@ OUTPUT_SCHEMA: dict = {
         "error_growth": _NUM_OR_NULL, "error_slope": _NUM_OR_NULL, "mean_abs_err": _NUM_OR_NULL,
         "ulp_at_worst": _NUM_OR_NULL,
         "note": {"type": "string"},
+        # optional: reports written before it existed lack it (the note says so there)
+        "refereed": {"type": "boolean"},
     },
 }
 

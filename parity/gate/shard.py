@@ -1,15 +1,15 @@
 """``numpy-rnn parity --shard K/N``: one sweep, split over N machines, with what lets the parts be
 checked to belong together when ``merge-reports`` joins them.
 
-The sweep is the canonical case list: the fixed grid, the reference's group and the random
-examples (:func:`sweep_cases`; example *i* depends only on ``(seed, i)``), narrowed by ``--only``.
-Every machine builds that list the same way from the same arguments, so no list is shipped
-around; shard K (1-based) is the cases at positions ``K-1, K-1+N, K-1+2N, ...`` (round-robin).
+The sweep is the canonical case list (``parity.gate.catalog.sweep_cases``: the fixed grid, the
+gate's own row, the reference's group and the random examples, narrowed by ``--only``).  Every
+machine builds that list the same way from the same arguments, so no list is shipped around;
+shard K (1-based) is the cases at positions ``K-1, K-1+N, K-1+2N, ...`` (round-robin).
 
 Why round-robin over the canonical order rather than a hash of the case name:
 
 * shard sizes differ by at most one (a name hash leaves them uneven: SHA-256 of the name modulo
-  4 splits the default 126 cases 25/30/35/36), and neighbouring cases, which are alike in cost
+  4 split the 126 default cases of early issue 21 25/30/35/36), and neighbouring cases, which are alike in cost
   (the ``grad/training`` rows, the 500-sample LSTM grid), are dealt to different machines;
 * a hash would only help if shards of *different* case lists were merged, which merging refuses
   anyway: every report records the sweep's size and a fingerprint of its full name list, and
@@ -25,11 +25,10 @@ import hashlib
 import re
 from typing import Sequence, TypeVar
 
-from ..cases import Case, all_cases, random_cases, reference_cases
 from ..report import ParityReport
-from .outcome import Outcome, select
+from .outcome import Outcome
 
-__all__ = ["parse_shard", "shard_positions", "select_shard", "sweep_cases", "fingerprint",
+__all__ = ["parse_shard", "shard_positions", "select_shard", "fingerprint",
            "sweep_info", "outcome_row", "outcome_from_row"]
 
 T = TypeVar("T")
@@ -65,15 +64,6 @@ def shard_positions(total: int, k: int, n: int) -> list[int]:
 def select_shard(items: Sequence[T], k: int, n: int) -> list[T]:
     """The items of shard ``k`` of ``n``, in their order."""
     return [items[i] for i in shard_positions(len(items), k, n)]
-
-
-def sweep_cases(seed: int, examples: int, reference: str, only: str | None) -> list[Case]:
-    """The canonical case list of ``numpy-rnn parity`` with these options: the fixed grid, the
-    reference's group, ``examples`` random cases, narrowed by ``--only``.  The same arguments
-    give the same list (names and order) on every machine and in every worker process."""
-    cases = (all_cases(seed) + reference_cases(seed, reference)
-             + random_cases(seed, examples, reference))
-    return select(cases, only) if only else cases
 
 
 def fingerprint(names: Sequence[str]) -> str:

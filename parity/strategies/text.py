@@ -25,7 +25,7 @@ __all__ = [
     "words", "word_pools", "texts", "corpora", "filters", "splits",
     "tokenizer_options", "tokenizer_cases",
     "standardize_options", "split_options", "ngrams_options", "text_vectorization_options",
-    "text_vectorization_cases", "vocabulary_lists",
+    "text_vectorization_cases", "vocabulary_lists", "OUTPUT_MODES", "idf_weight_lists",
     "token_id_sequences", "pad_sequences_options", "pad_cases",
 ]
 
@@ -176,11 +176,15 @@ def ngrams_options() -> st.SearchStrategy[int | tuple[int, ...] | None]:
 
 
 _DRAW = object()
+#: ``TextVectorization`` output modes.
+OUTPUT_MODES = ("int", "multi_hot", "count", "one_hot", "tf_idf")
 
 
 @st.composite
-def text_vectorization_options(draw: Any, standardize: Any = _DRAW, split: Any = _DRAW) -> dict:
-    """Keyword options for ``TextVectorization(...)`` in ``output_mode="int"``.
+def text_vectorization_options(draw: Any, standardize: Any = _DRAW, split: Any = _DRAW,
+                               output_mode: str = "int") -> dict:
+    """Keyword options for ``TextVectorization(...)`` in ``output_mode`` (default ``"int"``;
+    other modes draw ``pad_to_max_tokens`` instead of ``output_sequence_length``).
 
     ``standardize`` / ``split`` fix that option instead of drawing it (hypothesis favours the first
     choice of a ``sampled_from``; parametrizing over them guarantees every option is exercised).
@@ -189,10 +193,14 @@ def text_vectorization_options(draw: Any, standardize: Any = _DRAW, split: Any =
         "standardize": draw(standardize_options()) if standardize is _DRAW else standardize,
         "split": draw(split_options()) if split is _DRAW else split,
     }
+    if output_mode != "int":
+        options["output_mode"] = output_mode
     if draw(st.booleans()):
         options["max_tokens"] = draw(st.integers(3, 12))
-    if draw(st.booleans()):
+    if output_mode == "int" and draw(st.booleans()):
         options["output_sequence_length"] = draw(st.integers(0, 9))
+    if output_mode != "int" and "max_tokens" in options and draw(st.booleans()):
+        options["pad_to_max_tokens"] = True
     if options["split"] is not None and draw(st.integers(0, 3)) == 0:
         options["ngrams"] = draw(ngrams_options())
     return options
@@ -218,6 +226,12 @@ def text_vectorization_cases(draw: Any, **fixed: Any) -> VectorizerCase:
 def vocabulary_lists(max_size: int = 10) -> st.SearchStrategy[list[str]]:
     """A ``TextVectorization(vocabulary=...)`` list: unique, non-empty tokens."""
     return st.lists(words().filter(lambda w: w != ""), min_size=1, max_size=max_size, unique=True)
+
+
+def idf_weight_lists(size: int) -> st.SearchStrategy[list[float]]:
+    """``size`` positive idf weights (as Keras's ``log(1 + N / (1 + df))`` would give)."""
+    return st.lists(st.floats(0.0625, 5.0, allow_nan=False, width=32), min_size=size,
+                    max_size=size)
 
 
 def token_id_sequences(max_len: int = 8, max_id: int = 20, floats: bool = False) -> st.SearchStrategy[list]:

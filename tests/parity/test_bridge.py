@@ -12,8 +12,8 @@ import parity  # noqa: E402
 
 
 def test_unsupported_layer_names_layer_and_type():
-    with pytest.raises(parity.UnsupportedKerasFeature, match=r"'conv'.*Conv1D"):
-        parity.from_keras(keras.layers.Conv1D(2, 3, name="conv"))
+    with pytest.raises(parity.UnsupportedKerasFeature, match=r"'conv'.*Conv2D"):
+        parity.from_keras(keras.layers.Conv2D(2, 3, name="conv"))
 
 
 def test_custom_activation_refused():

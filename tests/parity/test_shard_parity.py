@@ -21,7 +21,7 @@ from parity.gate import sweep  # noqa: E402
 from tests.parity.test_readme_blocks import readme_blocks, run_bash_block  # noqa: E402
 
 ONLY = ("lstm/default,lstm/return_sequences [keras->numpy],grad/dense/2-D activation=None,"
-        "grad/models/*,random")
+        "grad/models/stacked*,random")
 COMMON = ["--only", ONLY, "--examples", "3", "--seed", "0"]
 
 

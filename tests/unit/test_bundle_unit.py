@@ -153,9 +153,9 @@ def test_corrupted_bytes_are_refused(bundle_path):
 
 
 def test_unknown_or_future_format_version_is_refused(bundle_path):
-    _rewrite(bundle_path, mutate_config=lambda c: c.update(format_version=2))
-    with pytest.raises(BundleVersionError, match="format version 2.*newer.*reads format "
-                                                 r"version\(s\) 1\.\.1"):
+    _rewrite(bundle_path, mutate_config=lambda c: c.update(format_version=3))
+    with pytest.raises(BundleVersionError, match="format version 3.*newer.*reads format "
+                                                 r"version\(s\) 1\.\.2"):
         numpy_rnn.load(bundle_path)
     _rewrite(bundle_path, mutate_config=lambda c: c.update(format_version="1"))
     with pytest.raises(BundleVersionError, match="unknown bundle format version '1'"):

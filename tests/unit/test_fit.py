@@ -349,13 +349,26 @@ class Terminal(io.StringIO):
         return True
 
 
-def test_quiet_off_a_terminal_and_with_verbose_0(capsys):
+def test_quiet_with_verbose_0(capsys):
     model = compiled(linear_model())
     x, y = data()
     model.fit(x, y, batch_size=2, epochs=2, verbose=0)
-    model.fit(x, y, batch_size=2, epochs=2)  # "auto": capsys is not a terminal
-    model.evaluate(x, y)
+    model.evaluate(x, y, verbose=0)
     assert capsys.readouterr().out == ""
+
+
+def test_auto_off_a_terminal_writes_a_line_per_epoch(capsys):
+    """Keras's ``"auto"`` is 1 (``ProgbarLogger.set_params``): off a terminal the progress bar
+    writes its final line of each epoch (issue 21: numpy_rnn used to print nothing)."""
+    model = compiled(linear_model())
+    x, y = data()
+    hist = model.fit(x, y, batch_size=2, epochs=2)  # "auto": capsys is not a terminal
+    model.evaluate(x, y)
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "Epoch 1/2" and lines[2] == "Epoch 2/2" and len(lines) == 5
+    for line, loss in zip(lines[1:4:2], hist.history["loss"]):
+        assert line.startswith("5/5 ") and line.endswith(f"loss: {loss:.4f}")
+    assert lines[4].startswith("1/1 ")
 
 
 def test_verbose_2_one_line_per_epoch(capsys):

@@ -20,6 +20,7 @@ import pytest
 import numpy_rnn
 from numpy_rnn.formats.keras_layers import supported_keras_layers
 from numpy_rnn import KerasFileError, UnsupportedModelError
+from numpy_rnn.formats.keras_layers import supported_keras_layers
 from tests.helpers import reference_lstm
 
 h5py = pytest.importorskip("h5py")
@@ -99,13 +100,15 @@ def write_archive(path, config, weights, metadata=None, weights_name="model.weig
     return path
 
 
-RNG = np.random.default_rng(0)
-EMB = RNG.normal(size=(10, 3)).astype("float32")
-K = RNG.normal(scale=0.5, size=(3, 16)).astype("float32")
-R = RNG.normal(scale=0.5, size=(4, 16)).astype("float32")
-B = RNG.normal(scale=0.5, size=(16,)).astype("float32")
-KD = RNG.normal(size=(4, 5)).astype("float32")
-BD = RNG.normal(size=(5,)).astype("float32")
+# Drawn once, at import, in a fixed order: the same constants whatever order the tests run in.
+# Tests draw their inputs from ``case_rng`` (conftest.py), never from this generator.
+_CONSTANTS_RNG = np.random.default_rng(0)
+EMB = _CONSTANTS_RNG.normal(size=(10, 3)).astype("float32")
+K = _CONSTANTS_RNG.normal(scale=0.5, size=(3, 16)).astype("float32")
+R = _CONSTANTS_RNG.normal(scale=0.5, size=(4, 16)).astype("float32")
+B = _CONSTANTS_RNG.normal(scale=0.5, size=(16,)).astype("float32")
+KD = _CONSTANTS_RNG.normal(size=(4, 5)).astype("float32")
+BD = _CONSTANTS_RNG.normal(size=(5,)).astype("float32")
 
 
 def next_word_archive(path, mask_zero=True, **lstm_kw):
@@ -140,7 +143,7 @@ def test_sequential_archive_reads_into_an_equal_numpy_model(tmp_path):
     np.testing.assert_allclose(model.predict(ids), expected_next_word(ids), atol=1e-6)
 
 
-def test_functional_chain_with_keras_mask_plumbing(tmp_path):
+def test_functional_chain_with_keras_mask_plumbing(tmp_path, case_rng):
     # The config Keras 3.15 writes for Input -> Masking -> LSTM -> Dense: Masking's mask is
     # recorded as NotEqual / Any operations feeding the LSTM's `mask` argument.
     def tensor(name, shape, dtype="float32"):
@@ -175,7 +178,7 @@ def test_functional_chain_with_keras_mask_plumbing(tmp_path):
                           "layers/lstm/cell": [K, R, B], "layers/dense": [KD, BD]})
     model = numpy_rnn.load_keras_model(path)
     assert [type(layer).__name__ for layer in model.layers] == ["Masking", "LSTM", "Dense"]
-    x = RNG.normal(size=(1, 4, 3)).astype("float32")
+    x = case_rng.normal(size=(1, 4, 3)).astype("float32")
     padded = np.concatenate([np.full((1, 2, 3), 0.5, "float32"), x], axis=1)
     _, h, _ = reference_lstm(x, K, R, B)
     np.testing.assert_allclose(model.predict(padded), h @ KD + BD, atol=1e-5)
@@ -247,22 +250,18 @@ def test_every_problem_is_listed_in_one_error(tmp_path):
         embedding("embedding", 10, 3),
         layer("Lambda", "lam", function={}, arguments={}),
         mixed,
-        layer("Conv1D", "conv", filters=2, kernel_size=3),
+        layer("Conv2D", "conv", filters=2, kernel_size=3),
         dense("dense", 5, activation=act),
     ], "4 unsupported")
     text = str(err)
-    for needle in ["'lam' (Lambda)", "mixed_bfloat16", "time_major=True", "'conv' (Conv1D)",
+    for needle in ["'lam' (Lambda)", "mixed_bfloat16", "time_major=True", "'conv' (Conv2D)",
                    "'swishy'"]:
         assert needle in text, needle
     assert len(err.problems) == 4  # the LSTM's two options share its line
-    listed = ", ".join(supported_keras_layers())  # the table's rows (merge layers included)
-    assert listed in text
-    for name in ("Bidirectional", "Dense", "Dropout", "Embedding", "GRU", "LSTM", "Masking",
-                 "SimpleRNN"):
-        assert name in listed
+    assert "supported: " + ", ".join(supported_keras_layers()) in text  # the whole table
 
 
-def test_branchy_functional_model_is_refused(tmp_path):
+def _branchy(out_ref="dense"):
     def tensor(name, shape):
         return {"class_name": "__keras_tensor__",
                 "config": {"shape": shape, "dtype": "float32", "keras_history": [name, 0, 0]}}
@@ -277,20 +276,44 @@ def test_branchy_functional_model_is_refused(tmp_path):
         node(lstm("lstm_a", 4), [tensor("input_layer", x)]),
         node(lstm("lstm_b", 4), [tensor("input_layer", x)]),
         node(layer("Add", "add"), [[tensor("lstm_a", [None, 4]), tensor("lstm_b", [None, 4])]]),
-        node(dense("dense", 2), [tensor("add", [None, 4])]),
+        node(dense("dense", 5), [tensor("add", [None, 4])]),
     ]
-    config = {"module": "keras.src.models.functional", "class_name": "Functional",
-              "config": {"name": "branchy", "trainable": True, "layers": layers,
-                         "input_layers": [["input_layer", 0, 0]],
-                         "output_layers": [["dense", 0, 0]]},
-              "registered_name": "Functional"}
-    path = write_archive(tmp_path / "b.keras", config, {})
+    return {"module": "keras.src.models.functional", "class_name": "Functional",
+            "config": {"name": "branchy", "trainable": True, "layers": layers,
+                       "input_layers": [["input_layer", 0, 0]],
+                       "output_layers": [[out_ref, 0, 0]]},
+            "registered_name": "Functional"}
+
+
+def test_branchy_functional_model_reads_as_a_graph(tmp_path, case_rng):
+    """Two LSTMs on one input, an Add, a Dense: a numpy_rnn.Model equal to Keras's equations."""
+    K2, R2, B2 = K[:, ::-1].copy(), R[::-1].copy(), B[::-1].copy()
+    path = write_archive(tmp_path / "b.keras", _branchy(), {
+        "layers/input_layer": [], "layers/lstm/cell": [K, R, B],
+        "layers/lstm_1/cell": [K2, R2, B2], "layers/add": [], "layers/dense": [KD, BD]})
+    model = numpy_rnn.load_keras_model(path)
+    assert isinstance(model, numpy_rnn.Model)
+    assert [lay.name for lay in model.layers] == ["input_layer", "lstm_a", "lstm_b", "add",
+                                                  "dense"]
+    x = case_rng.normal(size=(2, 4, 3)).astype("float32")
+    _, ha, _ = reference_lstm(x, K, R, B)
+    _, hb, _ = reference_lstm(x, K2, R2, B2)
+    np.testing.assert_allclose(model.predict(x), (ha + hb) @ KD + BD, rtol=1e-5, atol=1e-5)
+
+
+def test_bad_graphs_are_refused_with_every_problem(tmp_path):
+    config = _branchy()
+    layers = config["config"]["layers"]
+    layers[2]["inbound_nodes"][0]["args"][0]["config"]["keras_history"] = ["ghost", 0, 0]
+    layers[3]["inbound_nodes"][0]["args"][0][0]["config"]["keras_history"] = ["lstm_a", 0, 3]
+    layers.append({**layers[4], "name": "dense"})
     with pytest.raises(UnsupportedModelError) as info:
-        numpy_rnn.load_keras_model(path)
+        numpy_rnn.load_keras_model(write_archive(tmp_path / "b.keras", config, {}))
     text = str(info.value)
     assert "model 'branchy'" in text
-    assert "feeds 2 layers ['lstm_a', 'lstm_b']: branches are not supported" in text
-    assert "'add' (Add) takes 2 tensor inputs" in text or "not on the single chain" in text
+    assert "two layers are named 'dense'" in text
+    assert "reads a tensor of layer 'ghost', which the config does not have" in text
+    assert "reads output 3 of call 0 of 'lstm_a', which has 1 output(s)" in text
 
 
 def test_weight_shape_mismatch_names_the_weight_and_both_shapes(tmp_path):
@@ -379,17 +402,18 @@ def test_missing_h5py_names_the_extra_and_refusals_need_no_h5py(tmp_path):
     proc = subprocess.run([sys.executable, "-c", BLOCK_H5, str(good), str(bad)],
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
-    assert "IMPORT-ERROR" in proc.stdout and "pip install 'numpy-rnn[h5]'" in proc.stdout
+    assert "IMPORT-ERROR" in proc.stdout and "numpy-rnn[h5]" in proc.stdout
+    assert "pip install -e '.[h5]'" in proc.stdout
     assert "REFUSED" in proc.stdout and "Lambda" in proc.stdout
 
 
-def test_builtin_activation_serialized_as_function_object_is_accepted(tmp_path):
+def test_builtin_activation_serialized_as_function_object_is_accepted(tmp_path, case_rng):
     relu = {"module": "keras.activations", "class_name": "function", "config": "relu",
             "registered_name": None}
     config = sequential([input_layer([3], "float32"), dense("dense", 2, activation=relu)])
     kd, bd = KD[:3, :2], BD[:2]
     path = write_archive(tmp_path / "d.keras", config, {"layers/dense": [kd, bd]})
-    x = RNG.normal(size=(4, 3)).astype("float32")
+    x = case_rng.normal(size=(4, 3)).astype("float32")
     np.testing.assert_allclose(numpy_rnn.load_keras_model(path).predict(x),
                                np.maximum(x @ kd + bd, 0), atol=1e-6)
 

@@ -19,8 +19,8 @@ def _layer(units=4, features=3, seed=0, **kw):
     return layer
 
 
-def test_seed_readme_shapes():
-    inputs = np.random.randn(500, 12, 20)
+def test_seed_readme_shapes(case_rng):
+    inputs = case_rng.normal(size=(500, 12, 20))
     lstm = LSTM(units=100, features=20)
     assert lstm.forward(inputs).shape == (500, 100)
     assert lstm.forward(inputs, return_sequences=True).shape == (500, 12, 100)
@@ -89,17 +89,17 @@ def test_lazy_build_on_first_call():
     assert layer.built and layer.kernel.shape == (7, 20) and out.shape == (2, 5)
 
 
-def test_float32_stays_float32_and_float64_input_is_cast():
+def test_float32_stays_float32_and_float64_input_is_cast(case_rng):
     layer = LSTM(3, 2)
-    out = layer(np.random.randn(2, 3, 2))  # float64 input
+    out = layer(case_rng.normal(size=(2, 3, 2)))  # float64 input
     assert out.dtype == np.float32
-    out64 = LSTM(3, 2, dtype="float64")(np.random.randn(2, 3, 2).astype(np.float32))
+    out64 = LSTM(3, 2, dtype="float64")(case_rng.normal(size=(2, 3, 2)).astype(np.float32))
     assert out64.dtype == np.float64
 
 
-def test_per_call_return_sequences_overrides_layer():
+def test_per_call_return_sequences_overrides_layer(case_rng):
     layer = LSTM(3, 2, return_sequences=True)
-    x = np.random.randn(2, 4, 2)
+    x = case_rng.normal(size=(2, 4, 2))
     assert layer.forward(x).shape == (2, 4, 3)
     assert layer.forward(x, return_sequences=False).shape == (2, 3)
 
@@ -119,14 +119,14 @@ def test_activation_none_is_linear_and_names_are_case_sensitive():
         LSTM(3, activation="Tanh")
 
 
-def test_get_config_round_trip():
+def test_get_config_round_trip(case_rng):
     layer = LSTM(4, 3, activation="relu", recurrent_activation="hard_sigmoid", use_bias=False,
                  return_sequences=True, go_backwards=True, dtype="float64", seed=3)
     cfg = layer.get_config()
     clone = LSTM.from_config(cfg)
     assert clone.get_config() == cfg
     clone.set_weights(layer.get_weights())
-    x = np.random.randn(2, 5, 3)
+    x = case_rng.normal(size=(2, 5, 3))
     np.testing.assert_array_equal(clone(x), layer(x))
 
 

@@ -121,8 +121,8 @@ def test_config_round_trip_rebuilds_the_same_model():
     assert [layer.name for layer in clone.layers] == ["emb", "lstm_a", "gru_b", "out"]
     clone.set_weights(model.get_weights())
     np.testing.assert_array_equal(clone(x), y)
-    with pytest.raises(ValueError, match="class_name.*Conv1D"):
-        Sequential.from_config({"layers": [{"class_name": "Conv1D", "config": {}}]})
+    with pytest.raises(ValueError, match="class_name.*Conv2D"):
+        Sequential.from_config({"layers": [{"class_name": "Conv2D", "config": {}}]})
 
 
 def test_get_set_weights_in_layer_order_and_all_or_nothing():

@@ -16,7 +16,7 @@ import pytest
 from parity import cli, gate
 from parity.cases import Case
 from parity.gate import baseline as bl
-from parity.gate import jobs, merge, shard
+from parity.gate import catalog, jobs, merge, shard
 from parity.report import ParityReport, compare_outputs
 
 from tests.helpers import check_junit_structure
@@ -41,7 +41,7 @@ def check_partition(names: list[str], n: int) -> list[list[str]]:
 
 @pytest.mark.parametrize("n", [1, 2, 3, 4, 7, 200])
 def test_partition_of_the_real_sweep(n):
-    names = [c.name for c in shard.sweep_cases(0, 10, "keras", None)]
+    names = [c.name for c in catalog.sweep_cases(0, 10, "keras", None)]
     parts = check_partition(names, n)
     # round-robin, stated by hand: shard k holds positions k-1, k-1+n, ...
     assert parts[0][:2] == names[0:2 * n:n][:2]
@@ -111,12 +111,12 @@ def test_cli_list_shard_lists_that_shard(capsys):
 
 def test_case_names_are_unique_and_stable():
     for reference in ("keras", "tf_keras"):
-        a = [c.name for c in shard.sweep_cases(0, 60, reference, None)]
+        a = [c.name for c in catalog.sweep_cases(0, 60, reference, None)]
         assert len(a) == len(set(a)), "duplicate case names"
-        assert a == [c.name for c in shard.sweep_cases(0, 60, reference, None)]
+        assert a == [c.name for c in catalog.sweep_cases(0, 60, reference, None)]
         # the random cases' parameters depend on (seed, index) only
-        p1 = [c.params for c in shard.sweep_cases(3, 60, reference, "random")]
-        p2 = [c.params for c in shard.sweep_cases(3, 20, reference, "random")]
+        p1 = [c.params for c in catalog.sweep_cases(3, 60, reference, "random")]
+        p2 = [c.params for c in catalog.sweep_cases(3, 20, reference, "random")]
         assert p1[:20] == p2
         assert shard.sweep_info(a)["fingerprint"] == shard.fingerprint(a)
     with pytest.raises(ValueError, match="repeated"):

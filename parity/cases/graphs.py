@@ -1,0 +1,275 @@
+"""Functional-graph rows of ``numpy-rnn parity``: ``models/graph <kind>`` and
+``grad/models/graph <kind>`` for each model of :mod:`parity.cases.graph_models` (seq2seq with
+states, residual add, two inputs, two outputs, nested, shared), plus a legacy ``.h5`` written by
+tf_keras, a bundle round trip, a model that reads strings (``TextVectorization`` inside) and
+``selftest/graph bugs are caught``.
+
+* forward (float32): Keras saves the model (``model.save("m.keras")``),
+  ``numpy_rnn.load_keras_model`` reads it, every output compared with Keras's;
+* gradients (float64): the ``parity.from_keras`` twin against ``tf.GradientTape``, every weight
+  and every float input, the scalar the sum of every output;
+* the self-test plants one graph bug per model in a fresh twin (merge inputs swapped, a merged
+  mask combined with AND instead of OR, a fan-out gradient overwritten instead of summed, a
+  nested model's weights out of order, the states wired the other way round) and passes only
+  when every plant fails its comparison and the honest twins pass.  Plants live in copies
+  (instance attributes, a config edited before rebuilding); the fan-out plant replaces
+  ``numpy_rnn.graph.backward._add_grad`` for the length of its one comparison and puts it back.
+"""
+from __future__ import annotations
+
+import contextlib
+import functools
+import os
+import tempfile
+import types
+import warnings
+from typing import Any, Callable, Iterator
+
+import numpy as np
+
+import numpy_rnn
+from numpy_rnn.graph import backward as graph_backward
+from numpy_rnn.testing import lookup
+
+from ..bridge import compare, compare_gradients, from_keras
+from ..bridge.train import floatx
+from ..report import ParityReport
+from .case import Case, register
+from .graph_models import GRAPHS, graph_inputs, keras_namespace
+from .selftest import verdict
+from .weights import randomize_model
+
+
+@contextlib.contextmanager
+def _quiet() -> Iterator[None]:
+    """Keras warns that a nested functional model drops the mask it is given (and so does
+    numpy_rnn's twin, as the rows check); and that ``.h5`` is legacy.  Not news in a row."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*does not support masking.*")
+        warnings.filterwarnings("ignore", message=".*HDF5 file.*legacy.*")
+        yield
+
+
+def _quietly(fn: Callable[..., ParityReport]) -> Callable[..., ParityReport]:
+    @functools.wraps(fn)
+    def run(*args: Any, **kwargs: Any) -> ParityReport:
+        with _quiet():
+            return fn(*args, **kwargs)
+    return run
+
+
+def keras_graph(kind: str, seed: int, dtype: str = "float32") -> tuple[Any, list]:
+    """The Keras model of ``kind`` with gate-distinct random weights, and inputs for it."""
+    import keras
+
+    keras.backend.clear_session()
+    rng = np.random.default_rng(seed)
+    with floatx(dtype):
+        model = GRAPHS[kind](keras_namespace(), dtype)
+        randomize_model(model, rng, dtype)
+    return model, graph_inputs(model, rng, dtype=dtype)
+
+
+@_quietly
+def file_case(kind: str, seed: int) -> ParityReport:
+    """Keras's ``.keras`` file read by ``numpy_rnn.load_keras_model``, against Keras."""
+    k, xs = keras_graph(kind, seed)
+    with tempfile.TemporaryDirectory(prefix="numpy-rnn-parity-") as tmp:
+        path = os.path.join(tmp, "model.keras")
+        k.save(path)
+        loaded = numpy_rnn.load_keras_model(path)
+    return compare(loaded, k, xs, case=f"models/graph {kind}")
+
+
+@_quietly
+def grad_case(kind: str, seed: int) -> ParityReport:
+    """float64 gradients of every weight and float input against ``tf.GradientTape``."""
+    k, xs = keras_graph(kind, seed, "float64")
+    with floatx("float64"):
+        return compare_gradients(from_keras(k), k, xs, case=f"grad/models/graph {kind}")
+
+
+@_quietly
+def tf_keras_h5_case(seed: int) -> ParityReport:
+    """A Keras 2 graph (tf_keras, two outputs) saved as ``.h5``, read with Keras 2's
+    semantics, against tf_keras."""
+    try:
+        import tensorflow as tf
+        import tf_keras
+    except ImportError as exc:  # a Keras 2 row: TensorFlow's, whatever Keras 3 runs on
+        return ParityReport("models/graph two outputs (tf_keras .h5)", [],
+                            skipped=f"tf_keras is not installed ({exc})")
+
+    rng = np.random.default_rng(seed)
+    k = GRAPHS["two outputs"](_tf_keras_namespace(tf_keras), "float32")
+    for w in k.weights:
+        w.assign(rng.normal(scale=0.4, size=tuple(w.shape)).astype("float32"))
+    xs = graph_inputs(k, rng)
+    with tempfile.TemporaryDirectory(prefix="numpy-rnn-parity-") as tmp:
+        path = os.path.join(tmp, "model.h5")
+        k.save(path)
+        loaded = numpy_rnn.load_keras_model(path)
+    expected = [np.asarray(o) for o in k(tf.convert_to_tensor(xs[0]), training=False)]
+    report = compare(loaded, _Fixed(expected), xs, case="models/graph two outputs (tf_keras .h5)")
+    return report
+
+
+def _tf_keras_namespace(tf_keras: Any) -> Any:
+    names = {n: getattr(tf_keras.layers, n) for n in dir(tf_keras.layers) if n[:1].isupper()}
+    names.update(Input=tf_keras.Input, Model=tf_keras.Model, Sequential=tf_keras.Sequential)
+    return types.SimpleNamespace(**names)
+
+
+class _Fixed:
+    """A reference that answers with outputs computed already (tf_keras's)."""
+
+    def __init__(self, outputs: list) -> None:
+        self.outputs = outputs
+
+    def __call__(self, inputs: Any, **kwargs: Any) -> list:
+        return self.outputs
+
+
+@_quietly
+def text_case(seed: int) -> ParityReport:
+    """A model that reads strings (TextVectorization -> Embedding(mask_zero) -> LSTM -> Dense)
+    from Keras's ``.keras`` file, the vocabulary from its assets, on texts with unknown words
+    and an empty one."""
+    import keras
+
+    keras.backend.clear_session()
+    tv = keras.layers.TextVectorization(max_tokens=24, output_sequence_length=6)
+    tv.adapt(["the quick brown fox", "jumps over the lazy dog", "the end of the story"])
+    text = keras.Input((1,), dtype="string")
+    x = keras.layers.Embedding(24, 4, mask_zero=True)(tv(text))
+    k = keras.Model(text, keras.layers.Dense(2, activation="tanh")(keras.layers.LSTM(3)(x)))
+    randomize_model(k, np.random.default_rng(seed))
+    texts = np.array([["the lazy fox"], ["THE END!"], [""], ["unknown words here"]],
+                     dtype=object)
+    with tempfile.TemporaryDirectory(prefix="numpy-rnn-parity-") as tmp:
+        path = os.path.join(tmp, "text.keras")
+        k.save(path)
+        loaded = numpy_rnn.load_keras_model(path)
+    return compare(loaded, k, texts, case="models/graph text (TextVectorization)")
+
+
+@_quietly
+def bundle_case(seed: int) -> ParityReport:
+    """A two-input graph bundled with Keras's outputs, loaded back, against Keras."""
+    k, xs = keras_graph("seq2seq with states", seed)
+    twin = from_keras(k)
+    with tempfile.TemporaryDirectory(prefix="numpy-rnn-parity-") as tmp:
+        path = os.path.join(tmp, "graph.npz")
+        numpy_rnn.save(twin, path, test_inputs=xs, test_outputs=np.asarray(k(xs)),
+                       verified_by="keras")
+        loaded = numpy_rnn.load(path)
+    tol = lookup("float32")
+    return compare(loaded, k, xs, case="models/graph bundle save->load", rtol=tol.rtol,
+                   atol=tol.atol)
+
+
+# -- the self-test -------------------------------------------------------------------------------
+def _swap_subtract(twin: Any) -> None:
+    layer = twin.get_layer("diff")
+    layer._merge = lambda xs, masks: (xs[1] - xs[0], None)
+
+
+def _and_masks(twin: Any) -> None:
+    layer = twin.get_layer("merge")
+
+    def and_mask(inputs: Any, mask: Any = None) -> Any:
+        if mask is None or any(m is None for m in mask):
+            return None
+        out = np.asarray(mask[0], bool)
+        for m in mask[1:]:
+            out = out & np.asarray(m, bool)
+        return out
+    layer.compute_mask = and_mask
+
+
+def _nested_out_of_order(twin: Any) -> None:
+    inner = twin.get_layer("rnn_block")
+    weights = inner.get_weights()
+    shapes = [w.shape for w in weights]
+    i, j = next((a, b) for a in range(len(weights)) for b in range(a + 1, len(weights))
+                if shapes[a] == shapes[b] and not np.array_equal(weights[a], weights[b])) \
+        if any(shapes.count(s) > 1 for s in shapes) else (None, None)
+    if i is None:  # no two weights of one shape: move each one's values along instead
+        inner.set_weights([np.roll(w, 1) for w in weights])
+        return
+    weights[i], weights[j] = weights[j], weights[i]
+    inner.set_weights(weights)
+
+
+def _states_swapped(twin: Any) -> Any:
+    config = twin.get_config()
+    for item in config["layers"]:
+        for node in item.get("inbound_nodes", []):
+            state = node["kwargs"].get("initial_state")
+            if state is not None:
+                node["kwargs"]["initial_state"] = state[::-1]
+    swapped = numpy_rnn.Model.from_config(config)
+    swapped.set_weights(twin.get_weights())
+    return swapped
+
+
+def _planted(kind: str, seed: int, plant: Callable[[Any], Any], grad: bool = False,
+             patch: Any = None) -> bool:
+    """Whether the comparison of a twin of ``kind`` with ``plant`` applied fails."""
+    dtype = "float64" if grad else "float32"
+    k, xs = keras_graph(kind, seed, dtype)
+    twin = from_keras(k)
+    twin = plant(twin) or twin
+    original = graph_backward._add_grad
+    try:
+        if patch is not None:
+            graph_backward._add_grad = patch
+        with floatx(dtype):
+            report = (compare_gradients if grad else compare)(twin, k, xs, case="plant")
+        return not report.passed
+    except Exception:  # noqa: BLE001 - a plant that crashes is not caught by a comparison
+        return False
+    finally:
+        graph_backward._add_grad = original
+
+
+def _overwrite(grads: dict, tensor: Any, g: Any) -> None:
+    if g is not None and isinstance(tensor, graph_backward.SymbolicTensor):
+        grads[id(tensor)] = g
+
+
+PLANTS: dict[str, tuple[str, Callable, bool, Any]] = {
+    "merge inputs swapped": ("shared", _swap_subtract, False, None),
+    "merged mask AND instead of OR": ("two inputs", _and_masks, False, None),
+    "fan-out gradient overwritten": ("residual add", lambda t: None, True, _overwrite),
+    "nested weights out of order": ("nested", _nested_out_of_order, False, None),
+    "states wired the other way": ("seq2seq with states", _states_swapped, False, None),
+}
+
+
+@_quietly
+def selftest_case(seed: int) -> ParityReport:
+    rows = []
+    for kind, grad in (("residual add", False), ("residual add", True)):
+        honest = not _planted(kind, seed, lambda t: None, grad)
+        rows.append(verdict(f"control {kind}{' gradients' if grad else ''}", honest,
+                            "the honest twin must pass"))
+    for name, (kind, plant, grad, patch) in PLANTS.items():
+        caught = _planted(kind, seed, plant, grad, patch)
+        rows.append(verdict(f"plant: {name}", caught, f"planted in a twin of '{kind}': "
+                            + ("caught" if caught else "NOT caught")))
+    return ParityReport("selftest/graph bugs are caught", rows)
+
+
+@register("graphs")
+def graph_cases(seed: int) -> list[Case]:
+    out = []
+    for kind in GRAPHS:
+        out.append(Case(f"models/graph {kind}", lambda k=kind: file_case(k, seed)))
+    out.append(Case("models/graph two outputs (tf_keras .h5)", lambda: tf_keras_h5_case(seed)))
+    out.append(Case("models/graph bundle save->load", lambda: bundle_case(seed)))
+    out.append(Case("models/graph text (TextVectorization)", lambda: text_case(seed)))
+    for kind in GRAPHS:
+        out.append(Case(f"grad/models/graph {kind}", lambda k=kind: grad_case(k, seed)))
+    out.append(Case("selftest/graph bugs are caught", lambda: selftest_case(seed)))
+    return out
