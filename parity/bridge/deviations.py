@@ -24,6 +24,13 @@ only when the comparison meets the deviation's conditions:
   the first valid one of a row (in processing order) and that state is not zero: an
   ``initial_state``, or a stateful layer's carried state.  Condition: a failing comparison with
   a mask and an initial state (or a stateful layer).
+* ``mha-value-dim`` (JAX): ``MultiHeadAttention(value_dim != key_dim)`` raises in Keras on JAX
+  (``TypeError: cannot reshape array of shape (1, 5, 2, 1, 3) ... into shape (1, 5, 2, 4)``)
+  whenever it takes the fused ``ops.dot_product_attention`` path (no dropout, no attention
+  scores): ``jax.nn.dot_product_attention`` refuses value heads of another size and Keras's
+  fallback (``keras/src/backend/jax/nn.py``) reshapes the output to the *query's* shape.
+  Keras on TensorFlow and PyTorch compute it.  Not a comparison that fails: Keras crashes, so
+  the row is skipped before it runs (:func:`unsupported`).
 """
 from __future__ import annotations
 
@@ -33,7 +40,7 @@ from typing import Any
 from ..report import ParityReport
 from . import backend
 
-__all__ = ["Deviation", "DEVIATIONS", "active", "excuse", "float64_reason"]
+__all__ = ["Deviation", "DEVIATIONS", "active", "excuse", "float64_reason", "unsupported"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -59,6 +66,11 @@ DEVIATIONS: dict[str, Deviation] = {
         "PyTorch "
         "give zeros: they differ when that state is an initial_state or a stateful layer's "
         "carried state"),
+    "mha-value-dim": Deviation(
+        "mha-value-dim", ("jax",),
+        "Keras's MultiHeadAttention with value_dim != key_dim raises on JAX when it takes the "
+        "fused dot_product_attention path (no dropout, no attention scores): Keras's JAX "
+        "fallback reshapes the output to the query's head size (keras/src/backend/jax/nn.py)"),
 }
 
 
@@ -71,6 +83,13 @@ def active(key: str) -> Deviation | None:
 def _reason(deviation: Deviation) -> str:
     return (f"known deviation of Keras on {backend.configured()} ('{deviation.key}', "
             f"docs/backends.md): {deviation.summary}")
+
+
+def unsupported(key: str) -> backend.BackendUnsupported | None:
+    """A :class:`~parity.bridge.backend.BackendUnsupported` naming deviation ``key`` when this
+    process's backend has it (raise it: the gate counts the row skipped), else None."""
+    deviation = active(key)
+    return None if deviation is None else backend.BackendUnsupported(_reason(deviation))
 
 
 def float64_reason() -> str | None:
