@@ -27,7 +27,7 @@ import numpy as np
 
 from numpy_rnn import losses
 
-from ..bridge import BackendUnsupported, backend, compare, from_keras, to_keras
+from ..bridge import BackendUnsupported, backend, compare, deviations, from_keras, to_keras
 from ..bridge.autodiff import weighted_gradients
 from ..bridge.referee import referee
 from ..bridge.train import compare_training, floatx
@@ -154,7 +154,18 @@ def grad_report(case: str, n: Any, k: Any, x: np.ndarray, rng: np.random.Generat
     for name, a, e in zip(n.weight_names(), n_w, k_w):
         report.outputs.append(diff_arrays(f"d {name}", a, e, kind="gradient"))
     report.outputs.append(diff_arrays("d inputs", n_x, k_x, kind="gradient"))
-    if report.passed or x.dtype != np.float32:
+    if not report.passed and deviations.active("kink-subgradient") is not None:
+        off = np.ones(x.size, bool)
+        off[:min(len(KINKS), x.size)] = False  # kink_inputs plants them first
+        off = off.reshape(x.shape)
+        scale = float(np.max(np.abs(k_x))) if k_x.size else 0.0
+        kinks_only = all(d.passed for d in report.outputs[:-1]) and diff_arrays(
+            "d inputs", n_x[off], k_x[off], kind="gradient", scale=scale).passed
+        report = deviations.excuse(report, float64=x.dtype == np.float64,
+                                   kinks_only=kinks_only)
+    elif x.dtype == np.float64:
+        report = deviations.excuse(report, float64=True)
+    if report.passed or report.skipped or x.dtype != np.float32:
         return report
     r_y, r_w, r_x = keras_weighted_grads(float64_twin(k, x.shape), x.astype(np.float64),
                                          w.astype(np.float64), **call)
