@@ -36,6 +36,12 @@ only when the comparison meets the deviation's conditions:
   ``ReLU(max_value=m)`` at ``m``: 0.5, ``jnp.minimum`` splitting the tie, where TensorFlow gives
   1); numpy_rnn follows TensorFlow.  Condition: a failing comparison whose only elements out of
   tolerance are the planted kink inputs' gradients (the caller checks that).
+* ``sparse-crossentropy-clip`` (JAX): ``SparseCategoricalCrossentropy`` on probabilities that
+  the ``epsilon`` clip changes (exact 0 and 1): Keras on JAX normalizes, clips and takes the log
+  (``keras/src/backend/jax/nn.py``); on TensorFlow it clips, takes the log and hands it to
+  ``sparse_softmax_cross_entropy_with_logits``, which normalizes again after the clip.  The loss
+  and its gradient differ (6.24 vs 6.41 on the sweep's row; gradient 0 vs 0.054 at a clipped
+  element).  Condition: the caller's clipped-probabilities row fails.
 """
 from __future__ import annotations
 
@@ -81,6 +87,11 @@ DEVIATIONS: dict[str, Deviation] = {
         "JAX's autodiff takes another subgradient than TensorFlow's at an input exactly on a "
         "kink (LeakyReLU at 0: 1, not the slope; ReLU(max_value) at max_value: 0.5, not 1); "
         "every other element agrees"),
+    "sparse-crossentropy-clip": Deviation(
+        "sparse-crossentropy-clip", ("jax",),
+        "Keras's SparseCategoricalCrossentropy on clipped probabilities (exact 0 or 1): on JAX it "
+        "normalizes, clips and logs; on TensorFlow it clips, logs and renormalizes (softmax "
+        "cross-entropy of the clipped log), so loss and gradient differ where the clip acts"),
 }
 
 
@@ -110,11 +121,12 @@ def float64_reason() -> str | None:
 
 def excuse(report: ParityReport, *, float64: bool = False, mask: Any = None,
            initial_state: Any = None, stateful: bool = False,
-           kinks_only: bool = False) -> ParityReport:
+           kinks_only: bool = False, meets: tuple = ()) -> ParityReport:
     """``report`` skipped (figures kept) when it fails on a backend with a known deviation the
     comparison meets (module docstring); otherwise ``report`` unchanged.  ``float64``: the
     NumPy side computes in float64 (a failing float64 row says so too); ``kinks_only``: every
-    element out of tolerance is a gradient at an input on a kink."""
+    element out of tolerance is a gradient at an input on a kink; ``meets``: other deviation keys
+    the caller's comparison meets by construction."""
     if report.passed or report.skipped or not report.outputs:
         return report
     reasons = []
@@ -128,6 +140,9 @@ def excuse(report: ParityReport, *, float64: bool = False, mask: Any = None,
     deviation = active("kink-subgradient")
     if deviation is not None and kinks_only:
         reasons.append(_reason(deviation))
+    for key in meets:
+        if active(key) is not None:
+            reasons.append(_reason(DEVIATIONS[key]))
     if reasons:
         report.skipped = "; ".join(reasons)
     return report
