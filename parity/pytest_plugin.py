@@ -1,8 +1,11 @@
 """pytest plugin (entry point ``pytest11``: ``numpy_rnn_parity``): parity checks in anyone's suite.
 
 Options:
-    --parity-reference keras|tf_keras   the reference library the ``parity_check`` fixture builds
-                                        layers with (default keras = Keras 3)
+    --parity-reference REF              the reference the ``parity_check`` fixture builds layers
+                                        with: keras (Keras 3 on TensorFlow), keras-jax,
+                                        keras-torch, keras-numpy or tf_keras (default: Keras 3 on
+                                        the backend this process runs, ``KERAS_BACKEND``); one
+                                        whose backend is not this process's is a usage error
     --parity-report PATH                collect every comparison of the run -- through the fixture
                                         and through any ``parity.compare`` / ``assert_parity`` /
                                         ``compare_outputs`` call -- into one JSON report
@@ -20,8 +23,6 @@ NumPy); the reference library is imported when the fixture first uses it.
 from __future__ import annotations
 
 import datetime as _dt
-import importlib
-import importlib.util
 import json
 import os
 from typing import Any
@@ -29,8 +30,9 @@ from typing import Any
 import numpy as np
 import pytest
 
-from .bridge import (REFERENCES, compare, from_keras, import_tensorflow_quietly, install_hint,
-                     quiet_tensorflow_logs, to_keras)
+from .bridge import (REFERENCE_BACKENDS, REFERENCES, BackendMismatch, backend, compare,
+                     from_keras, install_hint, quiet_tensorflow_logs, reference_module, to_keras)
+from .bridge.references import missing as reference_missing
 from .cases.weights import gate_weights
 from .gate import versions
 from .report import add_observer, json_safe, remove_observer
@@ -44,10 +46,11 @@ def _install_hint(reference: str) -> str:
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("parity", "numpy-rnn parity checks")
-    group.addoption("--parity-reference", action="store", default="keras",
-                    choices=_REFERENCES, metavar="keras|tf_keras",
-                    help="reference library for the parity_check fixture (default keras: "
-                         "Keras 3; tf_keras: Keras 2)")
+    group.addoption("--parity-reference", action="store", default=None,
+                    choices=_REFERENCES, metavar="|".join(_REFERENCES),
+                    help="reference for the parity_check fixture: keras (Keras 3 on "
+                         "TensorFlow), keras-jax, keras-torch, keras-numpy, tf_keras (Keras 2); "
+                         "default: Keras 3 on this process's backend (KERAS_BACKEND)")
     group.addoption("--parity-report", action="store", default=None, metavar="PATH",
                     help="write every parity comparison of the run into one JSON report")
 
@@ -104,10 +107,17 @@ def pytest_load_initial_conftests(early_config: pytest.Config, parser: pytest.Pa
 
 def pytest_configure(config: pytest.Config) -> None:
     quiet_tensorflow_logs()  # also when registered too late for the hook above (pytest_plugins)
-    reference = config.getoption("parity_reference", "keras")
-    if reference != "keras" and importlib.util.find_spec(reference) is None:
-        raise pytest.UsageError(f"--parity-reference {reference}: {reference} is not installed; "
-                                f"install it with {_install_hint(reference)}")
+    reference = config.getoption("parity_reference", None)
+    if reference is not None:
+        problem = reference_missing(reference)
+        if problem is not None:
+            raise pytest.UsageError(problem.replace("--reference", "--parity-reference", 1))
+        wanted, running = REFERENCE_BACKENDS[reference], backend.configured()
+        if wanted != running:
+            raise pytest.UsageError(
+                f"--parity-reference {reference}: it runs on Keras's {wanted!r} backend, but "
+                f"this process runs {running!r} (KERAS_BACKEND); Keras picks its backend once "
+                f"per process: run pytest with KERAS_BACKEND={wanted}")
     path = config.getoption("parity_report", None)
     if path is not None:
         parent = os.path.dirname(os.path.abspath(path))
@@ -156,11 +166,21 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     collector = _collector(session.config)
     if collector is None or collector.path is None:
         return
-    payload = collector.write(versions())
+    payload = collector.write(versions(default_reference(session.config)))
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
     if reporter is not None:
         reporter.write_line(f"parity: {payload['n_comparisons']} comparison(s), "
                             f"{payload['n_failed']} failed, written to {collector.path}")
+
+
+def default_reference(config: pytest.Config) -> str:
+    """``--parity-reference``, else the reference of this process's Keras backend."""
+    given = config.getoption("parity_reference", None)
+    if given is not None:
+        return given
+    running = backend.configured()
+    return next((r for r, b in REFERENCE_BACKENDS.items() if b == running and r != "tf_keras"),
+                "keras")
 
 
 class ParityCheck:
@@ -173,13 +193,13 @@ class ParityCheck:
 
     @property
     def keras(self) -> Any:
-        """The reference module (``keras`` or ``tf_keras``), imported on first use."""
+        """The reference module (``keras`` on the reference's backend, or ``tf_keras``),
+        imported on first use (TensorFlow without its start-up log lines)."""
         if self._module is None:
             try:
-                import_tensorflow_quietly()  # without its start-up log lines, if not yet imported
-                self._module = importlib.import_module(self.reference)
-            except ImportError as exc:
-                pytest.fail(f"--parity-reference {self.reference}: cannot import it ({exc}); "
+                self._module = reference_module(self.reference)
+            except (ImportError, BackendMismatch) as exc:
+                pytest.fail(f"--parity-reference {self.reference}: cannot use it ({exc}); "
                             f"install it with {_install_hint(self.reference)}",
                             pytrace=False)
         return self._module
@@ -226,5 +246,4 @@ class ParityCheck:
 @pytest.fixture
 def parity_check(request: pytest.FixtureRequest) -> ParityCheck:
     """Parity tools bound to ``--parity-reference``; comparisons go into ``--parity-report``."""
-    return ParityCheck(request.config.getoption("parity_reference", "keras"),
-                       _collector(request.config))
+    return ParityCheck(default_reference(request.config), _collector(request.config))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import dataclasses
+import hashlib
 import json
 import math
 import warnings
@@ -19,11 +20,84 @@ import numpy as np
 
 from numpy_rnn.testing import ArrayDiff as OutputDiff
 from numpy_rnn.testing import GROWTH_FLOOR_FRACTION, growth_figures, ulp_distance
-from numpy_rnn.testing import diff as diff_arrays
+from numpy_rnn.testing import diff as _diff
 
 __all__ = ["ParityReport", "OutputDiff", "diff_arrays", "compare_outputs", "json_safe",
            "json_number", "add_observer", "remove_observer", "notify", "reporting_once",
-           "growth_figures", "ulp_distance", "GROWTH_FLOOR_FRACTION", "OUTPUT_KINDS"]
+           "growth_figures", "ulp_distance", "GROWTH_FLOOR_FRACTION", "OUTPUT_KINDS",
+           "Capture", "capturing", "wants_exact", "attach_exact"]
+
+# -- capture: what the reference computed, row by row (the backend drift report) -------------
+@dataclasses.dataclass
+class Capture:
+    """The expected (reference) array of every row :func:`diff_arrays` measured inside
+    :func:`capturing`, in order, as ``(name, array, how)`` (``how``: the ``kind`` / ``rtol`` /
+    ``atol`` / ``scale`` it was measured with, and ``numpy_digest``, a digest of the NumPy side's
+    array); ``exact``: the float64 answers a comparison attached to its
+    rows (:func:`attach_exact`), by row position, when the capture asked for them."""
+
+    want_exact: bool = False
+    rows: list = dataclasses.field(default_factory=list)
+    exact: dict = dataclasses.field(default_factory=dict)
+
+
+_capture: contextvars.ContextVar[Capture | None] = contextvars.ContextVar("parity_capture",
+                                                                          default=None)
+
+
+@contextlib.contextmanager
+def capturing(want_exact: bool = False) -> Iterator[Capture]:
+    """Inside, every row measured keeps a copy of its expected array (``Capture.rows``); with ``want_exact`` the bridge's comparisons also compute the float64
+    answer of each row they can (``wants_exact``) and attach it."""
+    cap = Capture(want_exact)
+    token = _capture.set(cap)
+    try:
+        yield cap
+    finally:
+        _capture.reset(token)
+
+
+def wants_exact() -> bool:
+    """Whether a capture asks for float64 answers (the drift report's referee pass)."""
+    cap = _capture.get()
+    return cap is not None and cap.want_exact
+
+
+def attach_exact(rows: Sequence[tuple[str, Any]]) -> None:
+    """Attach float64 answers ``(row name, array)`` to the latest captured rows of those names
+    (the rows the calling comparison has just measured, matched from the end)."""
+    cap = _capture.get()
+    if cap is None:
+        return
+    for name, exact in rows:
+        for i in range(len(cap.rows) - 1, -1, -1):
+            if cap.rows[i][0] == name and i not in cap.exact:
+                cap.exact[i] = np.asarray(exact, np.float64)
+                break
+
+
+def _digest(actual: Any) -> str:
+    """sha256 of the NumPy side's array (dtype, shape, bytes): equal inputs and weights give
+    NumPy bit-equal outputs, so two references' runs of a case with different digests did not
+    compute the same thing (Keras's initialisers draw from each backend's own RNG)."""
+    a = np.ascontiguousarray(np.asarray(actual))
+    h = hashlib.sha256(f"{a.dtype.str}{a.shape}".encode())
+    if a.dtype.kind in "biufc":
+        h.update(a.tobytes())
+    return h.hexdigest()[:16]
+
+
+def diff_arrays(name: str, actual: Any, expected: Any, **kwargs: Any) -> OutputDiff:
+    """``numpy_rnn.testing.diff`` (the one array diff); inside :func:`capturing` the expected
+    array is kept too."""
+    d = _diff(name, actual, expected, **kwargs)
+    cap = _capture.get()
+    if cap is not None:
+        how = {k: v for k, v in kwargs.items() if k in ("kind", "rtol", "atol", "scale")}
+        how["numpy_digest"] = _digest(actual)
+        cap.rows.append((d.name, np.array(expected, copy=True), how))
+    return d
+
 
 #: Tolerance kinds of ``numpy_rnn.testing.TABLE``: "state" is an LSTM cell state c.
 OUTPUT_KINDS = ("output", "state")

@@ -1,7 +1,7 @@
 """TensorFlow and the reference libraries: importing them (quietly), and what to install.
 
-Every function that needs TensorFlow or Keras calls :func:`require_tf` (or
-:func:`reference_module`), which imports it then, so that ``import parity`` stays cheap and works
+Every function that needs TensorFlow calls :func:`require_tf` (Keras 3 on any backend:
+``parity.bridge.backend.require``), which imports it then, so that ``import parity`` stays cheap and works
 without TensorFlow; a missing library is an ``ImportError`` naming the extra to install.
 """
 from __future__ import annotations
@@ -18,12 +18,15 @@ from typing import Any, Iterator
 
 import numpy_rnn
 
-__all__ = ["REFERENCES", "install_hint", "require_tf", "reference_module", "TF_NOISE_PATTERNS",
+__all__ = ["REFERENCES", "install_hint", "require_tf", "TF_NOISE_PATTERNS",
            "TF_STARTUP_NOISE", "is_tensorflow_noise", "quiet_tensorflow_logs",
            "import_tensorflow_quietly"]
 
-#: The libraries parity can compare against: name -> the extra that installs it.
-REFERENCES: dict[str, str] = {"keras": "keras", "tf_keras": "legacy"}
+#: The references parity can compare against: name -> the extra that installs it.  ``keras`` is
+#: Keras 3 on TensorFlow, ``keras-jax`` / ``keras-torch`` / ``keras-numpy`` Keras 3 on JAX /
+#: PyTorch / its NumPy backend (``parity.bridge.references``), ``tf_keras`` Keras 2.
+REFERENCES: dict[str, str] = {"keras": "keras", "keras-jax": "jax", "keras-torch": "torch",
+                              "keras-numpy": "keras-numpy", "tf_keras": "legacy"}
 
 
 def install_hint(extra: str) -> str:
@@ -44,27 +47,6 @@ def require_tf() -> Any:
             f"(import failed: {exc})"
         ) from None
     return tf
-
-
-def reference_module(name: str) -> Any:
-    """Import and return the reference library ``name`` ("keras" = Keras 3, or "tf_keras").
-
-    Raises:
-        ValueError: ``name`` is not one of :data:`REFERENCES`, or ``keras`` is not Keras 3.
-        ImportError: the library is not installed (the message names the extra).
-    """
-    if name not in REFERENCES:
-        raise ValueError(f"--reference: expected one of {sorted(REFERENCES)}, received {name!r}")
-    try:
-        module = importlib.import_module(name)
-    except ImportError as exc:
-        raise ImportError(f"--reference {name}: {name} is not installed ({exc}); install it with "
-                          f"{install_hint(REFERENCES[name])}") from None
-    if name == "keras" and not str(getattr(module, "__version__", "3")).startswith("3"):
-        raise ValueError(f"--reference keras: expected Keras 3, received keras "
-                         f"{module.__version__}; install it with "
-                         f"{install_hint(REFERENCES[name])}")
-    return module
 
 
 # -- TensorFlow's start-up noise ---------------------------------------------------------------
@@ -142,6 +124,7 @@ class _QuietLoader:
         return self._loader.create_module(spec)
 
     def exec_module(self, module: Any) -> None:
+        _uninstall_import_hook()  # TensorFlow is being imported: the hook's work is done
         with _stderr_without_tensorflow_noise():
             self._loader.exec_module(module)
 
@@ -150,13 +133,19 @@ class _QuietLoader:
 
 
 class _QuietTensorFlowImport(importlib.abc.MetaPathFinder):
-    """On ``sys.meta_path`` until the first ``import tensorflow``, which it makes quiet."""
+    """On ``sys.meta_path`` until TensorFlow is imported, which it makes quiet.  A look-up that
+    imports nothing (``importlib.util.find_spec("tensorflow")``, as PyTorch's ``torch._dynamo``
+    makes to learn what is installed) leaves it in place for the import that follows."""
 
     def find_spec(self, fullname: str, path: Any = None, target: Any = None) -> Any:
         if fullname != "tensorflow":
             return None
-        _uninstall_import_hook()  # one import only; and find_spec below must not come back here
-        spec = importlib.util.find_spec(fullname)
+        _uninstall_import_hook()  # find_spec below must not come back here
+        try:
+            spec = importlib.util.find_spec(fullname)
+        finally:
+            if sys.modules.get("tensorflow") is None:  # not imported (yet): keep watching
+                sys.meta_path.insert(0, self)
         if spec is not None and hasattr(spec.loader, "exec_module"):
             spec.loader = _QuietLoader(spec.loader)
         return spec

@@ -5,7 +5,7 @@ from typing import Any
 
 import numpy_rnn
 
-from ._tf import require_tf
+from . import backend
 from .layers import layer_from_keras, layer_to_keras
 from .models import model_from_keras, model_to_keras
 from .text import (is_tokenizer, text_vectorization_from_keras, text_vectorization_to_keras,
@@ -27,9 +27,9 @@ def from_keras(obj: Any):
 
 def to_keras(np_obj: Any):
     """A Keras (Keras 3) twin of a NumPy layer or model, weights copied."""
-    require_tf()
     if isinstance(np_obj, numpy_rnn.Vocabulary):
         return vocabulary_to_tokenizer(np_obj)
+    backend.require()  # Keras 3 on this process's backend (a Vocabulary's twin is tf_keras's)
     if isinstance(np_obj, numpy_rnn.TextVectorization):
         return text_vectorization_to_keras(np_obj)
     if isinstance(np_obj, (numpy_rnn.Sequential, numpy_rnn.Model)):

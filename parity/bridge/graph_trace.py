@@ -27,6 +27,7 @@ from numpy_rnn.graph.run import run_node
 
 from .. import report as _report  # diff_arrays looked up there: a swapped checker is seen
 from ..trace_report import TraceReport, TraceRow, error_growth, mask_mismatch
+from . import backend
 from .run import output_specs
 
 __all__ = ["trace_graph"]
@@ -44,19 +45,18 @@ def _calls(np_model: Any) -> dict[int, tuple[str, int]]:
 
 
 def _as_numpy(value: Any) -> Any:
-    return None if value is None else np.asarray(value)
+    return None if value is None else np.asarray(backend.to_numpy(value))
 
 
 def _keras_run(keras_model: Any, xs: list) -> dict:
     """Keras's outputs and output masks per call ``(layer name, call index)``."""
-    import tensorflow as tf
-    from keras.src import backend
+    from keras.src.backend.common.masking import get_keras_mask
     from keras.src.models.functional import operation_fn
     from keras.src.ops.function import make_node_key
 
     tensor_dict: dict[int, Any] = {}
     for t, x in zip(keras_model.inputs, xs):
-        tensor_dict[id(t)] = tf.convert_to_tensor(x)
+        tensor_dict[id(t)] = backend.convert(x)
     index_of: dict[int, tuple[str, int]] = {}
     for op in keras_model.operations:
         k = 0
@@ -78,15 +78,15 @@ def _keras_run(keras_model: Any, xs: list) -> dict:
                 tensor_dict[id(x)] = y
             if id(node) in index_of:
                 per_call[index_of[id(node)]] = (
-                    [np.asarray(y) for y in flat],
-                    [_as_numpy(backend.get_keras_mask(y)) for y in flat])
-    final = [np.asarray(tensor_dict[id(t)]) for t in keras_model.outputs]
-    whole = keras_model([tf.convert_to_tensor(x) for x in xs] if len(xs) > 1 else
-                        tf.convert_to_tensor(xs[0]), training=False)
+                    [_as_numpy(y) for y in flat],
+                    [_as_numpy(get_keras_mask(y)) for y in flat])
+    final = [_as_numpy(tensor_dict[id(t)]) for t in keras_model.outputs]
+    whole = keras_model([backend.convert(x) for x in xs] if len(xs) > 1 else
+                        backend.convert(xs[0]), training=False)
     whole = list(whole) if isinstance(whole, (list, tuple)) else (
         [whole[k] for k in sorted(whole)] if isinstance(whole, dict) else [whole])
     for a, e in zip(final, whole):
-        check = _report.diff_arrays("model output", a, np.asarray(e))
+        check = _report.diff_arrays("model output", a, _as_numpy(e))
         if not check.passed:
             raise ValueError(f"trace: running `keras_model` '{keras_model.name}' node by node "
                              f"does not reproduce keras_model(x) (max|err| "

@@ -30,7 +30,7 @@ from numpy_rnn.keras_file import UnsupportedModelError, plan_model
 
 from .. import report as _report  # diff_arrays looked up there: a swapped checker is seen
 from ..trace_report import TraceReport, TraceRow, error_growth, mask_mismatch
-from ._tf import require_tf
+from . import backend
 from .graph_trace import trace_graph
 from .run import output_specs
 
@@ -61,7 +61,7 @@ def keras_chain(keras_model: Any) -> list:
     """
     if type(keras_model).__module__.startswith("tf_keras"):
         return [lay for lay in keras_model.layers if type(lay).__name__ != "InputLayer"]
-    import keras
+    keras = backend.require()
 
     where = f"trace: `keras_model` '{getattr(keras_model, 'name', '?')}'"
     try:
@@ -162,24 +162,22 @@ def _check_x(x: Any, shape: tuple | None, kind: str) -> np.ndarray:
 
 def _keras_run(keras_model: Any, k_layers: list, x: np.ndarray, is_model: bool):
     """Keras's output and output mask after each layer (masks as NumPy bools or None)."""
-    import tensorflow as tf
-
     if is_model and getattr(keras_model, "inputs", None):
         dtype = keras_model.inputs[0].dtype
         x = x.astype(getattr(dtype, "name", None) or str(dtype), copy=False)
-    y = tf.convert_to_tensor(x)
+    y = backend.tensor_for(keras_model, x)
     outs, masks = [], []
     for layer in k_layers:
         y = layer(y, training=False)  # Layer.__call__ takes y's mask and attaches the new one
         if isinstance(y, (list, tuple)):
-            outs.append([np.asarray(t) for t in y])
+            outs.append([backend.to_numpy(t) for t in y])
             masks.append(None)
         else:
-            outs.append(np.asarray(y))
-            m = getattr(y, "_keras_mask", None)
-            masks.append(None if m is None else np.asarray(m).astype(bool))
+            outs.append(backend.to_numpy(y))
+            masks.append(backend.keras_mask(y))
     if is_model:  # the layer-by-layer run must be the model's own computation
-        whole = np.asarray(keras_model(tf.convert_to_tensor(x), training=False))
+        whole = backend.to_numpy(keras_model(backend.tensor_for(keras_model, x),
+                                             training=False))
         check = _report.diff_arrays("model output", outs[-1], whole)
         if not check.passed:
             raise ValueError(
@@ -242,7 +240,8 @@ def trace(np_model: Any, keras_model: Any, x: Any, *, case: str | None = None) -
         ValueError: models of different lengths or layer types, a Keras model that is not a
             chain, ``x`` of the wrong shape.
     """
-    require_tf()
+    if not backend.is_tf_keras(keras_model):
+        backend.require()
     if isinstance(np_model, numpy_rnn.Model):
         return trace_graph(np_model, keras_model, x, case=case)
     pairs = _pairs(np_model, keras_model)

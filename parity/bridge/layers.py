@@ -17,7 +17,7 @@ import numpy_rnn
 from numpy_rnn import activations as np_activations
 from numpy_rnn.formats import keras_layers
 
-from ._tf import require_tf
+from . import backend
 
 
 class UnsupportedKerasFeature(ValueError):
@@ -159,6 +159,7 @@ def layer_from_keras(layer: Any):
             raise ValueError(f"Keras layer '{layer.name}' is not built, so it has no weights to "
                              "copy: call it on an input (or build it) first.")
     weights = [np.asarray(w) for w in layer.get_weights()]
+    backend.check_weight_dtypes(layer, weights, kwargs["dtype"])
     if not np_layer.built:
         shape = _keras_build_shape(layer)
         if getattr(np_layer, "builds_from_shape", False) and isinstance(shape, _ShapesDict):
@@ -172,7 +173,7 @@ def layer_from_keras(layer: Any):
     np_layer.set_weights(weights)
     states = getattr(layer, "states", None)
     if getattr(np_layer, "stateful", False) and states and states[0] is not None:
-        np_layer.states = [np.asarray(s.numpy() if hasattr(s, "numpy") else s, dtype=np_layer.dtype)
+        np_layer.states = [np.asarray(backend.to_numpy(s), dtype=np_layer.dtype)
                            for s in states]
     return np_layer
 
@@ -272,9 +273,7 @@ def _keras_kwargs(np_layer: Any, keras_cls: Any, spec: LayerSpec) -> dict:
 
 def layer_to_keras(np_obj: Any):
     """A Keras (Keras 3) twin of one numpy_rnn layer, weights (and stored states) copied."""
-    require_tf()
-    import keras
-
+    keras = backend.require()
     cls = type(np_obj).__name__
     if cls == "EmbeddingLayer":
         cls = "Embedding"

@@ -14,9 +14,10 @@ from typing import Any
 import numpy as np
 
 from ._tf import REFERENCES, install_hint, require_tf
+from .calling import _to_tensor, call_keras
 
 __all__ = ["LEGACY_FORMATS", "load_tf_keras_model", "load_weights_only", "tf_keras_predict",
-           "tf_keras_version"]
+           "tf_keras_version", "tf_keras_gradients"]
 
 #: ``KerasFile.format`` values whose reference is tf_keras.
 LEGACY_FORMATS = ("keras2-h5",)
@@ -74,3 +75,43 @@ def load_weights_only(path: str | os.PathLike, config: dict, file_format: str) -
         model = keras.models.model_from_json(json.dumps(config))
     model.load_weights(os.fspath(path))
     return model
+
+
+def tf_keras_gradients(keras_obj: Any, variables: list, inputs: Any, k_loss: Any, targets: Any,
+                       mask: Any, initial_state: Any, call_kwargs: dict | None
+                       ) -> tuple[list, Any, list]:
+    """``parity.bridge.grad.keras_gradients`` for a tf_keras (Keras 2) object:
+    ``tf.GradientTape`` on ``variables``; the scalar is the sum of every output, or
+    ``k_loss(targets, output)``.  ``inputs``: an array, or a multi-input layer's list (the
+    input gradient is then a list, when every input is float)."""
+    tf = require_tf()
+    several = isinstance(inputs, (list, tuple))
+    xs = [tf.convert_to_tensor(np.asarray(i)) for i in (inputs if several else [inputs])]
+    floating = all(x.dtype.is_floating for x in xs)
+    init = None if initial_state is None else [tf.convert_to_tensor(np.asarray(s))
+                                               for s in initial_state]
+    kwargs = {k: _to_tensor(v, keras_obj) for k, v in (call_kwargs or {}).items()}
+    if isinstance(mask, (list, tuple)):  # one mask per input (None: that input has none)
+        kwargs["mask"] = [None if m is None else tf.convert_to_tensor(np.asarray(m, bool))
+                          for m in mask]
+    elif mask is not None:
+        kwargs["mask"] = tf.convert_to_tensor(np.asarray(mask, bool))
+    if init is not None:
+        kwargs["initial_state"] = init
+    with tf.GradientTape() as tape:
+        if floating:
+            tape.watch(xs)
+        if init is not None:
+            tape.watch(init)
+        out = call_keras(keras_obj, xs if several else xs[0], training=True, **kwargs)
+        outs = list(out) if isinstance(out, (list, tuple)) else [out]
+        if k_loss is None:
+            value = tf.add_n([tf.reduce_sum(o) for o in outs])
+        else:
+            value = k_loss(tf.convert_to_tensor(np.asarray(targets)), out)
+    sources = variables + (xs if floating else []) + (init or [])
+    grads = tape.gradient(value, sources, unconnected_gradients=tf.UnconnectedGradients.ZERO)
+    grads = [np.asarray(tf.convert_to_tensor(g)) for g in grads]
+    n, n_x = len(variables), (len(xs) if floating else 0)
+    dx = (grads[n:n + n_x] if several else grads[n]) if floating else None
+    return grads[:n], dx, grads[n + n_x:]

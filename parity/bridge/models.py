@@ -19,7 +19,7 @@ from numpy_rnn.formats.keras_graph import GraphPlan
 from numpy_rnn.formats.keras_plan import SUBCLASSED_HINT
 from numpy_rnn.keras_file import UnsupportedModelError, plan_model
 
-from ._tf import require_tf
+from . import backend
 from .graph import graph_from_keras, graph_to_keras
 from .layers import UnsupportedKerasFeature, layer_from_keras, layer_to_keras
 
@@ -49,9 +49,7 @@ def model_from_keras(model: Any) -> Any:
         UnsupportedKerasModel: every unsupported layer, option and branch, in one error.
         ValueError: the model is not built (it has no weights yet).
     """
-    require_tf()
-    import keras
-
+    keras = backend.require()
     where = f"Keras model '{model.name}'"
     if type(model).__name__ not in ("Sequential", "Functional") and not hasattr(
             model, "_inputs_struct"):
@@ -109,9 +107,7 @@ def _default_input(np_model: numpy_rnn.Sequential) -> tuple[tuple, str]:
 def model_to_keras(np_model: Any):
     """A ``keras.Sequential`` (with a ``keras.Input``) equal to a ``numpy_rnn.Sequential``, or
     a functional ``keras.Model`` equal to a ``numpy_rnn.Model``; weights copied."""
-    require_tf()
-    import keras
-
+    keras = backend.require()
     if isinstance(np_model, numpy_rnn.Model):
         return graph_to_keras(np_model, layer_to_keras, model_to_keras)
 

@@ -1,15 +1,24 @@
 """Port a Keras model file (``.keras``, or a Keras 2 / tf_keras ``.h5``) to a self-checking
 numpy-rnn bundle.  A Keras 2 file is checked against tf_keras (``legacy``), never Keras 3.
 
-The model is read with numpy_rnn's own reader (NumPy + h5py, nothing executed).  When
-TensorFlow is installed the same file is also loaded in Keras, both run on generated test
-inputs, and the bundle is written only if they agree within ``parity.tolerances``; the Keras
-outputs become the bundle's test vectors.  Without TensorFlow the NumPy outputs are stored and
-marked as not verified by Keras.
+The model is read with numpy_rnn's own reader (NumPy + h5py, nothing executed).  When Keras
+can run, the same file is also loaded in Keras, both run on generated test inputs, and the
+bundle is written only if they agree within ``parity.tolerances``; the Keras outputs become the
+bundle's test vectors.  Without Keras the NumPy outputs are stored and marked as not verified.
+
+Which Keras (:func:`choose_backend`): a ``.keras`` file is checked on the backend that wrote it
+when the archive records one (``metadata.json``'s ``backend``; Keras 3.15 itself records none)
+and it is installed, else on this process's backend (``KERAS_BACKEND``), else on the first one
+installed (TensorFlow, JAX, PyTorch, NumPy) -- in a spawned process when it is not this
+process's; the report and the bundle's ``verified_by`` say which, and why.  TensorFlow is not
+needed for a ``.keras`` file.  A Keras 2 ``.h5`` (tf_keras) and weights built from a config
+need TensorFlow.
 """
 from __future__ import annotations
 
+import concurrent.futures as cf
 import dataclasses
+import multiprocessing
 import os
 from typing import Any
 
@@ -20,7 +29,7 @@ from numpy_rnn.io import make_test_inputs
 
 from ..report import ParityReport, compare_outputs
 from . import legacy
-from ._tf import require_tf
+from . import backend
 from .run import output_specs
 
 
@@ -45,12 +54,76 @@ class PortResult:
 
 
 def keras_available() -> bool:
-    """Whether TensorFlow with Keras 3 can be imported."""
-    try:
-        require_tf()
-    except ImportError:
-        return False
-    return True
+    """Whether Keras 3 can run here on some backend (:func:`choose_backend` finds one)."""
+    return choose_backend(None)[0] is not None
+
+
+#: Backends tried, in this order, when neither the file's nor this process's is installed.
+FALLBACK_BACKENDS = ("tensorflow", "jax", "torch", "numpy")
+
+
+def recorded_backend(metadata: Any) -> str | None:
+    """The Keras backend a ``.keras`` archive says wrote it (``metadata.json``'s ``backend``),
+    or None: Keras 3 (checked: 3.15) records only ``keras_version`` and ``date_saved``."""
+    value = metadata.get("backend") if isinstance(metadata, dict) else None
+    return value if isinstance(value, str) and value in backend.BACKENDS else None
+
+
+def choose_backend(recorded: str | None) -> tuple[str | None, str]:
+    """``(backend, why)``: the backend a ``.keras`` file is checked against -- the one that
+    wrote it (``recorded``) when installed, else this process's, else the first installed of
+    :data:`FALLBACK_BACKENDS`; None when Keras runs on none of them."""
+    here = backend.configured()
+    if recorded is not None and backend.installed(recorded):
+        return recorded, "the backend that wrote the file"
+    if recorded is None:
+        lead = "the file does not record the backend that wrote it"
+    else:
+        lead = f"the file was written on {recorded}, which is not installed here"
+    if backend.installed(here):
+        return here, f"{lead}; this process's backend"
+    for name in FALLBACK_BACKENDS:
+        if backend.installed(name):
+            return name, f"{lead}; {here} is not installed, {name} is"
+    return None, f"{lead}; Keras runs on no installed backend"
+
+
+def _use_backend(name: str) -> None:  # a worker's initializer: before Keras is imported
+    os.environ["KERAS_BACKEND"] = name
+    if name == "jax":
+        os.environ.setdefault("JAX_ENABLE_X64", "1")
+
+
+def keras_file_outputs(model_path: str, x: Any) -> tuple[Any, str, dict]:
+    """Keras 3's outputs for a ``.keras`` file on ``x`` (``training=False``) in this process,
+    with ``"keras <version> on <backend> <version>"`` and the versions."""
+    keras = backend.require()
+    k_model = keras.saving.load_model(os.fspath(model_path), compile=False, safe_mode=True)
+    if isinstance(x, list):  # a functional model's inputs
+        xs = [backend.convert(a) for a in x]
+        out = k_model(xs if len(xs) > 1 else xs[0], training=False)
+    else:
+        out = k_model(backend.convert(x), training=False)
+    out = backend.to_numpy(out)
+    if isinstance(out, dict):
+        out = [out[k] for k in sorted(out)]
+    name = keras.backend.backend()
+    info = backend.versions(name)
+    label = f"keras {keras.__version__} on {name}" + (
+        f" {info['backend_version']}" if info["backend_version"] and name != "numpy" else "")
+    return out, label, {"keras_runtime_version": keras.__version__,
+                        "keras_backend": name, "keras_backend_version": info["backend_version"]}
+
+
+def keras_file_outputs_on(name: str, model_path: str, x: Any) -> tuple[Any, str, dict]:
+    """:func:`keras_file_outputs` on backend ``name``: in this process when it runs that
+    backend, else in a spawned process that sets ``KERAS_BACKEND`` before importing Keras."""
+    if name == backend.configured():
+        return keras_file_outputs(model_path, x)
+    ctx = multiprocessing.get_context("spawn")
+    with cf.ProcessPoolExecutor(1, mp_context=ctx, initializer=_use_backend,
+                                initargs=(name,)) as pool:
+        return pool.submit(keras_file_outputs, os.fspath(model_path), x).result()
 
 
 def read_vocabulary(path: str | os.PathLike) -> numpy_rnn.Vocabulary:
@@ -94,7 +167,13 @@ def port(model_path: str | os.PathLike, out_path: str | os.PathLike, vocabulary:
                   "keras_version": source.keras_version}
     result = PortResult(model=model, bundle_path=None, keras_checked=False,
                         keras_version=source.keras_version)
-    if use_keras and keras_available():
+    # a Keras 2 file runs in tf_keras, weights built from a config in the Keras that wrote them
+    # (both on TensorFlow); a .keras file on a Keras 3 backend (choose_backend)
+    on_tf = source.format in legacy.LEGACY_FORMATS or config is not None
+    chosen, why_backend = (None, "") if on_tf else choose_backend(
+        recorded_backend(source.metadata))
+    runnable = backend.installed("tensorflow") if on_tf else chosen is not None
+    if use_keras and runnable and on_tf:
         import keras
         import tensorflow as tf
 
@@ -105,44 +184,66 @@ def port(model_path: str | os.PathLike, out_path: str | os.PathLike, vocabulary:
             if config is not None:  # weights-only: built from the config by the writing Keras
                 keras_out = legacy.tf_keras_predict(
                     legacy.load_weights_only(model_path, source.config, source.format), x)
-            elif source.format in legacy.LEGACY_FORMATS:
-                keras_out = legacy.tf_keras_predict(legacy.load_tf_keras_model(model_path), x)
             else:
-                k_model = keras.saving.load_model(os.fspath(model_path), compile=False,
-                                                  safe_mode=True)
-                keras_out = legacy.tf_keras_predict(k_model, x)  # any Keras model's call
+                keras_out = legacy.tf_keras_predict(legacy.load_tf_keras_model(model_path), x)
         except ImportError:
             raise
         except Exception as exc:  # noqa: BLE001 - Keras's own failure, reported as such
             raise ValueError(f"{reference} could not load or run "
                              f"{os.fspath(model_path)!r} on test inputs of shape "
                              f"{_shapes(x)}: {type(exc).__name__}: {exc}") from None
-        np_out = model.predict(x if not isinstance(x, list) or len(x) > 1 else x[0])
-        if isinstance(np_out, dict):
-            np_out = [np_out[k] for k in sorted(np_out)]
-        names, kinds = ["output"], None
-        if isinstance(model, numpy_rnn.Model):
-            specs = output_specs(model, len(model.outputs))
-            names, kinds = [n for n, _ in specs], [k for _, k in specs]
-        report = compare_outputs(f"port {os.path.basename(os.fspath(model_path))}: numpy vs "
-                                 f"{reference}", np_out, keras_out, names, kinds)
-        result.report, result.keras_checked = report, True
-        if not report.passed:
-            return result
-        provenance.update(tensorflow_version=tf.__version__,
-                          keras_runtime_version=reference.split(" ", 1)[1])
+        facts = {"tensorflow_version": tf.__version__,
+                 "keras_runtime_version": reference.split(" ", 1)[1]}
         if reference.startswith("tf_keras"):
-            provenance["keras_runtime"] = "tf_keras"
-        result.bundle_path = numpy_rnn.save(
-            model, out_path, vocabulary, x, keras_out,
-            verified_by=f"{reference} (tensorflow {tf.__version__})",
-            provenance=provenance, labels=labels)
+            facts["keras_runtime"] = "tf_keras"
+        return _checked(result, model, out_path, vocabulary, x, keras_out, provenance, labels,
+                        reference, f"{reference} (tensorflow {tf.__version__})", facts)
+    if use_keras and runnable:
+        try:
+            keras_out, reference, facts = keras_file_outputs_on(chosen, os.fspath(model_path), x)
+        except ImportError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - Keras's own failure, reported as such
+            raise ValueError(f"keras on {chosen} could not load or run "
+                             f"{os.fspath(model_path)!r} on test inputs of shape "
+                             f"{_shapes(x)}: {type(exc).__name__}: {exc}") from None
+        result.notes.append(f"checked against {reference} ({why_backend})")
+        if chosen == "tensorflow":
+            facts["tensorflow_version"] = facts["keras_backend_version"]
+        return _checked(result, model, out_path, vocabulary, x, keras_out, provenance, labels,
+                        reference, f"{reference} ({why_backend})", facts)
     else:
-        why = "TensorFlow is not installed" if use_keras else "Keras was not asked to run"
+        why = ("Keras was not asked to run" if not use_keras else
+               "TensorFlow is not installed (this file runs in tf_keras / the Keras that wrote "
+               "its weights, on TensorFlow)" if on_tf else
+               "Keras is not installed on any backend")
         result.notes.append(f"{why}: the test vectors are numpy-rnn's own outputs, NOT verified "
                             "by Keras; they only guard the bundle against later changes")
         result.bundle_path = numpy_rnn.save(
             model, out_path, vocabulary, x, None,
             verified_by=f"numpy-rnn {numpy_rnn.__version__} (not verified by Keras: {why})",
             provenance=provenance, labels=labels)
+    return result
+
+
+def _checked(result: PortResult, model: Any, out_path: Any, vocabulary: Any, x: Any,
+             keras_out: Any, provenance: dict, labels: Any, reference: str,
+             verified_by: str, facts: dict) -> PortResult:
+    """Compare the NumPy model with Keras's outputs; write the bundle only when they agree."""
+    np_out = model.predict(x if not isinstance(x, list) or len(x) > 1 else x[0])
+    if isinstance(np_out, dict):
+        np_out = [np_out[k] for k in sorted(np_out)]
+    names, kinds = ["output"], None
+    if isinstance(model, numpy_rnn.Model):
+        specs = output_specs(model, len(model.outputs))
+        names, kinds = [n for n, _ in specs], [k for _, k in specs]
+    report = compare_outputs(f"port {provenance['source_file']}: numpy vs {reference}", np_out,
+                             keras_out, names, kinds)
+    result.report, result.keras_checked = report, True
+    if not report.passed:
+        return result
+    provenance.update(facts)
+    result.bundle_path = numpy_rnn.save(model, out_path, vocabulary, x, keras_out,
+                                        verified_by=verified_by, provenance=provenance,
+                                        labels=labels)
     return result

@@ -27,7 +27,8 @@ import numpy as np
 
 from numpy_rnn import losses
 
-from ..bridge import compare, from_keras, to_keras
+from ..bridge import BackendUnsupported, backend, compare, deviations, from_keras, to_keras
+from ..bridge.autodiff import weighted_gradients
 from ..bridge.referee import referee
 from ..bridge.train import compare_training, floatx
 from ..report import ParityReport, compare_outputs, diff_arrays
@@ -116,19 +117,9 @@ def keras_layer(cls: str, options: dict, dtype: str, shape: tuple,
 
 def keras_weighted_grads(layer: Any, x: np.ndarray, w: np.ndarray, training: bool = False,
                          **call: Any) -> tuple[np.ndarray, list, np.ndarray]:
-    """``(y, [d weight], d x)`` of ``sum(layer(x) * w)`` from ``tf.GradientTape``."""
-    import tensorflow as tf
-
-    xt = tf.constant(x)
-    kwargs = {k: tf.constant(v) for k, v in call.items()}
-    with tf.GradientTape() as tape:
-        tape.watch(xt)
-        y = layer(xt, training=training, **kwargs)
-        total = tf.reduce_sum(y * tf.constant(w, y.dtype))
-    grads = tape.gradient(total, list(layer.trainable_weights) + [xt],
-                          unconnected_gradients=tf.UnconnectedGradients.ZERO)
-    grads = [np.asarray(tf.convert_to_tensor(g)) for g in grads]
-    return np.asarray(y), grads[:-1], grads[-1]
+    """``(y, [d weight], d x)`` of ``sum(layer(x) * w)`` from the backend's autodiff
+    (``parity.bridge.autodiff.weighted_gradients``)."""
+    return weighted_gradients(layer, x, w, training=training, **call)
 
 
 def numpy_weighted_grads(layer: Any, x: np.ndarray, w: np.ndarray, training: bool = True,
@@ -163,7 +154,18 @@ def grad_report(case: str, n: Any, k: Any, x: np.ndarray, rng: np.random.Generat
     for name, a, e in zip(n.weight_names(), n_w, k_w):
         report.outputs.append(diff_arrays(f"d {name}", a, e, kind="gradient"))
     report.outputs.append(diff_arrays("d inputs", n_x, k_x, kind="gradient"))
-    if report.passed or x.dtype != np.float32:
+    if not report.passed and deviations.active("kink-subgradient") is not None:
+        off = np.ones(x.size, bool)
+        off[:min(len(KINKS), x.size)] = False  # kink_inputs plants them first
+        off = off.reshape(x.shape)
+        scale = float(np.max(np.abs(k_x))) if k_x.size else 0.0
+        kinks_only = all(d.passed for d in report.outputs[:-1]) and diff_arrays(
+            "d inputs", n_x[off], k_x[off], kind="gradient", scale=scale).passed
+        report = deviations.excuse(report, float64=x.dtype == np.float64,
+                                   kinks_only=kinks_only)
+    elif x.dtype == np.float64:
+        report = deviations.excuse(report, float64=True)
+    if report.passed or report.skipped or x.dtype != np.float32:
         return report
     r_y, r_w, r_x = keras_weighted_grads(float64_twin(k, x.shape), x.astype(np.float64),
                                          w.astype(np.float64), **call)
@@ -204,6 +206,11 @@ def keras_draws_ours(draws: dict) -> Iterator[None]:
     then applied as ``tf.random.stateless_normal`` does, ``z * stddev + mean``),
     ``draws["uniform"]`` (for ``random.uniform``) and ``draws["dropout"]`` (the uniform draws
     of ``tf.nn.experimental.stateless_dropout``, which keeps ``u >= rate``)."""
+    if backend.configured() != "tensorflow":
+        raise BackendUnsupported(
+            "a random layer in training is compared on NumPy's own draws, swapped into Keras's "
+            f"TensorFlow random ops; Keras's {backend.configured()!r} backend draws its own "
+            "(TensorFlow-only row)")
     import tensorflow as tf
     from keras.src.backend.tensorflow import random as krandom
     from tensorflow.python.ops import stateless_random_ops

@@ -21,6 +21,7 @@ from typing import Callable
 import numpy as np
 
 from ..bridge import compare, from_keras, to_keras
+from ..bridge.autodiff import weighted_gradients
 from ..bridge.grad_referee import refereed_gradients
 from ..bridge.referee import keras_float64_copy, referee
 from ..report import ParityReport, diff_arrays
@@ -297,16 +298,11 @@ def convolutional_cases(seed: int) -> list[Case]:
 
 
 def _tape(k_last, x_last: np.ndarray, w_last: np.ndarray, mask: np.ndarray | None):
-    """``(output, [d weight...] + [d input])`` of ``sum(k_last(x_last) * w_last)``."""
-    import tensorflow as tf
-
-    xt = tf.constant(np.ascontiguousarray(x_last))
-    with tf.GradientTape() as tape:
-        tape.watch(xt)
-        out = k_last(xt, **({} if mask is None else {"mask": tf.constant(mask)}))
-        loss = tf.reduce_sum(out * tf.constant(w_last, out.dtype))
-    grads = tape.gradient(loss, list(k_last.trainable_weights) + [xt])
-    return np.asarray(out), [np.asarray(g) for g in grads]
+    """``(output, [d weight...] + [d input])`` of ``sum(k_last(x_last) * w_last)``, from the
+    backend's autodiff."""
+    y, d_w, d_x = weighted_gradients(k_last, np.ascontiguousarray(x_last), w_last,
+                                     **({} if mask is None else {"mask": mask}))
+    return y, list(d_w) + [d_x]
 
 
 def channels_first_report(n, k_last, x_first: np.ndarray, case: str,

@@ -7,7 +7,8 @@ import numpy as np
 
 import numpy_rnn
 
-from ..bridge import compare, from_keras, install_hint, refereed_parity, to_keras
+from ..bridge import (backend, compare, from_keras, install_hint, refereed_parity, to_keras,
+                      to_numpy)
 from ..report import ParityReport, diff_arrays
 from .case import Case, register
 from .masks import make_mask
@@ -20,9 +21,7 @@ LSTM_SHAPE = (500, 12, 20, 100)  # batch, timesteps, features, units (the origin
 
 
 def _keras():
-    import keras
-
-    return keras
+    return backend.require()  # Keras 3 on this process's backend
 
 
 def _seed_pipeline(seed: int):
@@ -70,7 +69,7 @@ def _pipeline_lstm_case(seed: int, return_sequences: bool) -> ParityReport:
     keras.utils.set_random_seed(seed)
     k_emb = keras.layers.Embedding(vocab.size, SEED_HIDDEN_DIM)
     k_emb.build()
-    lstm_inputs = np.asarray(k_emb(windows[:, :-1]))  # (n_windows, 25, 50)
+    lstm_inputs = to_numpy(k_emb(windows[:, :-1]))  # (n_windows, 25, 50)
     k_lstm = keras.layers.LSTM(SEED_UNITS, return_sequences=return_sequences)
     k_lstm.build((None, None, SEED_HIDDEN_DIM))
     name = "pipeline/lstm " + ("sequences" if return_sequences else "last") + " (keras init)"

@@ -11,7 +11,12 @@
 * ``grad/training``: the seed's next-word model (Embedding(mask_zero) -> LSTM -> Dense softmax,
   sparse categorical cross-entropy) trained five steps on the corpus windows in NumPy and in
   Keras, float64 (``compare_training``): with ``"rmsprop"`` as the original seed compiled it,
-  and with plain SGD.
+  and with plain SGD; and its LSTM -> Dense trained with SGD in float32 on the windows embedded
+  by its Embedding (each step from the same weights): the training row of a backend whose Keras
+  does not compute float64 (``parity.bridge.deviations``).  Not the Embedding in float32: Keras on
+  TensorFlow applies an Embedding's gradient as ``IndexedSlices``, one rounded update per read of
+  a row, which numpy_rnn reproduces; Keras on JAX and PyTorch apply the summed gradient once, so a
+  frequently read row ends a float32 step up to 7 ulp apart (measured, docs/backends.md).
 
 Every gradient row is one :func:`parity.compare_gradients` call whose float32 disagreements, if
 any, the float64 Keras referee settles (``parity.bridge.grad_referee``, as the forward grid rows
@@ -26,7 +31,7 @@ import numpy as np
 import numpy_rnn
 from numpy_rnn import losses
 
-from ..bridge import from_keras
+from ..bridge import backend, from_keras, to_numpy
 from ..bridge.grad_referee import refereed_gradients
 from ..bridge.train import compare_training
 from ..report import ParityReport
@@ -41,9 +46,7 @@ TRAIN_BATCH, TRAIN_STEPS = 32, 5
 
 
 def _keras():
-    import keras
-
-    return keras
+    return backend.require()  # Keras 3 on this process's backend
 
 
 def _windows() -> tuple[numpy_rnn.Vocabulary, np.ndarray]:
@@ -151,7 +154,7 @@ def stacked_grad_case(top: str, seed: int) -> ParityReport:
     rng = np.random.default_rng(seed)
     k = stacked_keras(top, rng)
     ids = padded_ids("left", rng)
-    targets = rng.normal(size=tuple(np.asarray(k(ids)).shape)).astype("float32")
+    targets = rng.normal(size=tuple(to_numpy(k(ids)).shape)).astype("float32")
     return refereed_gradients(from_keras(k), k, ids, targets=targets, loss="mse",
                              case=f"grad/models/stacked embedding->lstm->{top}->dense loss=mse")
 
@@ -175,6 +178,29 @@ def seed_training_case(optimizer: str, seed: int) -> ParityReport:
 
 def training_name(optimizer: str) -> str:
     return (f"grad/training seed next-word model {TRAIN_STEPS} steps {optimizer} float64")
+
+
+#: The float32 training row (module docstring).
+DENSE_TRAINING = (f"grad/training seed lstm->dense on embedded windows {TRAIN_STEPS} steps sgd "
+                  "float32")
+
+
+def embedded_training_case(seed: int) -> ParityReport:
+    """The seed's LSTM -> Dense(softmax), float32, on the windows its Embedding embeds (Keras's
+    initialisation), five SGD steps in both libraries."""
+    keras = _keras()
+    vocab, windows = _windows()
+    keras.utils.set_random_seed(seed)
+    embedding = keras.layers.Embedding(vocab.size, SEED_HIDDEN_DIM)
+    x = to_numpy(embedding(windows[:, :-1]))  # (n_windows, 25, 50) float32
+    model = keras.Sequential([keras.Input((SEED_WINDOW - 1, SEED_HIDDEN_DIM)),
+                              keras.layers.LSTM(SEED_UNITS),
+                              keras.layers.Dense(vocab.size, activation="softmax")],
+                             name="seed_lstm_dense")
+    twin = from_keras(model)
+    twin.compile(optimizer="sgd", loss=losses.SparseCategoricalCrossentropy())
+    return compare_training(twin, model, x, windows[:, -1], steps=TRAIN_STEPS,
+                            batch_size=TRAIN_BATCH, case=DENSE_TRAINING)
 
 
 #: Family rows: (layer, options, mask, initial_state).
@@ -221,4 +247,8 @@ def grad_cases(seed: int) -> list[Case]:
             lambda t=top: stacked_grad_case(t, seed))
     for optimizer in ("rmsprop", "sgd"):
         add(training_name(optimizer), lambda o=optimizer: seed_training_case(o, seed))
+    # float32 with SGD only: an adaptive optimizer turns float32 rounding in a near-zero
+    # gradient into a full step (rmsprop float32, measured: lstm/bias 4.8e-6 of its change after
+    # one step, 129 ulp), which is why training is proven in float64 above
+    add(DENSE_TRAINING, lambda: embedded_training_case(seed))
     return cases

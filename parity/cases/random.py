@@ -12,7 +12,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from ..bridge import compare, from_keras, reference_module
+from ..bridge import REFERENCES, compare, from_keras, reference_module
 from ..report import ParityReport
 from .case import Case
 from .masks import make_mask
@@ -75,7 +75,7 @@ RANDOM_ACTIVATIONS = ("tanh", "sigmoid", "relu", "linear", "softsign", "elu", "s
 #: ``clip(0.2x + 0.5)`` against tf_keras (``from_keras`` maps a tf_keras layer's names to
 #: numpy_rnn's ``keras2_hard_sigmoid``), so it is drawn against both.
 _GATES = ("sigmoid", "hard_sigmoid", "tanh", "softsign")
-RANDOM_GATE_ACTIVATIONS = {"keras": _GATES, "tf_keras": _GATES}
+RANDOM_GATE_ACTIVATIONS = {name: _GATES for name in REFERENCES}
 #: Activations that keep h bounded.  With any other, h feeds back unbounded, and with gates
 #: that can be negative (tanh, softsign) the recurrence amplifies rounding chaotically: two
 #: correct float32 implementations then differ from a float64 reference by 1e-3 after 8 steps

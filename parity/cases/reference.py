@@ -52,8 +52,9 @@ def _reference_embedding_case(seed: int, reference: str, name: str) -> ParityRep
 
 
 def reference_cases(seed: int, reference: str) -> list[Case]:
-    """Cases rebuilt on ``reference`` when it is not the fixed grid's Keras 3 (else none)."""
-    if reference == "keras":
+    """Cases rebuilt on ``reference`` when it is another library than the fixed grid's Keras 3
+    (tf_keras); none for Keras 3 on any backend (the fixed grid runs on that backend)."""
+    if reference != "tf_keras":
         return []
     out = [Case(f"{reference}/embedding",
                 lambda: _reference_embedding_case(seed, reference, f"{reference}/embedding"),

@@ -26,7 +26,7 @@ import numpy_rnn
 from numpy_rnn.formats.bundle_format import check_labels
 from numpy_rnn.io import verify_model
 
-from ..bridge import import_tensorflow_quietly, install_hint, quiet_tensorflow_logs
+from ..bridge import install_hint, quiet_tensorflow_logs
 from ..bridge import port as port_module
 from . import trace_cmd
 from .predict_cmd import add_predict_command
@@ -93,16 +93,11 @@ def cmd_port(args: argparse.Namespace) -> int:
         except (OSError, UnicodeDecodeError, ValueError, TypeError, RecursionError) as exc:
             return usage_error("port", f"--labels {args.labels!r}: {exc}")
     use_keras = not args.no_keras
-    if use_keras:
-        try:
-            import_tensorflow_quietly()
-        except ImportError:
-            pass  # keras_available() says so just below
     if use_keras and not port_module.keras_available():
-        print("numpy-rnn port: TensorFlow/Keras is not installed, so the model cannot be checked "
-              "against Keras; the bundle's test vectors will be numpy-rnn's own outputs, marked "
-              "as NOT verified by Keras (to verify, install it: "
-              f"{install_hint('keras')}).")
+        print("numpy-rnn port: Keras is not installed on any backend, so the model cannot be "
+              "checked against Keras; the bundle's test vectors will be numpy-rnn's own outputs, "
+              "marked as NOT verified by Keras (to verify, install it: "
+              f"{install_hint('keras')}, or [jax] / [torch]).")
     try:
         result = port_module.port(args.model, args.output, vocabulary, n_samples=args.samples,
                       timesteps=args.timesteps, seed=args.seed, use_keras=use_keras,

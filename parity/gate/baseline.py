@@ -24,6 +24,7 @@ from typing import Any, Sequence
 
 from ..report import json_number, json_safe
 from .consistency import output_contradictions
+from ..bridge.references import parse_references
 from .outcome import REFERENCES, Outcome, matches
 
 BASELINE_SCHEMA_ID = "numpy-rnn-parity-baseline/1"
@@ -98,9 +99,11 @@ def _check_document(data: dict) -> list[str]:
     examples = data.get("examples", 0)
     if not (isinstance(examples, int) and not isinstance(examples, bool) and examples >= 0):
         problems.append(f"'examples' should be an integer >= 0, received {examples!r}")
-    if data.get("reference") not in REFERENCES:
-        problems.append(f"'reference' should be one of {sorted(REFERENCES)}, received "
-                        f"{data.get('reference')!r}")
+    try:
+        parse_references(data.get("reference") if isinstance(data.get("reference"), str) else "")
+    except ValueError:
+        problems.append(f"'reference' should be one of {sorted(REFERENCES)} (or a comma list "
+                        f"of them), received {data.get('reference')!r}")
     created = data.get("created")
     if created is not None and not isinstance(created, str):
         problems.append(f"'created' should be a string, received {created!r:.80}")

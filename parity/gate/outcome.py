@@ -16,6 +16,8 @@ import numpy as np
 import numpy_rnn
 
 from ..bridge import REFERENCES, install_hint, reference_module
+from ..bridge.backend import BackendMismatch, library_version
+from ..bridge.references import REFERENCE_BACKENDS
 from ..report import ParityReport
 
 __all__ = ["REFERENCES", "STATUSES", "FAILING", "GateError", "install_hint", "versions",
@@ -36,11 +38,12 @@ _DISTS = {"tensorflow": ("tensorflow", "tensorflow-cpu", "tf-nightly", "tensorfl
           "keras": ("keras",), "tf_keras": ("tf-keras", "tf_keras")}
 
 
-def versions() -> dict[str, str | None]:
-    """Python, NumPy, numpy-rnn, TensorFlow, Keras and tf_keras versions (None: not installed).
+def versions(reference: str | None = None) -> dict[str, str | None]:
+    """Python, NumPy, numpy-rnn, TensorFlow, Keras, tf_keras, JAX and PyTorch versions (None:
+    not installed), and with ``reference`` the Keras backend it runs on (``backend``).
 
     A module already imported reports its ``__version__``; otherwise the installed distribution's
-    metadata is read, so this never imports TensorFlow.
+    metadata is read, so this never imports TensorFlow (or JAX, or PyTorch).
     """
     out: dict[str, str | None] = {"python": platform.python_version(), "numpy": np.__version__,
                                   "numpy_rnn": getattr(numpy_rnn, "__version__", None)}
@@ -53,19 +56,25 @@ def versions() -> dict[str, str | None]:
             except importlib.metadata.PackageNotFoundError:
                 continue
         out[mod] = version
+    for lib in ("jax", "torch"):
+        out[lib] = library_version(lib)
+    if reference is not None:
+        out["backend"] = ",".join(REFERENCE_BACKENDS[r] for r in reference.split(","))
     return out
 
 
 # -- the reference library --------------------------------------------------------------------
 def check_reference(name: str) -> Any:
-    """Import and return the reference library ``name`` ("keras" or "tf_keras").
+    """Import and return the reference library ``name`` (``keras`` on the reference's backend,
+    or ``tf_keras``) in this process.
 
     Raises:
-        GateError: ``name`` is not a known reference, or it is not installed.
+        GateError: ``name`` is not a known reference, it is not installed, or this process
+            runs Keras on another backend.
     """
     try:
         return reference_module(name)
-    except (ImportError, ValueError) as exc:
+    except (ImportError, ValueError, BackendMismatch) as exc:
         raise GateError(str(exc)) from None
 
 
@@ -97,6 +106,8 @@ class Outcome:
     params: dict | None = None
     #: Filled by ``baseline.compare_to_baseline``: how the errors moved since the baseline.
     baseline: dict | None = None
+    #: The reference this row was measured against, in a run with several (else None).
+    reference: str | None = None
 
     @property
     def failed(self) -> bool:
@@ -120,11 +131,14 @@ class Outcome:
         return "\n".join(parts) or f"{self.case}: {self.status}"
 
     def to_dict(self) -> dict:
-        return {"case": self.case, "group": self.group, "status": self.status,
-                "seconds": round(self.seconds, 4), "error": self.error, "skipped": self.skipped,
-                "params": self.params,
-                "report": self.report.to_dict() if self.report is not None else None,
-                "baseline": self.baseline}
+        row = {"case": self.case, "group": self.group, "status": self.status,
+               "seconds": round(self.seconds, 4), "error": self.error, "skipped": self.skipped,
+               "params": self.params,
+               "report": self.report.to_dict() if self.report is not None else None,
+               "baseline": self.baseline}
+        if self.reference is not None:
+            row["reference"] = self.reference
+        return row
 
 
 def counts(outcomes: Sequence[Outcome]) -> dict[str, int]:

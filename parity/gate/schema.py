@@ -15,7 +15,8 @@ from ..bridge import REFERENCES, install_hint
 from ..report import json_safe
 from .outcome import FAILING, STATUSES, Outcome, counts, versions
 
-__all__ = ["REPORT_SCHEMA_ID", "REPORT_SCHEMA", "OUTPUT_SCHEMA", "build_report", "validate"]
+__all__ = ["REPORT_SCHEMA_ID", "REPORT_SCHEMA", "OUTPUT_SCHEMA", "DRIFT_SCHEMA",
+           "REFERENCE_PATTERN", "build_report", "validate"]
 
 REPORT_SCHEMA_ID = "numpy-rnn-parity-report/1"
 
@@ -24,13 +25,14 @@ def build_report(outcomes: Sequence[Outcome], *, seed: int, examples: int, refer
                  only: str | None, seconds: float, versions_: dict | None = None,
                  baseline: dict | None = None, extra_failures: Sequence[str] = (),
                  sweep: dict | None = None, shard: tuple[int, int] | None = None,
-                 merged_from: Sequence[dict] | None = None) -> dict:
+                 merged_from: Sequence[dict] | None = None, drift: dict | None = None) -> dict:
     """The ``--json`` payload (schema ``REPORT_SCHEMA``), strict-JSON safe.
 
     ``extra_failures``: reasons the gate fails beyond case statuses (e.g. missing cases).
     ``sweep``: ``{"cases": M, "fingerprint": "sha256:..."}`` of the whole (unsharded) case list
     (``parity.gate.shard.sweep_info``); ``shard``: ``(K, N)`` for ``--shard K/N``;
-    ``merged_from``: the shard reports ``merge-reports`` joined.  Written only when given (the
+    ``merged_from``: the shard reports ``merge-reports`` joined; ``drift``: with several
+    references, the backend drift section (``parity.gate.drift``).  Written only when given (the
     schema has them optional, so reports written before them still validate).
     """
     c = counts(outcomes)
@@ -55,6 +57,8 @@ def build_report(outcomes: Sequence[Outcome], *, seed: int, examples: int, refer
                                                       "count": int(shard[1])}
     if merged_from is not None:
         payload["merged_from"] = [dict(m) for m in merged_from]
+    if drift is not None:
+        payload["drift"] = drift
     return json_safe(payload)
 
 
@@ -89,6 +93,36 @@ OUTPUT_SCHEMA: dict = {
     },
 }
 
+#: ``reference``: one reference or a comma list of them.
+REFERENCE_PATTERN = "^(" + "|".join(sorted(REFERENCES)) + ")(,(" + "|".join(sorted(REFERENCES)) \
+    + "))*$"
+
+#: The ``drift`` section of a report with several references (``parity.gate.drift``).
+DRIFT_SCHEMA: dict = {
+    "type": "object", "required": ["references", "n_cases", "n_disagreeing", "cases"],
+    "properties": {
+        "references": {"type": "array", "items": {"type": "string", "enum": sorted(REFERENCES)}},
+        "n_cases": {"type": "integer", "minimum": 0},
+        "n_disagreeing": {"type": "integer", "minimum": 0},
+        "cases": {"type": "array", "items": {
+            "type": "object", "required": ["case", "errors", "status", "pairs"],
+            "properties": {
+                "case": {"type": "string"},
+                "errors": {"type": "object", "additionalProperties": _NUM_OR_NULL},
+                "status": {"type": "object"},
+                "pairs": {"type": "array", "items": {
+                    "type": "object",
+                    "required": ["a", "b", "rows", "max_abs_diff", "worst_row", "passed"],
+                    "properties": {"a": {"type": "string"}, "b": {"type": "string"},
+                                   "rows": {"type": "integer", "minimum": 0},
+                                   "max_abs_diff": _NUM_OR_NULL,
+                                   "worst_row": {"type": ["string", "null"]},
+                                   "passed": {"type": ["boolean", "null"]},
+                                   "disagreeing_rows": {"type": "array"},
+                                   "referee": {"type": "array"}}}}}}},
+    },
+}
+
 #: The ``--json`` report, as a JSON Schema (draft 2020-12).
 REPORT_SCHEMA: dict = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
@@ -103,13 +137,14 @@ REPORT_SCHEMA: dict = {
         "created": {"type": "string"},
         "seed": {"type": "integer"},
         "examples": {"type": "integer", "minimum": 0},
-        "reference": {"type": "string", "enum": sorted(REFERENCES)},
+        "reference": {"type": "string", "pattern": REFERENCE_PATTERN},
         "only": {"type": ["string", "null"]},
         "versions": {"type": "object",
                      "required": ["python", "numpy", "numpy_rnn", "tensorflow", "keras",
                                   "tf_keras"],
                      "properties": {k: _VERSION for k in ("python", "numpy", "numpy_rnn",
-                                                          "tensorflow", "keras", "tf_keras")}},
+                                                          "tensorflow", "keras", "tf_keras",
+                                                          "jax", "torch", "backend")}},
         "passed": {"type": "boolean"},
         **{k: {"type": "integer", "minimum": 0}
            for k in ("n_cases", "n_passed", "n_failed", "n_errors", "n_regressed", "n_skipped")},
@@ -127,6 +162,7 @@ REPORT_SCHEMA: dict = {
                 "error": {"type": ["string", "null"]},
                 "skipped": {"type": ["string", "null"]},
                 "params": {"type": ["object", "null"]},
+                "reference": {"type": "string", "enum": sorted(REFERENCES)},
                 "report": {"type": ["object", "null"],
                            "required": ["case", "passed", "skipped", "max_abs_err",
                                         "max_rel_err", "max_ulp", "outputs"],
@@ -178,6 +214,7 @@ REPORT_SCHEMA: dict = {
         "shard": {"type": ["object", "null"], "required": ["index", "count"],
                   "properties": {"index": {"type": "integer", "minimum": 1},
                                  "count": {"type": "integer", "minimum": 1}}},
+        "drift": DRIFT_SCHEMA,
         "merged_from": {"type": "array", "items": {
             "type": "object", "required": ["path", "shard", "n_cases", "created", "seconds"],
             "properties": {"path": {"type": "string"},

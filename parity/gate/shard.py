@@ -100,4 +100,4 @@ def outcome_from_row(row: dict) -> Outcome:
                    report=ParityReport.from_dict(report) if report is not None else None,
                    error=row.get("error"), skipped=row.get("skipped"),
                    traceback=row.get("traceback"), params=row.get("params"),
-                   baseline=row.get("baseline"))
+                   baseline=row.get("baseline"), reference=row.get("reference"))

@@ -6,6 +6,7 @@ import time
 import traceback
 from typing import Callable, Iterable
 
+from ..bridge.backend import BackendUnsupported
 from ..cases import Case
 from .outcome import Outcome
 
@@ -28,16 +29,20 @@ def fresh_keras_state() -> None:
 
 def run_case(case: Case) -> Outcome:
     """Run one case, from a fresh Keras state (:func:`fresh_keras_state`); a crash is an
-    ``ERROR`` outcome, never an exception."""
+    ``ERROR`` outcome, never an exception; a comparison the backend cannot run
+    (``parity.bridge.backend.BackendUnsupported``: gradients on Keras's NumPy backend) is a
+    ``skip`` whose reason says so."""
     fresh_keras_state()
     t0 = time.perf_counter()
-    report, error, tb = None, None, None
+    report, error, tb, unsupported = None, None, None, None
     try:
         report = case.run()
+    except BackendUnsupported as exc:  # e.g. a gradient row on Keras's NumPy backend
+        unsupported = f"{type(exc).__name__}: {exc}"
     except Exception as exc:  # noqa: BLE001 - a crashing case is a failing case
         error, tb = f"{type(exc).__name__}: {exc}", traceback.format_exc()
     seconds = time.perf_counter() - t0
-    skipped = getattr(report, "skipped", None) if report is not None else None
+    skipped = getattr(report, "skipped", None) if report is not None else unsupported
     if error:
         status = "ERROR"
     elif skipped:

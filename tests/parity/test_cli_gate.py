@@ -210,7 +210,8 @@ def test_progress_on_a_terminal(monkeypatch):
 
 
 def test_parity_check_fixture(parity_check, request):
-    assert parity_check.reference == request.config.getoption("parity_reference")
+    # --parity-reference, else Keras 3 on this process's backend (TensorFlow here)
+    assert parity_check.reference == (request.config.getoption("parity_reference") or "keras")
     k, n = parity_check.lstm_pair(4, 3, seed=1, return_sequences=True)
     x = np.random.default_rng(0).normal(size=(2, 5, 3)).astype("float32")
     report = parity_check.assert_parity(n, k, x)

@@ -17,9 +17,10 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("parity", "numpy_rnn")
-#: Top-level libraries a function may import: heavy or optional, so ``import parity`` stays cheap.
+#: Top-level libraries a function may import: heavy or optional, so ``import parity`` stays cheap
+#: (jax and torch: Keras's other backends, imported only by ``parity.bridge.backend``).
 LAZY_OK = frozenset({"tensorflow", "keras", "tf_keras", "h5py", "matplotlib", "hypothesis",
-                     "jsonschema"})
+                     "jsonschema", "jax", "torch"})
 MAX_LINES = 500
 REASON = "Long because"
 

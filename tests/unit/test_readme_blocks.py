@@ -147,11 +147,20 @@ def shell_commands(code: str) -> list[list[str]]:
     return commands
 
 
+def _matrix_sample(code: str, expr: str) -> str:
+    """A sample value for ``${{ expr }}``: the first value the matrix gives ``matrix.KEY``
+    (``KEY: value`` or ``KEY: [value, ...]``), else ``2.21``."""
+    key = expr.strip().removeprefix("matrix.")
+    m = re.search(rf"\b{re.escape(key)}:\s*\[?\s*\"?([^,\]}}\"\s]+)", code)
+    return m.group(1) if m else "2.21"
+
+
 def yaml_run_commands(code: str) -> list[list[str]]:
     """The ``- run: ...`` lines of the CI sketch, ``${{ matrix.x }}`` replaced by a sample value."""
     commands = []
     for m in re.finditer(r"^\s*-\s*run:\s*(.+)$", code, re.M):
-        line = re.sub(r"\$\{\{[^}]*\}\}", "2.21", m.group(1))
+        line = re.sub(r"\$\{\{([^}]*)\}\}", lambda v: _matrix_sample(code, v.group(1)),
+                      m.group(1))
         commands.extend(shell_commands(line))
     return commands
 
