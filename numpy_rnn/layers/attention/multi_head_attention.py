@@ -11,6 +11,11 @@ and ``mask=[query_mask, value_mask(, key_mask)]`` gives the same (what a functio
 from the tensors' masks; a keyword wins over ``mask=``).  The output's mask is the query's
 (``compute_mask``).  See ``mha_math`` for Keras's two computation paths (fused and explicit),
 which differ for query rows whose keys are all masked.
+
+Long because the one class carries Keras's two computation paths (fused and explicit), the
+gate, dropout and the returned scores through both the call and its backward; the maths it
+shares lives in ``mha_math`` (masks, softmaxes) and ``mha_products`` (the common case's
+products), so what is left here is the wiring between them.
 """
 from __future__ import annotations
 
