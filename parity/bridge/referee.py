@@ -67,6 +67,22 @@ def _as_list(out: Any) -> list:
     return list(out) if isinstance(out, (list, tuple)) else [out]
 
 
+def keras_error(expected: Any, exact: Any) -> float:
+    """``max |keras - exact|`` over a row's finite elements: Keras's own float32 rounding."""
+    with np.errstate(invalid="ignore", over="ignore"):
+        own = np.abs(np.asarray(expected, np.float64) - np.asarray(exact, np.float64))
+    return float(own[np.isfinite(own)].max(initial=0.0))
+
+
+def excess_over(diff: Any, actual: np.ndarray, exact: np.ndarray, judged: np.ndarray,
+                noise: float) -> np.ndarray:
+    """``|actual - exact| - (atol + rtol * |exact| + noise_factor() * noise)`` on the ``judged``
+    elements (-inf elsewhere): an element passes where it is <= 0."""
+    with np.errstate(invalid="ignore", over="ignore"):
+        allowed = diff.atol + diff.rtol * np.abs(exact) + noise_factor() * noise
+        return np.where(judged, np.abs(actual - exact) - allowed, -np.inf)
+
+
 def referee(diff: Any, actual: Any, expected: Any, exact: Any, case: str) -> Any:
     """Judge one failing float32 row by the float64 answer (module docstring): the elements that
     fail the table pass when ``|actual - exact| <= atol + rtol * |exact| + NOISE_FACTOR *
@@ -88,11 +104,8 @@ def referee(diff: Any, actual: Any, expected: Any, exact: Any, case: str) -> Any
         plain_bad = ~((a == e) | (np.abs(a - e) <= diff.atol + diff.rtol * np.abs(e)))
     if not plain_bad.any():  # failed for another reason (its dtype): not a rounding matter
         return diff
-    with np.errstate(invalid="ignore", over="ignore"):
-        own = np.abs(e - r)  # Keras's own float32 rounding, element by element
-        own_max = float(own[np.isfinite(own)].max(initial=0.0))
-        allowed = diff.atol + diff.rtol * np.abs(r) + noise_factor() * own_max
-        excess = np.where(plain_bad, np.abs(a - r) - allowed, -np.inf)  # judge failures only
+    own_max = keras_error(e, r)
+    excess = excess_over(diff, a, r, plain_bad, own_max)
     ok = bool(np.all(excess <= 0))
     diff.passed = ok
     diff.refereed = True
@@ -141,5 +154,5 @@ def assert_refereed_parity(np_obj: Any, keras_obj: Any, inputs: Any, **call_kwar
 
 
 __all__ = ["OutOfFloat32Range", "MAX_MAGNITUDE", "NOISE_FACTOR", "NOISE_FACTORS", "noise_factor",
-           "referee", "keras_float64_copy",
+           "referee", "keras_error", "excess_over", "keras_float64_copy",
            "as_float64", "refereed_parity", "assert_refereed_parity", "assert_parity"]
