@@ -39,7 +39,10 @@ max|numpy - keras| / max|keras| against ``tf.GradientTape`` (tensorflow-cpu 2.21
   3.8e-7, LSTM / Bidirectional / Dense up to 3.9e-6 / 1.6e-6 / 1.6e-5 on 4 of about 200
   examples (cancelling sums: a kernel gradient over one input feature is 20x smaller than its
   terms; unbounded gates), every one of which the float64 referee
-  (``parity.bridge.grad_referee``) finds no farther from exact than Keras.  Against float64 Keras
+  (``parity.bridge.grad_referee``) finds no farther from exact than Keras; a MultiHeadAttention
+  example (9 cancelling terms of ~1 summing to 0.013: 9.1e-6 of max, numpy_rnn 1.4e-7 from exact,
+  Keras's one draw 1.6e-8) passes its second rule, Keras's float32 noise measured at 8 points 1
+  ulp away (1.9e-7), no tolerance changed.  Against float64 Keras
   numpy_rnn float32 is as close as Keras float32 (grid: 3.3e-8 .. 7.9e-7 vs 7.8e-8 .. 8.7e-7;
   the bias gradient is accumulated in float64).  Hence atol 1e-6 of max (spec 4: "~1e-6 of max|grad|")
   and rtol 1e-6; planted backward bugs move a gradient by 1e-1 .. 5 (parity's self-test).
