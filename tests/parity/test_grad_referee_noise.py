@@ -120,3 +120,49 @@ def test_nudge_moves_each_nonzero_float_one_ulp():
     assert _nudge(ids, rng) is not None and np.array_equal(_nudge(ids, rng), ids)
     assert _nudge(None, rng) is None
     assert grad_referee.NOISE_RUNS >= 4
+
+
+JAX_SCRIPT = """
+import numpy as np, numpy_rnn, parity
+from parity.bridge import backend, grad as gm
+from parity.bridge.grad_referee import noise_floors, refereed_gradients
+assert backend.configured() == "jax"
+rng = np.random.default_rng(0)
+n = numpy_rnn.MultiHeadAttention(num_heads=1, key_dim=2, use_bias=False, dtype="float32")
+q = rng.normal(size=(3, 3, 3)).astype(np.float32)
+v = rng.normal(size=(3, 1, 2)).astype(np.float32)
+n.build((3, 3, 3), (3, 1, 2))
+k = parity.to_keras(n)
+before = [w.copy() for w in k.get_weights()]
+floors = noise_floors(k, [q, v])
+assert all(np.array_equal(a, b) for a, b in zip(before, k.get_weights()))
+assert 0 < max(floors) < 1e-5, floors
+assert refereed_gradients(n, k, [q, v]).passed
+real = gm.GradientSides.numpy_side
+def planted(self, *a, **kw):
+    w, x, s = real(self, *a, **kw)
+    w = list(w); w[3] = (w[3] * np.float32(1 + 1e-3)).astype(np.float32)
+    return w, x, s
+gm.GradientSides.numpy_side = planted
+row = refereed_gradients(n, k, [q, v]).outputs[3]
+assert not row.passed and "noise floor" in row.note, row.note
+print("ok")
+"""
+
+
+def test_the_noise_floor_rule_on_jax():
+    """On Keras's JAX backend (a process of its own): the floors are measured there, Keras's
+    weights are restored, and a planted bug still fails after the second rule."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    pytest.importorskip("jax")
+    root = Path(__file__).resolve().parents[2]
+    env = dict(os.environ, KERAS_BACKEND="jax", TF_CPP_MIN_LOG_LEVEL="3",
+               PYTHONPATH=os.pathsep.join(p for p in (str(root), os.environ.get("PYTHONPATH"))
+                                          if p))
+    proc = subprocess.run([sys.executable, "-c", JAX_SCRIPT], capture_output=True, text=True,
+                          timeout=600, env=env, cwd=str(root))
+    assert proc.returncode == 0 and "ok" in proc.stdout, proc.stderr[-3000:]
