@@ -148,7 +148,9 @@ def _rejudge(diff: Any, actual: Any, expected: Any, exact: Any, floor: float) ->
 def refereed_gradients(np_obj: Any, keras_obj: Any, inputs: Any, *, targets: Any = None,
                        loss: Any = None, mask: Any = None, initial_state: Any = None,
                        case: str | None = None, **call_kwargs: Any) -> ParityReport:
-    """``compare_gradients``; where a float32 gradient fails, the float64 referee decides.
+    """``compare_gradients``; where a float32 gradient fails, the float64 referee decides: first
+    by Keras's own distance from exact, then, for a row that still fails, by Keras's float32
+    noise measured around the point (:func:`noise_floors`; module docstring).
 
     Raises ``OutOfFloat32Range`` when a failing gradient's exact values exceed ``MAX_MAGNITUDE``
     or are not finite (float32 gradient parity is not defined there).
