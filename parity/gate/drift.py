@@ -312,7 +312,9 @@ def skip_label(reason: str | None) -> str:
     found = re.search(r"\('([a-z0-9-]+)'", text)
     if found:
         return found.group(1)
-    return re.split(r"[:;(]", text, maxsplit=1)[0].strip()[:60] or "skipped"
+    text = text.split("BackendUnsupported: ", 1)[-1]
+    return "TensorFlow-only: " + text[:48] if "TensorFlow only" in text or "TensorFlow-only" in \
+        text else re.split(r"[:;(]", text, maxsplit=1)[0].strip()[:60] or "skipped"
 
 
 def family_markdown(report: dict) -> str:
