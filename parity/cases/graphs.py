@@ -6,8 +6,10 @@ tf_keras, a bundle round trip, a model that reads strings (``TextVectorization``
 
 * forward (float32): Keras saves the model (``model.save("m.keras")``),
   ``numpy_rnn.load_keras_model`` reads it, every output compared with Keras's;
-* gradients (float64): the ``parity.from_keras`` twin against ``tf.GradientTape``, every weight
-  and every float input, the scalar the sum of every output;
+* gradients (float64): the ``parity.from_keras`` twin against the backend's autodiff
+  (``tf.GradientTape`` on TensorFlow), every weight and every float input, the scalar the sum of
+  every output; and the same in float32, ``grad/models/graph <kind> float32``, which every
+  backend runs (Keras on JAX computes a float64 graph float32-accurately: ``float64-promotion``);
 * training (float64): ``grad/training/graph <kind> ...``, three ``train_on_batch`` steps of the
   twin against Keras's own (``compare_training``: the loss(es) and every weight after each step)
   for the seq2seq, two-output and shared graphs, compiled after the zoo's published examples
@@ -88,12 +90,14 @@ def file_case(kind: str, seed: int) -> ParityReport:
 
 
 @_quietly
-def grad_case(kind: str, seed: int) -> ParityReport:
-    """float64 gradients of every weight and float input against the backend's autodiff."""
-    k, xs = keras_graph(kind, seed, "float64")
-    with floatx("float64"):
+def grad_case(kind: str, seed: int, dtype: str = "float64") -> ParityReport:
+    """Gradients of every weight and float input against the backend's autodiff: float64 (the
+    proof; TensorFlow only, ``float64-promotion``), and float32, which every backend runs."""
+    k, xs = keras_graph(kind, seed, dtype)
+    name = f"grad/models/graph {kind}" + (" float32" if dtype == "float32" else "")
+    with floatx(dtype):
         try:
-            return compare_gradients(from_keras(k), k, xs, case=f"grad/models/graph {kind}")
+            return compare_gradients(from_keras(k), k, xs, case=name)
         except TypeError as exc:
             # Keras on JAX: a float64 recurrent layer's scan gets a float32 carry back from
             # its tanh (float64-promotion) and jax.lax.scan refuses it
@@ -336,6 +340,9 @@ def graph_cases(seed: int) -> list[Case]:
     out.append(Case("models/graph text (TextVectorization)", lambda: text_case(seed)))
     for kind in GRAPHS:
         out.append(Case(f"grad/models/graph {kind}", lambda k=kind: grad_case(k, seed)))
+    for kind in GRAPHS:  # float32: graph gradients proven on every backend (JAX's float64 is not)
+        out.append(Case(f"grad/models/graph {kind} float32",
+                        lambda k=kind: grad_case(k, seed, "float32")))
     for kind in TRAINING:
         out.append(Case(training_name(kind), lambda k=kind: training_case(k, seed)))
     out.append(Case("selftest/graph bugs are caught", lambda: selftest_case(seed)))

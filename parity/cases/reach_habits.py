@@ -163,4 +163,5 @@ def outputs_case(seed: int, context: Callable) -> ParityReport:
     if same_length:
         rows.append(diff_arrays("evaluate list (Keras's order)", np.float64(n_list),
                                 np.float64(k_list), kind="training"))
-    return ParityReport(OUTPUTS_NAME, rows)
+    # a float64 model (tanh): on JAX / PyTorch float32-accurate (float64-promotion)
+    return deviations.excuse(ParityReport(OUTPUTS_NAME, rows), float64=True)

@@ -23,9 +23,11 @@ section as the table ``docs/backends.md`` holds (``python -m parity.gate.drift R
 """
 from __future__ import annotations
 
+import collections
 import itertools
 import json
 import os
+import re
 import sys
 from typing import Any, Sequence
 
@@ -34,7 +36,7 @@ import numpy as np
 from ..report import Capture, diff_arrays, json_safe
 
 __all__ = ["capture_path", "save_capture", "load_capture", "compare_rows", "referee_rows",
-           "case_drift", "drift_report", "drift_lines", "drift_markdown"]
+           "case_drift", "drift_report", "drift_lines", "drift_markdown", "family_markdown"]
 
 
 def capture_path(directory: str, position: int) -> str:
@@ -295,14 +297,89 @@ def drift_markdown(drift: dict) -> str:
     return "\n".join(out) + "\n"
 
 
+def family_of(case: str) -> str:
+    """A case's family: the first word of its name, ``grad/`` and the `` @REF`` suffix dropped
+    (``grad/conv/Conv1D/... @keras-jax`` -> ``conv``, ``masking(0.5) -> gru`` -> ``masking``)."""
+    name = case.split(" @")[0]
+    name = name[len("grad/"):] if name.startswith("grad/") else name
+    return re.split(r"[/ (]", name, maxsplit=1)[0]
+
+
+def skip_label(reason: str | None) -> str:
+    """A skip reason in a word: the deviation it names (``'float64-promotion'``), else its
+    first clause."""
+    text = str(reason or "")
+    found = re.search(r"\('([a-z0-9-]+)'", text)
+    if found:
+        return found.group(1)
+    text = text.split("BackendUnsupported: ", 1)[-1]
+    return "TensorFlow-only: " + text[:48] if "TensorFlow only" in text or "TensorFlow-only" in \
+        text else re.split(r"[:;(]", text, maxsplit=1)[0].strip()[:60] or "skipped"
+
+
+def family_markdown(report: dict) -> str:
+    """A multi-reference report (``--json``) summed up per family: per reference
+    passed / skipped (by reason) / failed, the references' largest disagreement, how many cases
+    differ beyond tolerance, and the float64 referee's verdicts (which reference it named right,
+    counted over the disagreeing rows)."""
+    drift = report.get("drift") or {"references": sorted({c["reference"] for c in
+                                                          report["cases"]}), "cases": []}
+    refs = drift["references"]
+    fams: dict[str, dict] = collections.OrderedDict()
+    for c in report["cases"]:
+        f = fams.setdefault(family_of(c["case"]), {
+            "n": collections.Counter(), "status": collections.Counter(),
+            "skips": collections.Counter(), "pairs": collections.Counter(),
+            "worst": {}, "right": collections.Counter()})
+        ref = c.get("reference", refs[0])
+        f["n"][ref] += 1
+        status = {"pass": "pass", "skip": "skip"}.get(c["status"], "fail")
+        f["status"][(ref, status)] += 1
+        if status == "skip":
+            f["skips"][(ref, skip_label(c.get("skipped")))] += 1
+    pairs = [f"{a} vs {b}" for a, b in itertools.combinations(refs, 2)]
+    for c in drift["cases"]:
+        f = fams[family_of(c["case"])]
+        for p in c["pairs"]:
+            key = f"{p['a']} vs {p['b']}"
+            kind = {True: "agree", False: "DIFFER"}.get(p.get("passed"), "n/c")
+            f["pairs"][(key, kind)] += 1
+            if p.get("max_abs_diff") is not None:
+                f["worst"][key] = max(f["worst"].get(key, 0.0), float(p["max_abs_diff"]))
+            for r in p.get("referee", []):
+                f["right"][r.get("closer") or "no answer"] += 1
+    head = (["family", "cases"] + [f"`{r}` pass / skip / fail" for r in refs]
+            + [f"{k}: agree / DIFFER / n/c (max diff)" for k in pairs]
+            + ["referee (rows): right", "skipped, why"])
+    out = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for fam, f in fams.items():
+        cells = [f"`{fam}`", str(max(f["n"].values()))]
+        cells += [" / ".join(str(f["status"][(r, s)]) for s in ("pass", "skip", "fail"))
+                  for r in refs]
+        cells += [" / ".join(str(f["pairs"][(k, s)]) for s in ("agree", "DIFFER", "n/c"))
+                  + (f" ({_fmt(f['worst'][k])})" if k in f["worst"] else "") for k in pairs]
+        cells.append(", ".join(f"{who} {n}" for who, n in f["right"].most_common()) or "-")
+        cells.append("; ".join(f"{r}: {n} `{label}`" for (r, label), n in
+                               sorted(f["skips"].items())) or "-")
+        out.append("| " + " | ".join(cells) + " |")
+    return "\n".join(out) + "\n"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m parity.gate.drift REPORT.json``: the report's drift table as Markdown."""
+    """``python -m parity.gate.drift [--families] REPORT.json``: the report's drift table as
+    Markdown (``--families``: summed up per family, :func:`family_markdown`)."""
     args = list(sys.argv[1:] if argv is None else argv)
+    families = "--families" in args
+    args = [a for a in args if a != "--families"]
     if len(args) != 1:
-        print("usage: python -m parity.gate.drift REPORT.json", file=sys.stderr)
+        print("usage: python -m parity.gate.drift [--families] REPORT.json", file=sys.stderr)
         return 2
     with open(args[0], encoding="utf-8") as fh:
-        drift = json.load(fh).get("drift")
+        data = json.load(fh)
+    if families:
+        sys.stdout.write(family_markdown(data))
+        return 0
+    drift = data.get("drift")
     if not drift:
         print(f"{args[0]}: no drift section (run numpy-rnn parity with several references)",
               file=sys.stderr)

@@ -26,7 +26,7 @@ def _rows(only=None):
 
 def test_every_graph_row_passes():
     cases = _rows()
-    assert len(cases) == 19  # 16 forward, gradient and file rows; 3 training rows
+    assert len(cases) == 25  # 22 forward, gradient (float64, float32) and file rows; 3 training
     failed = {name: [d.line() for d in c.run().outputs if not d.passed]
               for name, c in cases.items()}
     assert not {k: v for k, v in failed.items() if v}
@@ -78,7 +78,9 @@ def test_library_bug_mask_and_fails_the_rows(monkeypatch):
 
 def test_library_bug_fan_out_overwritten_fails_the_rows(monkeypatch):
     monkeypatch.setattr(graph_backward, "_add_grad", graphs._overwrite)
-    assert "grad/models/graph residual add" in _red_rows("grad/models/graph residual")
+    red = _red_rows("grad/models/graph residual")
+    assert "grad/models/graph residual add" in red
+    assert "grad/models/graph residual add float32" in red  # the row every backend runs
 
 
 def test_library_bug_nested_weights_out_of_order_fails_the_rows(monkeypatch):

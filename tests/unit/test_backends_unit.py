@@ -130,3 +130,27 @@ def test_case_drift_and_markdown():
     md = drift.drift_markdown({"references": ["keras", "keras-jax"], "n_cases": 1,
                                "n_disagreeing": 1, "cases": [entry]})
     assert "| `c` | 0.00e+00 | 0.00e+00 | 1.00e-03 DIFFER |" in md
+
+
+def test_family_table_counts_statuses_skip_reasons_drift_and_verdicts():
+    """``python -m parity.gate.drift --families``: per family, each reference's pass / skip /
+    fail, the skips by deviation, the pairs' agree / DIFFER / n/c and the referee's verdicts."""
+    assert drift.family_of("grad/conv/Conv1D/x @keras-jax") == "conv"
+    assert drift.family_of("masking(0.5) -> gru") == "masking"
+    assert drift.skip_label("known deviation of Keras on jax ('float64-promotion', docs): x") \
+        == "float64-promotion"
+    assert drift.skip_label("BackendUnsupported: Keras supports it on TensorFlow only") \
+        .startswith("TensorFlow-only: Keras supports")
+    cases = [{"case": "lstm/a @keras", "reference": "keras", "status": "pass"},
+             {"case": "lstm/a @keras-jax", "reference": "keras-jax", "status": "skip",
+              "skipped": "known deviation of Keras on jax ('float64-promotion', x)"},
+             {"case": "grad/lstm/b @keras", "reference": "keras", "status": "pass"},
+             {"case": "grad/lstm/b @keras-jax", "reference": "keras-jax", "status": "FAIL"}]
+    pairs = [{"a": "keras", "b": "keras-jax", "passed": False, "max_abs_diff": 2e-7,
+              "referee": [{"closer": "keras"}, {"closer": "keras"}]},
+             {"a": "keras", "b": "keras-jax", "passed": True, "max_abs_diff": 1e-8}]
+    report = {"cases": cases, "drift": {"references": ["keras", "keras-jax"], "cases": [
+        {"case": "lstm/a", "pairs": [pairs[0]]}, {"case": "grad/lstm/b", "pairs": [pairs[1]]}]}}
+    md = drift.family_markdown(report)
+    assert ("| `lstm` | 2 | 2 / 0 / 0 | 0 / 1 / 1 | 1 / 1 / 0 (2.00e-07) | keras 2 | "
+            "keras-jax: 1 `float64-promotion` |") in md, md
