@@ -3,8 +3,9 @@ report against it.
 
 The schema is plain JSON Schema (draft 2020-12); non-finite figures are written as the strings
 ``"inf"``, ``"-inf"`` and ``"nan"`` (strict JSON has no NaN), which the schema allows wherever a
-number is expected.  :func:`validate` uses ``jsonschema`` (in the ``test`` extra); the gate itself
-never needs it, it only prints the schema (``--schema``).
+number is expected.  :func:`validate` uses ``jsonschema`` (in the ``keras`` extra and every other
+extra that runs the sweep, and in ``test``): ``merge-reports`` validates every shard with it, and so
+does the sweep's own shard-and-merge row (``parity.gate.selfcheck``).
 """
 from __future__ import annotations
 
