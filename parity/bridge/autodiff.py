@@ -12,6 +12,7 @@ import numpy as np
 
 from . import backend, legacy
 from . import calling as _run
+from .calling import as_list as _as_list
 from .grad_checks import graph_targets
 
 __all__ = ["keras_loss", "keras_variables", "keras_gradients", "weighted_gradients"]
@@ -19,10 +20,6 @@ __all__ = ["keras_loss", "keras_variables", "keras_gradients", "weighted_gradien
 
 def _is_model(obj: Any) -> bool:
     return type(obj).__name__ in ("Sequential", "Functional", "Model")
-
-
-def _as_list(out: Any) -> list:
-    return list(out) if isinstance(out, (list, tuple)) else [out]
 
 
 def keras_loss(np_loss: Any) -> Any:

@@ -12,7 +12,12 @@ import numpy as np
 
 from . import backend
 
-__all__ = ["call_keras", "takes_input_list"]
+__all__ = ["call_keras", "takes_input_list", "as_list"]
+
+
+def as_list(out: Any) -> list:
+    """A call's outputs as a list (one output: a list of one)."""
+    return list(out) if isinstance(out, (list, tuple)) else [out]
 
 
 def _to_tensor(x: Any, keras_obj: Any = None):

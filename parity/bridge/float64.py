@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from . import backend
-from .calling import _to_tensor, call_keras
+from .calling import _to_tensor, as_list as _as_list, call_keras
 
 __all__ = ["keras_float64_copy", "as_float64", "float64_call_kwargs", "exact_outputs"]
 
@@ -76,10 +76,6 @@ def float64_call_kwargs(call_kwargs: dict) -> dict:
         else:
             out[k] = backend.convert(as_float64(v))
     return out
-
-
-def _as_list(out: Any) -> list:
-    return list(out) if isinstance(out, (list, tuple)) else [out]
 
 
 def exact_outputs(keras_obj: Any, inputs: Any, call_kwargs: dict | None = None

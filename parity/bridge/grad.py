@@ -28,6 +28,7 @@ from .. import report as _report  # diff_arrays looked up there: a swapped check
 from ..report import OutputDiff, ParityReport, notify, wants_exact
 from . import deviations
 from .autodiff import keras_gradients, keras_loss, keras_variables
+from .calling import as_list as _as_list
 from .float64 import as_float64, keras_float64_copy
 from .grad_checks import graph_targets, random_layers
 from .run import attach_float64
@@ -63,10 +64,6 @@ def numpy_loss(loss: Any, dtype: Any) -> Any:
         raise TypeError("`loss` must be None, a Keras loss name (e.g. \"mse\") or a "
                         f"numpy_rnn.losses instance. Received: loss={loss!r}")
     return loss
-
-
-def _as_list(out: Any) -> list:
-    return list(out) if isinstance(out, (list, tuple)) else [out]
 
 
 def pair_layers(np_obj: Any, keras_obj: Any, what: str = "compare_gradients"
