@@ -176,6 +176,21 @@ def loop_blas_threads(macs: int, blocks: int, bound: int | None = None) -> int |
     return 1 if macs < (LOOP_BLAS_MIN_MACS if bound is None else bound) else None
 
 
+#: environment variables that hold NumPy's BLAS to one thread when set to 1
+ONE_THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def blas_on_one_thread() -> bool:
+    """True when BLAS runs on one thread here: the environment holds it there
+    (:data:`ONE_THREAD_VARIABLES`), or a numpy_rnn limit of 1 (:func:`loop_blas`) is active and
+    this is the main thread (the only one the limit applies to)."""
+    if any(os.environ.get(k, "").strip() == "1" for k in ONE_THREAD_VARIABLES):
+        return True
+    with _blas_lock:
+        held = bool(_blas_active) and min(_blas_active) == 1
+    return held and threading.current_thread() is threading.main_thread()
+
+
 def call_macs(layers: Sequence[Any], shape: Sequence[int], integer: bool, batch: int) -> int:
     """A rough upper estimate of the multiply-adds of one model call on ``batch`` rows of an
     input of ``shape`` (``integer``: token ids): the elements of every 2-D or larger weight

@@ -16,12 +16,11 @@ time (``batch_chunks``).
 from __future__ import annotations
 
 import numbers
-import os
 from typing import Any
 
 import numpy as np
 
-from ... import _validation as v
+from ... import _threads
 
 __all__ = ["standardize_size", "standardize_padding", "standardize_data_format",
            "effective_kernel", "conv_output_length", "same_padding", "padding_amounts",
@@ -170,13 +169,11 @@ CHUNK_BYTES = 8 << 20
 #: thread, CPU time, medians of 9): 256 KB 24.2 / 72.6 ms (forward / training step), 512 KB
 #: 22.2 / 70.2, 1 MB 22.7 / 70.9, 2 MB 24.5 / 76.2, 8 MB 28.0 / 89.5, whole batch 27.3 / 107.0.
 SINGLE_THREAD_CHUNK_BYTES = 512 << 10
-_ONE_THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
-
-
 def chunk_bytes() -> int:
-    """``SINGLE_THREAD_CHUNK_BYTES`` when the environment holds NumPy's BLAS to one thread, else
-    ``CHUNK_BYTES`` (numpy_rnn cannot see a limit set at run time, e.g. by threadpoolctl)."""
-    if any(os.environ.get(k, "").strip() == "1" for k in _ONE_THREAD_VARIABLES):
+    """``SINGLE_THREAD_CHUNK_BYTES`` when NumPy's BLAS runs on one thread (the environment, or
+    numpy_rnn's own limit: ``_threads.blas_on_one_thread``), else ``CHUNK_BYTES`` (a limit the
+    user sets at run time with threadpoolctl is not seen)."""
+    if _threads.blas_on_one_thread():
         return SINGLE_THREAD_CHUNK_BYTES
     return CHUNK_BYTES
 
